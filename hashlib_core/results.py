@@ -1,0 +1,484 @@
+"""The results store: one record per run, written atomically, read back as a tidy table.
+
+Layout (``root`` is ``results/`` by default, committed; ``artifacts`` is
+``runs/artifacts/``, git-ignored)::
+
+    results/<scale>/<protocol>/manifest-<sha12>.json      the protocol manifest (shared by runs)
+    results/<scale>/<protocol>/<method>/<run_id>/
+        record.json                  config, scalars, curves, history, timings, provenance
+        query_codes-<sha12>.npz      packed query codes + query labels (small: committed)
+        run.ipynb                    the executed train_eval notebook (written by the runner)
+    runs/artifacts/<scale>/<protocol>/<method>/<run_id>/
+        db_codes-<sha12>.npz         packed database codes + labels (large: not committed)
+
+``run_id`` is ``<n_bits>b_seed<seed>``, or ``<n_bits>b_seed<seed>_<variant>`` for an
+ablation variant of a method (e.g. ``32b_seed0_segments3``).
+
+``record.json`` is the commit point of a run: it is written last, by ``os.replace`` of a
+complete temporary file, and it names the codes files by their content hash. A crash at
+any moment leaves either the old record (pointing at its old, still present codes) or
+the new one, never a mix. Readers verify the hashes.
+
+:func:`load_results` returns one row per run (the ``key`` columns, provenance columns,
+and one column per scalar metric, NaN where a run lacks it): a tidy table whose
+observational unit is a run. :func:`load_curves` returns the same rows with one column
+per curve holding a NumPy array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SCHEMA = 1
+RECORD = "record.json"
+KEY_COLUMNS = ["scale", "protocol", "method", "variant", "n_bits", "seed"]
+_REPO = Path(__file__).resolve().parents[1]
+_VERSIONED = ("torch", "torchvision", "numpy", "scikit-learn", "pandas", "hashlib_core")
+
+
+# --------------------------------------------------------------------------- paths
+def run_id(n_bits: int, seed: int, variant: str | None = None) -> str:
+    """Folder name of a run: ``"32b_seed0"`` or ``"32b_seed0_<variant>"``."""
+    base = f"{int(n_bits)}b_seed{int(seed)}"
+    return f"{base}_{variant}" if variant else base
+
+
+def record_dir(
+    root: str | Path, *, scale: str, protocol: str, method: str, n_bits: int, seed: int,
+    variant: str | None = None,
+) -> Path:
+    """Folder of one run's record under ``root``."""
+    _check_name("variant", variant, allow_none=True)
+    return Path(root) / scale / protocol / method / run_id(n_bits, seed, variant)
+
+
+def _check_name(what: str, value: str | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, str) or not value or any(c in value for c in "/\\ \t\n"):
+        raise ValueError(f"{what} must be a non-empty name without '/' or spaces, got {value!r}")
+
+
+# --------------------------------------------------------------------------- writing
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _jsonable(x: Any) -> Any:
+    """NumPy/torch/dataclass values -> plain JSON values (NaN/inf -> None)."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: _jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind == "f":
+            return [_jsonable(v) for v in np.round(x.astype(np.float64), 6).tolist()] \
+                if x.ndim else _jsonable(float(x))
+        return x.tolist()
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return None if not math.isfinite(x) else x
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, Path):
+        return str(x)
+    if x is None or isinstance(x, (bool, int, str)):
+        return x
+    return repr(x)
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _codes_npz(codes: Any, labels: Any, what: str) -> bytes:
+    codes = np.asarray(codes.detach().cpu() if hasattr(codes, "detach") else codes)
+    if codes.ndim != 2 or not np.isin(codes, (-1, 1)).all():
+        raise ValueError(f"{what}: codes must be a 2-D array of -1/+1, got shape {codes.shape}")
+    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+    if labels.shape[0] != codes.shape[0]:
+        raise ValueError(f"{what}: {codes.shape[0]} codes but {labels.shape[0]} labels")
+    return _npz_bytes(
+        packed=np.packbits(codes > 0, axis=1),
+        n_bits=np.array(codes.shape[1]),
+        labels=labels.astype(np.uint8) if labels.ndim == 2 else labels.astype(np.int64),
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def git_commit(repo: str | Path = _REPO) -> str:
+    """``git rev-parse HEAD`` of ``repo``, or ``"unknown"`` outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages a result depends on (``"absent"`` if not installed)."""
+    versions = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _config_key(config: Any) -> dict[str, Any]:
+    """The key fields of a run configuration (a RunConfig or a dict)."""
+    cfg = _jsonable(config) if not isinstance(config, dict) else dict(config)
+    missing = [k for k in ("scale", "protocol", "method", "n_bits", "seed") if k not in cfg]
+    if missing:
+        raise ValueError(f"run config lacks {missing}; has {sorted(cfg)}")
+    key = {k: cfg[k] for k in ("scale", "protocol", "method", "n_bits", "seed")}
+    key["variant"] = cfg.get("variant") or None
+    for name in ("scale", "protocol", "method"):
+        _check_name(name, key[name])
+    return key
+
+
+def save_run(
+    result: Any,
+    *,
+    root: str | Path = "results",
+    artifacts: str | Path | None = "runs/artifacts",
+    notebook: str | None = None,
+    variant: str | None = None,
+) -> Path:
+    """Store one run: its record, manifest, packed query codes, and database codes.
+
+    Parameters
+    ----------
+    result : hashlib_core.engine.RunResult
+        A finished run: ``config`` (RunConfig with scale, protocol, method, n_bits, seed),
+        ``query_codes`` (n_query, n_bits) and ``db_codes`` (n_db, n_bits) in {-1,+1},
+        ``query_labels``/``db_labels`` (n, n_classes), ``eval`` (EvalResult with
+        ``scalars`` and ``curves``), ``history``, ``best_epoch``, ``timings``, ``device``,
+        ``manifest`` (dict) and ``manifest_sha256``.
+    root : str or Path
+        The committed results folder.
+    artifacts : str or Path or None
+        Where the large database codes go (not committed); None skips them.
+    notebook : str, optional
+        The notebook that produced the run (recorded in the provenance).
+    variant : str, optional
+        Ablation variant name; defaults to ``result.config.variant`` when present.
+
+    Returns
+    -------
+    Path
+        The run's folder (``record.json`` inside).
+    """
+    key = _config_key(result.config)
+    if variant is not None:
+        _check_name("variant", variant)
+        key["variant"] = variant
+    folder = record_dir(root, **key)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    manifest = _jsonable(getattr(result, "manifest", None) or {})
+    manifest_sha = str(getattr(result, "manifest_sha256", "") or "unknown")
+    manifest_name = None
+    if manifest:
+        manifest_name = f"manifest-{manifest_sha[:12]}.json"
+        mpath = folder.parent.parent / manifest_name
+        if not mpath.exists():
+            _atomic_write(mpath, json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    q_bytes = _codes_npz(result.query_codes, result.query_labels, f"{folder} query")
+    q_sha = _sha256(q_bytes)
+    q_name = f"query_codes-{q_sha[:12]}.npz"
+    _atomic_write(folder / q_name, q_bytes)
+
+    db_entry = None
+    if artifacts is not None and getattr(result, "db_codes", None) is not None:
+        d_bytes = _codes_npz(result.db_codes, result.db_labels, f"{folder} database")
+        d_sha = _sha256(d_bytes)
+        d_dir = record_dir(artifacts, **key)
+        d_name = f"db_codes-{d_sha[:12]}.npz"
+        _atomic_write(d_dir / d_name, d_bytes)
+        for old in d_dir.glob("db_codes-*.npz"):
+            if old.name != d_name:
+                old.unlink()
+        db_entry = {"name": d_name, "sha256": d_sha}
+
+    ev = result.eval
+    timings = _jsonable(getattr(result, "timings", {}) or {})
+    record = {
+        "schema": SCHEMA,
+        "key": key,
+        "config": _jsonable(result.config),
+        "scalars": _jsonable(dict(ev.scalars)),
+        "curves": _jsonable(dict(ev.curves)),
+        "history": _jsonable(getattr(result, "history", None)),
+        "best_epoch": _jsonable(getattr(result, "best_epoch", None)),
+        "timings": timings,
+        "provenance": {
+            "manifest_sha256": manifest_sha,
+            "manifest_file": manifest_name,
+            "git_commit": git_commit(),
+            "versions": package_versions(),
+            "device": str(getattr(result, "device", "unknown")),
+            "wall_time_s": _wall_time(timings),
+            "notebook": notebook,
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "files": {"query_codes": {"name": q_name, "sha256": q_sha}, "db_codes": db_entry},
+    }
+    _atomic_write(folder / RECORD, json.dumps(record, indent=1, allow_nan=False).encode())
+    for old in folder.glob("query_codes-*.npz"):
+        if old.name != q_name:
+            old.unlink()
+    return folder
+
+
+def _wall_time(timings: dict[str, Any]) -> float | None:
+    for name in ("total_s", "total", "wall_s", "wall_time_s"):
+        if isinstance(timings.get(name), (int, float)):
+            return float(timings[name])
+    vals = [v for v in timings.values() if isinstance(v, (int, float))]
+    return float(sum(vals)) if vals else None
+
+
+# --------------------------------------------------------------------------- reading
+def read_record(path: str | Path) -> dict[str, Any]:
+    """Read and check one ``record.json`` (a file, or the run folder that holds it).
+
+    Raises
+    ------
+    ValueError
+        If the file is not valid JSON (e.g. half-written) or lacks a required field;
+        the message names the file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / RECORD
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: corrupt result record (not valid JSON: {err})") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: corrupt result record (not UTF-8: {err})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: corrupt result record (top level is not an object)")
+    missing = [k for k in ("schema", "key", "config", "scalars", "curves", "provenance", "files")
+               if k not in record]
+    if missing:
+        raise ValueError(f"{path}: corrupt result record, missing fields {missing}")
+    if record["schema"] != SCHEMA:
+        raise ValueError(f"{path}: record schema {record['schema']!r}, this code reads {SCHEMA}")
+    missing = [k for k in KEY_COLUMNS if k not in record["key"]]
+    if missing:
+        raise ValueError(f"{path}: corrupt result record, key lacks {missing}")
+    record["_path"] = str(path.parent)
+    return record
+
+
+def iter_records(root: str | Path = "results", *, scale: str | None = None) -> Iterator[dict]:
+    """Every record under ``root`` (of one scale if given), in sorted path order."""
+    base = Path(root) / scale if scale else Path(root)
+    pattern = f"*/*/*/{RECORD}" if scale else f"*/*/*/*/{RECORD}"
+    for path in sorted(base.glob(pattern)):
+        yield read_record(path)
+
+
+def _select(records, *, variant: str | None = "any", **where) -> list[dict]:
+    """Records whose key matches ``where`` (None = any value); ``variant="any"`` = any."""
+    out = []
+    for rec in records:
+        key = rec["key"]
+        if any(v is not None and key[k] != v for k, v in where.items()):
+            continue
+        if variant != "any" and key["variant"] != variant:
+            continue
+        out.append(rec)
+    return out
+
+
+def _row(rec: dict) -> dict[str, Any]:
+    prov = rec["provenance"]
+    row = dict(rec["key"])
+    row.update(
+        best_epoch=rec.get("best_epoch"),
+        wall_time_s=prov.get("wall_time_s"),
+        device=prov.get("device"),
+        git_commit=prov.get("git_commit"),
+        manifest_sha256=prov.get("manifest_sha256"),
+        path=rec["_path"],
+    )
+    for name, value in rec["scalars"].items():
+        row[name] = np.nan if value is None else float(value)
+    return row
+
+
+def load_results(
+    scale: str | None = None,
+    *,
+    root: str | Path = "results",
+    protocol: str | None = None,
+    method: str | None = None,
+    variant: str | None = "any",
+) -> pd.DataFrame:
+    """All stored runs as a DataFrame, one row per run.
+
+    Parameters
+    ----------
+    scale, protocol, method : str, optional
+        Filters (None = all).
+    variant : str or None
+        ``"any"`` (default) keeps every run; ``None`` only the default (non-ablation) runs;
+        a name only that variant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scale, protocol, method, variant, n_bits, seed`` (the key),
+        ``best_epoch, wall_time_s, device, git_commit, manifest_sha256, path``, then one
+        float column per scalar metric (``map``, ``precision_top5000``, ``precision_r2``,
+        ``mac`` ...; NaN where a run lacks it). Empty (with the key columns) if no run.
+    """
+    recs = _select(iter_records(root, scale=scale), protocol=protocol, method=method,
+                   variant=variant)
+    rows = [_row(r) for r in recs]
+    base = KEY_COLUMNS + ["best_epoch", "wall_time_s", "device", "git_commit",
+                          "manifest_sha256", "path"]
+    df = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base)))
+    return df.astype({"n_bits": "int64", "seed": "int64"}) if len(df) else df
+
+
+def load_curves(
+    scale: str | None = None,
+    *,
+    root: str | Path = "results",
+    protocol: str | None = None,
+    method: str | None = None,
+    n_bits: int | None = None,
+    variant: str | None = None,
+) -> pd.DataFrame:
+    """The curves of the stored runs: one row per run, one column per curve.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The key columns, then one column per curve name (``pr_radius``,
+        ``pr_precision``, ``pr_recall``, ``pn_n``, ``pn_precision``,
+        ``bit_correlation`` ...), each cell a float NumPy array (NaN for a stored null).
+        By default only non-ablation runs (``variant=None``); pass ``"any"`` for all.
+    """
+    recs = _select(iter_records(root, scale=scale), protocol=protocol, method=method,
+                   n_bits=n_bits, variant=variant)
+    rows = []
+    for rec in recs:
+        row = dict(rec["key"])
+        for name, values in rec["curves"].items():
+            # a stored null (NaN when written) becomes NaN again
+            row[name] = np.asarray(values if values is not None else [], dtype=float)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=KEY_COLUMNS + sorted(
+        {k for r in rows for k in r} - set(KEY_COLUMNS)))
+
+
+def _read_codes(path: Path, sha256: str | None) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: codes file not found")
+    data = path.read_bytes()
+    if sha256 and _sha256(data) != sha256:
+        raise ValueError(f"{path}: codes file does not match the sha256 in its record")
+    with np.load(io.BytesIO(data)) as z:
+        n_bits = int(z["n_bits"])
+        bits = np.unpackbits(z["packed"], axis=1, count=n_bits)
+        labels = z["labels"]
+    return bits.astype(np.int8) * 2 - 1, labels
+
+
+def _one_record(root, where) -> dict:
+    recs = _select(iter_records(root, scale=where["scale"]), **where)
+    if len(recs) != 1:
+        raise ValueError(f"{len(recs)} records under {root} match {where} (need exactly 1)")
+    return recs[0]
+
+
+def load_query_codes(
+    scale: str, protocol: str, method: str, n_bits: int, *, seed: int = 0,
+    variant: str | None = None, root: str | Path = "results",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Query codes (n_query, n_bits) int8 in {-1,+1} and query labels of one run."""
+    where = dict(scale=scale, protocol=protocol, method=method, n_bits=n_bits, seed=seed,
+                 variant=variant)
+    rec = _one_record(root, where)
+    entry = rec["files"]["query_codes"]
+    return _read_codes(Path(rec["_path"]) / entry["name"], entry["sha256"])
+
+
+def load_db_codes(
+    scale: str, protocol: str, method: str, n_bits: int, *, seed: int = 0,
+    variant: str | None = None, root: str | Path = "results",
+    artifacts: str | Path = "runs/artifacts",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Database codes (n_db, n_bits) and labels of one run, from the artifacts folder.
+
+    Raises FileNotFoundError when the artifacts are absent (they are not committed).
+    """
+    where = dict(scale=scale, protocol=protocol, method=method, n_bits=n_bits, seed=seed,
+                 variant=variant)
+    rec = _one_record(root, where)
+    entry = rec["files"].get("db_codes")
+    if not entry:
+        raise FileNotFoundError(f"{rec['_path']}: the run stored no database codes")
+    folder = record_dir(artifacts, **rec["key"])
+    return _read_codes(folder / entry["name"], entry["sha256"])
+
+
+def has_record(root: str | Path, **key: Any) -> bool:
+    """True if a readable record exists for ``key`` (scale, protocol, method, n_bits, seed,
+    variant)."""
+    path = record_dir(root, **key) / RECORD
+    if not path.is_file():
+        return False
+    try:
+        read_record(path)
+    except ValueError:
+        return False
+    return True
