@@ -1,0 +1,185 @@
+"""The results store: round trip, atomic replacement, clear errors on corrupt records."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from hashlib_core import results as R
+
+
+@dataclass
+class _Eval:
+    scalars: dict
+    curves: dict
+
+
+@dataclass
+class _Result:
+    """The fields of hashlib_core.engine.RunResult that the store reads."""
+
+    config: dict
+    query_codes: np.ndarray
+    db_codes: np.ndarray
+    query_labels: np.ndarray
+    db_labels: np.ndarray
+    eval: _Eval
+    history: list = field(default_factory=list)
+    best_epoch: int = 0
+    timings: dict = field(default_factory=dict)
+    device: str = "cpu"
+    manifest: dict = field(default_factory=dict)
+    manifest_sha256: str = "0" * 64
+
+
+def _result(seed=0, n_bits=16, method="csq", map_value=0.5, variant=None):
+    rng = np.random.default_rng(seed)
+    q = np.where(rng.random((30, n_bits)) > 0.5, 1, -1).astype(np.int8)
+    d = np.where(rng.random((90, n_bits)) > 0.5, 1, -1).astype(np.int8)
+    ql = np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 30)]
+    dl = np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 90)]
+    cfg = {"scale": "smoke", "protocol": "cifar10-smoke", "method": method, "n_bits": n_bits,
+           "seed": seed, "variant": variant, "epochs": 2}
+    ev = _Eval(
+        scalars={"map": map_value, "precision_r2": float("nan"), "mac": np.float32(0.1)},
+        curves={"pr_radius": np.arange(n_bits + 1), "pr_precision": rng.random(n_bits + 1),
+                "bit_correlation": rng.random((n_bits, n_bits))},
+    )
+    return _Result(cfg, q, d, ql, dl, ev, history=[{"epoch": 0, "loss": 1.5}],
+                   timings={"train_s": 3.0, "total_s": 4.5},
+                   manifest={"protocol": "cifar10-smoke", "n_query": 30},
+                   manifest_sha256="ab" * 32)
+
+
+def test_round_trip(tmp_path):
+    root, art = tmp_path / "results", tmp_path / "artifacts"
+    res = _result()
+    folder = R.save_run(res, root=root, artifacts=art, notebook="notebooks/train_eval.ipynb")
+    assert folder == root / "smoke" / "cifar10-smoke" / "csq" / "16b_seed0"
+    assert (root / "smoke" / "cifar10-smoke" / "manifest-abababababab.json").is_file()
+    rec = R.read_record(folder)
+    prov = rec["provenance"]
+    assert prov["manifest_sha256"] == "ab" * 32
+    assert prov["wall_time_s"] == 4.5
+    assert prov["notebook"] == "notebooks/train_eval.ipynb"
+    assert set(prov["versions"]) >= {"torch", "numpy", "hashlib_core", "torchvision"}
+    assert len(prov["git_commit"]) == 40 or prov["git_commit"] == "unknown"
+
+    df = R.load_results("smoke", root=root)
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert (row.method, row.n_bits, row.seed, row.variant) == ("csq", 16, 0, None)
+    assert row["map"] == 0.5 and np.isnan(row.precision_r2)
+    assert row.mac == pytest.approx(0.1)
+
+    curves = R.load_curves("smoke", root=root)
+    np.testing.assert_allclose(curves.pr_precision.iloc[0], res.eval.curves["pr_precision"],
+                               atol=1e-6)
+    assert curves.bit_correlation.iloc[0].shape == (16, 16)
+
+    q, ql = R.load_query_codes("smoke", "cifar10-smoke", "csq", 16, root=root)
+    assert q.dtype == np.int8 and np.array_equal(q, res.query_codes)
+    assert np.array_equal(ql, res.query_labels)
+    d, dl = R.load_db_codes("smoke", "cifar10-smoke", "csq", 16, root=root, artifacts=art)
+    assert np.array_equal(d, res.db_codes) and np.array_equal(dl, res.db_labels)
+    # database codes are not in the committed folder
+    assert not list(folder.glob("db_codes*"))
+
+
+def test_filters_and_variants(tmp_path):
+    root = tmp_path / "r"
+    R.save_run(_result(seed=0), root=root, artifacts=None)
+    R.save_run(_result(seed=1, map_value=0.6), root=root, artifacts=None)
+    R.save_run(_result(seed=0, method="shnet"), root=root, artifacts=None)
+    R.save_run(_result(seed=0, method="shnet", variant="segments3"), root=root, artifacts=None)
+    df = R.load_results("smoke", root=root)
+    assert len(df) == 4
+    assert len(R.load_results("smoke", root=root, variant=None)) == 3
+    assert list(R.load_results("smoke", root=root, variant="segments3").method) == ["shnet"]
+    assert sorted(R.load_results("smoke", root=root, method="csq")["map"]) == [0.5, 0.6]
+    assert R.load_results("cpu", root=root).empty
+    assert R.has_record(root, scale="smoke", protocol="cifar10-smoke", method="shnet",
+                        n_bits=16, seed=0, variant="segments3")
+    with pytest.raises(FileNotFoundError, match="no database codes"):
+        R.load_db_codes("smoke", "cifar10-smoke", "csq", 16, root=root)
+    with pytest.raises(ValueError, match="0 records"):
+        R.load_query_codes("smoke", "cifar10-smoke", "csq", 64, root=root)
+
+
+def test_overwrite_replaces_and_cleans(tmp_path):
+    root = tmp_path / "r"
+    folder = R.save_run(_result(map_value=0.5), root=root, artifacts=None)
+    res2 = _result(seed=0, map_value=0.7)
+    res2.query_codes = -res2.query_codes
+    R.save_run(res2, root=root, artifacts=None)
+    assert R.load_results("smoke", root=root)["map"].tolist() == [0.7]
+    assert len(list(folder.glob("query_codes-*.npz"))) == 1
+    q, _ = R.load_query_codes("smoke", "cifar10-smoke", "csq", 16, root=root)
+    assert np.array_equal(q, res2.query_codes)
+
+
+def test_crash_mid_write_keeps_old_record(tmp_path, monkeypatch):
+    root = tmp_path / "r"
+    old = _result(map_value=0.5)
+    folder = R.save_run(old, root=root, artifacts=None)
+    new = _result(map_value=0.9)
+    new.query_codes = -new.query_codes
+
+    real_replace = os.replace
+
+    def crash_on_record(src, dst):
+        if str(dst).endswith(R.RECORD):
+            raise OSError("simulated crash while committing record.json")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(R.os, "replace", crash_on_record)
+    with pytest.raises(OSError, match="simulated crash"):
+        R.save_run(new, root=root, artifacts=None)
+    monkeypatch.undo()
+    # the old record is intact and still consistent with its codes; no temp file is left
+    assert R.load_results("smoke", root=root)["map"].tolist() == [0.5]
+    q, _ = R.load_query_codes("smoke", "cifar10-smoke", "csq", 16, root=root)
+    assert np.array_equal(q, old.query_codes)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_corrupt_record_names_file(tmp_path):
+    root = tmp_path / "r"
+    folder = R.save_run(_result(), root=root, artifacts=None)
+    text = (folder / R.RECORD).read_text()
+    (folder / R.RECORD).write_text(text[: len(text) // 2])  # half-written
+    with pytest.raises(ValueError, match=r"16b_seed0/record\.json: corrupt result record"):
+        R.load_results("smoke", root=root)
+    assert not R.has_record(root, scale="smoke", protocol="cifar10-smoke", method="csq",
+                            n_bits=16, seed=0)
+    (folder / R.RECORD).write_text(json.dumps({"schema": 1, "key": {}}))
+    with pytest.raises(ValueError, match="missing fields"):
+        R.read_record(folder)
+
+
+def test_tampered_codes_detected(tmp_path):
+    root = tmp_path / "r"
+    folder = R.save_run(_result(), root=root, artifacts=None)
+    codes = next(folder.glob("query_codes-*.npz"))
+    data = bytearray(codes.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    codes.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        R.load_query_codes("smoke", "cifar10-smoke", "csq", 16, root=root)
+
+
+def test_bad_input_refused(tmp_path):
+    res = _result()
+    res.query_codes = res.query_codes.astype(np.float32) * 0.5
+    with pytest.raises(ValueError, match="codes must be a 2-D array of -1/\\+1"):
+        R.save_run(res, root=tmp_path, artifacts=None)
+    res = _result()
+    res.config = {"scale": "smoke", "method": "csq"}
+    with pytest.raises(ValueError, match="lacks"):
+        R.save_run(res, root=tmp_path, artifacts=None)
+    with pytest.raises(ValueError, match="variant"):
+        R.save_run(_result(), root=tmp_path, variant="a/b")
