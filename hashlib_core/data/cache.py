@@ -1,0 +1,146 @@
+"""Where data lives and where decoded arrays are cached; atomic writes; checksums.
+
+Data root (:func:`data_root`): an explicit ``root`` argument, else the environment
+variable ``HASHLIB_DATA``, else ``../shared/data`` relative to the repository that holds
+this package (``<repo>/../shared/data``). Only the first of these that is *defined* is
+used; a loader that finds nothing there raises a ``FileNotFoundError`` that lists every
+place it tried.
+
+Cache folder (:func:`cache_root`): an explicit ``cache_dir``, else ``HASHLIB_CACHE``, else
+``$XDG_CACHE_HOME/hashlib_core`` (``~/.cache/hashlib_core``). Every write into it goes
+through a temporary file in the same folder and ``os.replace``, so a reader never sees a
+half-written file, and two processes decoding at once do no harm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+#: ``<repo>/../shared/data``: the repository is two levels above this package's folder.
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder to look for raw data in: ``root``, else ``$HASHLIB_DATA``, else the default.
+
+    Parameters
+    ----------
+    root : path-like or None
+        An explicit folder; wins over everything else.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it may not exist: the loaders report what they tried).
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("HASHLIB_DATA")
+    if env:
+        return Path(env).expanduser()
+    return DEFAULT_DATA_ROOT
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder (created if needed): ``cache_dir``, ``$HASHLIB_CACHE`` or the user cache."""
+    if cache_dir is not None:
+        path = Path(cache_dir).expanduser()
+    elif os.environ.get("HASHLIB_CACHE"):
+        path = Path(os.environ["HASHLIB_CACHE"]).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "hashlib_core"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Write a file atomically: ``write(fh)`` fills a temporary file, then ``os.replace``.
+
+    Parameters
+    ----------
+    path : path-like
+        The final file name; its folder is created if needed.
+    write : callable
+        Called with a binary file handle open on the temporary file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_array(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Save one array as ``.npy`` atomically (no pickle)."""
+    return atomic_write(path, lambda fh: np.save(fh, np.ascontiguousarray(array), allow_pickle=False))
+
+
+def save_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Save JSON atomically (sorted keys, indented, UTF-8)."""
+    text = json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The canonical JSON bytes of ``obj``: sorted keys, no spaces, ASCII only."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sha256_file(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
+    """The SHA-256 hex digest of a file (about 0.3 s for 60 MB here)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """The SHA-256 hex digest of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_stamp(path: str | os.PathLike) -> dict[str, int]:
+    """Size and modification time of a file: a cheap check that a cache is still current."""
+    st = os.stat(path)
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+def read_sha256sums(folder: Path) -> dict[str, str]:
+    """Entries of a ``SHA256SUMS`` file in ``folder`` (or above it), keyed by absolute path.
+
+    Returns an empty dict when no such file exists. Used to check the shared data copy.
+    """
+    for candidate in (folder, *folder.parents[:2]):
+        sums = candidate / "SHA256SUMS"
+        if sums.is_file():
+            out: dict[str, str] = {}
+            for line in sums.read_text().splitlines():
+                parts = line.split(maxsplit=1)
+                if len(parts) == 2:
+                    out[str((candidate / parts[1].lstrip("*")).resolve())] = parts[0].lower()
+            return out
+    return {}

@@ -1,0 +1,301 @@
+"""Named, seeded split protocols: ``load_protocol(name, seed=...)``, ``list_protocols()``.
+
+Every protocol draws with ``numpy.random.default_rng(seed)``, in a fixed order: first the
+query/train/database sample (where random), then the validation split. So the same
+seed gives the same manifest, and another seed another.
+
+Validation (all protocols): a seeded 10% of the training set (``val_fraction``) becomes
+``val``, stratified per class for single-label data, uniformly at random for multi-label
+data; ``train`` excludes it. The engine uses ``val`` as queries against ``train`` to
+select models (epochs, hyper-parameters); the ``query`` split is never used for
+selection. Validation items stay in the database wherever the training set does.
+
+Standard order (``Split.indices``): CIFAR-10 train 0..49999 then test 50000..59999;
+MNIST the file order; list-file datasets the lines of ``test.txt``, then ``train.txt``,
+then ``database.txt`` (index = offset of the file + line number - 1; see
+:mod:`hashlib_core.data.listfile`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hashlib_core.data.cifar import load_cifar10
+from hashlib_core.data.mnist import load_mnist
+from hashlib_core.data.splits import (
+    Protocol,
+    Split,
+    carve_validation,
+    manifest_digest,
+    one_hot,
+    per_class_draw,
+    positions_in,
+)
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    build: Callable[..., Protocol]
+    doc: str
+
+
+_PROTOCOLS: dict[str, _Spec] = {}
+
+
+def _register(name: str, doc: str) -> Callable[[Callable[..., Protocol]], Callable[..., Protocol]]:
+    def deco(fn: Callable[..., Protocol]) -> Callable[..., Protocol]:
+        _PROTOCOLS[name] = _Spec(name, fn, doc)
+        return fn
+
+    return deco
+
+
+def list_protocols() -> list[str]:
+    """Names of all protocols, sorted."""
+    _load_list_protocols()
+    return sorted(_PROTOCOLS)
+
+
+def describe_protocol(name: str) -> str:
+    """A protocol's description (sizes, sources, policies)."""
+    _load_list_protocols()
+    return _spec(name).doc
+
+
+def _spec(name: str) -> _Spec:
+    if name not in _PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; known: {sorted(_PROTOCOLS)}")
+    return _PROTOCOLS[name]
+
+
+def _load_list_protocols() -> None:
+    from hashlib_core.data import listfile  # noqa: F401 - registers the list-file protocols
+
+
+def load_protocol(
+    name: str,
+    *,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    download: bool = False,
+    val_fraction: float = 0.1,
+    image_root: str | os.PathLike | None = None,
+) -> Protocol:
+    """Build a named protocol.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_protocols` (``cifar10-i``, ``cifar10-ii``, ``cifar10-smoke``,
+        ``mnist-small``, ``nuswide-21``, ``coco``, ``imagenet100``, ...).
+    seed : int
+        Seeds every random draw of the protocol.
+    root : path-like or None
+        Data folder (default ``$HASHLIB_DATA`` or ``<repo>/../shared/data``).
+    cache_dir : path-like or None
+        Where decoded arrays are cached (default ``$HASHLIB_CACHE`` or the user cache).
+    download : bool
+        Let torchvision download CIFAR-10 / MNIST when no copy is found.
+    val_fraction : float
+        Share of the training set carved out as the validation split (0 = none).
+    image_root : path-like or None
+        List-file datasets only: the folder the list's relative paths start from.
+
+    Returns
+    -------
+    Protocol
+    """
+    _load_list_protocols()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    spec = _spec(name)
+    return spec.build(
+        seed=int(seed), root=root, cache_dir=cache_dir, download=download,
+        val_fraction=float(val_fraction), image_root=image_root,
+    )  # fmt: skip
+
+
+def assemble(
+    *,
+    name: str,
+    dataset: str,
+    seed: int,
+    topk: int | None,
+    labels: np.ndarray,
+    query: np.ndarray,
+    train: np.ndarray,
+    database: np.ndarray,
+    rng: np.random.Generator,
+    val_fraction: float,
+    source: dict[str, Any],
+    images: np.ndarray | None = None,
+    paths: list[str] | None = None,
+    relative_paths: list[str] | None = None,
+    origins: list[str] | None = None,
+    policy: dict[str, Any] | None = None,
+) -> Protocol:
+    """Assemble a :class:`Protocol` from index arrays into a dataset's standard order.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (N, n_classes), uint8
+        Multi-hot labels of the whole dataset in standard order.
+    query, train, database : ndarray of int
+        Standard-order indices; ``train`` is the full training set before the
+        validation split is carved out of it.
+    images / paths, relative_paths, origins
+        Pixels (N, H, W, 3) or absolute paths (N) of the whole dataset; relative paths go
+        into the manifest (portable), origins into error messages.
+    """
+    query, train, database = (np.asarray(a, dtype=np.int64) for a in (query, train, database))
+    for part, idx in (("query", query), ("train", train), ("database", database)):
+        if np.unique(idx).size != idx.size:
+            raise ValueError(f"{name}: the {part} split holds repeated items")
+    named = {"query": query, "train": train, "database": database}
+    for a, b in (("query", "train"), ("query", "database")):
+        both = np.intersect1d(named[a], named[b])
+        if both.size:
+            example = relative_paths[both[0]] if relative_paths else int(both[0])
+            raise ValueError(f"{name}: {both.size} items are in both {a} and {b}, e.g. {example}")
+    multi_label = bool((labels.sum(axis=1) > 1).any())
+    train_pos, val_pos = carve_validation(labels[train], val_fraction, rng, stratify=not multi_label)
+    train_idx, val_idx = train[train_pos], train[val_pos]
+
+    def split(idx: np.ndarray) -> Split:
+        return Split(
+            labels=np.ascontiguousarray(labels[idx]),
+            images=None if images is None else images[idx],
+            paths=None if paths is None else [paths[i] for i in idx],
+            indices=idx,
+            dataset=dataset,
+            origins=None if origins is None else [origins[i] for i in idx],
+        )
+
+    parts = {"train": train_idx, "val": val_idx, "query": query, "database": database}
+    splits_json: dict[str, Any] = {}
+    for key, idx in parts.items():
+        entry: dict[str, Any] = {"indices": idx.tolist(), "n": int(idx.size)}
+        if relative_paths is not None:
+            entry["paths"] = [relative_paths[i] for i in idx]
+        splits_json[key] = entry
+    n_classes = int(labels.shape[1])
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "protocol": name,
+        "seed": seed,
+        "dataset": dataset,
+        "n_classes": n_classes,
+        "multi_label": multi_label,
+        "topk": topk,
+        "val_fraction": val_fraction,
+        "source": source,
+        "policy": policy or {},
+        "class_counts": {k: labels[v].sum(axis=0).astype(int).tolist() for k, v in parts.items()},
+        "splits": splits_json,
+        # depends on the chosen items only, not on which copy of the data was read
+        "splits_sha256": manifest_digest({k: v.tolist() for k, v in parts.items()}),
+    }
+    return Protocol(
+        name=name, dataset=dataset, seed=seed, n_classes=n_classes, multi_label=multi_label,
+        topk=topk, train=split(train_idx), val=split(val_idx), query=split(query),
+        database=split(database), train_in_database=positions_in(train_idx, database),
+        manifest=manifest, manifest_sha256=manifest_digest(manifest),
+    )  # fmt: skip
+
+
+def _cifar_source(info: dict[str, Any]) -> dict[str, Any]:
+    return {"copy": info["source"], "files": info["files"], "classes": info["classes"]}
+
+
+def _complement(n: int, *exclude: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, bool)
+    for idx in exclude:
+        mask[idx] = False
+    return np.flatnonzero(mask).astype(np.int64)
+
+
+_CIFAR_I_DOC = """CIFAR-10 protocol I (DPSH, HashNet, CSQ, ...): from all 60,000 images (train and
+test pooled, standard order), 1,000 queries (100 per class) and 5,000 training images
+(500 per class) drawn without overlap; database = the other 59,000 images, which
+INCLUDES the 5,000 training images (and so the validation ones). Validation: 10% of the
+training images (50 per class), so train has 4,500. mAP@ALL (topk None)."""
+
+
+@_register("cifar10-i", _CIFAR_I_DOC)
+def _cifar10_i(*, seed, root, cache_dir, download, val_fraction, image_root):
+    data = load_cifar10(root=root, cache_dir=cache_dir, download=download)
+    rng = np.random.default_rng(seed)
+    query, train = per_class_draw(data.labels, [100, 500], rng)
+    return assemble(
+        name="cifar10-i", dataset="cifar10", seed=seed, topk=None,
+        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
+        database=_complement(data.labels.size, query), rng=rng, val_fraction=val_fraction,
+        source=_cifar_source(data.info),
+    )  # fmt: skip
+
+
+_CIFAR_II_DOC = """CIFAR-10 protocol II (DSDH, ...): the 10,000 test images are the queries, the
+50,000 training images are both the training set and the database. Validation: 10% of
+the training images (500 per class), so train has 45,000; the database keeps all
+50,000. Only the validation draw is random. mAP@ALL (topk None)."""
+
+
+@_register("cifar10-ii", _CIFAR_II_DOC)
+def _cifar10_ii(*, seed, root, cache_dir, download, val_fraction, image_root):
+    data = load_cifar10(root=root, cache_dir=cache_dir, download=download)
+    rng = np.random.default_rng(seed)
+    train = np.arange(50_000, dtype=np.int64)
+    return assemble(
+        name="cifar10-ii", dataset="cifar10", seed=seed, topk=None,
+        labels=one_hot(data.labels, 10), images=data.images,
+        query=np.arange(50_000, 60_000, dtype=np.int64), train=train, database=train,
+        rng=rng, val_fraction=val_fraction, source=_cifar_source(data.info),
+    )  # fmt: skip
+
+
+_CIFAR_SMOKE_DOC = """A small real CIFAR-10 subset for CI (seconds per run): from the 60,000 images,
+100 queries (10 per class), 500 training images (50 per class) and 1,500 further images
+(150 per class), all disjoint; database = the 500 training + 1,500 further images
+(2,000, 200 per class; training images INCLUDED, queries excluded). Validation: 50
+training images (5 per class), so train has 450. mAP@ALL (topk None)."""
+
+
+@_register("cifar10-smoke", _CIFAR_SMOKE_DOC)
+def _cifar10_smoke(*, seed, root, cache_dir, download, val_fraction, image_root):
+    data = load_cifar10(root=root, cache_dir=cache_dir, download=download)
+    rng = np.random.default_rng(seed)
+    query, train, extra = per_class_draw(data.labels, [10, 50, 150], rng)
+    return assemble(
+        name="cifar10-smoke", dataset="cifar10", seed=seed, topk=None,
+        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
+        database=np.union1d(train, extra), rng=rng, val_fraction=val_fraction,
+        source=_cifar_source(data.info),
+    )  # fmt: skip
+
+
+_MNIST_DOC = """A small fast protocol on the 10,000 MNIST test digits (28x28, as 3 identical
+channels): 500 queries (50 per class), 1,000 training images (100 per class); database =
+the other 9,500 digits, training images INCLUDED. Validation: 100 training images (10
+per class), so train has 900. mAP@ALL (topk None)."""
+
+
+@_register("mnist-small", _MNIST_DOC)
+def _mnist_small(*, seed, root, cache_dir, download, val_fraction, image_root):
+    data = load_mnist(root=root, split="t10k", download=download)
+    rng = np.random.default_rng(seed)
+    query, train = per_class_draw(data.labels, [50, 100], rng)
+    return assemble(
+        name="mnist-small", dataset="mnist", seed=seed, topk=None,
+        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
+        database=_complement(data.labels.size, query), rng=rng, val_fraction=val_fraction,
+        source={"copy": "idx", "files": data.info["files"], "classes": data.info["classes"]},
+    )  # fmt: skip
