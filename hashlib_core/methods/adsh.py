@@ -1,0 +1,139 @@
+r"""ADSH: asymmetric deep supervised hashing.
+
+Jiang and Li, "Asymmetric Deep Supervised Hashing", AAAI 2018.
+
+Query points are encoded by the network, :math:`u_i = \tanh(F(x_i;\Theta))`; the codes
+:math:`V \in \{-1,+1\}^{n \times K}` of **all** n training (database) points are
+optimised directly. Objective (:mod:`hashlib_core.losses.adsh`), with
+:math:`S_{ij} = \pm 1` and a sample :math:`\Omega` of m training points:
+
+.. math::
+
+    \min_{\Theta, V} \sum_{i \in \Omega} \sum_{j=1}^{n}
+        \left(u_i^\top v_j - K S_{ij}\right)^2
+      + \gamma \sum_{i \in \Omega} \lVert v_i - u_i \rVert_2^2 .
+
+Alternating optimisation, one **outer iteration per engine epoch**:
+
+1. :meth:`ADSH.epoch_indices` draws :math:`\Omega` (m = ``min(num_samples, n)``
+   points, seeded) and returns it ``inner_epochs`` times, each pass in a fresh random
+   order: the engine's epoch is then ADSH's "T_in epochs over the sampled points";
+2. :meth:`ADSH.loss`: the network step, V fixed; it writes the latest output of each
+   sampled item into a memory ``u_bank``;
+3. :meth:`ADSH.end_epoch`: V updated bit by bit in closed form from the outputs U of
+   :math:`\Omega` (:func:`~hashlib_core.losses.adsh.adsh_update_codes`).
+
+:meth:`ADSH.train_database_codes` returns V: the database codes of the training items
+are the learned ones, the queries (and database items outside the training set) are
+encoded by the network. The paper's setting: gamma = 200, m = 2,000, T_in = 3, 50 outer
+iterations (so 50 engine epochs), batch 64.
+
+Our choices: V starts from random signs drawn with the run's generator (the official
+PyTorch code starts from zeros; both are fine for the first code step, which
+overwrites V); ``num_samples`` is capped at the number of training items (the small
+protocols have fewer than 2,000).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from hashlib_core.losses.adsh import adsh_network_loss, adsh_update_codes, signed_similarity
+from hashlib_core.methods import register
+from hashlib_core.methods._state import SizedBuffers
+from hashlib_core.methods.base import DeepHashMethod
+
+
+@register
+class ADSH(SizedBuffers, DeepHashMethod):
+    """ADSH: network for queries, directly optimised codes V for the training set.
+
+    Parameters
+    ----------
+    n_bits : int
+        Code length K.
+    n_classes : int
+        Width of the multi-hot labels.
+    **overrides
+        ``gamma`` (200), ``num_samples`` (2000), ``inner_epochs`` (3).
+    """
+
+    name = "adsh"
+    asymmetric = True
+    citation = "Q.-Y. Jiang, W.-J. Li. Asymmetric Deep Supervised Hashing. AAAI 2018."
+    defaults: ClassVar[dict[str, Any]] = {"gamma": 200.0, "num_samples": 2000, "inner_epochs": 3}
+    reconstructed: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
+        super().__init__(n_bits, n_classes, **overrides)
+        hp = self.hparams
+        if int(hp["num_samples"]) <= 0 or int(hp["inner_epochs"]) <= 0:
+            raise ValueError(
+                f"adsh: num_samples and inner_epochs must be positive, got "
+                f"{hp['num_samples']} and {hp['inner_epochs']}"
+            )
+        self.register_buffer("train_labels", torch.zeros(0, n_classes))
+        self.register_buffer("codes", torch.zeros(0, n_bits))  # V, (n_train, K)
+        self.register_buffer("u_bank", torch.zeros(0, n_bits))  # latest u of each item
+        self.register_buffer("omega", torch.zeros(0, dtype=torch.long))  # sampled points
+
+    def setup(self, train_labels: torch.Tensor, generator: torch.Generator) -> None:
+        """Store the training labels; V from random signs, u_bank at 0."""
+        device = self._device()
+        n = train_labels.shape[0]
+        self.train_labels = train_labels.detach().float().to(device)
+        signs = torch.randint(0, 2, (n, self.n_bits), generator=generator).float() * 2 - 1
+        self.codes = signs.to(device)
+        self.u_bank = torch.zeros(n, self.n_bits, device=device)
+        self.omega = torch.zeros(0, dtype=torch.long, device=device)
+
+    def epoch_indices(
+        self, epoch: int, n_train: int, generator: torch.Generator
+    ) -> torch.Tensor | None:
+        """The sampled points of this outer iteration, ``inner_epochs`` passes in a row."""
+        m = min(int(self.hparams["num_samples"]), int(n_train))
+        omega = torch.randperm(n_train, generator=generator)[:m]
+        self.omega = omega.to(self.omega.device)
+        passes = [
+            omega[torch.randperm(m, generator=generator)]
+            for _ in range(int(self.hparams["inner_epochs"]))
+        ]
+        return torch.cat(passes)
+
+    def _check_ready(self) -> None:
+        if self.codes.shape[0] == 0:
+            raise ValueError("adsh: loss() called before setup() (no database codes V yet)")
+
+    def loss(self, u: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        self._check_ready()
+        if index.shape != (u.shape[0],):
+            raise ValueError(
+                f"adsh: index must have shape ({u.shape[0]},), got {tuple(index.shape)}"
+            )
+        idx = index.to(self.codes.device)
+        s = signed_similarity(labels.to(u.dtype), self.train_labels.to(u))
+        v = self.codes.to(u)
+        if self.training:
+            self.u_bank[idx] = u.detach().to(self.u_bank)
+        return adsh_network_loss(
+            u, s.to(u), v, v[idx.to(v.device)], gamma=float(self.hparams["gamma"])
+        )
+
+    @torch.no_grad()
+    def end_epoch(self, epoch: int) -> None:
+        """The code step: V updated bit by bit in closed form from U of the sampled points."""
+        if self.omega.numel() == 0 or self.codes.shape[0] == 0:
+            return
+        u = self.u_bank[self.omega]
+        s = signed_similarity(self.train_labels[self.omega], self.train_labels)
+        self.codes = adsh_update_codes(
+            self.codes, u, s, self.omega, gamma=float(self.hparams["gamma"])
+        ).to(self.codes)
+
+    def train_database_codes(self) -> torch.Tensor | None:
+        """V: the learned {-1,+1} codes of the training items, (n_train, K)."""
+        if self.codes.shape[0] == 0:
+            return None
+        return self.codes.clone()
