@@ -79,20 +79,40 @@ def adsh_network_loss(
 
 
 def adsh_objective(
-    u: torch.Tensor, v: torch.Tensor, s: torch.Tensor, omega: torch.Tensor, *, gamma: float
+    u: torch.Tensor,
+    v: torch.Tensor,
+    s: torch.Tensor,
+    omega: torch.Tensor,
+    *,
+    gamma: float,
+    target_codes: torch.Tensor | None = None,
+    nu: float = 0.0,
 ) -> torch.Tensor:
-    """J(V) for fixed U: ``||U V^T - K S||^2 + gamma ||V_Omega - U||^2``.
+    """J(V) for fixed U: ``||U V^T - K S||^2 + gamma ||V_Omega - U||^2 (+ nu ||V - T||^2)``.
 
     ``u`` (m, K) are the outputs of the sampled points ``omega`` (m,), ``v`` (n, K),
-    ``s`` (m, n).
+    ``s`` (m, n). The last term (DSAH's pull of V towards target codes T (n, K)) is
+    added when ``nu`` is not 0.
     """
     k = v.shape[1]
-    return (u @ v.T - k * s).pow(2).sum() + gamma * (v[omega] - u).pow(2).sum()
+    value = (u @ v.T - k * s).pow(2).sum() + gamma * (v[omega] - u).pow(2).sum()
+    if nu:
+        if target_codes is None or target_codes.shape != v.shape:
+            raise ValueError(f"nu={nu} needs target_codes of shape {tuple(v.shape)}")
+        value = value + nu * (v - target_codes.to(v)).pow(2).sum()
+    return value
 
 
 @torch.no_grad()
 def adsh_update_codes(
-    v: torch.Tensor, u: torch.Tensor, s: torch.Tensor, omega: torch.Tensor, *, gamma: float
+    v: torch.Tensor,
+    u: torch.Tensor,
+    s: torch.Tensor,
+    omega: torch.Tensor,
+    *,
+    gamma: float,
+    target_codes: torch.Tensor | None = None,
+    nu: float = 0.0,
 ) -> torch.Tensor:
     """ADSH's discrete cyclic coordinate update of V, one column (bit) at a time.
 
@@ -108,6 +128,12 @@ def adsh_update_codes(
         Positions of the sampled points among the n.
     gamma : float
         Weight of the ``||v_i - u_i||^2`` term.
+    target_codes : torch.Tensor of shape (n, K), optional
+        Codes T in {-1,+1} that V is pulled towards by ``nu ||V - T||^2`` (DSAH: the
+        signs of the label auto-encoder's codes); since V is binary this term only adds
+        ``-2 nu T`` to Q. Required when ``nu`` is not 0.
+    nu : float
+        Weight of the target term; 0 (the default) is ADSH's update.
 
     Returns
     -------
@@ -119,6 +145,10 @@ def adsh_update_codes(
     u_bar = torch.zeros(n, k, dtype=u.dtype, device=u.device)
     u_bar[omega] = u
     q = -2.0 * k * (s.T.to(u.dtype) @ u) - 2.0 * gamma * u_bar
+    if nu:
+        if target_codes is None or target_codes.shape != (n, k):
+            raise ValueError(f"nu={nu} needs target_codes of shape ({n}, {k})")
+        q = q - 2.0 * nu * target_codes.to(q)
     for bit in range(k):
         rest = [c for c in range(k) if c != bit]
         v_rest = v[:, rest]
