@@ -49,11 +49,12 @@ def balance_weights(s: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """DCH eq. 2 on the pairs selected by ``mask``: |P|/|P_1| for s > 0, |P|/|P_0| else."""
     pos = (s > 0) & mask
     neg = (s <= 0) & mask
-    n_all, n_pos, n_neg = mask.sum(), pos.sum(), neg.sum()
+    n_all, n_pos, n_neg = (float(x.sum()) for x in (mask, pos, neg))
     if n_pos == 0 or n_neg == 0:
         return torch.ones_like(s)
-    w = torch.where(pos, n_all / n_pos, n_all / n_neg)
-    return w.to(s.dtype)
+    w = torch.full_like(s, n_all / n_neg)
+    w[pos] = n_all / n_pos
+    return w
 
 
 class DCHLoss(HashLoss):
@@ -96,7 +97,7 @@ class DCHLoss(HashLoss):
         n = u.shape[0]
         if n < 2:
             raise ValueError(f"a pairwise loss needs a batch of at least 2 items, got {n}")
-        s = self.similarity(labels, labels)
+        s = self.similarity(labels, labels).to(u.dtype)
         mask = ~torch.eye(n, dtype=torch.bool, device=u.device)
         w = balance_weights(s, mask)
         d = cosine_hamming_distance(u, u).clamp(min=EPS)

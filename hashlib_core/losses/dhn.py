@@ -80,7 +80,7 @@ class DHNLoss(HashLoss):
         self.lam = float(lam)
 
     def compute(self, u: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        s = self.similarity(labels, labels)
+        s = self.similarity(labels, labels).to(u.dtype)
         theta = self.alpha * (u @ u.T)
         pair = off_diagonal_mean(F.softplus(theta) - s * theta)
         quant = log_cosh(u.abs() - 1.0).mean()

@@ -1,0 +1,194 @@
+"""The deep baselines' pairwise and triplet losses equal brute-force loops (float64)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hashlib_core.losses.adsh import adsh_network_loss, signed_similarity
+from hashlib_core.losses.daph import daph_loss
+from hashlib_core.losses.dch import DCHLoss
+from hashlib_core.losses.dhn import DHNLoss
+from hashlib_core.losses.dnnh import TripletRankingLoss
+from hashlib_core.losses.dtsh import DTSHLoss
+
+K = 6
+
+
+def _batch(seed: int, n: int = 7, multi_label: bool = False):
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(n, K, generator=g, dtype=torch.float64) * 2 - 1
+    if multi_label:
+        labels = (torch.rand(n, 4, generator=g) < 0.35).double()
+        labels[labels.sum(1) == 0, 0] = 1.0
+    else:
+        labels = torch.nn.functional.one_hot(torch.randint(0, 3, (n,), generator=g), 3).double()
+    return u, labels
+
+
+def _share(labels, i, j) -> float:
+    return float(labels[i] @ labels[j] > 0)
+
+
+def _dot(a, b) -> float:
+    return sum(float(x) * float(y) for x, y in zip(a, b, strict=True))
+
+
+def _triplets(labels):
+    n = labels.shape[0]
+    for q in range(n):
+        for p in range(n):
+            for m in range(n):
+                if q != p and _share(labels, q, p) and not _share(labels, q, m):
+                    yield q, p, m
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_dnnh_triplet_loss_equals_loop(multi_label):
+    u, labels = _batch(1, multi_label=multi_label)
+    u = (u + 1) / 2  # sigmoid-range outputs
+    terms = []
+    for q, p, m in _triplets(labels):
+        dn = sum((float(u[q, k]) - float(u[m, k])) ** 2 for k in range(K))
+        dp = sum((float(u[q, k]) - float(u[p, k])) ** 2 for k in range(K))
+        terms.append(max(0.0, 1.0 - (dn - dp)))
+    assert terms, "the toy batch must contain valid triplets"
+    got = TripletRankingLoss(K, margin=1.0)(u, labels)
+    assert got.item() == pytest.approx(sum(terms) / len(terms), rel=1e-12)
+
+
+def test_dnnh_without_valid_triplet_is_zero_with_gradient():
+    u = torch.rand(4, K, dtype=torch.float64, requires_grad=True)
+    loss = TripletRankingLoss(K)(u, torch.zeros(4, dtype=torch.long))
+    loss.backward()
+    assert loss.item() == 0.0 and u.grad is not None
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_dtsh_loss_equals_loop(multi_label):
+    u, labels = _batch(2, multi_label=multi_label)
+    u = u * 3  # linear outputs
+    alpha, lam = K / 2, 0.3
+    terms = []
+    for q, p, m in _triplets(labels):
+        x = 0.5 * _dot(u[q], u[p]) - 0.5 * _dot(u[q], u[m]) - alpha
+        terms.append(-(x - math.log1p(math.exp(x))))
+    quant = (
+        sum(sum(((1.0 if float(v) >= 0 else -1.0) - float(v)) ** 2 for v in row) for row in u)
+        / u.shape[0]
+    )
+    want = sum(terms) / len(terms) + lam * quant
+    got = DTSHLoss(K, alpha=None, lam=lam)(u, labels)
+    assert got.item() == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_dhn_loss_equals_loop(multi_label):
+    u, labels = _batch(3, multi_label=multi_label)
+    alpha, lam = 0.5, 0.7
+    n = u.shape[0]
+    pairs = []
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                t = alpha * _dot(u[i], u[j])
+                pairs.append(math.log1p(math.exp(t)) - _share(labels, i, j) * t)
+    quant = sum(math.log(math.cosh(abs(float(v)) - 1.0)) for v in u.flatten()) / u.numel()
+    got = DHNLoss(K, alpha=alpha, lam=lam)(u, labels)
+    assert got.item() == pytest.approx(sum(pairs) / len(pairs) + lam * quant, rel=1e-12)
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_dch_loss_equals_loop(multi_label):
+    u, labels = _batch(4, multi_label=multi_label)
+    gamma, lam = 20.0, 0.4
+    n = u.shape[0]
+
+    def dist(a, b):
+        cos = _dot(a, b) / math.sqrt(_dot(a, a) * _dot(b, b))
+        return K / 2 * (1 - cos)
+
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+    n_pos = sum(_share(labels, i, j) for i, j in pairs)
+    n_neg = len(pairs) - n_pos
+    assert n_pos and n_neg
+    total = 0.0
+    for i, j in pairs:
+        s = _share(labels, i, j)
+        w = len(pairs) / n_pos if s else len(pairs) / n_neg
+        d = dist(u[i], u[j])
+        total += w * (s * math.log(d / gamma) + math.log(1 + gamma / d))
+    quant = sum(math.log(1 + dist(row.abs(), torch.ones(K)) / gamma) for row in u) / n
+    got = DCHLoss(K, gamma=gamma, lam=lam)(u, labels)
+    assert got.item() == pytest.approx(total / len(pairs) + lam * quant, rel=1e-10)
+
+
+def test_dch_needs_a_pair():
+    with pytest.raises(ValueError, match="at least 2"):
+        DCHLoss(K)(torch.rand(1, K), torch.tensor([0]))
+
+
+def test_adsh_network_loss_equals_loop():
+    g = torch.Generator().manual_seed(5)
+    n, b, gamma = 9, 4, 200.0
+    labels = torch.nn.functional.one_hot(torch.randint(0, 3, (n,), generator=g), 3).double()
+    v = torch.where(torch.rand(n, K, generator=g) > 0.5, 1.0, -1.0).double()
+    index = torch.tensor([0, 3, 4, 8])
+    u = torch.rand(b, K, generator=g, dtype=torch.float64) * 2 - 1
+    total = 0.0
+    for a, i in enumerate(index.tolist()):
+        for j in range(n):
+            s = 1.0 if _share(labels, i, j) else -1.0
+            total += (_dot(u[a], v[j]) - K * s) ** 2
+        total += gamma * sum((float(v[i, k]) - float(u[a, k])) ** 2 for k in range(K))
+    s = signed_similarity(labels[index], labels)
+    got = adsh_network_loss(u, s, v, v[index], gamma=gamma)
+    assert got.item() == pytest.approx(total / (n * b), rel=1e-12)
+
+
+@pytest.mark.parametrize("stream", ["both", "query", "database"])
+def test_daph_loss_equals_loop(stream):
+    u, labels = _batch(6, n=5)
+    z = torch.rand(5, K, generator=torch.Generator().manual_seed(7), dtype=torch.float64) * 2 - 1
+    b = torch.where(u >= 0, 1.0, -1.0).flip(0)
+    h = torch.where(z >= 0, 1.0, -1.0)
+    alpha, lam, beta = 2.0, 0.3, 0.5
+    n = u.shape[0]
+    lik = 0.0
+    for i in range(n):
+        for j in range(n):
+            t = 0.5 * _dot(u[i], z[j])
+            lik += math.log1p(math.exp(t)) - _share(labels, i, j) * t
+    total = lik / n**2
+
+    def own_terms(x, code):
+        quant = sum((float(x[i, k]) - float(code[i, k])) ** 2 for i in range(n) for k in range(K))
+        dec = 0.0
+        for k in range(K):
+            for m in range(K):
+                c = sum(float(x[i, k]) * float(x[i, m]) for i in range(n)) / n
+                dec += (c - (1.0 if k == m else 0.0)) ** 2
+        bal = sum((sum(float(x[i, k]) for i in range(n)) / n) ** 2 for k in range(K))
+        return alpha * quant / (n * K) + lam * dec / K**2 + beta * bal / K
+
+    if stream != "database":
+        total += own_terms(u, b)
+    if stream != "query":
+        total += own_terms(z, h)
+    s = (labels @ labels.T > 0).double()
+    got = daph_loss(u, z, s, b=b, h=h, alpha=alpha, lam=lam, beta=beta, stream=stream)
+    assert got.item() == pytest.approx(total, rel=1e-12)
+
+
+def test_daph_stream_detaches_the_fixed_network():
+    u, labels = _batch(8, n=5)
+    z = u.flip(0).clone()
+    u.requires_grad_(True)
+    z.requires_grad_(True)
+    s = (labels @ labels.T > 0).double()
+    daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, stream="query").backward()
+    assert u.grad is not None and z.grad is None
+    with pytest.raises(ValueError, match="stream"):
+        daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, stream="both_ways")
