@@ -1,0 +1,214 @@
+"""Input validation shared by the metrics: codes -> bits, labels -> relevance masks.
+
+Every public metric funnels its inputs through :func:`as_bits` and :func:`as_labels`;
+bad input raises :class:`ValueError` quoting the shape or the offending value.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+EMPTY_OPTIONS = ("zero", "skip")
+TIES_OPTIONS = ("index", "expected")
+DENOMINATOR_OPTIONS = ("retrieved", "all")
+
+
+def as_bits(codes: Any, name: str = "codes") -> np.ndarray:
+    """Binary codes as a C-contiguous uint8 {0,1} array of shape (n, n_bits).
+
+    Accepted values: {-1,+1} (the house convention, ``+1 -> 1``), {0,1} or bool. A mix of
+    -1 and 0 (e.g. ``np.sign`` output with zeros) is refused: it is not a binary code.
+    """
+    arr = np.asarray(codes)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n, n_bits), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}")
+    if arr.dtype == bool:
+        return np.ascontiguousarray(arr, dtype=np.uint8)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must be numeric or bool, got dtype {arr.dtype}")
+    bad_mask = (arr != 1) & (arr != 0) & (arr != -1)
+    if bad_mask.any():
+        where = tuple(int(i) for i in np.argwhere(bad_mask)[0])
+        raise ValueError(
+            f"{name} must be binary ({{-1,+1}}, {{0,1}} or bool); "
+            f"found {arr[where]!r} at index {where} (shape {arr.shape})"
+        )
+    if (arr == 0).any() and (arr == -1).any():
+        raise ValueError(
+            f"{name} mixes -1 and 0 (shape {arr.shape}): use {{-1,+1}} or {{0,1}}, "
+            "not np.sign output with zeros"
+        )
+    return np.ascontiguousarray(arr > 0, dtype=np.uint8)
+
+
+def check_pair(query_bits: np.ndarray, db_bits: np.ndarray) -> int:
+    """Both code sets have the same number of bits; returns n_bits."""
+    if query_bits.shape[1] != db_bits.shape[1]:
+        raise ValueError(
+            f"query_codes and db_codes have different n_bits: "
+            f"{query_bits.shape} vs {db_bits.shape}"
+        )
+    return int(query_bits.shape[1])
+
+
+def as_labels(labels: Any, n: int, name: str) -> np.ndarray:
+    """Labels as 1-D int64 classes or 2-D bool multi-hot, checked against ``n`` rows."""
+    arr = np.asarray(labels)
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"{name} must be 1-D integer classes or 2-D multi-hot (n, n_classes), "
+            f"got shape {arr.shape}"
+        )
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but the codes have {n}: {arr.shape}")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"{name} has no label column: shape {arr.shape}")
+    if arr.dtype == bool:
+        if arr.ndim == 1:
+            raise ValueError(f"{name}: 1-D labels must be integer classes, got dtype bool")
+        return np.ascontiguousarray(arr)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        as_int = arr.astype(np.int64)
+        if np.issubdtype(arr.dtype, np.floating) and not np.array_equal(as_int, arr):
+            bad = int(np.flatnonzero(as_int != arr)[0])
+            raise ValueError(f"{name}: class labels must be integers, found {arr[bad]!r} at {bad}")
+        return as_int
+    bad_mask = (arr != 0) & (arr != 1)
+    if bad_mask.any():
+        where = tuple(int(i) for i in np.argwhere(bad_mask)[0])
+        raise ValueError(
+            f"{name}: multi-hot labels must be 0/1, found {arr[where]!r} at index {where}"
+        )
+    return np.ascontiguousarray(arr != 0)
+
+
+class Relevance:
+    """``relevant(q, j)`` = query q and database item j share at least one label.
+
+    1-D labels compare classes; 2-D multi-hot labels are packed into uint64 bit masks,
+    so the relevance of a chunk of queries is one AND per 64 classes.
+    """
+
+    def __init__(self, query_labels: np.ndarray, db_labels: np.ndarray) -> None:
+        if query_labels.ndim != db_labels.ndim:
+            raise ValueError(
+                "query_labels and db_labels must both be 1-D classes or both 2-D multi-hot, "
+                f"got shapes {query_labels.shape} and {db_labels.shape}"
+            )
+        if query_labels.ndim == 2 and query_labels.shape[1] != db_labels.shape[1]:
+            raise ValueError(
+                "query_labels and db_labels have different label widths: "
+                f"{query_labels.shape} vs {db_labels.shape}"
+            )
+        self.multi = query_labels.ndim == 2
+        if self.multi:
+            self.query = _pack_words(query_labels)
+            self.db = _pack_words(db_labels)
+        else:
+            self.query = query_labels
+            self.db = db_labels
+
+    def chunk(self, start: int, stop: int) -> np.ndarray:
+        """Bool relevance of queries ``start:stop`` to every database item, (stop-start, n_db)."""
+        if not self.multi:
+            return self.query[start:stop, None] == self.db[None, :]
+        q = self.query[start:stop]
+        out = (q[:, None, 0] & self.db[None, :, 0]) != 0
+        for w in range(1, q.shape[1]):
+            out |= (q[:, None, w] & self.db[None, :, w]) != 0
+        return out
+
+    def counts(self) -> np.ndarray:
+        """Number of relevant database items of every query, shape (n_queries,) int64."""
+        if not self.multi:
+            classes, per_class = np.unique(self.db, return_counts=True)
+            pos = np.searchsorted(classes, self.query)
+            pos_c = np.minimum(pos, len(classes) - 1)
+            found = classes[pos_c] == self.query
+            return np.where(found, per_class[pos_c], 0).astype(np.int64)
+        # distinct multi-hot patterns of the database, then one pass per pattern
+        patterns, per_pattern = np.unique(self.db, axis=0, return_counts=True)
+        out = np.zeros(len(self.query), dtype=np.int64)
+        step = max(1, (1 << 24) // max(1, len(patterns)))
+        for s in range(0, len(self.query), step):
+            q = self.query[s : s + step]
+            rel = np.zeros((len(q), len(patterns)), dtype=bool)
+            for w in range(q.shape[1]):
+                rel |= (q[:, None, w] & patterns[None, :, w]) != 0
+            out[s : s + step] = rel @ per_pattern
+        return out
+
+
+def _pack_words(multi_hot: np.ndarray) -> np.ndarray:
+    """(n, n_classes) bool -> (n, ceil(n_classes/64)) uint64 bit masks."""
+    n, width = multi_hot.shape
+    n_words = -(-width // 64)
+    padded = np.zeros((n, n_words * 64), dtype=bool)
+    padded[:, :width] = multi_hot
+    return np.ascontiguousarray(np.packbits(padded, axis=1).view(np.uint64))
+
+
+def check_option(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def check_topk(topk: Any, n_db: int) -> int:
+    """``None`` -> n_db (mAP@ALL); otherwise an integer in [1, n_db]."""
+    if topk is None:
+        return n_db
+    if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)):
+        raise ValueError(f"topk must be a positive integer or None, got {topk!r}")
+    if topk < 1:
+        raise ValueError(f"topk must be >= 1, got {topk}")
+    if topk > n_db:
+        raise ValueError(f"topk={topk} exceeds the database size n_db={n_db}")
+    return int(topk)
+
+
+def check_chunk_size(chunk_size: Any) -> int | None:
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    return int(chunk_size)
+
+
+def apply_empty(per_query: np.ndarray, n_relevant: np.ndarray, empty: str, what: str) -> np.ndarray:
+    """Apply the empty-query convention to per-query values; warns with the count.
+
+    ``"zero"`` sets the value of a query without any relevant database item to 0,
+    ``"skip"`` sets it to NaN (left out of the mean by :func:`mean_over_queries`).
+    """
+    is_empty = n_relevant == 0
+    n_empty = int(is_empty.sum())
+    if n_empty:
+        action = "counted as 0" if empty == "zero" else "left out of the mean (NaN)"
+        warnings.warn(
+            f"{n_empty} of {len(n_relevant)} queries have no relevant item in the database; "
+            f"their {what} is {action} (empty={empty!r})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        per_query = per_query.copy()
+        per_query[is_empty] = 0.0 if empty == "zero" else np.nan
+    return per_query
+
+
+def mean_over_queries(per_query: np.ndarray, axis: int = 0) -> Any:
+    """Mean ignoring NaN rows (skipped queries); NaN only when every query was skipped."""
+    kept = ~np.isnan(per_query)
+    n = kept.sum(axis=axis)
+    total = np.where(kept, per_query, 0.0).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan)
