@@ -181,5 +181,9 @@ def test_daph_alternates_between_its_networks_and_updates_codes():
         m.end_epoch(epoch)
     assert bool(m.codes_ready)
     assert set(m.codes_b.unique().tolist()) <= {-1.0, 1.0}
-    with pytest.raises(ValueError, match="database-stream output"):
-        m.loss(torch.zeros(n, 8), labels, torch.arange(n))
+    # on codes alone, the loss uses the database-stream memory (a constant)
+    m._z = None
+    m.phase.fill_(0)  # joint step: the loss is a function of u alone
+    u = torch.zeros(n, 8, dtype=torch.float64, requires_grad=True)
+    m.double()
+    assert torch.autograd.gradcheck(lambda v: m.loss(v, labels.double(), torch.arange(n)), (u,))

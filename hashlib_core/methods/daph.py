@@ -23,7 +23,9 @@ Alternating optimisation (one engine epoch = one block):
   + \gamma H)`, then :math:`H = \operatorname{sign}(\alpha Z + \gamma B)`.
 
 Outside the training schedule (before any :meth:`~DAPH.begin_epoch`) a step updates both
-networks jointly. Queries are encoded by the query network, the database by the
+networks jointly. ``forward`` keeps the database stream's output of the batch for
+:meth:`DAPH.loss`; called on codes alone (no such output), the loss uses the memory of
+the database stream's latest outputs as constants. Queries are encoded by the query network, the database by the
 database network (:meth:`DAPH.encode_database`).
 
 Reconstructed (the paper's text was not available to us; the structure of the objective
@@ -125,15 +127,13 @@ class DAPH(SizedBuffers, DeepHashMethod):
     def loss(self, u: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if self.u_bank.shape[0] == 0:
             raise ValueError("daph: loss() called before setup()")
+        idx = index.to(self.u_bank.device)
         z = self._z
         if z is None or z.shape != u.shape:
-            raise ValueError(
-                "daph: loss() needs the database-stream output of the same batch: call the "
-                f"method on the images in training mode first (u {tuple(u.shape)})"
-            )
-        self._z = None
+            # no database-stream output of this batch (loss called on codes alone): the
+            # memory of the database stream's latest outputs stands in, as a constant
+            z = self.z_bank[idx]
         z = z.to(u.dtype)
-        idx = index.to(self.u_bank.device)
         if self.training:
             self.u_bank[idx] = u.detach().to(self.u_bank)
             self.z_bank[idx] = z.detach().to(self.z_bank)
