@@ -225,7 +225,7 @@ def save_run(
         manifest_name = f"manifest-{manifest_sha[:12]}.json"
         mpath = folder.parent.parent / manifest_name
         if not mpath.exists():
-            _atomic_write(mpath, json.dumps(manifest, indent=1, sort_keys=True).encode())
+            _atomic_write(mpath, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
 
     q_bytes = _codes_npz(result.query_codes, result.query_labels, f"{folder} query")
     q_sha = _sha256(q_bytes)

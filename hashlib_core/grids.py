@@ -1,0 +1,163 @@
+"""The experiment grid of each scale, in one place.
+
+A grid is a list of :class:`GridCell`: one training run each (method, protocol, code
+length, seed, and for an ablation a named variant with its hyper-parameter overrides).
+:mod:`hashlib_core.reproduce` runs a grid; the book's pages count which of its cells
+have a record, so a table can say "12 of 14 runs exist".
+
+* ``smoke``: every method once on the small real CIFAR-10 subset (32 bits), SHNet and CSQ
+  also at 16 and 64 bits (the t-SNE figure uses 64) and the SHNet ablation cells: the
+  whole book at low fidelity within minutes; CI builds it.
+* ``cpu``: issue 9's grid on CIFAR-10 protocol I: the 14 deep methods at 16/32/64 bits
+  (three seeds for SHNet and CSQ), the 6 shallow methods on GIST-512 at 16/32/64 bits,
+  12/24/48 bits for the methods of the DSAH table, and the SHNet ablation at 32 bits.
+* ``paper``: the papers' protocols on all four datasets (CIFAR-10, ImageNet-100, NUS-WIDE,
+  MS-COCO) at 16/32/64 bits, and the DSAH table's 12/24/36/48 bits on CIFAR-10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCALES = ("smoke", "cpu", "paper")
+
+DEEP = ("cnnh", "dnnh", "dhn", "dpsh", "dtsh", "hashnet", "dch", "csq", "adsh", "daph",
+        "shnet", "dheh", "csdh", "dsah")
+SHALLOW = ("lsh", "sh", "itq", "ksh", "sdh", "fasth")
+SOURCE_METHODS = ("shnet", "csdh", "dheh", "dsah")
+#: the methods of the DSAH paper's Table 1 (precision of the top 5,000 on CIFAR-10)
+DSAH_TABLE = ("ksh", "sdh", "itq", "fasth", "dnnh", "hashnet", "daph", "adsh", "dsah")
+#: the methods of the SHNet paper's Table 2 (mAP)
+SHNET_TABLE = ("cnnh", "dnnh", "dhn", "dtsh", "hashnet", "dch", "csq", "shnet")
+
+#: SHNet ablation (METHODS.md): number of segments, check seeing the feature, parallel head
+SHNET_ABLATION: dict[str, dict[str, Any]] = {
+    "parallel": {"n_segments": 1},
+    "segments3": {"n_segments": 3},
+    "segments4": {"n_segments": 4},
+    "checkfeat": {"check_sees_features": True},
+}
+ABLATION_DESCRIPTIONS: dict[str, str] = {
+    "parallel": "one segment: all bits in parallel from the feature (tanh(BN(W phi)))",
+    "segments3": "three segments: information bits, then two chained check segments",
+    "segments4": "four segments: information bits, then three chained check segments",
+    "checkfeat": "two segments, the check segment also sees the feature [a; phi]",
+}
+
+#: the protocol that stands for each dataset of the papers, per scale (the book's pages)
+DATASETS = ("cifar10", "imagenet100", "nuswide", "coco")
+BOOK_PROTOCOLS: dict[str, dict[str, str]] = {
+    "smoke": {"cifar10": "cifar10-smoke", "imagenet100": "imagenet100",
+              "nuswide": "nuswide-21", "coco": "coco"},
+    "cpu": {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
+            "nuswide": "nuswide-21", "coco": "coco"},
+    "paper": {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
+              "nuswide": "nuswide-21", "coco": "coco"},
+}
+#: the protocol names of the reported table (hashlib_core.reported) per paper dataset
+REPORTED_PROTOCOLS = {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
+                      "nuswide": "nuswide-21", "coco": "coco"}
+#: the datasets whose images are on this machine (the others need a download)
+LOCAL_DATASETS = ("cifar10",)
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One run of a grid."""
+
+    method: str
+    protocol: str
+    n_bits: int
+    seed: int = 0
+    variant: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name, e.g. ``"cifar10-i/shnet/32b_seed0_segments3"``."""
+        from hashlib_core.results import run_id
+
+        return f"{self.protocol}/{self.method}/{run_id(self.n_bits, self.seed, self.variant)}"
+
+    def key(self, scale: str) -> dict[str, Any]:
+        """The results-store key of this cell at ``scale``."""
+        return {"scale": scale, "protocol": self.protocol, "method": self.method,
+                "n_bits": self.n_bits, "seed": self.seed, "variant": self.variant}
+
+
+def _ablation(protocol: str, n_bits: int) -> list[GridCell]:
+    return [GridCell("shnet", protocol, n_bits, 0, name, dict(over))
+            for name, over in SHNET_ABLATION.items()]
+
+
+def _smoke() -> list[GridCell]:
+    p = BOOK_PROTOCOLS["smoke"]["cifar10"]
+    cells = [GridCell(m, p, 32) for m in DEEP + SHALLOW]
+    cells += [GridCell(m, p, b) for m in ("shnet", "csq") for b in (16, 64)]
+    return cells + _ablation(p, 32)
+
+
+def _cpu() -> list[GridCell]:
+    p = BOOK_PROTOCOLS["cpu"]["cifar10"]
+    cells = []
+    for m in DEEP + SHALLOW:
+        seeds = (0, 1, 2) if m in ("shnet", "csq") else (0,)
+        cells += [GridCell(m, p, b, s) for b in (16, 32, 64) for s in seeds]
+    cells += [GridCell(m, p, b) for m in DSAH_TABLE for b in (12, 24, 48)]
+    return cells + _ablation(p, 32)
+
+
+def _paper() -> list[GridCell]:
+    cells = []
+    for dataset in DATASETS:
+        p = BOOK_PROTOCOLS["paper"][dataset]
+        cells += [GridCell(m, p, b) for m in DEEP + SHALLOW for b in (16, 32, 64)]
+    p = BOOK_PROTOCOLS["paper"]["cifar10"]
+    cells += [GridCell(m, p, b) for m in DSAH_TABLE for b in (12, 24, 36, 48)]
+    return cells + _ablation(p, 32)
+
+
+def grid(scale: str) -> list[GridCell]:
+    """All cells of a scale's grid, in run order (cheap and headline cells first)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; known: {', '.join(SCALES)}")
+    cells = {"smoke": _smoke, "cpu": _cpu, "paper": _paper}[scale]()
+    seen: dict[GridCell, None] = {}
+    for c in cells:
+        seen.setdefault(c, None)
+    return list(seen)
+
+
+def select(
+    cells: list[GridCell],
+    *,
+    datasets: list[str] | None = None,
+    methods: list[str] | None = None,
+    bits: list[int] | None = None,
+    seeds: list[int] | None = None,
+    scale: str = "cpu",
+) -> list[GridCell]:
+    """Cells restricted to the given datasets (paper names or protocol names), methods,
+    code lengths and seeds (None = no restriction)."""
+    if datasets is not None:
+        protos = set()
+        for d in datasets:
+            protos.add(BOOK_PROTOCOLS[scale].get(d, d))
+        known = {c.protocol for c in cells}
+        unknown = protos - known
+        if unknown:
+            raise ValueError(f"dataset(s) {sorted(unknown)} not in the {scale} grid "
+                             f"(protocols there: {sorted(known)})")
+    out = []
+    for c in cells:
+        if datasets is not None and c.protocol not in protos:
+            continue
+        if methods is not None and c.method not in methods:
+            continue
+        if bits is not None and c.n_bits not in bits:
+            continue
+        if seeds is not None and c.seed not in seeds:
+            continue
+        out.append(c)
+    return out
