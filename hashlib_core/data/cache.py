@@ -49,6 +49,27 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DATA_ROOT
 
 
+def search_roots(
+    root: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+) -> list[Path]:
+    """Folders searched for raw data: :func:`data_root`, then (when neither ``root`` nor
+    ``$HASHLIB_DATA`` is given) ``<cache>/downloads``, where ``download=True`` puts files."""
+    roots = [data_root(root)]
+    if root is None and not os.environ.get("HASHLIB_DATA"):
+        roots.append(download_root(None, cache_dir))
+    return roots
+
+
+def download_root(
+    root: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+) -> Path:
+    """Where ``download=True`` stores files: ``root`` or ``$HASHLIB_DATA`` when given, else
+    ``<cache>/downloads`` (the default data root may be read-only shared data)."""
+    if root is not None or os.environ.get("HASHLIB_DATA"):
+        return data_root(root)
+    return cache_root(cache_dir) / "downloads"
+
+
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """The cache folder (created if needed): ``cache_dir``, ``$HASHLIB_CACHE`` or the user cache."""
     if cache_dir is not None:

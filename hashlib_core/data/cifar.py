@@ -5,7 +5,8 @@ CIFAR-10's training set), then ``test_batch`` (50000..59999). Both sources yield
 order, so a split defined by indices selects the same images from either copy:
 
 * ``"pickles"``: ``<root>/cifar-10-batches-py`` as torchvision downloads it
-  (``download=True`` asks torchvision to fetch it into ``root``; it checks the md5).
+  (``download=True`` asks torchvision to fetch it into ``root``, or into
+  ``<cache>/downloads`` when no root is configured; torchvision checks the md5).
   Exact pixels.
 * ``"jpeg"``: ``<root>/cifar10-jpeg/cifar10_jpeg.zip`` with ``std_order_index.csv``, the
   offline copy on these machines: a JPEG (quality 75) re-encoding, mean absolute pixel
@@ -34,11 +35,12 @@ from torchvision.io import ImageReadMode, decode_jpeg
 
 from hashlib_core.data.cache import (
     cache_root,
-    data_root,
+    download_root,
     file_stamp,
     read_sha256sums,
     save_array,
     save_json,
+    search_roots,
     sha256_file,
 )
 
@@ -241,7 +243,8 @@ def load_cifar10(
     cache_dir : path-like or None
         Where decoded arrays are cached (see :func:`~hashlib_core.data.cache.cache_root`).
     download : bool
-        If no copy is found, let torchvision download the python batches into ``root``.
+        If no copy is found, let torchvision download the python batches into ``root``
+        (or ``<cache>/downloads``, see :func:`~hashlib_core.data.cache.download_root`).
     source : {"auto", "pickles", "jpeg"}
         Which copy to read; ``"auto"`` prefers the exact pickles.
     verbose : bool
@@ -254,15 +257,21 @@ def load_cifar10(
     """
     if source not in ("auto", "pickles", "jpeg"):
         raise ValueError(f"source must be 'auto', 'pickles' or 'jpeg', got {source!r}")
-    base = data_root(root)
-    kind, folder, tried = _find_source(base, source)
-    if not kind and download:
+    tried: list[Path] = []
+    kind, folder = "", Path()
+    for base in search_roots(root, cache_dir):
+        kind, folder, tried_here = _find_source(base, source)
+        tried += tried_here
+        if kind:
+            break
+    if not kind and download and source != "jpeg":
         import torchvision
 
-        base.mkdir(parents=True, exist_ok=True)
+        target = download_root(root, cache_dir)
+        target.mkdir(parents=True, exist_ok=True)
         for train in (True, False):
-            torchvision.datasets.CIFAR10(str(base), train=train, download=True)
-        kind, folder, tried = _find_source(base, "pickles")
+            torchvision.datasets.CIFAR10(str(target), train=train, download=True)
+        kind, folder, _ = _find_source(target, "pickles")
     if not kind:
         places = "\n  ".join(str(p) for p in tried)
         raise FileNotFoundError(

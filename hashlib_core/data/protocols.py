@@ -290,7 +290,7 @@ per class), so train has 900. mAP@ALL (topk None)."""
 
 @_register("mnist-small", _MNIST_DOC)
 def _mnist_small(*, seed, root, cache_dir, download, val_fraction, image_root):
-    data = load_mnist(root=root, split="t10k", download=download)
+    data = load_mnist(root=root, split="t10k", download=download, cache_dir=cache_dir)
     rng = np.random.default_rng(seed)
     query, train = per_class_draw(data.labels, [50, 100], rng)
     return assemble(
