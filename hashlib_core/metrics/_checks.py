@@ -36,7 +36,7 @@ def as_bits(codes: Any, name: str = "codes") -> np.ndarray:
         where = tuple(int(i) for i in np.argwhere(bad_mask)[0])
         raise ValueError(
             f"{name} must be binary ({{-1,+1}}, {{0,1}} or bool); "
-            f"found {arr[where]!r} at index {where} (shape {arr.shape})"
+            f"found {arr[where].item()!r} at index {where} (shape {arr.shape})"
         )
     if (arr == 0).any() and (arr == -1).any():
         raise ValueError(
@@ -50,8 +50,7 @@ def check_pair(query_bits: np.ndarray, db_bits: np.ndarray) -> int:
     """Both code sets have the same number of bits; returns n_bits."""
     if query_bits.shape[1] != db_bits.shape[1]:
         raise ValueError(
-            f"query_codes and db_codes have different n_bits: "
-            f"{query_bits.shape} vs {db_bits.shape}"
+            f"query_codes and db_codes have different n_bits: {query_bits.shape} vs {db_bits.shape}"
         )
     return int(query_bits.shape[1])
 
@@ -78,13 +77,15 @@ def as_labels(labels: Any, n: int, name: str) -> np.ndarray:
         as_int = arr.astype(np.int64)
         if np.issubdtype(arr.dtype, np.floating) and not np.array_equal(as_int, arr):
             bad = int(np.flatnonzero(as_int != arr)[0])
-            raise ValueError(f"{name}: class labels must be integers, found {arr[bad]!r} at {bad}")
+            raise ValueError(
+                f"{name}: class labels must be integers, found {arr[bad].item()!r} at {bad}"
+            )
         return as_int
     bad_mask = (arr != 0) & (arr != 1)
     if bad_mask.any():
         where = tuple(int(i) for i in np.argwhere(bad_mask)[0])
         raise ValueError(
-            f"{name}: multi-hot labels must be 0/1, found {arr[where]!r} at index {where}"
+            f"{name}: multi-hot labels must be 0/1, found {arr[where].item()!r} at index {where}"
         )
     return np.ascontiguousarray(arr != 0)
 
