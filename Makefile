@@ -33,13 +33,27 @@ $(MATHJAX):
 
 mathjax: $(MATHJAX)
 
-# The book from the committed results: figure and table notebooks are executed, nothing trains.
+# The book from the committed results: the table and figure notebooks are executed on
+# results/ (papermill, nothing trains), then the HTML book is built offline.
 book: venv mathjax
+	$(BIN)/python -m hashlib_core.book --scale $(SCALE)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 
-# Retrain the grid of a scale, then rebuild the book from it.
+# The HTML book from the notebooks already in book/generated (no execution).
+book-only: venv mathjax
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+# Retrain the grid of a scale (resumable: cells with a record are skipped), then rebuild
+# the book from it: make reproduce SCALE=cpu
 reproduce: venv mathjax
 	$(BIN)/python -m hashlib_core.reproduce --scale $(SCALE)
 
+# A fresh smoke grid (into runs/smoke, not committed) and the smoke book built from it.
+SMOKE_DIR := runs/smoke
+smoke-book: venv mathjax
+	rm -rf $(SMOKE_DIR)
+	$(BIN)/python -m hashlib_core.reproduce --scale smoke --root $(SMOKE_DIR)/results \
+		--artifacts $(SMOKE_DIR)/artifacts --logs $(SMOKE_DIR)/logs
+
 clean:
-	rm -rf _build
+	rm -rf _build book/generated
