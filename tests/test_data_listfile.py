@@ -58,7 +58,10 @@ def _write(path, text):
         ("a.jpg 0 1 0\nb.jpg 1 0\n", r"bad.txt line 2: 2 labels, expected 3"),
         ("a.jpg 0 1 0\nb.jpg 1 2 0\n", r"bad.txt line 2: labels must be 0 or 1, found '2'"),
         ("a.jpg 0 1 0\nb.jpg\n", r"bad.txt line 2: a path with no labels"),
-        ("a.jpg 0 1 0\nb.jpg 1 0 0\na.jpg 0 1 0\n", r"bad.txt line 3: a.jpg already listed on line 1"),
+        (
+            "a.jpg 0 1 0\nb.jpg 1 0 0\na.jpg 0 1 0\n",
+            r"bad.txt line 3: a.jpg already listed on line 1",
+        ),
         ("", r"bad.txt: no items"),
     ],
 )
@@ -76,7 +79,9 @@ def test_wrong_width_against_expected_classes(tmp_path):
 
 def test_all_zero_rows_dropped_with_count(tmp_path):
     path = _write(tmp_path / "z.txt", "a.jpg 0 1 0\nb.jpg 0 0 0\n\nc.jpg 1 1 0\nd.jpg 0 0 0\n")
-    with pytest.warns(UserWarning, match=r"z.txt: dropped 2 items with all-zero label rows \(lines \[2, 5\]"):
+    with pytest.warns(
+        UserWarning, match=r"z.txt: dropped 2 items with all-zero label rows \(lines \[2, 5\]"
+    ):
         lst = read_list_file(path)
     assert lst.relative_paths == ["a.jpg", "c.jpg"] and lst.lines.tolist() == [1, 4]
     assert lst.n_dropped == 2 and lst.labels.tolist() == [[0, 1, 0], [1, 1, 0]]
@@ -109,8 +114,16 @@ def _toy_tree(tmp_path, *, corrupt: bool = False, overlap: bool = False, databas
 
 
 def _toy_protocol(tmp_path):
-    return build_list_protocol(name="toy", folder="toy", n_classes=3, topk=None, seed=0,
-                               root=tmp_path / "data", val_fraction=0.25, image_root=None)  # fmt: skip
+    return build_list_protocol(
+        name="toy",
+        folder="toy",
+        n_classes=3,
+        topk=None,
+        seed=0,
+        root=tmp_path / "data",
+        val_fraction=0.25,
+        image_root=None,
+    )
 
 
 def test_image_tree_protocol_and_datasets(tmp_path):
@@ -140,13 +153,17 @@ def test_corrupt_and_missing_images_name_file_and_line(tmp_path):
     assert any("missing" in m and "07.png" in m and "train.txt line 5" in m for m in problems)
     pos = p.database.paths.index(str(lists / "img" / "04.jpg"))
     ds = make_torch_dataset(p.database, scale="cpu", train=False)
-    with pytest.raises(ValueError, match=r"unreadable or corrupt image: .*04.jpg \(.*train.txt line 2\)"):
+    with pytest.raises(
+        ValueError, match=r"unreadable or corrupt image: .*04.jpg \(.*train.txt line 2\)"
+    ):
         ds[pos]
 
 
 def test_query_train_overlap_is_an_error(tmp_path):
     _toy_tree(tmp_path, overlap=True)
-    with pytest.raises(ValueError, match=r"toy: 1 items are in both query and train, e.g. img/03.png"):
+    with pytest.raises(
+        ValueError, match=r"toy: 1 items are in both query and train, e.g. img/03.png"
+    ):
         _toy_protocol(tmp_path)
 
 
@@ -166,5 +183,8 @@ def test_conflicting_labels_across_files(tmp_path):
     rows = (lists / "database.txt").read_text().splitlines()[3:]
     rows[0] = rows[0].rsplit(" ", 3)[0] + " 0 0 1"
     _write(lists / "database.txt", "\n".join(rows) + "\n")
-    with pytest.raises(ValueError, match=r"database.txt line 1: img/03.png has other labels than in .*train.txt line 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"database.txt line 1: img/03.png has other labels than in .*train.txt line 1",
+    ):
         _toy_protocol(tmp_path)

@@ -7,7 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from hashlib_core.data import Protocol, list_protocols, load_protocol, manifest_digest
+from hashlib_core.data import (
+    Protocol,
+    describe_protocol,
+    list_protocols,
+    load_protocol,
+    manifest_digest,
+)
 from hashlib_core.data.cifar import load_cifar10
 
 
@@ -42,9 +48,18 @@ def cifar_root(shared_data, cache_dir):
 
 def test_registry_lists_the_papers_protocols():
     names = list_protocols()
-    for name in ("cifar10-i", "cifar10-ii", "cifar10-smoke", "mnist-small",
-                 "nuswide-21", "coco", "imagenet100"):  # fmt: skip
+    for name in (
+        "cifar10-i",
+        "cifar10-ii",
+        "cifar10-smoke",
+        "mnist-small",
+        "nuswide-21",
+        "coco",
+        "imagenet100",
+    ):
         assert name in names
+    assert "INCLUDES the 5,000 training images" in describe_protocol("cifar10-i")
+    assert "database.txt where given" in describe_protocol("coco")
     with pytest.raises(ValueError, match="unknown protocol 'cifar-10'.*cifar10-i"):
         load_protocol("cifar-10")
     with pytest.raises(ValueError, match="seed"):
@@ -80,7 +95,9 @@ def test_same_seed_same_manifest_other_seed_other(cifar_root, tmp_path):
     saved = json.loads(path.read_text())
     assert saved["manifest_sha256"] == a.manifest_sha256 == manifest_digest(saved["manifest"])
     assert saved["manifest"]["splits"]["query"]["indices"] == a.query.indices.tolist()
-    assert saved["manifest"]["source"]["files"]["cifar10-jpeg/cifar10_jpeg.zip"]["sha256"].startswith("ead45e06")
+    assert saved["manifest"]["source"]["files"]["cifar10-jpeg/cifar10_jpeg.zip"][
+        "sha256"
+    ].startswith("ead45e06")
     assert not [f for f in path.parent.iterdir() if f.name != "manifest.json"]  # no temp file
 
 
@@ -165,6 +182,8 @@ def test_mirflickr_all_zero_rows_are_dropped_and_counted(shared_data):
     ]
     _check_consistency(p)
     assert p.manifest["policy"]["all_zero_rows_dropped"] == {
-        "test.txt": 19, "train.txt": 72, "database.txt": 328
-    }  # fmt: skip
+        "test.txt": 19,
+        "train.txt": 72,
+        "database.txt": 328,
+    }
     assert (len(p.query), len(p.train) + len(p.val), len(p.database)) == (981, 3928, 19672)

@@ -89,7 +89,9 @@ def test_pickle_copy_gives_same_order_and_same_split(cifar, shared_data, cache_d
     _write_batches(folder, images, cifar.labels)
     shutil.copy(shared_data / "cifar10-exact-subset" / "batches.meta", folder / "batches.meta")
     x, y = read_cifar_batch(folder / "data_batch_2")
-    assert np.array_equal(x[:1017], exact["data_batch_2_x"]) and np.array_equal(y[:1017], exact["data_batch_2_y"])
+    assert np.array_equal(x[:1017], exact["data_batch_2_x"]) and np.array_equal(
+        y[:1017], exact["data_batch_2_y"]
+    )
     assert read_cifar_meta(folder / "batches.meta") == list(CLASSES)
     cache = tmp_path / "cache"
     data = load_cifar10(root=tmp_path, cache_dir=cache)  # "auto" prefers the pickles

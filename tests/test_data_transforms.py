@@ -30,7 +30,9 @@ def test_eval_items_are_the_normalised_pixels(smoke):
     assert len(ds) == 100
     image, label, index = ds[7]
     assert image.shape == (3, 32, 32) and image.dtype == torch.float32
-    assert label.dtype == torch.float32 and torch.equal(label, torch.from_numpy(smoke.query.labels[7]).float())
+    assert label.dtype == torch.float32 and torch.equal(
+        label, torch.from_numpy(smoke.query.labels[7]).float()
+    )
     assert index == 7
     assert np.array_equal(_unnormalise(image, *NORMALISATION["cifar10"]), smoke.query.images[7])
     batch = torch.stack([ds[i][0] for i in range(100)])
@@ -46,9 +48,13 @@ def test_train_items_are_padded_crops_and_flips(smoke):
         got = _unnormalise(ds[i][0], *NORMALISATION["cifar10"])
         matches = [
             (dy, dx, flip)
-            for dy in range(9) for dx in range(9) for flip in (False, True)
-            if np.array_equal(got, (lambda c: c[:, ::-1] if flip else c)(padded[i, dy:dy + 32, dx:dx + 32]))
-        ]  # fmt: skip
+            for dy in range(9)
+            for dx in range(9)
+            for flip in (False, True)
+            if np.array_equal(
+                got, (lambda c: c[:, ::-1] if flip else c)(padded[i, dy : dy + 32, dx : dx + 32])
+            )
+        ]
         assert matches, f"item {i} is no crop/flip of its padded image"
         seen_flip |= any(m[2] for m in matches)
         seen_shift |= any(m[:2] != (4, 4) for m in matches)
@@ -70,7 +76,9 @@ def test_augmentation_reproducible_from_torch_seed_only(smoke):
     torch.manual_seed(5)
     loader = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True)
     images, labels, index = next(iter(loader))
-    assert images.shape == (64, 3, 32, 32) and labels.shape == (64, 10) and index.dtype == torch.int64
+    assert (
+        images.shape == (64, 3, 32, 32) and labels.shape == (64, 10) and index.dtype == torch.int64
+    )
     assert torch.equal(labels, torch.from_numpy(smoke.train.labels[index.numpy()]).float())
 
 
@@ -97,7 +105,9 @@ def test_paper_scale_224(smoke):
         pixels = _unnormalise(image, IMAGENET_MEAN, IMAGENET_STD)
         assert pixels.min() >= 0 and pixels.max() <= 255
         # an upsampled 32 px image: its mean colour stays close to the original's
-        assert np.allclose(pixels.mean(axis=(0, 1)), smoke.query.images[3].mean(axis=(0, 1)), atol=12)
+        assert np.allclose(
+            pixels.mean(axis=(0, 1)), smoke.query.images[3].mean(axis=(0, 1)), atol=12
+        )
     eval_ds = make_torch_dataset(smoke.query, scale="paper", train=False)
     assert torch.equal(eval_ds[3][0], eval_ds[3][0])
     with pytest.raises(ValueError, match="scale must be one of"):

@@ -116,7 +116,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
 
 def save_array(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Save one array as ``.npy`` atomically (no pickle)."""
-    return atomic_write(path, lambda fh: np.save(fh, np.ascontiguousarray(array), allow_pickle=False))
+    return atomic_write(
+        path, lambda fh: np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+    )
 
 
 def save_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -45,16 +45,30 @@ from hashlib_core.data.cache import (
 )
 
 CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 N_TRAIN, N_TEST = 50_000, 10_000
 BATCH_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
 #: the offline JPEG copy: size in bytes and SHA-256 (from ../shared/data/SHA256SUMS)
-JPEG_ZIP = ("cifar10-jpeg/cifar10_jpeg.zip", 62_190_935,
-            "ead45e06542622104d3e17a0e554f18656c4cf310408a9ee502d835a28cf897d")  # fmt: skip
-JPEG_INDEX = ("cifar10-jpeg/std_order_index.csv", 2_117_808,
-              "664948c9498402355323c6fc450c3eec421a638967464addf9b1c9a087182eaf")  # fmt: skip
+JPEG_ZIP = (
+    "cifar10-jpeg/cifar10_jpeg.zip",
+    62_190_935,
+    "ead45e06542622104d3e17a0e554f18656c4cf310408a9ee502d835a28cf897d",
+)
+JPEG_INDEX = (
+    "cifar10-jpeg/std_order_index.csv",
+    2_117_808,
+    "664948c9498402355323c6fc450c3eec421a638967464addf9b1c9a087182eaf",
+)
 _CACHE_VERSION = 1
 
 
@@ -100,7 +114,9 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     data = np.asarray(entry[b"data"])
     labels = np.asarray(entry[b"labels"], dtype=np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"{path}: data must be uint8 of shape (n, 3072), got {data.dtype} {data.shape}")
+        raise ValueError(
+            f"{path}: data must be uint8 of shape (n, 3072), got {data.dtype} {data.shape}"
+        )
     if labels.shape != (data.shape[0],) or labels.min() < 0 or labels.max() > 9:
         raise ValueError(
             f"{path}: labels must be {data.shape[0]} ints in 0..9, got shape {labels.shape} "
@@ -124,7 +140,9 @@ def _check_known(path: Path, size: int, sha: str) -> str:
     """Check a file's size (cheap) then SHA-256 against the known value and SHA256SUMS."""
     actual_size = path.stat().st_size
     if actual_size != size:
-        raise ValueError(f"{path}: size {actual_size} bytes, expected {size} (truncated or another file?)")
+        raise ValueError(
+            f"{path}: size {actual_size} bytes, expected {size} (truncated or another file?)"
+        )
     digest = sha256_file(path)
     listed = read_sha256sums(path.parent).get(str(path.resolve()))
     for expected, where in ((sha, "the known value"), (listed, "SHA256SUMS")):
@@ -181,7 +199,9 @@ def _decode_jpeg_zip(folder: Path) -> InMemoryData:
             images[i], labels[i] = pixels, label
     missing = np.flatnonzero(labels < 0)
     if missing.size:
-        raise ValueError(f"{index_path}: {missing.size} standard indices missing, e.g. {missing[:5]}")
+        raise ValueError(
+            f"{index_path}: {missing.size} standard indices missing, e.g. {missing[:5]}"
+        )
     info = {"dataset": "cifar10", "source": "jpeg", "files": files, "classes": list(CLASSES)}
     return InMemoryData(images, labels, info)
 
@@ -194,11 +214,14 @@ def _read_pickles(folder: Path) -> InMemoryData:
         raise ValueError(f"{folder}: {images.shape[0]} images in the 6 batches, expected 60000")
     files = {
         f"cifar-10-batches-py/{name}": {
-            "sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size
+            "sha256": sha256_file(folder / name),
+            "size": (folder / name).stat().st_size,
         }
         for name in BATCH_FILES
     }
-    classes = read_cifar_meta(folder / "batches.meta") if (folder / "batches.meta").is_file() else CLASSES
+    classes = (
+        read_cifar_meta(folder / "batches.meta") if (folder / "batches.meta").is_file() else CLASSES
+    )
     info = {"dataset": "cifar10", "source": "pickles", "files": files, "classes": list(classes)}
     return InMemoryData(images, labels, info)
 
@@ -214,7 +237,9 @@ def _find_source(root: Path, source: str) -> tuple[str, Path, list[Path]]:
     if source in ("auto", "jpeg"):
         for folder in (root / "cifar10-jpeg", root):
             tried.append(folder / "cifar10_jpeg.zip")
-            if (folder / "cifar10_jpeg.zip").is_file() and (folder / "std_order_index.csv").is_file():
+            if (folder / "cifar10_jpeg.zip").is_file() and (
+                folder / "std_order_index.csv"
+            ).is_file():
                 return "jpeg", folder, tried
     return "", root, tried
 
@@ -289,7 +314,9 @@ def load_cifar10(
         if meta.get("stamps") == stamps:
             images = np.load(f"{stem}-images.npy", allow_pickle=False)
             labels = np.load(f"{stem}-labels.npy", allow_pickle=False)
-            if images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and labels.shape == (N_TRAIN + N_TEST,):
+            if images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and labels.shape == (
+                N_TRAIN + N_TEST,
+            ):
                 return InMemoryData(images, labels, meta["info"])
     start = time.perf_counter()
     data = _decode_jpeg_zip(folder) if kind == "jpeg" else _read_pickles(folder)

@@ -136,8 +136,9 @@ def find_list_folder(folder: str, root: str | os.PathLike | None = None) -> Path
         if (candidate / "test.txt").is_file() and (candidate / "train.txt").is_file():
             return candidate
     places = "\n  ".join(str(p / "test.txt") for p in tried)
-    raise FileNotFoundError(f"lists of {folder!r} not found. Tried:\n  {places}\n"
-                            "Pass root= or set HASHLIB_DATA.")  # fmt: skip
+    raise FileNotFoundError(
+        f"lists of {folder!r} not found. Tried:\n  {places}\nPass root= or set HASHLIB_DATA."
+    )
 
 
 def _image_root(folder: Path, image_root: str | os.PathLike | None) -> Path:
@@ -165,7 +166,10 @@ def build_list_protocol(
     files = {"query": "test.txt", "train": "train.txt"}
     if (lists_dir / "database.txt").is_file():
         files["database"] = "database.txt"
-    parsed = {part: read_list_file(lists_dir / fname, n_classes=n_classes) for part, fname in files.items()}
+    parsed = {
+        part: read_list_file(lists_dir / fname, n_classes=n_classes)
+        for part, fname in files.items()
+    }
     index: dict[str, int] = {}
     rel_paths: list[str] = []
     label_rows: list[np.ndarray] = []
@@ -194,8 +198,10 @@ def build_list_protocol(
     prefix = lists_dir.relative_to(lists_dir.parents[1]).as_posix()
     source = {
         "lists": {
-            f"{prefix}/{fname}": {"sha256": sha256_file(lists_dir / fname),
-                                  "size": (lists_dir / fname).stat().st_size}  # fmt: skip
+            f"{prefix}/{fname}": {
+                "sha256": sha256_file(lists_dir / fname),
+                "size": (lists_dir / fname).stat().st_size,
+            }
             for fname in files.values()
         }
     }
@@ -206,49 +212,96 @@ def build_list_protocol(
         "standard_order": "distinct paths by first appearance in test.txt, train.txt, database.txt",
     }
     return assemble(
-        name=name, dataset=folder, seed=seed, topk=topk, labels=labels,
-        query=members["query"], train=members["train"], database=members["database"],
-        rng=np.random.default_rng(seed), val_fraction=val_fraction, source=source,
-        paths=[str(images_dir / p) for p in rel_paths], relative_paths=rel_paths,
-        origins=origins, policy=policy,
-    )  # fmt: skip
+        name=name,
+        dataset=folder,
+        seed=seed,
+        topk=topk,
+        labels=labels,
+        query=members["query"],
+        train=members["train"],
+        database=members["database"],
+        rng=np.random.default_rng(seed),
+        val_fraction=val_fraction,
+        source=source,
+        paths=[str(images_dir / p) for p in rel_paths],
+        relative_paths=rel_paths,
+        origins=origins,
+        policy=policy,
+    )
 
 
 #: name -> (list folder, n_classes, topk, description)
 LIST_PROTOCOLS = {
-    "nuswide-21": ("nuswide_21", 21, 5000,
-                   "NUS-WIDE, the 21 most frequent concepts (DeepHash-pytorch's lists): 2,100 "
-                   "queries, 10,500 training images; mAP@5000."),
-    "nuswide-21-m": ("nuswide_21_m", 21, 5000,
-                     "NUS-WIDE-21, the lists with Flickr-named files (ADSH/DPSH style): 2,100 "
-                     "queries, 10,500 training images; mAP@5000."),
-    "nuswide-81-m": ("nuswide_81_m", 81, 5000,
-                     "NUS-WIDE, all 81 concepts: 5,000 queries, 10,000 training images; mAP@5000."),
-    "coco": ("coco", 80, 5000,
-             "MS-COCO 2014, 80 categories: 5,000 queries, 10,000 training images; mAP@5000."),
-    "imagenet100": ("imagenet", 100, 1000,
-                    "ImageNet-100 (HashNet's 100 classes, single-label): 5,000 queries (ILSVRC "
-                    "2012 validation images), 13,000 training images (130 per class); mAP@1000."),
-    "mirflickr": ("mirflickr", 38, None,
-                  "MIRFlickr-25K, 38 labels: 1,000 queries, 4,000 training images, 20,000 "
-                  "database images (database.txt, disjoint from train); all-zero rows dropped."),
-    "voc2012": ("voc2012", 20, None,
-                "PASCAL VOC 2012, 20 classes: 1,000 queries, 4,000 training images, 6,540 "
-                "database images (database.txt, disjoint from train)."),
-}  # fmt: skip
+    "nuswide-21": (
+        "nuswide_21",
+        21,
+        5000,
+        "NUS-WIDE, the 21 most frequent concepts (DeepHash-pytorch's lists): 2,100 "
+        "queries, 10,500 training images; mAP@5000.",
+    ),
+    "nuswide-21-m": (
+        "nuswide_21_m",
+        21,
+        5000,
+        "NUS-WIDE-21, the lists with Flickr-named files (ADSH/DPSH style): 2,100 "
+        "queries, 10,500 training images; mAP@5000.",
+    ),
+    "nuswide-81-m": (
+        "nuswide_81_m",
+        81,
+        5000,
+        "NUS-WIDE, all 81 concepts: 5,000 queries, 10,000 training images; mAP@5000.",
+    ),
+    "coco": (
+        "coco",
+        80,
+        5000,
+        "MS-COCO 2014, 80 categories: 5,000 queries, 10,000 training images; mAP@5000.",
+    ),
+    "imagenet100": (
+        "imagenet",
+        100,
+        1000,
+        "ImageNet-100 (HashNet's 100 classes, single-label): 5,000 queries (ILSVRC "
+        "2012 validation images), 13,000 training images (130 per class); mAP@1000.",
+    ),
+    "mirflickr": (
+        "mirflickr",
+        38,
+        None,
+        "MIRFlickr-25K, 38 labels: 1,000 queries, 4,000 training images, 20,000 "
+        "database images (database.txt, disjoint from train); all-zero rows dropped; "
+        "mAP@ALL as in DeepHash-pytorch.",
+    ),
+    "voc2012": (
+        "voc2012",
+        20,
+        None,
+        "PASCAL VOC 2012, 20 classes: 1,000 queries, 4,000 training images, 6,540 "
+        "database images (database.txt, disjoint from train); mAP@ALL as in DeepHash-pytorch.",
+    ),
+}
 
 
 def _make_builder(name: str, folder: str, n_classes: int, topk: int | None):
     def build(*, seed, root, cache_dir, download, val_fraction, image_root):
-        return build_list_protocol(name=name, folder=folder, n_classes=n_classes, topk=topk,
-                                   seed=seed, root=root, val_fraction=val_fraction,
-                                   image_root=image_root)  # fmt: skip
+        return build_list_protocol(
+            name=name,
+            folder=folder,
+            n_classes=n_classes,
+            topk=topk,
+            seed=seed,
+            root=root,
+            val_fraction=val_fraction,
+            image_root=image_root,
+        )
 
     return build
 
 
 for _name, (_folder, _c, _k, _doc) in LIST_PROTOCOLS.items():
-    _register(_name, _doc + " Database: database.txt where given, else train.txt; "
-              "validation: 10% of train. See hashlib_core.data.listfile.")(  # fmt: skip
-        _make_builder(_name, _folder, _c, _k)
-    )
+    _register(
+        _name,
+        _doc + " Database: database.txt where given, else train.txt; "
+        "validation: 10% of train. See hashlib_core.data.listfile.",
+    )(_make_builder(_name, _folder, _c, _k))

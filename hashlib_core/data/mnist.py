@@ -48,13 +48,17 @@ def read_idx(path: str | os.PathLike, *, magic: int) -> np.ndarray:
         raise ValueError(f"{path}: {len(raw)} bytes, too short for an idx header")
     found = int.from_bytes(raw[:4], "big")
     if found != magic:
-        raise ValueError(f"{path}: magic number {found} (0x{found:08x}), expected {magic} (0x{magic:08x})")
+        raise ValueError(
+            f"{path}: magic number {found} (0x{found:08x}), expected {magic} (0x{magic:08x})"
+        )
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)]
     offset = 4 + 4 * ndim
     expected = int(np.prod(dims))
     if len(raw) - offset != expected:
-        raise ValueError(f"{path}: header says {dims} = {expected} bytes, file holds {len(raw) - offset}")
+        raise ValueError(
+            f"{path}: header says {dims} = {expected} bytes, file holds {len(raw) - offset}"
+        )
     return np.frombuffer(raw, np.uint8, offset=offset).reshape(dims)
 
 
@@ -108,8 +112,10 @@ def load_mnist(
         found = find()
     if found is None:
         places = "\n  ".join(str(p) for p in tried)
-        raise FileNotFoundError(f"MNIST ({split}) not found. Tried:\n  {places}\n"
-                                "Pass root=, set HASHLIB_DATA, or use download=True.")  # fmt: skip
+        raise FileNotFoundError(
+            f"MNIST ({split}) not found. Tried:\n  {places}\n"
+            "Pass root=, set HASHLIB_DATA, or use download=True."
+        )
     img_path, lab_path = found
     images = read_idx(img_path, magic=IMAGES_MAGIC)
     labels = read_idx(lab_path, magic=LABELS_MAGIC).astype(np.int64)
@@ -122,6 +128,10 @@ def load_mnist(
         f"mnist-{split}/{p.name}": {"sha256": sha256_file(p), "size": p.stat().st_size}
         for p in (img_path, lab_path)
     }
-    info = {"dataset": "mnist", "source": "idx", "files": files,
-            "classes": [str(k) for k in range(10)]}  # fmt: skip
+    info = {
+        "dataset": "mnist",
+        "source": "idx",
+        "files": files,
+        "classes": [str(k) for k in range(10)],
+    }
     return InMemoryData(rgb, labels, info)

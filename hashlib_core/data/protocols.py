@@ -119,9 +119,13 @@ def load_protocol(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     spec = _spec(name)
     return spec.build(
-        seed=int(seed), root=root, cache_dir=cache_dir, download=download,
-        val_fraction=float(val_fraction), image_root=image_root,
-    )  # fmt: skip
+        seed=int(seed),
+        root=root,
+        cache_dir=cache_dir,
+        download=download,
+        val_fraction=float(val_fraction),
+        image_root=image_root,
+    )
 
 
 def assemble(
@@ -167,7 +171,9 @@ def assemble(
             example = relative_paths[both[0]] if relative_paths else int(both[0])
             raise ValueError(f"{name}: {both.size} items are in both {a} and {b}, e.g. {example}")
     multi_label = bool((labels.sum(axis=1) > 1).any())
-    train_pos, val_pos = carve_validation(labels[train], val_fraction, rng, stratify=not multi_label)
+    train_pos, val_pos = carve_validation(
+        labels[train], val_fraction, rng, stratify=not multi_label
+    )
     train_idx, val_idx = train[train_pos], train[val_pos]
 
     def split(idx: np.ndarray) -> Split:
@@ -205,11 +211,20 @@ def assemble(
         "splits_sha256": manifest_digest({k: v.tolist() for k, v in parts.items()}),
     }
     return Protocol(
-        name=name, dataset=dataset, seed=seed, n_classes=n_classes, multi_label=multi_label,
-        topk=topk, train=split(train_idx), val=split(val_idx), query=split(query),
-        database=split(database), train_in_database=positions_in(train_idx, database),
-        manifest=manifest, manifest_sha256=manifest_digest(manifest),
-    )  # fmt: skip
+        name=name,
+        dataset=dataset,
+        seed=seed,
+        n_classes=n_classes,
+        multi_label=multi_label,
+        topk=topk,
+        train=split(train_idx),
+        val=split(val_idx),
+        query=split(query),
+        database=split(database),
+        train_in_database=positions_in(train_idx, database),
+        manifest=manifest,
+        manifest_sha256=manifest_digest(manifest),
+    )
 
 
 def _cifar_source(info: dict[str, Any]) -> dict[str, Any]:
@@ -236,11 +251,19 @@ def _cifar10_i(*, seed, root, cache_dir, download, val_fraction, image_root):
     rng = np.random.default_rng(seed)
     query, train = per_class_draw(data.labels, [100, 500], rng)
     return assemble(
-        name="cifar10-i", dataset="cifar10", seed=seed, topk=None,
-        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
-        database=_complement(data.labels.size, query), rng=rng, val_fraction=val_fraction,
+        name="cifar10-i",
+        dataset="cifar10",
+        seed=seed,
+        topk=None,
+        labels=one_hot(data.labels, 10),
+        images=data.images,
+        query=query,
+        train=train,
+        database=_complement(data.labels.size, query),
+        rng=rng,
+        val_fraction=val_fraction,
         source=_cifar_source(data.info),
-    )  # fmt: skip
+    )
 
 
 _CIFAR_II_DOC = """CIFAR-10 protocol II (DSDH, ...): the 10,000 test images are the queries, the
@@ -255,11 +278,19 @@ def _cifar10_ii(*, seed, root, cache_dir, download, val_fraction, image_root):
     rng = np.random.default_rng(seed)
     train = np.arange(50_000, dtype=np.int64)
     return assemble(
-        name="cifar10-ii", dataset="cifar10", seed=seed, topk=None,
-        labels=one_hot(data.labels, 10), images=data.images,
-        query=np.arange(50_000, 60_000, dtype=np.int64), train=train, database=train,
-        rng=rng, val_fraction=val_fraction, source=_cifar_source(data.info),
-    )  # fmt: skip
+        name="cifar10-ii",
+        dataset="cifar10",
+        seed=seed,
+        topk=None,
+        labels=one_hot(data.labels, 10),
+        images=data.images,
+        query=np.arange(50_000, 60_000, dtype=np.int64),
+        train=train,
+        database=train,
+        rng=rng,
+        val_fraction=val_fraction,
+        source=_cifar_source(data.info),
+    )
 
 
 _CIFAR_SMOKE_DOC = """A small real CIFAR-10 subset for CI (seconds per run): from the 60,000 images,
@@ -275,11 +306,19 @@ def _cifar10_smoke(*, seed, root, cache_dir, download, val_fraction, image_root)
     rng = np.random.default_rng(seed)
     query, train, extra = per_class_draw(data.labels, [10, 50, 150], rng)
     return assemble(
-        name="cifar10-smoke", dataset="cifar10", seed=seed, topk=None,
-        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
-        database=np.union1d(train, extra), rng=rng, val_fraction=val_fraction,
+        name="cifar10-smoke",
+        dataset="cifar10",
+        seed=seed,
+        topk=None,
+        labels=one_hot(data.labels, 10),
+        images=data.images,
+        query=query,
+        train=train,
+        database=np.union1d(train, extra),
+        rng=rng,
+        val_fraction=val_fraction,
         source=_cifar_source(data.info),
-    )  # fmt: skip
+    )
 
 
 _MNIST_DOC = """A small fast protocol on the 10,000 MNIST test digits (28x28, as 3 identical
@@ -294,8 +333,16 @@ def _mnist_small(*, seed, root, cache_dir, download, val_fraction, image_root):
     rng = np.random.default_rng(seed)
     query, train = per_class_draw(data.labels, [50, 100], rng)
     return assemble(
-        name="mnist-small", dataset="mnist", seed=seed, topk=None,
-        labels=one_hot(data.labels, 10), images=data.images, query=query, train=train,
-        database=_complement(data.labels.size, query), rng=rng, val_fraction=val_fraction,
+        name="mnist-small",
+        dataset="mnist",
+        seed=seed,
+        topk=None,
+        labels=one_hot(data.labels, 10),
+        images=data.images,
+        query=query,
+        train=train,
+        database=_complement(data.labels.size, query),
+        rng=rng,
+        val_fraction=val_fraction,
         source={"copy": "idx", "files": data.info["files"], "classes": data.info["classes"]},
-    )  # fmt: skip
+    )

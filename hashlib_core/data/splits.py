@@ -48,10 +48,14 @@ class Split:
     def __post_init__(self) -> None:
         n = len(self.indices)
         if self.labels.ndim != 2 or self.labels.shape[0] != n or self.labels.dtype != np.uint8:
-            raise ValueError(f"Split: labels must be uint8 (n={n}, n_classes), got "
-                             f"{self.labels.dtype} {self.labels.shape}")  # fmt: skip
+            raise ValueError(
+                f"Split: labels must be uint8 (n={n}, n_classes), got "
+                f"{self.labels.dtype} {self.labels.shape}"
+            )
         if self.images is not None and (self.images.shape[0] != n or self.images.ndim != 4):
-            raise ValueError(f"Split: images must have shape ({n}, H, W, 3), got {self.images.shape}")
+            raise ValueError(
+                f"Split: images must have shape ({n}, H, W, 3), got {self.images.shape}"
+            )
         if self.paths is not None and len(self.paths) != n:
             raise ValueError(f"Split: {len(self.paths)} paths for {n} items")
         if self.images is None and self.paths is None:
@@ -116,7 +120,12 @@ class Protocol:
 
     def splits(self) -> dict[str, Split]:
         """The four splits by name."""
-        return {"train": self.train, "val": self.val, "query": self.query, "database": self.database}
+        return {
+            "train": self.train,
+            "val": self.val,
+            "query": self.query,
+            "database": self.database,
+        }
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:
@@ -128,14 +137,20 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Integer labels (n,) -> uint8 one-hot (n, n_classes)."""
     labels = np.asarray(labels, dtype=np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got [{labels.min()}, {labels.max()}]")
+        raise ValueError(
+            f"labels must lie in 0..{n_classes - 1}, got [{labels.min()}, {labels.max()}]"
+        )
     out = np.zeros((labels.size, n_classes), np.uint8)
     out[np.arange(labels.size), labels] = 1
     return out
 
 
 def per_class_draw(
-    labels: np.ndarray, counts: list[int], rng: np.random.Generator, *, pool: np.ndarray | None = None
+    labels: np.ndarray,
+    counts: list[int],
+    rng: np.random.Generator,
+    *,
+    pool: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Draw disjoint per-class samples: ``counts[k]`` items of every class, for each k.
 
@@ -161,7 +176,9 @@ def per_class_draw(
         members = pool[labels[pool] == c]
         need = sum(counts)
         if members.size < need:
-            raise ValueError(f"class {c}: {members.size} items, the protocol needs {need} ({counts})")
+            raise ValueError(
+                f"class {c}: {members.size} items, the protocol needs {need} ({counts})"
+            )
         shuffled = rng.permutation(members)
         start = 0
         for j, k in enumerate(counts):
@@ -216,7 +233,11 @@ def positions_in(items: np.ndarray, container: np.ndarray) -> np.ndarray:
     sorted_c = container[order]
     where = np.searchsorted(sorted_c, items)
     where = np.clip(where, 0, max(len(sorted_c) - 1, 0))
-    found = (len(sorted_c) > 0) & (sorted_c[where] == items) if len(sorted_c) else np.zeros(len(items), bool)
+    found = (
+        (len(sorted_c) > 0) & (sorted_c[where] == items)
+        if len(sorted_c)
+        else np.zeros(len(items), bool)
+    )
     out = np.full(len(items), -1, np.int64)
     out[found] = order[where[found]]
     return out

@@ -98,8 +98,9 @@ def _to_square_uint8(x: torch.Tensor, size: int) -> torch.Tensor:
     out = torch.empty((x.shape[0], 3, size, size), dtype=torch.uint8)
     for start in range(0, x.shape[0], 4096):
         chunk = x[start : start + 4096].float()
-        resized = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True,
-                                align_corners=False)  # fmt: skip
+        resized = F.interpolate(
+            chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
         out[start : start + 4096] = resized.round().clamp(0, 255).to(torch.uint8)
     return out
 
