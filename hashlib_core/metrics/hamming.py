@@ -16,8 +16,11 @@ import numpy as np
 
 from hashlib_core.metrics._checks import as_bits, check_chunk_size, check_pair
 
-#: default working memory of one chunk of queries (bytes), see :func:`query_chunks`
+#: upper bound on the working memory of one chunk of queries (bytes)
 MEMORY_BUDGET = 256 * 2**20
+#: query x database pairs per chunk by default: small enough to stay in cache (faster
+#: than bigger chunks) and far below MEMORY_BUDGET
+PAIRS_PER_CHUNK = 2**20
 #: rows of the XOR buffer per popcount call (keeps the uint64 temporary in cache)
 _XOR_ELEMENTS = 2**18
 
@@ -91,9 +94,10 @@ def distances_into(query_words: np.ndarray, db_words: np.ndarray, out: np.ndarra
 def query_chunks(
     n_queries: int, n_db: int, bytes_per_pair: int, chunk_size: int | None
 ) -> Iterator[tuple[int, int]]:
-    """(start, stop) of query chunks; automatic size keeps a chunk under MEMORY_BUDGET."""
+    """(start, stop) of query chunks; the automatic size is PAIRS_PER_CHUNK pairs."""
     if chunk_size is None:
-        chunk_size = max(1, min(1024, MEMORY_BUDGET // max(1, bytes_per_pair * n_db)))
+        by_memory = MEMORY_BUDGET // max(1, bytes_per_pair * n_db)
+        chunk_size = max(1, min(PAIRS_PER_CHUNK // max(1, n_db), by_memory))
     for s in range(0, n_queries, chunk_size):
         yield s, min(n_queries, s + chunk_size)
 
@@ -110,7 +114,7 @@ def hamming_distance(
     db_codes : array-like of shape (n_db, n_bits)
         Same number of bits as ``query_codes``.
     chunk_size : int, optional
-        Queries per chunk of work; by default sized from a 256 MiB budget.
+        Queries per chunk of work; by default about 2**20 query x database pairs.
 
     Returns
     -------

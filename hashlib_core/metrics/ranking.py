@@ -267,8 +267,11 @@ def relevant_in_top(ch: ChunkStats, cutoffs: np.ndarray) -> np.ndarray:
 
 
 def ap_index(ch: ChunkStats, k: int, denominator: str) -> np.ndarray:
-    """AP@k (ties by index) of a chunk from the ranks of its relevant items."""
+    """AP@k (ties by index) of a chunk from the ranks of its relevant items (k <= ch.top)."""
     rows, ranks = ch.rel_rows, ch.rel_ranks
+    if k < ch.top:
+        keep = ranks <= k
+        rows, ranks = rows[keep], ranks[keep]
     count = np.bincount(rows, minlength=ch.size)
     total = np.zeros(ch.size)
     if len(rows):

@@ -1,0 +1,236 @@
+"""One call that computes every number and curve the book reports for a set of codes.
+
+:func:`evaluate` makes a single chunked pass over the queries (packed-bit Hamming
+distances, one ranking, distance histograms) and derives all metrics of
+:mod:`hashlib_core.metrics` from it, with the same conventions. Its result is what the
+engine stores for a run and what the book's tables and figures read.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hashlib_core.metrics._checks import (
+    DENOMINATOR_OPTIONS,
+    EMPTY_OPTIONS,
+    as_bits,
+    check_option,
+    check_topk,
+    mean_over_queries,
+)
+from hashlib_core.metrics._engine import Search
+from hashlib_core.metrics.bits import bit_balance, bit_correlation
+from hashlib_core.metrics.radius import radius_curves
+from hashlib_core.metrics.ranking import (
+    ap_expected,
+    ap_index,
+    check_cutoffs,
+    relevant_in_top,
+)
+
+__all__ = ["DEFAULT_PN_CUTOFFS", "EvalResult", "evaluate"]
+
+#: P@N cut-offs: 1, 5, 10, 20, ..., 1000, then 1500, 2000, ..., 5000 (those <= n_db are used)
+DEFAULT_PN_CUTOFFS = np.unique(
+    np.concatenate([[1, 5], np.arange(10, 1001, 10), np.arange(1500, 5001, 500)])
+).astype(np.int64)
+#: "precision of the top 5,000 returned" (DSAH's table)
+TOP_PRECISION_N = 5000
+
+
+@dataclass
+class EvalResult:
+    """Scalars, curves and the conventions behind them (see :func:`evaluate`)."""
+
+    scalars: dict[str, float]
+    curves: dict[str, np.ndarray]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(
+    query_codes: Any,
+    db_codes: Any,
+    query_labels: Any,
+    db_labels: Any,
+    *,
+    topk: int | None = None,
+    pn_cutoffs: Any = None,
+    radius: int = 2,
+    empty: str = "zero",
+    denominator: str = "retrieved",
+    chunk_size: int | None = None,
+) -> EvalResult:
+    r"""Every retrieval metric of the book for one set of query and database codes.
+
+    Relevant = shares at least one label. Ranking metrics order equal Hamming distances
+    by database index (``ties="index"`` of :mod:`hashlib_core.metrics`), except
+    ``map_expected``. A query with no relevant database item is handled by ``empty``
+    for every metric at once, with one warning giving the count.
+
+    Parameters
+    ----------
+    query_codes : array-like of shape (n_queries, n_bits)
+        Values in {-1,+1} (or {0,1}, bool).
+    db_codes : array-like of shape (n_db, n_bits)
+    query_labels : array-like of shape (n_queries,) or (n_queries, n_classes)
+        Integer classes or multi-hot {0,1}.
+    db_labels : array-like of shape (n_db,) or (n_db, n_classes)
+    topk : int, optional
+        The mAP cut-off of the protocol (None = mAP@ALL). A value above ``n_db`` is
+        clipped to ``n_db`` with a warning (recorded in ``info["topk"]``).
+    pn_cutoffs : array-like of int, optional
+        Cut-offs of the P@N curve; default :data:`DEFAULT_PN_CUTOFFS` (1, 5, 10, 20,
+        ..., 1000, 1500, ..., 5000). Cut-offs above ``n_db`` are dropped.
+    radius : int
+        Hamming radius of ``precision_r{radius}`` / ``recall_r{radius}``.
+    empty : {"zero", "skip"}
+        Queries without relevant items count as 0 or are left out of every mean.
+    denominator : {"retrieved", "all"}
+        Normaliser of AP@K (see :func:`hashlib_core.metrics.average_precision`).
+    chunk_size : int, optional
+        Queries per chunk of work (memory bound); automatic by default.
+
+    Returns
+    -------
+    EvalResult
+        ``scalars`` (floats):
+
+        * ``map``: mAP@topk (mAP@ALL when ``topk`` is None), ties by index;
+        * ``map_all``: mAP@ALL, always computed (the ranking is complete anyway: one full
+          sort of the database per query, a few seconds at ImageNet-100 scale);
+        * ``map_expected``: mAP@topk with ``ties="expected"`` (tie-aware, exact
+          expectation over all orders of tied items); ``map - map_expected`` shows how
+          much the tie convention moves the number;
+        * ``precision_top5000``: precision of the top 5,000 items (DSAH's "precision of the
+          top 5,000"); with fewer than 5,000 database items, of the whole database
+          (``info["top_precision_n"]`` says which N was used);
+        * ``precision_r{radius}``: mean over queries of the precision of the items within
+          Hamming radius ``radius`` (a query that returns nothing counts 0);
+        * ``recall_r{radius}``: mean over queries of the recall within that radius;
+        * ``mac``: mean absolute Pearson correlation between bits of the database codes
+          (pairs k < l); ``bit_balance``: mean over bits of ``|mean of the bit|`` ({-1,+1}),
+          0 = perfectly balanced.
+
+        ``curves`` (float64 arrays unless said):
+
+        * ``pr_radius`` (n_bits + 1,) int64, ``pr_precision``, ``pr_recall``: Hamming-ball
+          lookup at radius 0..n_bits, pairs pooled over queries (``average="micro"`` of
+          :func:`hashlib_core.metrics.precision_recall_curve`; precision 0 where nothing is
+          returned);
+        * ``pn_n`` (n_cutoffs,) int64 and ``pn_precision``: mean P@N, ties by index;
+        * ``bit_correlation`` (n_bits, n_bits): Pearson correlation of the database bits.
+
+        ``info``: sizes, the conventions used, the effective ``topk``, the number of
+        queries without relevant items.
+
+    Examples
+    --------
+    >>> q = [[1, 1, 1, 1], [-1, -1, -1, -1]]
+    >>> db = [[1, 1, 1, 1], [1, 1, 1, -1], [-1, -1, -1, -1], [-1, -1, 1, -1]]
+    >>> res = evaluate(q, db, [0, 1], [0, 0, 1, 1], pn_cutoffs=[1, 2, 4])
+    >>> res.scalars["map"], res.scalars["precision_top5000"], res.info["top_precision_n"]
+    (1.0, 0.5, 4)
+    >>> res.curves["pn_precision"]
+    array([1. , 1. , 0.5])
+    """
+    empty = check_option(empty, "empty", EMPTY_OPTIONS)
+    denominator = check_option(denominator, "denominator", DENOMINATOR_OPTIONS)
+    search = Search(query_codes, db_codes, query_labels, db_labels, chunk_size=chunk_size)
+    n_q, n_db, n_bits = search.n_queries, search.n_db, search.n_bits
+    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)):
+        raise ValueError(f"radius must be an integer, got {radius!r}")
+    if not 0 <= radius <= n_bits:
+        raise ValueError(f"radius must be in 0..n_bits={n_bits}, got {radius}")
+    if topk is not None and not isinstance(topk, bool) and isinstance(topk, (int, np.integer)):
+        if topk > n_db:
+            warnings.warn(
+                f"topk={topk} exceeds the database size n_db={n_db}; clipped to {n_db}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            topk = n_db
+    k = check_topk(topk, n_db)
+    cutoffs = DEFAULT_PN_CUTOFFS if pn_cutoffs is None else np.atleast_1d(np.asarray(pn_cutoffs))
+    if pn_cutoffs is None:
+        cutoffs = cutoffs[cutoffs <= n_db]
+    cutoffs = check_cutoffs(cutoffs, n_db)
+    top_n = min(TOP_PRECISION_N, n_db)
+
+    ap_k, ap_all, ap_exp = np.empty(n_q), np.empty(n_q), np.empty(n_q)
+    pn = np.empty((n_q, len(cutoffs)))
+    top_prec = np.empty(n_q)
+    cum_all = np.empty((n_q, n_bits + 1), dtype=np.int64)
+    cum_rel = np.empty_like(cum_all)
+    for ch in search.chunks(top=n_db, hist=True):
+        sl = slice(ch.start, ch.stop)
+        ap_all[sl] = ap_index(ch, n_db, denominator)
+        ap_k[sl] = ap_index(ch, k, denominator)
+        ap_exp[sl] = ap_expected(ch.hist_all, ch.hist_rel, k, denominator)
+        pn[sl] = relevant_in_top(ch, cutoffs) / cutoffs
+        top_prec[sl] = relevant_in_top(ch, np.array([top_n]))[:, 0] / top_n
+        np.cumsum(ch.hist_all, axis=1, out=cum_all[sl])
+        np.cumsum(ch.hist_rel, axis=1, out=cum_rel[sl])
+
+    n_rel = search.n_rel
+    is_empty = n_rel == 0
+    n_empty = int(is_empty.sum())
+    if n_empty:
+        action = "counted as 0" if empty == "zero" else "left out of every mean"
+        warnings.warn(
+            f"{n_empty} of {n_q} queries have no relevant item in the database; "
+            f"they are {action} (empty={empty!r})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    keep = ~is_empty if empty == "skip" else np.ones(n_q, dtype=bool)
+
+    def mean(values: np.ndarray) -> float:
+        v = np.where(keep[:, None] if values.ndim == 2 else keep, values, np.nan)
+        return mean_over_queries(v)
+
+    ret, good = cum_all[:, radius], cum_rel[:, radius]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prec_r = np.where(ret > 0, good / np.maximum(ret, 1), 0.0)
+        rec_r = np.where(n_rel > 0, good / np.maximum(n_rel, 1), 0.0)
+    pr_precision, pr_recall = radius_curves(cum_all, cum_rel, n_rel, "micro", empty)
+    db_bits = as_bits(db_codes, "db_codes")
+    n_constant = int(np.sum(db_bits.min(axis=0) == db_bits.max(axis=0)))
+    corr = bit_correlation(db_bits)  # warns when bits are constant (their correlation is 0)
+    scalars = {
+        "map": float(mean(ap_k)),
+        "map_all": float(mean(ap_all)),
+        "map_expected": float(mean(ap_exp)),
+        "precision_top5000": float(mean(top_prec)),
+        f"precision_r{radius}": float(mean(prec_r)),
+        f"recall_r{radius}": float(mean(rec_r)),
+        # = mean_absolute_correlation(db_codes), from the matrix already computed
+        "mac": float(np.abs(corr[np.triu_indices(n_bits, 1)]).mean()) if n_bits > 1 else np.nan,
+        "bit_balance": bit_balance(db_bits),
+    }
+    curves = {
+        "pr_radius": np.arange(n_bits + 1, dtype=np.int64),
+        "pr_precision": pr_precision,
+        "pr_recall": pr_recall,
+        "pn_n": cutoffs,
+        "pn_precision": np.asarray(mean(pn), dtype=np.float64),
+        "bit_correlation": corr,
+    }
+    info = {
+        "n_queries": n_q,
+        "n_db": n_db,
+        "n_bits": n_bits,
+        "topk": None if topk is None else k,
+        "top_precision_n": top_n,
+        "radius": int(radius),
+        "ties": "index (map_expected: expected)",
+        "empty": empty,
+        "denominator": denominator,
+        "pr_average": "micro",
+        "n_empty_queries": n_empty,
+        "n_constant_bits": n_constant,
+    }
+    return EvalResult(scalars, curves, info)
