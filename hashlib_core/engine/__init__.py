@@ -1,0 +1,18 @@
+"""The training engine: ``RunConfig`` and ``run(cfg) -> RunResult``.
+
+>>> from hashlib_core.engine import RunConfig, run
+>>> cfg = RunConfig.from_scale("smoke", method="csq", n_bits=16)
+>>> result = run(cfg)  # doctest: +SKIP
+>>> result.eval.scalars["map"]  # doctest: +SKIP
+
+Modules: :mod:`~hashlib_core.engine.config` (``RunConfig``), :mod:`~hashlib_core.engine.train`
+(``run``), :mod:`~hashlib_core.engine.result` (``RunResult``, shallow methods),
+:mod:`~hashlib_core.engine.encode`, :mod:`~hashlib_core.engine.checkpoint`,
+:mod:`~hashlib_core.engine.distributed`. Command line: ``python -m hashlib_core.engine``.
+"""
+
+from hashlib_core.engine.config import RunConfig
+from hashlib_core.engine.result import RunResult
+from hashlib_core.engine.train import run
+
+__all__ = ["RunConfig", "RunResult", "run"]

@@ -1,0 +1,96 @@
+"""Command line: ``python -m hashlib_core.engine --scale smoke --method csq --n-bits 16``.
+
+Prints the final metrics (one ``name value`` line each) and the timings. Under
+``torchrun --nproc-per-node N -m hashlib_core.engine ...`` it trains with
+DistributedDataParallel; only rank 0 prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+
+from hashlib_core.engine.config import RunConfig
+from hashlib_core.engine.distributed import env_info
+from hashlib_core.engine.train import run
+
+
+def _value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
+    p.add_argument("--scale", required=True, choices=["smoke", "cpu", "paper"])
+    p.add_argument("--method", required=True)
+    p.add_argument("--n-bits", type=int, required=True)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--protocol")
+    p.add_argument("--backbone")
+    p.add_argument("--pretrained")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--device")
+    p.add_argument("--amp", action="store_true", default=None)
+    p.add_argument("--num-workers", type=int)
+    p.add_argument("--eval-every", type=int)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--run-dir")
+    p.add_argument("--data-root")
+    p.add_argument("--cache-dir")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="any other RunConfig field")
+    p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
+                   help="a method hyper-parameter (method_overrides)")
+    p.add_argument("--json", action="store_true", help="print the scalars as JSON")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def _pairs(items: list[str], flag: str) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"{flag} expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip().replace("-", "_") if flag == "--set" else k.strip()] = _value(v)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    fields = {k: getattr(a, k) for k in ("seed", "protocol", "backbone", "pretrained", "epochs",
+                                         "batch_size", "lr", "device", "amp", "num_workers",
+                                         "eval_every", "threads", "run_dir", "data_root",
+                                         "cache_dir") if getattr(a, k) is not None}  # fmt: skip
+    fields.update(_pairs(a.set, "--set"))
+    if a.hp:
+        fields["method_overrides"] = _pairs(a.hp, "--hp")
+    try:
+        cfg = RunConfig.from_scale(a.scale, method=a.method, n_bits=a.n_bits, **fields)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    result = run(cfg, progress=not a.no_progress)
+    if env_info().rank != 0:
+        return 0
+    if a.json:
+        print(json.dumps({"scalars": result.scalars, "timings": result.timings,
+                          "best_epoch": result.best_epoch}, default=float))  # fmt: skip
+    else:
+        for k, v in sorted(result.scalars.items()):
+            print(f"{k} {v:.6f}" if isinstance(v, float) else f"{k} {v}")
+        for k, v in result.timings.items():
+            print(f"{k} {v:.2f}")
+        print(f"best_epoch {result.best_epoch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

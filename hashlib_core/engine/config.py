@@ -1,0 +1,219 @@
+"""``RunConfig``: everything that defines one training-and-evaluation run, validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hashlib_core import scales
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+LR_SCHEDULES = ("cosine", "constant", "step")
+DEVICES = ("cpu", "cuda", "auto")
+AMP_DTYPES = ("bfloat16", "float16")
+FEATURES = ("gist",)
+#: fields that do not change the result (where it runs, how it reports, where it saves)
+NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads")
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, JSON-friendly copy: mappings -> sorted tuples of pairs, lists -> tuples."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run: method, data protocol, network, optimisation, seed, device.
+
+    Construct directly or with :meth:`from_scale`. Validated on construction: a bad
+    value raises ``ValueError`` naming the field.
+
+    Attributes
+    ----------
+    method : str
+        A registered method (:func:`hashlib_core.methods.list_methods`).
+    n_bits : int
+        Code length K (> 0).
+    protocol : str
+        A data protocol (:func:`hashlib_core.data.list_protocols`), e.g. ``"cifar10-i"``.
+    scale : {"smoke", "cpu", "paper"}
+        Picks the image transform (32 px or 224 px) and labels the results.
+    backbone, pretrained, image_size
+        :func:`hashlib_core.models.create_backbone` arguments.
+    epochs, batch_size, lr, weight_decay, optimizer, momentum, lr_schedule
+        Optimisation: ``optimizer`` in {"adam", "sgd", "rmsprop"}; ``lr_schedule`` in
+        {"cosine" (per epoch, to 0), "constant", "step" (x0.1 every ``lr_step`` epochs)}.
+    seed : int
+        Seeds torch, numpy, python, the shuffling generator and the method's draws.
+    protocol_seed : int
+        Seeds the protocol's splits (kept apart from ``seed``, so seeds vary training
+        on fixed splits).
+    device : {"cpu", "cuda", "auto"}
+    amp : bool
+        Autocast (``amp_dtype``) + GradScaler, only on CUDA.
+    num_workers : int
+        DataLoader workers (0: in the main process, the deterministic default).
+    eval_every : int
+        Validation mAP (val queries vs. the remaining training items) every this many
+        epochs and after the last one; the best epoch is kept. 0: no selection (last).
+    run_dir : str or None
+        Checkpoints (every epoch, and the best), resumed when present; None: none.
+    method_overrides : mapping
+        The method's hyper-parameters that differ from its class defaults; stored as a
+        sorted tuple of pairs so the config stays hashable (see :attr:`overrides`).
+    features : {"gist"}
+        Input features of shallow methods.
+    variant : str or None
+        A label for ablation variants (results are stored apart).
+    """
+
+    method: str
+    n_bits: int
+    protocol: str = "cifar10-smoke"
+    scale: str = "smoke"
+    backbone: str = "smallcnn"
+    pretrained: str | None = None
+    image_size: int = 32
+    epochs: int = 4
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    lr_schedule: str = "cosine"
+    lr_step: int = 50
+    seed: int = 0
+    protocol_seed: int = 0
+    device: str = "cpu"
+    amp: bool = False
+    amp_dtype: str = "bfloat16"
+    num_workers: int = 0
+    eval_every: int = 1
+    encode_batch_size: int = 500
+    run_dir: str | None = None
+    method_overrides: Any = field(default=())
+    features: str = "gist"
+    variant: str | None = None
+    data_root: str | None = None
+    cache_dir: str | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method_overrides", _freeze(self.method_overrides or ()))
+        self._validate()
+
+    # ---- validation --------------------------------------------------------------
+    def _validate(self) -> None:
+        from hashlib_core.data import list_protocols
+        from hashlib_core.methods import get_method_class, list_methods
+
+        def bad(name: str, why: str) -> ValueError:
+            return ValueError(f"RunConfig.{name}: {why}, got {getattr(self, name)!r}")
+
+        if not isinstance(self.method, str) or self.method.lower() not in list_methods():
+            raise bad("method", f"unknown method; known: {', '.join(list_methods())}")
+        object.__setattr__(self, "method", self.method.lower())
+        for name in ("n_bits", "epochs", "batch_size", "image_size", "encode_batch_size", "lr_step"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise bad(name, "must be a positive integer")
+        for name in ("seed", "protocol_seed", "num_workers", "eval_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise bad(name, "must be a non-negative integer")
+        if self.scale not in scales.SCALES:
+            raise bad("scale", f"unknown scale; known: {', '.join(scales.SCALES)}")
+        if self.protocol not in list_protocols():
+            raise bad("protocol", f"unknown protocol; known: {', '.join(list_protocols())}")
+        from hashlib_core.models.backbones import BACKBONES
+
+        if self.backbone not in BACKBONES:
+            raise bad("backbone", f"unknown backbone; known: {', '.join(BACKBONES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise bad("optimizer", f"must be one of {OPTIMIZERS}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise bad("lr_schedule", f"must be one of {LR_SCHEDULES}")
+        if self.device not in DEVICES and not str(self.device).startswith("cuda:"):
+            raise bad("device", f"must be one of {DEVICES} or 'cuda:<n>'")
+        if self.amp_dtype not in AMP_DTYPES:
+            raise bad("amp_dtype", f"must be one of {AMP_DTYPES}")
+        if self.features not in FEATURES:
+            raise bad("features", f"must be one of {FEATURES}")
+        for name in ("lr", "weight_decay", "momentum"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                raise bad(name, "must be a non-negative number")
+        if not self.lr > 0:
+            raise bad("lr", "must be positive")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+            raise bad("threads", "must be None or a positive integer")
+        cls = get_method_class(self.method)
+        try:
+            names = [k for k, _ in self.method_overrides]
+        except (TypeError, ValueError) as err:
+            raise bad("method_overrides", "must be a mapping of hyper-parameter names") from err
+        unknown = sorted(set(names) - set(cls.defaults))
+        if unknown:
+            raise bad(
+                "method_overrides",
+                f"unknown hyper-parameter(s) {unknown} of {self.method}; known: {sorted(cls.defaults)}",
+            )
+
+    # ---- views ---------------------------------------------------------------------
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """``method_overrides`` as a plain dict (values as given; lists become tuples)."""
+        return dict(self.method_overrides)
+
+    @property
+    def dataset(self) -> str:
+        """The protocol's dataset family (``"cifar10"``, ``"mnist"``, ``"coco"``, ...)."""
+        return self.protocol.split("-")[0]
+
+    @property
+    def method_kind(self) -> str:
+        from hashlib_core.methods import get_method_class
+
+        return get_method_class(self.method).kind
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict of every field (``method_overrides`` as a dict)."""
+        out = dataclasses.asdict(self)
+        out["method_overrides"] = {k: v for k, v in self.method_overrides}
+        return out
+
+    def result_key(self) -> str:
+        """SHA-256 of the fields that determine the result (not device, paths, workers)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS}
+        text = json.dumps(d, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_scale(cls, scale: str, *, method: str, n_bits: int, **overrides: Any) -> RunConfig:
+        """A config from a scale's preset (:mod:`hashlib_core.scales`), then ``overrides``.
+
+        Examples
+        --------
+        >>> cfg = RunConfig.from_scale("cpu", method="csq", n_bits=64)
+        >>> cfg.protocol, cfg.backbone, cfg.image_size
+        ('cifar10-i', 'smallcnn', 32)
+        """
+        fields = scales.preset(scale, method)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"RunConfig.from_scale: unknown field(s) {unknown}; known: {sorted(names)}")
+        fields.update(overrides)
+        return cls(method=method, n_bits=n_bits, **fields)

@@ -1,0 +1,179 @@
+r"""CSQ's central similarity loss: binary cross-entropy to the hash centre + quantisation.
+
+Yuan, Wang, Zhang, Tay, Jie, Liu and Feng, "Central Similarity Quantization for
+Efficient Image and Video Retrieval", CVPR 2020.
+
+Each class k has a hash centre :math:`c_k \in \{-1,+1\}^K` (:func:`hash_centers`). An
+item's centre :math:`c` is its class centre, or for multi-label items the bit-wise
+majority vote of its label centres (ties broken by a fixed random centre
+:math:`r \in \{-1,+1\}^K`, as the official code). With :math:`h = (u + 1)/2` and
+:math:`t = (c + 1)/2` in [0, 1], the loss of a batch of B relaxed codes is
+
+.. math::
+
+    L = -\frac{1}{BK}\sum_{i=1}^{B}\sum_{k=1}^{K}
+          \left[t_{ik}\log h_{ik} + (1 - t_{ik})\log(1 - h_{ik})\right]
+        + \lambda \frac{1}{BK}\sum_{i,k}\left(|u_{ik}| - 1\right)^2 ,
+
+both terms means over the batch's code entries, as the official code
+(``BCELoss`` and ``mean``); :math:`\log` is clamped at -100 as ``BCELoss`` does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.linalg import hadamard
+
+from hashlib_core.losses.base import HashLoss
+
+
+def _is_power_of_two(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+def hash_centers(
+    n_classes: int,
+    n_bits: int,
+    *,
+    generator: torch.Generator | None = None,
+    method: str = "auto",
+    max_tries: int = 2000,
+) -> torch.Tensor:
+    """Hash centres of CSQ, one per class, in {-1,+1}; shape (n_classes, n_bits).
+
+    Parameters
+    ----------
+    n_classes, n_bits : int
+    generator : torch.Generator, optional
+        Source of the Bernoulli draws (seeded for reproducible centres).
+    method : {"auto", "hadamard", "bernoulli"}
+        ``"hadamard"``: the first ``n_classes`` rows of :math:`[H_K; -H_K]`, pairwise
+        Hamming distance K/2 (or K between a row and its negation); needs K a power of
+        two and ``n_classes <= 2K``. ``"bernoulli"``: each bit +-1 with probability 1/2,
+        drawn greedily so that every centre lies at Hamming distance at least ``d`` from
+        the earlier ones, starting from d = K/2 and lowering d when ``max_tries`` draws
+        fail (the paper asks for centres "far enough" apart; the threshold schedule is
+        ours). ``"auto"`` (default): Hadamard when possible, as the official code.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_classes, n_bits), float32
+
+    Examples
+    --------
+    >>> c = hash_centers(4, 8)
+    >>> int(((c[0] != c[1]).sum()))
+    4
+    """
+    if n_classes <= 0 or n_bits <= 0:
+        raise ValueError(f"hash_centers: n_classes and n_bits must be positive, got {n_classes}, {n_bits}")
+    if method not in ("auto", "hadamard", "bernoulli"):
+        raise ValueError(f"hash_centers: method must be auto, hadamard or bernoulli, got {method!r}")
+    can_hadamard = _is_power_of_two(n_bits) and n_classes <= 2 * n_bits
+    if method == "hadamard" and not can_hadamard:
+        raise ValueError(
+            f"hash_centers: Hadamard centres need n_bits a power of two and n_classes <= "
+            f"2 * n_bits, got n_bits={n_bits}, n_classes={n_classes}"
+        )
+    if method in ("auto", "hadamard") and can_hadamard:
+        h = hadamard(n_bits).astype(np.float32)
+        return torch.from_numpy(np.concatenate([h, -h])[:n_classes].copy())
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    centers: list[torch.Tensor] = []
+    min_dist = n_bits // 2
+    while len(centers) < n_classes:
+        for _ in range(max_tries):
+            cand = torch.randint(0, 2, (n_bits,), generator=gen).float() * 2 - 1
+            if all(int((cand != c).sum()) >= min_dist for c in centers):
+                centers.append(cand)
+                break
+        else:
+            min_dist -= 1
+    return torch.stack(centers)
+
+
+def majority_centers(
+    labels: torch.Tensor, centers: torch.Tensor, tie_breaker: torch.Tensor
+) -> torch.Tensor:
+    """Per-item centres: the bit-wise majority vote of the centres of the item's labels.
+
+    Parameters
+    ----------
+    labels : (n, n_classes) float multi-hot
+    centers : (n_classes, n_bits) in {-1,+1}
+    tie_breaker : (n_bits,) in {-1,+1}
+        Bits where the vote is tied (or the item has no label) take this value.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, n_bits) in {-1,+1}; for one-hot labels, the class centre.
+    """
+    votes = labels.to(centers.dtype) @ centers
+    out = torch.sign(votes)
+    return torch.where(out == 0, tie_breaker.to(out.dtype).expand_as(out), out)
+
+
+class CSQLoss(HashLoss):
+    """BCE between ``(u+1)/2`` and the item's centre ``(c+1)/2``, plus ``lam`` quantisation.
+
+    Parameters
+    ----------
+    n_bits : int
+        Code length K.
+    centers : torch.Tensor of shape (n_classes, K)
+        Hash centres in {-1,+1} (:func:`hash_centers`).
+    tie_breaker : torch.Tensor of shape (K,), optional
+        Bits used where a multi-label vote ties; default all +1.
+    lam : float
+        Weight lambda of the quantisation term (official: 1e-4).
+
+    Examples
+    --------
+    >>> c = hash_centers(2, 4)
+    >>> loss = CSQLoss(4, centers=c, lam=0.0)
+    >>> u = 0.999 * c  # at the centres
+    >>> bool(loss(u, torch.tensor([0, 1])) < 0.01)
+    True
+    """
+
+    def __init__(
+        self,
+        n_bits: int,
+        *,
+        centers: torch.Tensor,
+        tie_breaker: torch.Tensor | None = None,
+        lam: float = 1e-4,
+    ) -> None:
+        super().__init__(n_bits)
+        if centers.dim() != 2 or centers.shape[1] != n_bits:
+            raise ValueError(f"centers must have shape (n_classes, {n_bits}), got {tuple(centers.shape)}")
+        self.register_buffer("centers", centers.float().clone())
+        tb = torch.ones(n_bits) if tie_breaker is None else tie_breaker.float().clone()
+        if tb.shape != (n_bits,):
+            raise ValueError(f"tie_breaker must have shape ({n_bits},), got {tuple(tb.shape)}")
+        self.register_buffer("tie_breaker", tb)
+        self.lam = float(lam)
+
+    def compute(self, u: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if labels.shape[1] != self.centers.shape[0]:
+            raise ValueError(
+                f"labels have width {labels.shape[1]}, but there are {self.centers.shape[0]} centres"
+            )
+        c = majority_centers(labels, self.centers.to(u.dtype), self.tie_breaker.to(u.dtype))
+        h = (u + 1) / 2
+        t = (c + 1) / 2
+        log_h = torch.log(h).clamp(min=-100.0)
+        log_1mh = torch.log(1 - h).clamp(min=-100.0)
+        center = -(t * log_h + (1 - t) * log_1mh).mean()
+        quant = (u.abs() - 1).pow(2).mean()
+        return center + self.lam * quant
+
+
+def bce_reference(u: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``torch.nn.functional.binary_cross_entropy`` on (u+1)/2 vs (c+1)/2 (for tests)."""
+    return F.binary_cross_entropy((u + 1) / 2, (c + 1) / 2)
+
+
+__all__ = ["CSQLoss", "bce_reference", "hash_centers", "majority_centers"]

@@ -1,0 +1,95 @@
+"""The three scales' presets: ``smoke``, ``cpu`` and ``paper``.
+
+A preset is the set of :class:`~hashlib_core.engine.RunConfig` fields that a scale fixes;
+``RunConfig.from_scale(scale, method=..., n_bits=..., **overrides)`` starts from it, then
+applies the per-method entries of :data:`METHOD_PRESETS` (where a method's procedure
+needs another schedule at that scale), then the caller's overrides. A method's own
+hyper-parameters are never set here: they are the class defaults (the papers' values),
+changed only through ``method_overrides``.
+
+``smoke``
+    ``cifar10-smoke`` (a small real CIFAR-10 subset), the small CNN at 32 px, a few
+    epochs: seconds per run, used by CI to build the whole book.
+``cpu``
+    ``cifar10-i`` (1,000 queries, 5,000 training images of which 500 are the
+    validation split, 59,000 database images), the small CNN trained from scratch at 32
+    px with Adam and a cosine schedule; sized so a run takes about three minutes on two
+    CPU cores (measured: see the engine's documentation and ``benchmarks/``).
+``paper``
+    The papers' setting: ImageNet-pretrained ResNet50 at 224 px, batch 64, RMSprop with
+    lr 1e-5 and weight decay 1e-5 as DeepHash-pytorch's CSQ configuration, evaluated
+    every 5 epochs; the protocol defaults to ``cifar10-i`` and is set per dataset
+    (``imagenet100``, ``nuswide-21``, ``coco``), whose mAP cut-off comes with the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCALES = ("smoke", "cpu", "paper")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "protocol": "cifar10-smoke",
+        "backbone": "smallcnn",
+        "pretrained": None,
+        "image_size": 32,
+        "epochs": 4,
+        "batch_size": 64,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "weight_decay": 1e-5,
+        "lr_schedule": "cosine",
+        "eval_every": 2,
+        "encode_batch_size": 500,
+    },
+    "cpu": {
+        "protocol": "cifar10-i",
+        "backbone": "smallcnn",
+        "pretrained": None,
+        "image_size": 32,
+        "epochs": 30,
+        "batch_size": 128,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "weight_decay": 1e-5,
+        "lr_schedule": "cosine",
+        "eval_every": 5,
+        "encode_batch_size": 1000,
+    },
+    "paper": {
+        "protocol": "cifar10-i",
+        "backbone": "resnet50",
+        "pretrained": "IMAGENET1K_V1",
+        "image_size": 224,
+        "epochs": 150,
+        "batch_size": 64,
+        "optimizer": "rmsprop",
+        "lr": 1e-5,
+        "weight_decay": 1e-5,
+        "lr_schedule": "constant",
+        "eval_every": 5,
+        "encode_batch_size": 256,
+    },
+}
+
+#: per-scale, per-method changes of the training schedule (not of the method's own
+#: hyper-parameters), where a method's procedure counts epochs differently
+METHOD_PRESETS: dict[str, dict[str, dict[str, Any]]] = {"smoke": {}, "cpu": {}, "paper": {}}
+
+
+def preset(scale: str, method: str | None = None) -> dict[str, Any]:
+    """The RunConfig fields a scale fixes (a fresh dict), with the method's entries applied.
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is not one of :data:`SCALES`.
+    """
+    if scale not in PRESETS:
+        raise ValueError(f"scale: unknown scale {scale!r}; known: {', '.join(SCALES)}")
+    out = dict(PRESETS[scale])
+    if method is not None:
+        out.update(METHOD_PRESETS[scale].get(str(method).lower(), {}))
+    out["scale"] = scale
+    return out
