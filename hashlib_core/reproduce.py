@@ -72,8 +72,11 @@ def _error_message(err: BaseException) -> str:
 
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
-             device: str = "cpu", epochs: int | None = None) -> Path:
+             device: str = "cpu", epochs: int | None = None, fresh: bool = False) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
+
+    Training checkpoints go to ``<logs>/../checkpoints/...`` so an interrupted run resumes
+    from its last epoch; ``fresh=True`` deletes them first (``--force``).
 
     Raises
     ------
@@ -86,10 +89,13 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     out = log_path(logs, scale, cell)
     out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = Path(logs).parent / "checkpoints" / out.relative_to(logs).with_suffix("")
+    if fresh and ckpt.exists():
+        shutil.rmtree(ckpt)
     params = {
         "scale": scale, "method": cell.method, "protocol": cell.protocol,
         "n_bits": cell.n_bits, "seed": cell.seed, "device": device, "variant": cell.variant,
-        "overrides": dict(cell.overrides), "epochs": epochs,
+        "overrides": dict(cell.overrides), "epochs": epochs, "run_dir": str(ckpt.resolve()),
         "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
     }
     pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
@@ -130,7 +136,7 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
         start = time.perf_counter()
         try:
             run_cell(cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
-                     device=device, epochs=epochs)
+                     device=device, epochs=epochs, fresh=force)
             summary.done.append(cell.label)
         except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
             summary.failed[cell.label] = _error_message(err)

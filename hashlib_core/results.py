@@ -166,9 +166,18 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def _config_dict(config: Any) -> dict[str, Any]:
+    """A run configuration as plain JSON values (``RunConfig.to_dict()`` when it has one)."""
+    if isinstance(config, dict):
+        return _jsonable(config)
+    if hasattr(config, "to_dict"):
+        return _jsonable(config.to_dict())
+    return _jsonable(config)
+
+
 def _config_key(config: Any) -> dict[str, Any]:
     """The key fields of a run configuration (a RunConfig or a dict)."""
-    cfg = _jsonable(config) if not isinstance(config, dict) else dict(config)
+    cfg = _config_dict(config)
     missing = [k for k in ("scale", "protocol", "method", "n_bits", "seed") if k not in cfg]
     if missing:
         raise ValueError(f"run config lacks {missing}; has {sorted(cfg)}")
@@ -249,9 +258,10 @@ def save_run(
     record = {
         "schema": SCHEMA,
         "key": key,
-        "config": _jsonable(result.config),
+        "config": _config_dict(result.config),
         "scalars": _jsonable(dict(ev.scalars)),
         "curves": _jsonable(dict(ev.curves)),
+        "eval_info": _jsonable(dict(getattr(ev, "info", {}) or {})),
         "history": _jsonable(getattr(result, "history", None)),
         "best_epoch": _jsonable(getattr(result, "best_epoch", None)),
         "timings": timings,
