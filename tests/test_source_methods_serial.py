@@ -1,10 +1,13 @@
-"""SHNet's serial hash layer: the check segment is a function of the information segment."""
+"""SHNet's serial hash layer (the check segment is a function of the information segment) and method."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
+from hashlib_core.methods import create_method
+from hashlib_core.models.heads import HashHead
 from hashlib_core.models.serial_head import SerialHashHead, segment_sizes
 
 IN, K = 20, 12
@@ -85,3 +88,53 @@ def test_segment_sizes_and_errors():
         segment_sizes(4, n_segments=4, info_fraction=0.5)
     with pytest.raises(ValueError, match="features must have shape"):
         SerialHashHead(IN, K)(torch.randn(3, IN + 1))
+
+
+# ---- the SHNet method ------------------------------------------------------------------
+
+
+def _shnet(**kw):
+    torch.manual_seed(0)
+    method = create_method("shnet", K, 4, **kw)
+    method.build(lambda: (nn.Sequential(nn.Linear(6, IN), nn.ReLU()), IN))
+    return method
+
+
+def test_shnet_uses_csqs_loss_on_the_whole_code():
+    method, csq = _shnet(), create_method("csq", K, 4)
+    u = torch.tanh(torch.randn(8, K, dtype=torch.float64))
+    labels = torch.nn.functional.one_hot(torch.arange(8) % 4, 4).float()
+    idx = torch.arange(8)
+    torch.testing.assert_close(method.loss(u, labels, idx), csq.loss(u, labels, idx))
+    assert type(method.criterion) is type(csq.criterion)  # one implementation (CSQ's)
+
+
+def test_shnet_check_bits_loss_trains_information_weights():
+    method = _shnet()
+    x = torch.randn(16, 6)
+    labels = torch.nn.functional.one_hot(torch.arange(16) % 4, 4).float()
+    u = method(x)
+    k1 = method.segment_sizes[0]
+    # CSQ's loss restricted to the check bits: only W2 and, through a, W1 can lower it
+    centres = method.criterion.centers[labels.argmax(1)]
+    h, t = (u[:, k1:] + 1) / 2, (centres[:, k1:] + 1) / 2
+    torch.nn.functional.binary_cross_entropy(h, t).backward()
+    w1 = method.head.segments[0][0].weight
+    assert w1.grad is not None and w1.grad.abs().sum() > 0
+    backbone_w = method.backbone[0].weight
+    assert backbone_w.grad is not None and backbone_w.grad.abs().sum() > 0
+
+
+def test_shnet_heads_and_options():
+    assert isinstance(_shnet(head="parallel").head, HashHead)  # = CSQ's head (ablation)
+    three = _shnet(n_segments=3)
+    assert three.head.sizes == [6, 3, 3] and three.segment_sizes == [6, 3, 3]
+    sees = _shnet(check_sees_features=True)
+    assert sees.head.segments[1][0].in_features == K // 2 + IN
+    assert _shnet(info_fraction=0.75).head.sizes == [9, 3]
+    u = _shnet()(torch.randn(5, 6))
+    assert u.shape == (5, K) and u.abs().max() < 1
+    with pytest.raises(ValueError, match="head"):
+        create_method("shnet", K, 4, head="tree")
+    with pytest.raises(ValueError, match="cannot split"):
+        create_method("shnet", 4, 4, n_segments=5)
