@@ -165,15 +165,21 @@ def evaluate(
     top_prec = np.empty(n_q)
     cum_all = np.empty((n_q, n_bits + 1), dtype=np.int64)
     cum_rel = np.empty_like(cum_all)
-    for ch in search.chunks(top=n_db, hist=True):
-        sl = slice(ch.start, ch.stop)
-        ap_all[sl] = ap_index(ch, n_db, denominator)
-        ap_k[sl] = ap_index(ch, k, denominator)
-        ap_exp[sl] = ap_expected(ch.hist_all, ch.hist_rel, k, denominator)
-        pn[sl] = relevant_in_top(ch, cutoffs) / cutoffs
-        top_prec[sl] = relevant_in_top(ch, np.array([top_n]))[:, 0] / top_n
-        np.cumsum(ch.hist_all, axis=1, out=cum_all[sl])
-        np.cumsum(ch.hist_rel, axis=1, out=cum_rel[sl])
+
+    def per_chunk(ch):
+        return (
+            ap_index(ch, n_db, denominator),
+            ap_index(ch, k, denominator),
+            ap_expected(ch.hist_all, ch.hist_rel, k, denominator),
+            relevant_in_top(ch, cutoffs) / cutoffs,
+            relevant_in_top(ch, np.array([top_n]))[:, 0] / top_n,
+            np.cumsum(ch.hist_all, axis=1),
+            np.cumsum(ch.hist_rel, axis=1),
+        )
+
+    for s, e, values in search.map_chunks(per_chunk, top=n_db, hist=True):
+        for out, value in zip((ap_all, ap_k, ap_exp, pn, top_prec, cum_all, cum_rel), values):
+            out[s:e] = value
 
     n_rel = search.n_rel
     is_empty = n_rel == 0

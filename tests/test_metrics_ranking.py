@@ -162,3 +162,32 @@ def test_doctests_of_every_metrics_module():
     for module in (metrics_pkg, hamming, ranking, radius, bits):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0 or module is metrics_pkg
+
+
+def test_results_do_not_depend_on_threads_or_chunks():
+    q, db, ql, dl = random_problem(21, 40, 300, 8, 4)
+    reference = average_precision(q, db, ql, dl, chunk_size=40)
+    try:
+        for threads in (1, 3):
+            metrics_pkg.set_num_threads(threads)
+            assert metrics_pkg.get_num_threads() == threads
+            for chunk_size in (1, 7, None):
+                for topk in (None, 20):
+                    got = average_precision(q, db, ql, dl, topk=topk, chunk_size=chunk_size)
+                    want = reference if topk is None else average_precision(q, db, ql, dl, topk=20)
+                    np.testing.assert_array_equal(got, want)
+    finally:
+        metrics_pkg.set_num_threads(None)
+    with pytest.raises(ValueError, match="positive integer or None, got 0"):
+        metrics_pkg.set_num_threads(0)
+
+
+def test_harmonic_numbers_are_accurate():
+    import math
+
+    from hashlib_core.metrics._engine import harmonic
+
+    h = harmonic(20_000)
+    assert h[0] == 0.0 and h[1] == 1.0
+    exact = math.fsum(1 / k for k in range(5001, 20_001))
+    assert abs((h[20_000] - h[5000]) - exact) < 1e-14

@@ -24,8 +24,13 @@ Hash lookup (:mod:`~hashlib_core.metrics.radius`): :func:`precision_recall_curve
 Codes (:mod:`~hashlib_core.metrics.hamming`, :mod:`~hashlib_core.metrics.bits`):
 :func:`pack_codes`, :func:`hamming_distance`, :func:`bit_correlation`,
 :func:`mean_absolute_correlation`, :func:`bit_balance`.
+
+Speed: the work runs in chunks of queries on :func:`get_num_threads` threads (default
+``min(4, os.cpu_count())``, or ``HASHLIB_METRICS_THREADS``; :func:`set_num_threads`);
+results do not depend on the number of threads or the chunk size.
 """
 
+from hashlib_core.metrics._engine import get_num_threads, set_num_threads
 from hashlib_core.metrics.bits import bit_balance, bit_correlation, mean_absolute_correlation
 from hashlib_core.metrics.hamming import hamming_distance, pack_codes
 from hashlib_core.metrics.radius import (
@@ -39,6 +44,7 @@ __all__ = [
     "average_precision",
     "bit_balance",
     "bit_correlation",
+    "get_num_threads",
     "hamming_distance",
     "mean_absolute_correlation",
     "mean_average_precision",
@@ -47,4 +53,5 @@ __all__ = [
     "precision_recall_curve",
     "precision_within_radius",
     "recall_within_radius",
+    "set_num_threads",
 ]

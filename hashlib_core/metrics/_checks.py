@@ -112,9 +112,27 @@ class Relevance:
         if self.multi:
             self.query = _pack_words(query_labels)
             self.db = _pack_words(db_labels)
+            patterns, self.pattern_of = np.unique(self.query, axis=0, return_inverse=True)
         else:
             self.query = query_labels
             self.db = db_labels
+            patterns, self.pattern_of = np.unique(self.query, return_inverse=True)
+        self._patterns = patterns
+        self.pattern_of = self.pattern_of.reshape(-1)
+        #: distinct query label patterns (single-label: classes); queries sharing one
+        #: have the same relevant items
+        self.n_patterns = len(patterns)
+
+    def pattern_rows(self):
+        """Yield the (n_db,) bool relevance of each distinct query label pattern."""
+        for p in self._patterns:
+            if not self.multi:
+                yield self.db == p
+            else:
+                out = np.zeros(len(self.db), dtype=bool)
+                for w in range(len(p)):
+                    out |= (self.db[:, w] & p[w]) != 0
+                yield out
 
     def chunk(self, start: int, stop: int) -> np.ndarray:
         """Bool relevance of queries ``start:stop`` to every database item, (stop-start, n_db)."""

@@ -9,20 +9,28 @@ and the relevance ``R`` (shares a label) to every database item, and from them
   ``hist_rel[q, d]`` (relevant items at distance ``d``).
 
 Ranking without a per-query argsort. The order (distance, index) is a counting sort on
-small integers, so it is done for a whole chunk at once by sorting one 32-bit key per
-pair, ``key = D << 24 | index << 1 | R``: the index makes every key distinct, so a plain
-(unstable, SIMD) sort of each row gives exactly the stable order of ``D``, and the
-relevance bit travels with the key, so no gather is needed afterwards. The distance is
-written by the popcount straight into the top byte of the key. When only the top ``L``
-items are needed (mAP@K, P@N), the rows are first cut at the distance of the L-th item
-and only the candidates up to that distance are sorted.
+small integers; it is done by sorting one integer key per pair,
+``key = D << 24 | index << 1 | R`` (64-bit with a 40-bit shift beyond 255 bits or 2**23
+items): the index makes every key distinct, so a plain (unstable, SIMD) sort of each row
+gives exactly the stable order of ``D``, and the relevance bit travels with the key, so
+no gather is needed afterwards (the relevant ranks are the positions of odd keys). The
+``index << 1 | R`` rows depend only on a query's label pattern, so for single-label data
+they are built once per class. When only the top ``L < n_db / 2`` items are needed
+(mAP@K, P@N), an O(n) partition (``np.partition``) picks the L smallest keys and only
+those are sorted. Small chunks (about 2**18 pairs) keep every pass in cache; chunks run
+on a few threads (numpy releases the GIL in these passes).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,23 +49,59 @@ from hashlib_core.metrics.hamming import (
 )
 
 _LITTLE = np.little_endian
+T = TypeVar("T")
+_NUM_THREADS: int | None = None
+
+
+def get_num_threads() -> int:
+    """Threads the metrics use: :func:`set_num_threads`, else ``HASHLIB_METRICS_THREADS``,
+    else ``min(4, os.cpu_count())``."""
+    if _NUM_THREADS is not None:
+        return _NUM_THREADS
+    env = os.environ.get("HASHLIB_METRICS_THREADS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"HASHLIB_METRICS_THREADS must be an integer, got {env!r}") from None
+        if value < 1:
+            raise ValueError(f"HASHLIB_METRICS_THREADS must be >= 1, got {value}")
+        return value
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def set_num_threads(n: int | None) -> None:
+    """Set the number of threads of the metrics (None: back to the default)."""
+    global _NUM_THREADS
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+        raise ValueError(f"the number of threads must be a positive integer or None, got {n!r}")
+    with _LOCK:
+        _NUM_THREADS = None if n is None else int(n)
+
+
+_LOCK = threading.Lock()
+#: largest table of per-label-pattern key rows kept (bytes)
+_KEY_TABLE_BYTES = 64 * 2**20
 
 
 @dataclass
 class ChunkStats:
-    """What the engine knows about queries ``start:stop``.
+    """What the engine knows about queries ``start:stop`` (c = stop - start of them).
 
-    ``rel_rows``/``rel_ranks`` (m,) int64: for each relevant item among the top ``top``
-    of a query, the query's row in the chunk and its 1-based rank; sorted by (row, rank).
-    ``hist_all``/``hist_rel`` (c, n_bits + 1) int64 or None. ``n_rel`` (c,) int64: relevant
-    items of each query in the whole database.
+    The ranked relevance (ties by index) of the top ``top`` items of every query is kept
+    as the flat positions ``rel_pos`` (m,) int64 of the relevant items in a (c, width)
+    ranked array, row by row: row i owns ``rel_pos[rel_starts[i]:rel_starts[i + 1]]``
+    (use :meth:`ranks`). ``hist_all``/``hist_rel`` (c, n_bits + 1) int64 or None: items
+    and relevant items at each distance. ``n_rel`` (c,) int64: relevant items of each
+    query in the whole database.
     """
 
     start: int
     stop: int
     top: int
-    rel_rows: np.ndarray | None
-    rel_ranks: np.ndarray | None
+    width: int
+    rel_pos: np.ndarray | None
+    rel_starts: np.ndarray | None
     hist_all: np.ndarray | None
     hist_rel: np.ndarray | None
     n_rel: np.ndarray
@@ -66,10 +110,19 @@ class ChunkStats:
     def size(self) -> int:
         return self.stop - self.start
 
-    def relevant_in_top(self, k: int) -> np.ndarray:
-        """Relevant items among the top ``k <= top`` of each query, shape (c,)."""
-        keep = self.rel_ranks <= k
-        return np.bincount(self.rel_rows[keep], minlength=self.size)
+    def ranks(self, i: int, k: int | None = None) -> np.ndarray:
+        """1-based ranks (ascending, int64) of the relevant items among row i's top k."""
+        k = self.top if k is None else min(k, self.top)
+        r = self.rel_pos[self.rel_starts[i] : self.rel_starts[i + 1]] - (i * self.width - 1)
+        return r if k >= self.width else r[: np.searchsorted(r, k, side="right")]
+
+
+def _ranked(rel_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions of the True entries of a (c, width) bool array, and row starts."""
+    pos = np.flatnonzero(rel_sorted)
+    starts = np.zeros(len(rel_sorted) + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(rel_sorted, axis=1), out=starts[1:])
+    return pos, starts
 
 
 class Search:
@@ -97,95 +150,117 @@ class Search:
         self.n_rel = self.relevance.counts()
         self._fast_key = self.n_bits <= 255 and self.n_db < 2**23
         self._idx2 = np.arange(self.n_db, dtype=np.uint32 if self._fast_key else np.uint64) << 1
+        self._key_table: np.ndarray | None = None  # built on first use, see _or_base_keys
 
     # ---- the chunk loop -------------------------------------------------------------
-    def chunks(self, *, top: int = 0, hist: bool = False):
-        """Yield :class:`ChunkStats`; ``top`` = items to rank (0: none), ``hist``: histograms."""
-        full = top > 0 and 8 * top >= self.n_db
-        per_pair = 14 if full else 10 + (24 if top > 0 else 0)
-        for s, e in query_chunks(self.n_queries, self.n_db, per_pair, self.chunk_size):
-            rel = self.relevance.chunk(s, e)
-            if full:
-                yield self._full_chunk(s, e, rel, top, hist)
-            else:
-                yield self._cut_chunk(s, e, rel, top, hist)
+    def map_chunks(
+        self, fn: Callable[[ChunkStats], T], *, top: int = 0, hist: bool = False
+    ) -> Iterator[tuple[int, int, T]]:
+        """Yield ``(start, stop, fn(stats))`` for consecutive query chunks, in order.
+
+        ``top``: how many items to rank per query (0: none); ``hist``: compute the distance
+        histograms. Chunks run on :func:`get_num_threads` threads (numpy releases the GIL
+        in the sorts and element-wise passes); at most two chunks per thread are in flight,
+        so memory stays bounded.
+        """
+        full = top > 0 and 2 * top >= self.n_db  # else a partition is cheaper than a sort
+        per_pair = 14 if full else 18
+        bounds = list(query_chunks(self.n_queries, self.n_db, per_pair, self.chunk_size))
+
+        def work(bound: tuple[int, int]) -> T:
+            s, e = bound
+            stats = self._full_chunk(s, e, top, hist) if full else self._cut_chunk(s, e, top, hist)
+            return fn(stats)
+
+        n_threads = min(get_num_threads(), len(bounds))
+        if n_threads <= 1:
+            for bound in bounds:
+                yield bound[0], bound[1], work(bound)
+            return
+        with ThreadPoolExecutor(n_threads) as pool:
+            pending: deque = deque()
+            for bound in bounds:
+                pending.append((bound, pool.submit(work, bound)))
+                if len(pending) >= 2 * n_threads:
+                    (s, e), future = pending.popleft()
+                    yield s, e, future.result()
+            while pending:
+                (s, e), future = pending.popleft()
+                yield s, e, future.result()
+
+    def _or_base_keys(self, key: np.ndarray, s: int, e: int) -> None:
+        """``key |= index << 1 | relevant`` for queries s:e (key: (e - s, n_db)).
+
+        Queries that share a label pattern (single-label: a class) share this row, so when
+        the patterns are few their rows are built once and OR-ed in row by row (no
+        relevance pass per chunk).
+        """
+        table_bytes = self.relevance.n_patterns * self.n_db * self._idx2.itemsize
+        if self._key_table is None and table_bytes <= _KEY_TABLE_BYTES:
+            with _LOCK:
+                if self._key_table is None:
+                    table = np.empty((self.relevance.n_patterns, self.n_db), self._idx2.dtype)
+                    for p, rel in enumerate(self.relevance.pattern_rows()):
+                        np.bitwise_or(self._idx2, rel, out=table[p])
+                    self._key_table = table
+        if self._key_table is not None:
+            for i, p in enumerate(self.relevance.pattern_of[s:e]):
+                np.bitwise_or(key[i], self._key_table[p], out=key[i])
+        else:
+            np.bitwise_or(key, self._idx2[None, :], out=key)
+            np.bitwise_or(key, self.relevance.chunk(s, e), out=key)
 
     def _distances(self, s: int, e: int) -> np.ndarray:
         out = np.empty((e - s, self.n_db), dtype=distance_dtype(self.n_bits))
         distances_into(self.q_words[s:e], self.db_words, out)
         return out
 
-    def _full_chunk(self, s: int, e: int, rel: np.ndarray, top: int, hist: bool) -> ChunkStats:
+    def _full_chunk(self, s: int, e: int, top: int, hist: bool) -> ChunkStats:
         c, n = e - s, self.n_db
-        if self._fast_key:
-            key = np.empty((c, n), dtype=np.uint32)
-            np.bitwise_or(self._idx2[None, :], rel, out=key)
-            as_bytes = key.view(np.uint8).reshape(c, n, 4)
-            distances_into(self.q_words[s:e], self.db_words, as_bytes[:, :, 3 if _LITTLE else 0])
-            shift = 24
-            key.sort(axis=1)
-            rel_sorted = np.empty((c, n), dtype=bool)
-            np.bitwise_and(as_bytes[:, :, 0 if _LITTLE else 3], 1, out=rel_sorted.view(np.uint8))
-        else:
-            dist = self._distances(s, e)
-            key = dist.astype(np.uint64) << np.uint64(40)
-            key |= self._idx2[None, :]
-            key |= rel
-            shift = 40
-            key.sort(axis=1)
-            rel_sorted = (key & np.uint64(1)).astype(bool)
-        flat = np.flatnonzero(rel_sorted)
-        rows = np.repeat(np.arange(c), np.count_nonzero(rel_sorted, axis=1))
-        ranks = flat - rows * n + 1
+        dist = self._distances(s, e)  # contiguous: the popcount is fastest there
+        shift = 24 if self._fast_key else 40
+        key = np.left_shift(dist, shift, dtype=self._idx2.dtype)
+        self._or_base_keys(key, s, e)
+        key.sort(axis=1)
         h_all = h_rel = None
         if hist:
-            h_all, h_rel = self._hist_from_sorted(key, shift, flat)
-        if top < n:
-            keep = ranks <= top
-            rows, ranks = rows[keep], ranks[keep]
-        return ChunkStats(s, e, top, rows, ranks, h_all, h_rel, self.n_rel[s:e])
+            cum_all = self._cumulative_from_sorted(key, shift)
+        rel_sorted = np.empty((c, n), dtype=bool)
+        np.bitwise_and(key, 1, out=rel_sorted.view(np.uint8), casting="unsafe")
+        pos, starts = _ranked(rel_sorted)
+        if hist:
+            # relevant items ranked before each boundary: count their positions below it
+            row_base = np.arange(c, dtype=np.int64)[:, None] * n
+            cum_rel = np.searchsorted(pos, row_base + cum_all) - starts[:-1, None]
+            h_all, h_rel = _uncumulate(cum_all), _uncumulate(cum_rel)
+        return ChunkStats(s, e, top, n, pos, starts, h_all, h_rel, self.n_rel[s:e])
 
-    def _hist_from_sorted(self, key: np.ndarray, shift: int, flat: np.ndarray):
-        """Histograms from sorted keys: cumulative counts by binary search on each row."""
-        c, n = key.shape
+    def _cumulative_from_sorted(self, key: np.ndarray, shift: int) -> np.ndarray:
+        """(c, n_bits + 1) items within each distance, by binary search on sorted keys."""
         bounds = np.arange(1, self.n_bits + 2, dtype=key.dtype) << key.dtype.type(shift)
-        cum_all = np.empty((c, self.n_bits + 1), dtype=np.int64)
-        for i in range(c):
+        cum_all = np.empty((len(key), self.n_bits + 1), dtype=np.int64)
+        for i in range(len(key)):
             cum_all[i] = np.searchsorted(key[i], bounds)
-        # relevant items ranked before each boundary = their count in the flat position list
-        row_base = np.arange(c, dtype=np.int64)[:, None] * n
-        cum_rel = np.searchsorted(flat, row_base + cum_all) - np.searchsorted(flat, row_base)
-        return _uncumulate(cum_all), _uncumulate(cum_rel)
+        return cum_all
 
-    def _cut_chunk(self, s: int, e: int, rel: np.ndarray, top: int, hist: bool) -> ChunkStats:
-        c, n, n_bits = e - s, self.n_db, self.n_bits
+    def _cut_chunk(self, s: int, e: int, top: int, hist: bool) -> ChunkStats:
+        """Histograms and/or the top ``top < n_db`` of each row: a partition, then a short sort."""
+        c = e - s
         dist = self._distances(s, e)
         h_all = h_rel = None
-        if hist or top > 0:
-            h_all, h_rel = histograms(dist, rel, n_bits)
-        rows = ranks = None
-        if top > 0:
-            # distance of the top-th item of each row: every item up to it is a candidate
-            cut = np.argmax(np.cumsum(h_all, axis=1) >= top, axis=1)
-            cand_rows, cand_cols = np.nonzero(dist <= cut[:, None].astype(dist.dtype))
-            cand_d = dist[cand_rows, cand_cols].astype(np.uint64)
-            idx_bits = max(1, int(n - 1).bit_length()) + 1
-            d_bits = max(1, n_bits.bit_length())
-            if c.bit_length() + d_bits + idx_bits > 64:
-                raise ValueError(f"chunk too large for 64-bit keys: {c} queries x {n} items")
-            key = cand_rows.astype(np.uint64) << np.uint64(d_bits + idx_bits)
-            key |= cand_d << np.uint64(idx_bits)
-            key |= cand_cols.astype(np.uint64) << np.uint64(1)
-            key |= rel[cand_rows, cand_cols]
-            key.sort()
-            per_row = np.bincount(cand_rows, minlength=c)
-            starts = np.concatenate(([0], np.cumsum(per_row)[:-1]))
-            pick = (starts[:, None] + np.arange(top)[None, :]).ravel()
-            rel_top = (key[pick] & np.uint64(1)).astype(bool).reshape(c, top)
-            flat = np.flatnonzero(rel_top)
-            rows, ranks = np.divmod(flat, top)
-            ranks += 1
-        return ChunkStats(s, e, top, rows, ranks, h_all, h_rel, self.n_rel[s:e])
+        if hist:
+            h_all, h_rel = histograms(dist, self.relevance.chunk(s, e), self.n_bits)
+        if top == 0:
+            return ChunkStats(s, e, 0, 0, None, None, h_all, h_rel, self.n_rel[s:e])
+        key = np.left_shift(dist, 24 if self._fast_key else 40, dtype=self._idx2.dtype)
+        del dist
+        self._or_base_keys(key, s, e)
+        best = np.partition(key, top - 1, axis=1)[:, :top]  # the top smallest keys, unordered
+        best.sort(axis=1)
+        rel_top = np.empty((c, top), dtype=bool)
+        np.bitwise_and(best, 1, out=rel_top.view(np.uint8), casting="unsafe")
+        pos, starts = _ranked(rel_top)
+        return ChunkStats(s, e, top, top, pos, starts, h_all, h_rel, self.n_rel[s:e])
 
 
 def histograms(dist: np.ndarray, rel: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -213,22 +288,24 @@ def _uncumulate(cum: np.ndarray) -> np.ndarray:
 
 # ---- harmonic numbers, accurate to a few ulps --------------------------------------------
 _HARMONIC = np.zeros(1)
+_HARMONIC_LOCK = threading.Lock()
 _BLOCK = 1024
 
 
 def harmonic(n_max: int) -> np.ndarray:
     """``H[i] = sum_{k=1}^{i} 1/k`` for ``i = 0..n_max`` (float64, error ~1e-15)."""
     global _HARMONIC
-    if len(_HARMONIC) <= n_max:
-        size = max(n_max + 1, 2 * len(_HARMONIC))
-        inv = np.zeros(size)
-        inv[1:] = 1.0 / np.arange(1, size)
-        n_blocks = -(-size // _BLOCK)
-        padded = np.zeros(n_blocks * _BLOCK)
-        padded[:size] = inv
-        blocks = padded.reshape(n_blocks, _BLOCK)
-        # exact block totals (fsum), exact-ish running offsets, short local cumsums
-        totals = [math.fsum(b) for b in blocks]
-        offsets = np.array([math.fsum(totals[:i]) for i in range(n_blocks)])
-        _HARMONIC = (offsets[:, None] + np.cumsum(blocks, axis=1)).ravel()[:size]
-    return _HARMONIC[: n_max + 1]
+    with _HARMONIC_LOCK:  # chunks run on several threads
+        if len(_HARMONIC) <= n_max:
+            size = max(n_max + 1, 2 * len(_HARMONIC))
+            inv = np.zeros(size)
+            inv[1:] = 1.0 / np.arange(1, size)
+            n_blocks = -(-size // _BLOCK)
+            padded = np.zeros(n_blocks * _BLOCK)
+            padded[:size] = inv
+            blocks = padded.reshape(n_blocks, _BLOCK)
+            # exact block totals (fsum), exact running offsets, short local cumsums
+            totals = [math.fsum(b) for b in blocks]
+            offsets = np.array([math.fsum(totals[:i]) for i in range(n_blocks)])
+            _HARMONIC = (offsets[:, None] + np.cumsum(blocks, axis=1)).ravel()[:size]
+        return _HARMONIC[: n_max + 1]

@@ -20,9 +20,9 @@ from hashlib_core.metrics._checks import as_bits, check_chunk_size, check_pair
 MEMORY_BUDGET = 256 * 2**20
 #: query x database pairs per chunk by default: small enough to stay in cache (faster
 #: than bigger chunks) and far below MEMORY_BUDGET
-PAIRS_PER_CHUNK = 2**20
+PAIRS_PER_CHUNK = 2**18
 #: rows of the XOR buffer per popcount call (keeps the uint64 temporary in cache)
-_XOR_ELEMENTS = 2**18
+_XOR_ELEMENTS = 2**16
 
 
 def pack_codes(codes: Any) -> np.ndarray:
@@ -114,7 +114,7 @@ def hamming_distance(
     db_codes : array-like of shape (n_db, n_bits)
         Same number of bits as ``query_codes``.
     chunk_size : int, optional
-        Queries per chunk of work; by default about 2**20 query x database pairs.
+        Queries per chunk of work; by default about 2**18 query x database pairs.
 
     Returns
     -------

@@ -27,9 +27,9 @@ def _cumulative_counts(search: Search) -> tuple[np.ndarray, np.ndarray]:
     """(n_queries, n_bits+1) items and relevant items within each radius 0..n_bits."""
     cum_all = np.empty((search.n_queries, search.n_bits + 1), dtype=np.int64)
     cum_rel = np.empty_like(cum_all)
-    for ch in search.chunks(hist=True):
-        np.cumsum(ch.hist_all, axis=1, out=cum_all[ch.start : ch.stop])
-        np.cumsum(ch.hist_rel, axis=1, out=cum_rel[ch.start : ch.stop])
+    for s, e, (h_all, h_rel) in search.map_chunks(lambda ch: (ch.hist_all, ch.hist_rel), hist=True):
+        np.cumsum(h_all, axis=1, out=cum_all[s:e])
+        np.cumsum(h_rel, axis=1, out=cum_rel[s:e])
     return cum_all, cum_rel
 
 

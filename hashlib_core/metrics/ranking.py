@@ -127,11 +127,13 @@ def average_precision(
     k = check_topk(topk, search.n_db)
     ap = np.empty(search.n_queries)
     if ties == "index":
-        for ch in search.chunks(top=k):
-            ap[ch.start : ch.stop] = ap_index(ch, k, denominator)
+        chunks = search.map_chunks(lambda ch: ap_index(ch, k, denominator), top=k)
     else:
-        for ch in search.chunks(hist=True):
-            ap[ch.start : ch.stop] = ap_expected(ch.hist_all, ch.hist_rel, k, denominator)
+        chunks = search.map_chunks(
+            lambda ch: ap_expected(ch.hist_all, ch.hist_rel, k, denominator), hist=True
+        )
+    for s, e, values in chunks:
+        ap[s:e] = values
     return apply_empty(ap, search.n_rel, empty, "AP")
 
 
@@ -231,12 +233,13 @@ def precision_at_n(
     cutoffs = check_cutoffs(n, search.n_db)
     per_query = np.empty((search.n_queries, len(cutoffs)))
     if ties == "index":
-        for ch in search.chunks(top=int(cutoffs.max())):
-            per_query[ch.start : ch.stop] = relevant_in_top(ch, cutoffs) / cutoffs
+        chunks = search.map_chunks(lambda ch: relevant_in_top(ch, cutoffs), top=int(cutoffs.max()))
     else:
-        for ch in search.chunks(hist=True):
-            got = expected_relevant_in_top(ch.hist_all, ch.hist_rel, cutoffs)
-            per_query[ch.start : ch.stop] = got / cutoffs
+        chunks = search.map_chunks(
+            lambda ch: expected_relevant_in_top(ch.hist_all, ch.hist_rel, cutoffs), hist=True
+        )
+    for s, e, relevant in chunks:
+        per_query[s:e] = relevant / cutoffs
     per_query = apply_empty(per_query.T, search.n_rel, empty, "P@N").T
     return np.asarray(mean_over_queries(per_query, axis=0), dtype=np.float64)
 
@@ -257,34 +260,27 @@ def check_cutoffs(n: Any, n_db: int) -> np.ndarray:
 
 
 def relevant_in_top(ch: ChunkStats, cutoffs: np.ndarray) -> np.ndarray:
-    """(c, n_cutoffs) relevant items among the top N (ties by index), from ranked chunk stats."""
-    stride = ch.top + 1
-    combined = ch.rel_rows * stride + ch.rel_ranks  # sorted ascending
-    base = np.arange(ch.size)[:, None] * stride
-    return np.searchsorted(combined, base + cutoffs[None, :], side="right") - np.searchsorted(
-        combined, base, side="right"
-    )
+    """(c, n_cutoffs) relevant items among the top N (ties by index), N <= ch.top."""
+    out = np.empty((ch.size, len(cutoffs)), dtype=np.int64)
+    for i in range(ch.size):
+        out[i] = np.searchsorted(ch.ranks(i), cutoffs, side="right")
+    return out
 
 
 def ap_index(ch: ChunkStats, k: int, denominator: str) -> np.ndarray:
-    """AP@k (ties by index) of a chunk from the ranks of its relevant items (k <= ch.top)."""
-    rows, ranks = ch.rel_rows, ch.rel_ranks
-    if k < ch.top:
-        keep = ranks <= k
-        rows, ranks = rows[keep], ranks[keep]
-    count = np.bincount(rows, minlength=ch.size)
-    total = np.zeros(ch.size)
-    if len(rows):
-        starts = np.concatenate(([0], np.cumsum(count)[:-1]))
-        # precision at the rank of the t-th relevant item of a row = t / rank
-        prec = np.arange(1, len(rows) + 1, dtype=np.float64)
-        prec -= np.repeat(starts, count)
-        prec /= ranks
-        nonempty = count > 0
-        total[nonempty] = np.add.reduceat(prec, starts[nonempty])
-    z = count if denominator == "retrieved" else ch.n_rel
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(z > 0, total / np.maximum(z, 1), 0.0)
+    """AP@k (ties by index) of each query of a chunk from the ranks of its relevant items.
+
+    Per query: ``mean(t / rank_t)`` over the relevant items t = 1, 2, ... of the top k
+    (their precisions), rescaled to the ``"all"`` denominator when asked.
+    """
+    out = np.zeros(ch.size)
+    for i in range(ch.size):
+        ranks = ch.ranks(i, k)
+        if len(ranks):
+            out[i] = np.mean(np.arange(1, len(ranks) + 1) / ranks)
+            if denominator == "all":
+                out[i] *= len(ranks) / ch.n_rel[i]
+    return out
 
 
 def _bucket_terms(h_all, h_rel, n_lt, r_lt, m):
