@@ -83,7 +83,8 @@ def pr_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
     fig.tight_layout()
     cap = (f"**P-R curves, {n_bits} bits** ({protocol}, scale `{scale}`): precision against "
            f"recall of the database items within Hamming radius r of each query, "
-           f"r = 0 .. {n_bits} (one point per radius), averaged over the queries; "
+           f"r = 0 .. {n_bits} (one point per radius), (query, item) pairs pooled over all "
+           f"queries (micro average; precision 0 where nothing is returned); "
            f"{len(methods)} methods, seed 0.")
     return fig, cap
 
@@ -155,6 +156,7 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         ``codes`` (n, n_bits) in {-1,+1}; ``labels`` (n, n_classes) multi-hot or (n,) int.
     """
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     if not panels:
         return _missing(f"t-SNE of {n_bits}-bit codes", scale, protocol)
@@ -165,9 +167,11 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
     for ax, (method, codes, labels) in zip(axes[0], panels):
         y = labels.argmax(1) if labels.ndim == 2 else labels
         idx = np.sort(rng.permutation(len(codes))[:max_points])
-        xy = TSNE(n_components=2, init="pca", random_state=seed,
-                  perplexity=min(30.0, (len(idx) - 1) / 3)).fit_transform(
-                      codes[idx].astype(np.float32))
+        tsne = TSNE(n_components=2, init="pca", random_state=seed,
+                    perplexity=min(30.0, (len(idx) - 1) / 3))
+        # one OpenMP thread: on a shared 2-core machine more threads are ~10x slower
+        with threadpool_limits(1):
+            xy = tsne.fit_transform(codes[idx].astype(np.float32))
         for c in np.unique(y[idx]):
             m = y[idx] == c
             name = class_names[c] if c < len(class_names) else f"class {c}"

@@ -226,7 +226,7 @@ def dataset_tables(
                           methods=methods, bits=bits, source=source)
         n_cells = int((comp.n_seeds > 0).sum())
         label = metric_label(metric, topk if metric == "map" else None)
-        label = label[0].upper() + label[1:]
+        label = label[0].upper() + label[1:] if label.startswith("precision") else label
         same = protocol == rep_protocol
         caption = (
             f"**{label} on {DATASET_NAMES[dataset]}.** Reported: {SOURCES[source]}, "
@@ -276,26 +276,30 @@ def fill_in_command(dataset: str) -> str:
 
 
 def metric_conventions() -> pd.DataFrame:
-    """The evaluation conventions, read from the signatures of :mod:`hashlib_core.metrics`.
+    """The evaluation conventions of the stored numbers, read from the code.
+
+    The keyword defaults of :func:`hashlib_core.evaluation.evaluate` (what the engine
+    calls for every run) and of the ranking metrics of :mod:`hashlib_core.metrics`, so
+    that the book states the conventions the code actually uses.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (function, option) with its default value, so the book states the
-        conventions the code actually uses.
+        Columns ``function, option, default``.
     """
     import inspect
 
-    from hashlib_core import metrics
+    from hashlib_core import evaluation, metrics
 
     rows = []
-    for fname in ("mean_average_precision", "precision_at_n", "precision_within_radius",
-                  "recall_within_radius", "precision_recall_curve"):
-        fn = getattr(metrics, fname, None)
+    for fname, fn in (("evaluation.evaluate", evaluation.evaluate),
+                      *((f"metrics.{n}", getattr(metrics, n, None)) for n in
+                        ("mean_average_precision", "precision_at_n",
+                         "precision_within_radius", "precision_recall_curve"))):
         if fn is None:
             continue
         for name, p in inspect.signature(fn).parameters.items():
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("chunk_size",):
-                rows.append({"function": f"metrics.{fname}", "option": name,
-                             "default": repr(p.default)})
+            if (p.kind is inspect.Parameter.KEYWORD_ONLY and name != "chunk_size"
+                    and p.default is not inspect.Parameter.empty):
+                rows.append({"function": fname, "option": name, "default": repr(p.default)})
     return pd.DataFrame(rows, columns=["function", "option", "default"])

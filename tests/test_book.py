@@ -1,0 +1,170 @@
+"""Book tables, figures and findings from a small real results store; the page notebooks
+execute on it (slow)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pytest
+
+from hashlib_core import findings, plots, tables
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.reported import load_reported
+from hashlib_core.results import load_curves, load_results, save_run
+
+PROTOCOL = "cifar10-smoke"
+
+
+def _codes(rng, labels, n_bits, quality):
+    """Codes that are noisy copies of a per-class code (quality = fraction kept)."""
+    centres = np.where(np.random.default_rng(n_bits).random((10, n_bits)) > 0.5, 1, -1)
+    codes = centres[labels]
+    flip = rng.random(codes.shape) > quality
+    return np.where(flip, -codes, codes).astype(np.int8)
+
+
+def _store(root, runs):
+    """Save real RunResults (real configs, real evaluation of synthetic codes)."""
+    for method, n_bits, seed, quality, variant in runs:
+        rng = np.random.default_rng(1000 * seed + n_bits)
+        ql, dl = rng.integers(0, 10, 60), rng.integers(0, 10, 300)
+        q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
+        qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+                                   variant=variant)
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                        manifest={"protocol": PROTOCOL}, manifest_sha256="c" * 64)
+        save_run(res, root=root, artifacts=None)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("book") / "results"
+    _store(root, [("csq", 64, s, 0.85 + 0.02 * s, None) for s in (0, 1, 2)]
+           + [("shnet", 64, 0, 0.9, None), ("shnet", 32, 0, 0.9, None),
+              ("shnet", 32, 0, 0.8, "segments3"), ("csq", 32, 0, 0.85, None),
+              ("lsh", 32, 0, 0.6, None), ("dsah", 32, 0, 0.8, None)])
+    return root
+
+
+def test_comparison_and_format(store):
+    results, reported = load_results("smoke", root=store), load_reported()
+    comp = tables.comparison(results, reported, dataset="cifar10", protocol=PROTOCOL,
+                             metric="map", methods=["csq", "shnet", "dpsh"], bits=[32, 64],
+                             source="shnet_table2")
+    csq64 = comp.query("method == 'csq' and n_bits == 64").iloc[0]
+    assert csq64.reported == pytest.approx(0.84) and csq64.n_seeds == 3
+    seeds = results.query("method == 'csq' and n_bits == 64")["map"]
+    assert csq64["mean"] == pytest.approx(seeds.mean())
+    assert csq64["std"] == pytest.approx(seeds.std(ddof=1))
+    assert csq64.difference == pytest.approx(seeds.mean() - 0.84)
+    # the ablation variant is not mixed into SHNet's default cell
+    assert comp.query("method == 'shnet' and n_bits == 32").iloc[0].n_seeds == 1
+    assert comp.query("method == 'dpsh'")["mean"].isna().all()
+    text = tables.format_comparison(comp)
+    assert text.loc["CSQ", ("64 bits", "here")].endswith("(3)")
+    assert "±" in text.loc["CSQ", ("64 bits", "here")]
+    assert text.loc["DPSH", ("32 bits", "here")] == tables.MISSING
+    assert text.loc["DPSH", ("32 bits", "paper")] == tables.MISSING  # not printed
+
+
+def test_dataset_tables_state_scale_and_counts(store):
+    results, reported = load_results("smoke", root=store), load_reported()
+    out = tables.dataset_tables(results, reported, dataset="cifar10", scale="smoke")
+    assert len(out) == 2
+    caption, table = out[0]
+    assert "mAP@ALL" in caption and "scale `smoke`" in caption and "cifar10-smoke" in caption
+    assert "runs of the `smoke` grid" in caption
+    assert table.shape[0] == 20
+    coco = tables.dataset_tables(results, reported, dataset="coco", scale="smoke")
+    assert "mAP@5000" in coco[0][0] and "0 of" in coco[0][0]
+    assert "--datasets coco" in tables.fill_in_command("coco")
+    runs = tables.runs_table(results, protocol=PROTOCOL)
+    assert len(runs) == len(results) and "wall time (s)" in runs.columns
+    abl = tables.ablation(results, protocol=PROTOCOL, n_bits=32,
+                          variants={"segments3": "three", "segments4": "four"})
+    assert abl.n_runs.tolist() == [1, 1, 0, 1]
+    assert tables.format_numbers(abl).iloc[2]["map"] == tables.MISSING
+
+
+def _labelled(fig):
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>" or not ax.has_data():
+            continue
+        assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_figures(store):
+    curves, results = load_curves("smoke", root=store), load_results("smoke", root=store)
+    kw = dict(scale="smoke", protocol=PROTOCOL)
+    for fig, cap in (plots.pr_figure(curves, n_bits=32, **kw),
+                     plots.precision_at_n_figure(curves, n_bits=64, **kw),
+                     plots.radius2_figure(results, **kw),
+                     plots.mac_figure(results, n_bits=32, methods=["dsah", "csq", "lsh"], **kw)):
+        assert fig is not None and "scale `smoke`" in cap
+        _labelled(fig)
+        assert fig.axes[0].get_legend() is not None
+        plt.close(fig)
+    fig, cap = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "csq", "dpsh"],
+                                        **kw)
+    assert "DPSH" not in cap and "DSAH" in cap
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    plt.close(fig)
+    fig, cap = plots.pr_figure(curves, n_bits=16, **kw)
+    assert fig is None and "no run" in cap
+
+
+def test_tsne_figure(store):
+    from hashlib_core.results import load_query_codes
+
+    panels = [(m, *load_query_codes("smoke", PROTOCOL, m, 64, root=store))
+              for m in ("shnet", "csq")]
+    fig, cap = plots.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL)
+    assert len([a for a in fig.axes if a.has_data()]) == 2 and "SHNet and CSQ" in cap
+    assert fig.axes[1].get_legend() is not None
+    plt.close(fig)
+
+
+def test_findings(store):
+    results, reported = load_results("smoke", root=store), load_reported()
+    agree = findings.ranking_agreement(results, reported, dataset="cifar10", protocol=PROTOCOL,
+                                       metric="map", bits=[32, 64], source="shnet_table2",
+                                       methods=["csq", "shnet"])
+    assert agree.n_methods.tolist() == [2, 2] and agree.kendall_tau.isna().all()
+    assert "too few" in findings.ranking_text(agree, metric_label="mAP")
+    floor = findings.quality_floor(results, protocol=PROTOCOL)
+    assert set(floor.index) == {"csq", "shnet", "dsah"}
+    assert floor.loc["csq", "above_lsh"] == (floor.loc["csq", "map_32"] > floor.loc["csq", "lsh_map_32"])
+    assert "LSH" in findings.quality_text(floor)
+    gaps = findings.headline(results, reported, protocol=PROTOCOL)
+    g64 = gaps.set_index("n_bits").loc[64]
+    assert g64.reported_gap == pytest.approx(0.869 - 0.84, abs=1e-9) or g64.reported_gap > 0
+    assert g64.csq_seeds == 3
+    assert "16 bits" in findings.headline_text(gaps)
+
+
+def test_conventions_read_from_code():
+    conv = tables.metric_conventions()
+    row = conv[(conv.function == "evaluation.evaluate") & (conv.option == "denominator")]
+    assert row.default.iloc[0] == "'retrieved'"
+    assert {"ties", "empty"} <= set(conv.option)
+
+
+@pytest.mark.slow
+def test_pages_execute(store, tmp_path):
+    from hashlib_core.book import PAGES, build_notebooks
+
+    failed = build_notebooks("smoke", root=store, out=tmp_path, verbose=False)
+    assert not failed, failed
+    images = 0
+    for page in PAGES:
+        nb = nbformat.read(tmp_path / f"{page.name}.ipynb", as_version=4)
+        assert nb.cells[0].source.startswith("# "), page.name
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                assert out.output_type != "error", (page.name, out.get("evalue"))
+                assert out.get("name") != "stderr", (page.name, out.get("text", "")[:300])
+                images += "image/png" in out.get("data", {})
+    assert images >= 6
