@@ -113,7 +113,7 @@ def evaluate(
         * ``recall_r{radius}``: mean over queries of the recall within that radius;
         * ``mac``: mean absolute Pearson correlation between bits of the database codes
           (pairs k < l); ``bit_balance``: mean over bits of ``|mean of the bit|`` ({-1,+1}),
-          0 = perfectly balanced.
+          0 = perfectly balanced. Both NaN for a database of one code.
 
         ``curves`` (float64 arrays unless said):
 
@@ -205,7 +205,10 @@ def evaluate(
     pr_precision, pr_recall = radius_curves(cum_all, cum_rel, n_rel, "micro", empty)
     db_bits = as_bits(db_codes, "db_codes")
     n_constant = int(np.sum(db_bits.min(axis=0) == db_bits.max(axis=0)))
-    corr = bit_correlation(db_bits)  # warns when bits are constant (their correlation is 0)
+    if n_db >= 2:
+        corr = bit_correlation(db_bits)  # warns when bits are constant (their correlation 0)
+    else:  # no statistics of one code
+        corr = np.full((n_bits, n_bits), np.nan)
     scalars = {
         "map": float(mean(ap_k)),
         "map_all": float(mean(ap_all)),
@@ -215,7 +218,7 @@ def evaluate(
         f"recall_r{radius}": float(mean(rec_r)),
         # = mean_absolute_correlation(db_codes), from the matrix already computed
         "mac": float(np.abs(corr[np.triu_indices(n_bits, 1)]).mean()) if n_bits > 1 else np.nan,
-        "bit_balance": bit_balance(db_bits),
+        "bit_balance": bit_balance(db_bits) if n_db >= 2 else np.nan,
     }
     curves = {
         "pr_radius": np.arange(n_bits + 1, dtype=np.int64),

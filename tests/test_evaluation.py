@@ -201,3 +201,22 @@ def test_memory_stays_bounded_by_chunking():
 def test_doctests():
     result = doctest.testmod(evaluation, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_evaluate_wide_codes_take_the_64_bit_key_path():
+    # 300 bits: uint16 distances, 64-bit sort keys, and 64-bit histogram bounds
+    rng = np.random.default_rng(5)
+    q, db = rng.choice([-1, 1], (6, 300)), rng.choice([-1, 1], (50, 300))
+    ql, dl = rng.integers(0, 3, 6), rng.integers(0, 3, 50)
+    res = evaluate(q, db, ql, dl, topk=10, pn_cutoffs=[1, 5, 50])
+    check_against_metric_functions(res, q, db, ql, dl, 10)
+    assert res.curves["pr_precision"].shape == (301,)
+
+
+def test_evaluate_single_item_database():
+    res = evaluate([[1, -1, 1]], [[1, 1, 1]], [0], [0])
+    assert res.scalars["map"] == res.scalars["precision_top5000"] == 1.0
+    assert res.scalars["precision_r2"] == 1.0 and res.scalars["recall_r2"] == 1.0
+    assert np.isnan(res.scalars["mac"]) and np.isnan(res.scalars["bit_balance"])
+    assert res.info["n_constant_bits"] == 3
+    np.testing.assert_array_equal(res.curves["pn_n"], [1])
