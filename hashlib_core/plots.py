@@ -24,12 +24,20 @@ DPI = 90
 
 
 def show(fig: plt.Figure | None, caption: str) -> None:
-    """Display a figure (PNG) followed by its caption (Markdown), then close the figure."""
-    from IPython.display import Markdown, display
+    """Display a figure (PNG) followed by its caption (Markdown), then close the figure.
+
+    The PNG is rendered here (not by the notebook's Matplotlib backend), so the output
+    is an image whichever backend the kernel runs.
+    """
+    import io
+
+    from IPython.display import Image, Markdown, display
 
     if fig is not None:
-        display(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
         plt.close(fig)
+        display(Image(data=buf.getvalue(), format="png"))
     display(Markdown(caption))
 
 
