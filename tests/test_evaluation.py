@@ -203,14 +203,16 @@ def test_doctests():
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_evaluate_wide_codes_take_the_64_bit_key_path():
-    # 300 bits: uint16 distances, 64-bit sort keys, and 64-bit histogram bounds
+@pytest.mark.parametrize("n_bits", [255, 300])
+def test_evaluate_wide_codes(n_bits):
+    # 255 bits: the largest 32-bit keys; 300 bits: uint16 distances and 64-bit keys
     rng = np.random.default_rng(5)
-    q, db = rng.choice([-1, 1], (6, 300)), rng.choice([-1, 1], (50, 300))
+    q, db = rng.choice([-1, 1], (6, n_bits)), rng.choice([-1, 1], (50, n_bits))
     ql, dl = rng.integers(0, 3, 6), rng.integers(0, 3, 50)
     res = evaluate(q, db, ql, dl, topk=10, pn_cutoffs=[1, 5, 50])
     check_against_metric_functions(res, q, db, ql, dl, 10)
-    assert res.curves["pr_precision"].shape == (301,)
+    assert res.curves["pr_precision"].shape == (n_bits + 1,)
+    assert res.curves["pr_recall"][-1] == 1.0
 
 
 def test_evaluate_single_item_database():

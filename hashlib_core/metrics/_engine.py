@@ -237,10 +237,13 @@ class Search:
 
     def _cumulative_from_sorted(self, key: np.ndarray, shift: int) -> np.ndarray:
         """(c, n_bits + 1) items within each distance, by binary search on sorted keys."""
-        bounds = np.arange(1, self.n_bits + 2, dtype=key.dtype) << key.dtype.type(shift)
+        # the key of the first item at distance d + 1 (d < n_bits; the last count is n_db,
+        # whose bound would overflow a 32-bit key at 255 bits)
+        bounds = np.arange(1, self.n_bits + 1, dtype=key.dtype) << key.dtype.type(shift)
         cum_all = np.empty((len(key), self.n_bits + 1), dtype=np.int64)
+        cum_all[:, -1] = key.shape[1]
         for i in range(len(key)):
-            cum_all[i] = np.searchsorted(key[i], bounds)
+            cum_all[i, :-1] = np.searchsorted(key[i], bounds)
         return cum_all
 
     def _cut_chunk(self, s: int, e: int, top: int, hist: bool) -> ChunkStats:
