@@ -90,6 +90,15 @@ def quality_floor(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
                                   columns=["map_32", "lsh_map_32", "above_lsh", "map_64"])
 
 
+def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
+    """The quality-floor table for the page: display names, readable headers, "—"."""
+    from hashlib_core.tables import format_numbers
+
+    out = format_numbers(floor.rename(index=display_name))
+    return out.rename(columns={"map_32": "mAP, 32 bits", "lsh_map_32": "LSH mAP, 32 bits",
+                               "above_lsh": "above LSH", "map_64": "mAP, 64 bits"})
+
+
 def quality_text(floor: pd.DataFrame) -> str:
     """Sentences on the quality floor (what is met, what is not, what is missing)."""
     if floor.empty:

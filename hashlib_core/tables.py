@@ -187,6 +187,10 @@ def format_numbers(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     for col in table.columns:
         if pd.api.types.is_float_dtype(table[col]):
             out[col] = [MISSING if pd.isna(x) else f"{x:.{digits}f}" for x in table[col]]
+        elif table[col].dtype == object:
+            out[col] = [MISSING if x is None or (isinstance(x, float) and np.isnan(x))
+                        else ("yes" if x is True else "no" if x is False else x)
+                        for x in table[col]]
     return out
 
 
