@@ -24,8 +24,8 @@ Alternating optimisation (one engine epoch = one block):
 
 Outside the training schedule (before any :meth:`~DAPH.begin_epoch`) a step updates both
 networks jointly. ``forward`` keeps the database stream's output of the batch for
-:meth:`DAPH.loss`; called on codes alone (no such output), the loss uses the memory of
-the database stream's latest outputs as constants. Queries are encoded by the query network, the database by the
+:meth:`DAPH.loss`; in eval mode, or called on codes alone (no such output), the loss
+uses the memory of the database stream's latest outputs as constants. Queries are encoded by the query network, the database by the
 database network (:meth:`DAPH.encode_database`).
 
 Reconstructed (the paper's text was not available to us; the structure of the objective
@@ -128,10 +128,10 @@ class DAPH(SizedBuffers, DeepHashMethod):
         if self.u_bank.shape[0] == 0:
             raise ValueError("daph: loss() called before setup()")
         idx = index.to(self.u_bank.device)
-        z = self._z
+        z = self._z if self.training else None
         if z is None or z.shape != u.shape:
-            # no database-stream output of this batch (loss called on codes alone): the
-            # memory of the database stream's latest outputs stands in, as a constant
+            # no database-stream output of this batch (eval mode, or loss called on codes
+            # alone): the memory of the database stream's latest outputs, as constants
             z = self.z_bank[idx]
         z = z.to(u.dtype)
         if self.training:
