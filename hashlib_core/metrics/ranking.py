@@ -104,6 +104,32 @@ def average_precision(
     --------
     mean_average_precision : the mean of these values.
 
+    Notes
+    -----
+    ``ties="index"`` gives exactly the per-query values of the usual loop
+    (``np.argsort(dist, kind="stable")``, then cumulative precision), without the loop:
+    see :mod:`hashlib_core.metrics._engine`. (The widely copied ``CalcMap`` /
+    ``CalcTopMap`` loops of DPSH, HashNet and DeepHash-pytorch compute this value with
+    ``empty="zero"``, ``denominator="retrieved"``, when their argsort is stable.)
+    Toolkits differ in silent ways: numpy's default ``np.argsort`` (quicksort) orders
+    ties arbitrarily; some normalise AP@K by ``min(K, n_relevant)`` or, like
+    ``denominator="all"``, by ``n_relevant``; scikit-learn's ``average_precision_score``
+    treats a tied group as one threshold, which is neither convention here (it agrees
+    with both when there is no tie).
+
+    ``ties="expected"``: with a tied bucket of ``n`` items, ``r`` of them relevant, after
+    ``N`` items of which ``R`` are relevant, position ``N + k`` holds a relevant item with
+    probability ``r / n`` and then ``(k - 1)(r - 1)/(n - 1)`` relevant items are expected
+    before it in the bucket, so the bucket adds
+
+    .. math::
+
+        \frac{r}{n} \sum_{k=1}^{n} \frac{R + 1 + (k-1)\frac{r-1}{n-1}}{N + k}
+        = \frac{r}{n}\Big[\big(R + 1 - c(N+1)\big)\big(H_{N+n} - H_N\big) + c\,n\Big],
+        \quad c = \frac{r-1}{n-1},
+
+    with :math:`H_m` the harmonic numbers (McSherry & Najork 2008).
+
     References
     ----------
     F. McSherry and M. Najork, "Computing information retrieval performance measures
