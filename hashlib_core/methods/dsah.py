@@ -63,8 +63,11 @@ are not legible); each is a hyper-parameter with this default:
 * the LAE loss: BCE reconstruction + ``alpha = 1.0`` x the pairwise term
   ((l_i.l_j - K S_ij) / K)^2 (mean over pairs i < j; divided by K^2 so that alpha does
   not depend on K) + ``beta = 0.1`` x mean((|l| - 1)^2);
-* LAE pre-training: ``lae_steps = 1000`` Adam steps, ``lae_lr = 1e-3``,
-  ``lae_batch_size = 64`` labels drawn with replacement; the LAE is frozen afterwards;
+* LAE pre-training: ``lae_steps = 500`` Adam steps, ``lae_lr = 1e-3``,
+  ``lae_batch_size = 64`` labels drawn with replacement; the LAE is frozen afterwards
+  (measured on CIFAR-10 and NUS-WIDE-21 labels at 32 bits: the loss and the agreement
+  of the binary label codes within and across classes change little from 500 to 1000
+  steps; on a CPU the steps run on one thread: a 512-unit MLP gains nothing from more);
 * ``init_codes = "lae"``: V starts at sign(l) (``"random"``: ADSH's random signs);
 * S_ij = +1 when two items share a label, else -1.
 """
@@ -111,7 +114,7 @@ class DSAH(ADSH):
         "alpha": 1.0,
         "beta": 0.1,
         "lae_hidden": 512,
-        "lae_steps": 1000,
+        "lae_steps": 500,
         "lae_lr": 1e-3,
         "lae_batch_size": 64,
         "init_codes": "lae",
@@ -162,19 +165,25 @@ class DSAH(ADSH):
         self.lae.train()
         opt = torch.optim.Adam(self.lae.parameters(), lr=float(hp["lae_lr"]))
         history = []
-        with torch.enable_grad():
-            for _ in range(int(hp["lae_steps"])):
-                idx = torch.randint(n, (batch,), generator=generator)
-                y = labels[idx.to(labels.device)]
-                codes, logits = self.lae(y)
-                loss = self.lae_criterion(codes, logits, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                history.append(float(loss.detach()))
-        self.lae.requires_grad_(False)
-        self.lae.eval()
-        return history
+        threads = torch.get_num_threads()
+        if labels.device.type == "cpu":
+            torch.set_num_threads(1)  # tiny matrices: thread synchronisation costs more than it gains
+        try:
+            with torch.enable_grad():
+                for _ in range(int(hp["lae_steps"])):
+                    idx = torch.randint(n, (batch,), generator=generator)
+                    y = labels[idx.to(labels.device)]
+                    codes, logits = self.lae(y)
+                    loss = self.lae_criterion(codes, logits, y)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    history.append(loss.detach())
+        finally:
+            torch.set_num_threads(threads)
+            self.lae.requires_grad_(False)
+            self.lae.eval()
+        return [float(v) for v in history]
 
     # ---- training hooks --------------------------------------------------------------
     def setup(self, train_labels: torch.Tensor, generator: torch.Generator) -> None:
