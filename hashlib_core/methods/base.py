@@ -16,6 +16,7 @@ Conventions (STYLE.md): ``n_bits``, ``n_classes``; ``codes`` in {-1,+1};
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -83,6 +84,38 @@ class DeepHashMethod(_HyperParameters, nn.Module):
     citation: ClassVar[str] = ""
     #: True when database codes of training items are optimised directly (ADSH, DSAH, ...)
     asymmetric: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every subclass's ``loss`` first runs :meth:`check_batch` (clear errors for bad
+        shapes, e.g. labels wider than ``n_classes``), whatever the subclass checks itself."""
+        super().__init_subclass__(**kwargs)
+        inner = cls.__dict__.get("loss")
+        if inner is None or getattr(inner, "_checks_batch", False):
+            return
+
+        @functools.wraps(inner)
+        def loss(self, u, labels, index):
+            self.check_batch(u, labels, index)
+            return inner(self, u, labels, index)
+
+        loss._checks_batch = True  # type: ignore[attr-defined]
+        cls.loss = loss  # type: ignore[method-assign]
+
+    def check_batch(self, u: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless ``u`` is (B, n_bits), ``labels`` (B, n_classes), ``index`` (B,).
+
+        Labels must be the float multi-hot matrix the engine passes (integer class
+        vectors are converted by the engine's datasets, not here).
+        """
+        if not isinstance(labels, torch.Tensor) or labels.dim() != 2 or labels.shape[1] != self.n_classes:
+            shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise ValueError(f"{self.name}: labels must have shape (batch, n_classes={self.n_classes}), got {shape}")
+        b = labels.shape[0]
+        if isinstance(u, torch.Tensor) and (u.dim() != 2 or u.shape != (b, self.n_bits)):
+            raise ValueError(f"{self.name}: u must have shape ({b}, n_bits={self.n_bits}), got {tuple(u.shape)}")
+        if not isinstance(index, torch.Tensor) or index.shape != (b,):
+            shape = tuple(index.shape) if isinstance(index, torch.Tensor) else type(index).__name__
+            raise ValueError(f"{self.name}: index must have shape ({b},), got {shape}")
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         nn.Module.__init__(self)
