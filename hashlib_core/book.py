@@ -89,6 +89,7 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
     pm.execute_notebook(
         _prepare(template, page.title), str(path), parameters=params, kernel_name=kernel,
         cwd=str(REPO), progress_bar=False, log_output=False,
+        extra_arguments=["--log-level=CRITICAL"],  # no kernel start-up chatter
     )
     _finish(path)
     return path

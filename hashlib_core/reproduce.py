@@ -99,7 +99,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
     }
     pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
-                        cwd=str(REPO), progress_bar=False, log_output=False)
+                        cwd=str(REPO), progress_bar=False, log_output=False,
+                        extra_arguments=["--log-level=CRITICAL"])
     key = cell.key(scale)
     if not has_record(root, **key):
         raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
