@@ -261,7 +261,7 @@ def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     sel = sel[cols].sort_values(["method", "variant", "n_bits", "seed"])
     sel = format_numbers(sel.reset_index(drop=True))
     sel["wall_time_s"] = [x if x == MISSING else f"{float(x):.0f}" for x in sel.wall_time_s]
-    return sel.rename(columns={"wall_time_s": "wall time (s)"})
+    return sel.rename(columns={"wall_time_s": "wall time (s)"}).set_index("method")
 
 
 def fill_in_command(dataset: str) -> str:
