@@ -132,3 +132,62 @@ def subsample(n: int, n_max: int | None, rng: np.random.Generator) -> np.ndarray
     if n_max is None or n_max >= n:
         return np.arange(n)
     return np.sort(rng.choice(n, size=n_max, replace=False))
+
+
+class PairResidual:
+    """The residual ``R = r S - H H^T`` of KSH / FastH's greedy bit-wise optimisation.
+
+    ``S`` in {-1,+1} is the pairwise label similarity of ``n`` items (+1: at least one
+    shared label), ``r`` the code length, ``H`` (n, k) the bits fixed so far. With
+    single labels (at most one per item) ``S = 2 Y Y^T - 1`` is low-rank and ``R`` is never formed
+    (products cost O(n (n_classes + k))); with multi-label data ``S`` is dense (n, n).
+    """
+
+    def __init__(self, labels: np.ndarray, scale: float) -> None:
+        self.labels = labels
+        self.scale = float(scale)
+        self.one_hot = bool((labels.sum(axis=1) <= 1).all())  # then Y Y^T is 0/1
+        self.dense = None if self.one_hot else pairwise_similarity(labels)
+        self.bits = np.zeros((labels.shape[0], 0))
+
+    @property
+    def n(self) -> int:
+        return self.labels.shape[0]
+
+    def matvec(self, v: np.ndarray) -> np.ndarray:
+        """``R v`` for v of shape (n,) or (n, p)."""
+        if self.one_hot:
+            sv = 2.0 * self.labels @ (self.labels.T @ v) - v.sum(axis=0)
+        else:
+            sv = self.dense @ v
+        return self.scale * sv - self.bits @ (self.bits.T @ v)
+
+    def column(self, i: int) -> np.ndarray:
+        """Column ``R[:, i]``, shape (n,)."""
+        if self.one_hot:
+            s = 2.0 * (self.labels @ self.labels[i]) - 1.0
+        else:
+            s = self.dense[:, i]
+        return self.scale * s - self.bits @ self.bits[i]
+
+    def diag(self) -> np.ndarray:
+        """Diagonal of ``R``, shape (n,)."""
+        return self.scale - (self.bits**2).sum(axis=1)
+
+    def quad(self, h: np.ndarray) -> float:
+        """``h^T R h``."""
+        return float(h @ self.matvec(h))
+
+    def add_bit(self, h: np.ndarray) -> None:
+        """Fix a bit ``h`` in {-1,+1}^n: ``R <- R - h h^T``."""
+        self.bits = np.column_stack([self.bits, h.astype(np.float64)])
+
+
+def rbf_anchor_features(x: np.ndarray, anchors: np.ndarray, sigma: float) -> np.ndarray:
+    """``exp(-||x - a_j||^2 / (2 sigma^2))``, shape (n, n_anchors)."""
+    return np.exp(-sq_dists(x, anchors) / (2.0 * sigma**2))
+
+
+def mean_anchor_distance(x: np.ndarray, anchors: np.ndarray) -> float:
+    """Mean Euclidean distance from the rows of ``x`` to the anchors (the RBF width)."""
+    return float(np.sqrt(sq_dists(x, anchors)).mean())
