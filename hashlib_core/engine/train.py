@@ -40,7 +40,7 @@ from hashlib_core.engine.result import RunResult, evaluate_codes, run_shallow
 from hashlib_core.methods import create_method, get_method_class
 from hashlib_core.models.backbones import create_backbone
 
-Callback = Callable[[int, dict[str, Any]], None]
+Callback = Callable[[int, dict[str, Any], torch.nn.Module], None]
 
 
 def resolve_device(name: str, info: ddp.DistInfo) -> torch.device:
@@ -255,7 +255,7 @@ class _Trainer:
             bar.set_postfix(loss=f"{loss:.4f}", val_map="-" if entry["val_map"] is None
                             else f"{entry['val_map']:.3f}")  # fmt: skip
             for cb in callbacks:
-                cb(epoch, entry)
+                cb(epoch, entry, self.method)
         if not selecting:
             self.best_epoch, self.best_state = cfg.epochs - 1, None
         if self.best_state is not None:
@@ -291,8 +291,8 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
     progress : bool
         tqdm bars (epochs, batches, encoding) with time left; rank 0 only.
     callbacks : sequence of callables
-        ``callback(epoch, history_entry)`` after each epoch's checkpoint (tests use one
-        that raises to simulate a run killed at epoch k).
+        ``callback(epoch, history_entry, method)`` after each epoch's checkpoint (tests
+        use one that raises to simulate a run killed at epoch k).
 
     Returns
     -------
@@ -309,6 +309,7 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
     torch.use_deterministic_algorithms(True, warn_only=True)
     info = ddp.env_info()
     device = resolve_device(cfg.device, info)
+    owns_group = info.enabled and not torch.distributed.is_initialized()
     info = ddp.init(device)
     try:
         protocol = load_protocol(cfg.protocol, seed=cfg.protocol_seed, root=cfg.data_root,
@@ -336,5 +337,7 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
             device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
         )  # fmt: skip
     finally:
+        if owns_group:
+            ddp.cleanup(info)
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.set_num_threads(prev_threads)
