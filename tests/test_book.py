@@ -153,14 +153,29 @@ def test_conventions_read_from_code():
 
 
 @pytest.mark.slow
-def test_pages_execute(store, tmp_path):
+def test_pages_execute_and_book_builds(store, tmp_path):
+    """The page notebooks execute on the store without error output, and the book
+    builds from them strictly (-W) in a copy of the book's sources."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
     from hashlib_core.book import PAGES, build_notebooks
 
-    failed = build_notebooks("smoke", root=store, out=tmp_path, verbose=False)
+    repo = Path(__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    shutil.copytree(repo / "book", site / "book",
+                    ignore=shutil.ignore_patterns("generated", "_mathjax"))
+    (site / "book" / "_mathjax").mkdir()
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(repo / name, site / name)
+    generated = site / "book" / "generated"
+    failed = build_notebooks("smoke", root=store, out=generated, verbose=False)
     assert not failed, failed
     images = 0
     for page in PAGES:
-        nb = nbformat.read(tmp_path / f"{page.name}.ipynb", as_version=4)
+        nb = nbformat.read(generated / f"{page.name}.ipynb", as_version=4)
         assert nb.cells[0].source.startswith("# "), page.name
         for cell in nb.cells:
             for out in cell.get("outputs", []):
@@ -168,3 +183,11 @@ def test_pages_execute(store, tmp_path):
                 assert out.get("name") != "stderr", (page.name, out.get("text", "")[:300])
                 images += "image/png" in out.get("data", {})
     assert images >= 6
+    jb = Path(sys.executable).with_name("jupyter-book")
+    build = subprocess.run([str(jb), "build", str(site), "-W", "--keep-going"],
+                           capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    html = site / "_build" / "html"
+    for page in PAGES:
+        assert (html / "book" / "generated" / f"{page.name}.html").is_file(), page.name
+    assert (html / "book" / "rerun.html").is_file()
