@@ -72,3 +72,12 @@ def test_method_defaults_and_loss_minimum_at_the_centres():
     away = -at
     idx = torch.arange(4)
     assert m.loss(at, labels, idx) < 0.01 < m.loss(away, labels, idx)
+
+
+def test_saturated_outputs_keep_finite_gradients():
+    c = hash_centers(2, 4)
+    loss = CSQLoss(4, centers=c)
+    u = torch.tensor([[1.0, -1.0, 1.0, -1.0], [-1.0, 1.0, 1.0, 1.0]], requires_grad=True)
+    value = loss(u, torch.eye(2))
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(u.grad).all()

@@ -79,7 +79,8 @@ def epoch_batches(order: list[int], batch_size: int) -> list[list[int]]:
     (pairwise losses need two items)."""
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if len(batches) > 1 and len(batches[-1]) < 2:
-        batches[-2] = batches[-2] + batches.pop()
+        tail = batches.pop()
+        batches[-1] = batches[-1] + tail
     return batches
 
 
