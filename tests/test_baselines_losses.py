@@ -125,9 +125,25 @@ def test_dch_loss_equals_loop(multi_label):
     assert got.item() == pytest.approx(total / len(pairs) + lam * quant, rel=1e-10)
 
 
-def test_dch_needs_a_pair():
-    with pytest.raises(ValueError, match="at least 2"):
-        DCHLoss(K)(torch.rand(1, K), torch.tensor([0]))
+def _dch_quant(row):
+    a = [abs(float(v)) for v in row]
+    cos = sum(a) / math.sqrt(sum(x * x for x in a) * K)
+    return math.log1p(K / 2 * (1 - cos) / 20.0)
+
+
+def _dhn_quant(row):
+    return sum(math.log(math.cosh(abs(float(v)) - 1)) for v in row) / K
+
+
+@pytest.mark.parametrize(
+    ("loss", "quant"), [(DCHLoss(K, lam=0.5), _dch_quant), (DHNLoss(K, lam=0.5), _dhn_quant)]
+)
+def test_pairwise_losses_of_a_single_item_batch_are_the_quantisation_term(loss, quant):
+    u = torch.tensor([[0.5, -0.2, 0.9, 0.1, -0.7, 0.3]], dtype=torch.float64, requires_grad=True)
+    value = loss(u, torch.tensor([0]))
+    value.backward()
+    assert u.grad.abs().sum() > 0
+    assert value.item() == pytest.approx(0.5 * quant(u[0]), rel=1e-12)
 
 
 def test_adsh_network_loss_equals_loop():

@@ -24,7 +24,8 @@ has only one kind of pair). The Cauchy quantisation loss (eq. 9) is
 
     Q = \frac{1}{B} \sum_{i=1}^{B} \log\left(1 + \frac{d(|u_i|, \mathbf{1})}{\gamma}\right),
 
-and the loss is :math:`L + \lambda Q`. P is the set of ordered pairs i != j. The
+and the loss is :math:`L + \lambda Q`. P is the set of ordered pairs i != j (empty for a
+batch of one item: then L = 0). The
 cosine's denominator is clamped at 1e-6 (for an all-zero code), and ``d`` is clamped
 below at 1e-6 so that ``log(d)`` stays finite for two parallel codes.
 """
@@ -95,8 +96,6 @@ class DCHLoss(HashLoss):
 
     def compute(self, u: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         n = u.shape[0]
-        if n < 2:
-            raise ValueError(f"a pairwise loss needs a batch of at least 2 items, got {n}")
         s = self.similarity(labels, labels).to(u.dtype)
         mask = ~torch.eye(n, dtype=torch.bool, device=u.device)
         w = balance_weights(s, mask)
@@ -105,4 +104,5 @@ class DCHLoss(HashLoss):
         ones = torch.ones(1, u.shape[1], dtype=u.dtype, device=u.device)
         dq = cosine_hamming_distance(u.abs(), ones).squeeze(1)
         quant = torch.log1p(dq / self.gamma).mean()
-        return pair[mask].mean() + self.lam * quant
+        pair_term = pair[mask].mean() if n > 1 else 0.0 * pair.sum()  # no pair in a batch of 1
+        return pair_term + self.lam * quant

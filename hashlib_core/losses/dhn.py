@@ -14,7 +14,7 @@ log-likelihood of the pairwise labels and the quantisation loss are
     Q = \frac{1}{BK} \sum_{i=1}^{B} \sum_{k=1}^{K} \log\cosh\left(|u_{ik}| - 1\right),
 
 and the loss is :math:`L + \lambda Q`. P is the set of ordered pairs i != j of the
-mini-batch. The paper writes both terms as sums over the training set; here each is a
+mini-batch (a batch of one item has no pair: that term is 0). The paper writes both terms as sums over the training set; here each is a
 mean (over pairs, over code entries), so lambda weighs two per-unit averages (our
 normalisation; DeepHash-pytorch normalises the same way). ``log(1 + e^x)`` is computed as ``softplus`` and ``log cosh(x)`` as
 ``|x| + log1p(exp(-2|x|)) - log 2`` (both exact, overflow-free).
@@ -82,6 +82,11 @@ class DHNLoss(HashLoss):
     def compute(self, u: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         s = self.similarity(labels, labels).to(u.dtype)
         theta = self.alpha * (u @ u.T)
-        pair = off_diagonal_mean(F.softplus(theta) - s * theta)
+        # a batch of one item has no pair: its pair term is 0 (the last batch of an epoch)
+        pair = (
+            off_diagonal_mean(F.softplus(theta) - s * theta)
+            if u.shape[0] > 1
+            else 0.0 * theta.sum()
+        )
         quant = log_cosh(u.abs() - 1.0).mean()
         return pair + self.lam * quant
