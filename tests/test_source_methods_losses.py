@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
 
 from hashlib_core.losses.code_similarity import CodeSimilarityLoss
 from hashlib_core.losses.hamming_embedding import HammingEmbeddingLoss
-from hashlib_core.methods import create_method
+from hashlib_core.methods import create_method, get_method_class
 
 
 def _batch(n=7, k=12, c=5, seed=0, multi=True):
@@ -117,3 +119,25 @@ def test_reconstructed_names_are_hyperparameters():
         assert set(cls.reconstructed) <= set(cls.defaults)
     with pytest.raises(ValueError, match="similarity"):
         create_method("dheh", 8, 3, similarity="jaccard")
+
+
+# ---- documentation: every reconstructed choice is named where a reader looks -----------
+
+BOOK = Path(__file__).resolve().parents[1] / "book" / "methods"
+
+
+@pytest.mark.parametrize("name", ["shnet", "dheh", "csdh", "dsah"])
+def test_reconstructed_choices_are_documented(name):
+    cls = get_method_class(name)
+    assert cls.reconstructed and set(cls.reconstructed) <= set(cls.defaults)
+    doc = importlib.import_module(cls.__module__).__doc__
+    section = doc.split("Reconstructed\n-------------", 1)
+    assert len(section) == 2, f"{name}: module docstring has no 'Reconstructed' section"
+    page = (BOOK / f"{name}.md").read_text()
+    box = page.split("```{admonition} Reconstructed", 1)
+    assert len(box) == 2 and ":class: warning" in box[1][:40], f"{name}: book page has no box"
+    box_text = box[1].split("```", 1)[0]
+    for hp in cls.reconstructed:
+        assert f"``{hp}" in section[1], f"{name}: {hp} missing from the docstring's Reconstructed"
+        assert f"`{hp}" in box_text, f"{name}: {hp} missing from the book's Reconstructed box"
+        assert f"`{hp}`" in page.split("## Hyper-parameters", 1)[1], f"{name}: {hp} not in the table"
