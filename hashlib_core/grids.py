@@ -34,13 +34,15 @@ SHNET_TABLE = ("cnnh", "dnnh", "dhn", "dtsh", "hashnet", "dch", "csq", "shnet")
 
 #: SHNet ablation (METHODS.md): number of segments, check seeing the feature, parallel head
 SHNET_ABLATION: dict[str, dict[str, Any]] = {
-    "parallel": {"n_segments": 1},
+    "parallel": {"head": "parallel"},
+    "parallelbn": {"n_segments": 1},
     "segments3": {"n_segments": 3},
     "segments4": {"n_segments": 4},
     "checkfeat": {"check_sees_features": True},
 }
 ABLATION_DESCRIPTIONS: dict[str, str] = {
-    "parallel": "one segment: all bits in parallel from the feature (tanh(BN(W phi)))",
+    "parallel": "CSQ's parallel head tanh(W phi + b): SHNet's code layer removed (= CSQ)",
+    "parallelbn": "one segment: all bits in parallel from the feature, with batch norm",
     "segments3": "three segments: information bits, then two chained check segments",
     "segments4": "four segments: information bits, then three chained check segments",
     "checkfeat": "two segments, the check segment also sees the feature [a; phi]",

@@ -168,7 +168,7 @@ def ablation(results: pd.DataFrame, *, protocol: str, n_bits: int, method: str =
     rows = {}
     order = [(method, None, f"{display_name(method)} (default)")]
     order += [(method, v, f"{display_name(method)}: {d}") for v, d in variants.items()]
-    order += [(baseline, None, f"{display_name(baseline)} (parallel head, its own loss setup)")]
+    order += [(baseline, None, f"{display_name(baseline)} (the registered method, for reference)")]
     for m, v, desc in order:
         if sel.empty:
             sub = sel
