@@ -102,11 +102,7 @@ def _pad_symmetric(x: torch.Tensor, pad: int | tuple[int, int]) -> torch.Tensor:
 def _to_grey(images: np.ndarray) -> np.ndarray:
     """Validate and reduce (n,H,W), (n,H,W,1) or (n,H,W,3) images to (n,H,W) float32."""
     arr = np.asarray(images)
-    if arr.ndim == 4 and arr.shape[-1] in (1, 3):
-        pass
-    elif arr.ndim == 3:
-        arr = arr[..., None]
-    else:
+    if not (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] in (1, 3))):
         raise ValueError(
             f"gist: images must have shape (n, H, W), (n, H, W, 1) or (n, H, W, 3), got {arr.shape}"
         )
@@ -120,8 +116,10 @@ def _to_grey(images: np.ndarray) -> np.ndarray:
             first = np.argwhere(bad)[0].tolist()
             raise ValueError(
                 f"gist: images hold {int(bad.sum())} non-finite values (NaN/inf), "
-                f"first at index {first}"
+                f"first at index {first} (image {first[0]})"
             )
+    if arr.ndim == 3:
+        arr = arr[..., None]
     return arr.astype(np.float32).mean(axis=-1)
 
 

@@ -6,6 +6,7 @@ Not a method module (the leading underscore keeps the registry from importing it
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 def check_features(name: str, features: np.ndarray, *, n_dims: int | None = None) -> np.ndarray:
@@ -98,8 +99,9 @@ def pca(name: str, x_centred: np.ndarray, n_components: int) -> np.ndarray:
             f"{name}: n_bits={n_components} is larger than the feature dimension {d}; "
             f"this method projects on n_bits principal components (PCA), so n_bits <= {d}"
         )
-    cov = x_centred.T @ x_centred / max(x_centred.shape[0] - 1, 1)
-    vals, vecs = np.linalg.eigh(cov)
+    with threadpool_limits(limits=1, user_api="blas"):  # robust on a busy machine
+        cov = x_centred.T @ x_centred / max(x_centred.shape[0] - 1, 1)
+        vals, vecs = np.linalg.eigh(cov)
     order = np.argsort(vals)[::-1][:n_components]
     vecs = vecs[:, order]
     # fix the sign of each direction (largest |entry| positive) for determinism
