@@ -240,7 +240,7 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
     if not present:
         return _missing(f"mAC at {n_bits} bits", scale, protocol)
     agg = agg.loc[present]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(present) + 1.5), 3.8), dpi=DPI)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(present) + 1.5), 4.4), dpi=DPI)
     colors = ["tab:red" if m == "dsah" else "tab:blue" for m in present]
     ax.bar(range(len(present)), agg["mean"], yerr=agg["std"].fillna(0), color=colors,
            label="mAC (mean over seeds; bar = std where several)")

@@ -181,6 +181,14 @@ def ablation(results: pd.DataFrame, *, protocol: str, n_bits: int, method: str =
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def readable_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Metric keys as column headers a reader knows (``map`` -> ``mAP`` ...)."""
+    names = {"map": "mAP", "precision_top5000": "precision of the top 5,000",
+             "precision_r2": "precision within radius 2", "recall_r2": "recall within radius 2",
+             "mac": "mAC", "n_runs": "runs", "bit_balance": "bit balance"}
+    return table.rename(columns=names)
+
+
 def format_numbers(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """Floats as fixed-point strings and NaN as "—" (integers kept)."""
     out = table.copy().astype(object)
