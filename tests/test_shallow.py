@@ -146,3 +146,55 @@ def test_bad_label_values_and_feature_width():
     m = create_method("lsh", 4, 2).fit(x)
     with pytest.raises(ValueError, match="9 dimensions but the method was fitted on 8"):
         m.encode(np.zeros((3, 9)))
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_pair_residual_matches_the_dense_matrix(multi_label):
+    """KSH / FastH's residual R = r S - H H^T, low-rank (single label) or dense."""
+    from hashlib_core.methods._shallow_utils import PairResidual
+
+    rng = np.random.default_rng(0)
+    y = np.eye(4)[rng.integers(0, 4, 30)]
+    if multi_label:
+        y[::3, 0] = 1.0
+    s = np.where(y @ y.T > 0, 1.0, -1.0)
+    res = PairResidual(y, scale=8)
+    assert res.one_hot is not multi_label
+    h = np.where(rng.standard_normal((30, 2)) >= 0, 1.0, -1.0)
+    for col in h.T:
+        res.add_bit(col)
+    r = 8 * s - h @ h.T
+    v = rng.standard_normal((30, 3))
+    np.testing.assert_allclose(res.matvec(v), r @ v)
+    np.testing.assert_allclose(res.column(7), r[:, 7])
+    np.testing.assert_allclose(res.diag(), np.diag(r))
+    assert res.quad(v[:, 0]) == pytest.approx(v[:, 0] @ r @ v[:, 0])
+
+
+def test_fasth_inference_reaches_a_single_flip_local_optimum():
+    from hashlib_core.methods._shallow_utils import PairResidual
+    from hashlib_core.methods.fasth import infer_bit
+
+    rng = np.random.default_rng(3)
+    res = PairResidual(np.eye(5)[rng.integers(0, 5, 200)], scale=16)
+    res.add_bit(np.where(rng.standard_normal(200) >= 0, 1.0, -1.0))
+    z, value = infer_bit(res, rng, sweeps=100)
+    g = res.matvec(z)
+    assert value == pytest.approx(z @ g)
+    assert (-4 * z * (g - res.diag() * z) <= 1e-9).all()  # no single flip improves
+
+
+def test_sdh_dcc_never_increases_its_objective():
+    from hashlib_core.methods.sdh import dcc_update
+
+    rng = np.random.default_rng(4)
+    b0 = np.where(rng.standard_normal((100, 12)) >= 0, 1.0, -1.0)
+    w, q = rng.standard_normal((12, 5)), rng.standard_normal((100, 12))
+
+    def objective(b):
+        return ((b @ w) ** 2).sum() - 2 * (b * q).sum()
+
+    b1 = dcc_update(b0, w, q, sweeps=1)
+    b2 = dcc_update(b1, w, q, sweeps=50)
+    assert objective(b2) <= objective(b1) < objective(b0)
+    np.testing.assert_array_equal(dcc_update(b2, w, q, sweeps=50), b2)  # a fixed point
