@@ -133,3 +133,11 @@ def test_command_line(smoke, cache_dir):
 def test_amp_is_ignored_on_cpu(smoke, cache_dir):
     r = run(_cfg(cache_dir, epochs=1, amp=True), progress=False)
     assert r.device == "cpu" and torch.isfinite(torch.tensor(r.history[0]["loss"]))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_amp_on_cuda(smoke, cache_dir, dtype):
+    r = run(_cfg(cache_dir, epochs=2, device="cuda", amp=True, amp_dtype=dtype), progress=False)
+    assert r.device.startswith("cuda") and all(np.isfinite(h["loss"]) for h in r.history)
+    assert set(np.unique(r.query_codes)) <= {-1, 1} and r.eval.scalars["map"] > 0

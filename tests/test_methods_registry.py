@@ -4,8 +4,8 @@ For each method (``list_methods("deep")``) on a tiny backbone and a tiny batch: 
 is a finite scalar, every trainable parameter gets a gradient (over the first two epochs,
 for methods that alternate between networks), a float64 gradcheck of ``loss`` w.r.t.
 ``u``, codes in {-1,+1}, and clear errors for bad configurations. Marked slow: each
-method learns on the real ``cifar10-smoke`` subset through ``run()`` and its mAP beats
-that of random codes.
+method learns on the real ``mnist-small`` protocol (900 training digits, 3 epochs)
+through ``run()`` and its mAP beats that of random codes by more than 0.1.
 """
 
 from __future__ import annotations
@@ -136,29 +136,30 @@ def test_unknown_method_is_refused():
 
 # ---- learning on real data through the engine ----------------------------------------
 
-SMOKE_EPOCHS = 6
+LEARN_EPOCHS = 3  # measured: CSQ 0.77, DPSH 0.48, HashNet 0.48 vs about 0.1 for random codes
 
 
 @pytest.fixture(scope="module")
-def smoke_protocol(shared_data, cache_dir):
+def mnist_small(shared_data, cache_dir):
     from hashlib_core.data import load_protocol
 
     try:
-        return load_protocol("cifar10-smoke", cache_dir=cache_dir)
+        return load_protocol("mnist-small", cache_dir=cache_dir)
     except (ValueError, FileNotFoundError) as err:
-        pytest.skip(f"cifar10-smoke not available: {err}")
+        pytest.skip(f"mnist-small not available: {err}")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", DEEP)
-def test_learns_on_real_cifar10_smoke(name, smoke_protocol, cache_dir):
+def test_learns_on_real_mnist_small(name, mnist_small, cache_dir):
     from hashlib_core.engine import RunConfig, run
     from hashlib_core.metrics import mean_average_precision
 
-    cfg = RunConfig.from_scale("smoke", method=name, n_bits=16, epochs=SMOKE_EPOCHS, eval_every=0,
-                               cache_dir=str(cache_dir), threads=2)  # fmt: skip
+    cfg = RunConfig.from_scale("smoke", method=name, n_bits=16, protocol="mnist-small",
+                               epochs=LEARN_EPOCHS, eval_every=0, cache_dir=str(cache_dir),
+                               threads=2)  # fmt: skip
     result = run(cfg, progress=False)
-    p = smoke_protocol
+    p = mnist_small
     rng = np.random.default_rng(0)
     rand_q = rng.choice([-1, 1], size=result.query_codes.shape)
     rand_db = rng.choice([-1, 1], size=result.db_codes.shape)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -308,6 +309,8 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
+    if cfg.device != "cpu":  # deterministic cuBLAS (must be set before CUDA starts)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = ddp.env_info()
     device = resolve_device(cfg.device, info)
     owns_group = info.enabled and not torch.distributed.is_initialized()
