@@ -13,8 +13,9 @@ changed only through ``method_overrides``.
 ``cpu``
     ``cifar10-i`` (1,000 queries, 5,000 training images of which 500 are the
     validation split, 59,000 database images), the small CNN trained from scratch at 32
-    px with Adam and a cosine schedule; sized so a run takes about three minutes on two
-    CPU cores (measured: see the engine's documentation and ``benchmarks/``).
+    px with Adam and a cosine schedule (per epoch), validation every 5 epochs; sized for
+    about three minutes per run on two idle CPU cores (see
+    :mod:`hashlib_core.models.backbones` for the measured throughput).
 ``paper``
     The papers' setting: ImageNet-pretrained ResNet50 at 224 px, batch 64, RMSprop with
     lr 1e-5 and weight decay 1e-5 as DeepHash-pytorch's CSQ configuration, evaluated

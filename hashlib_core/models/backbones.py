@@ -9,10 +9,12 @@ local state-dict file (``torch.save(model.state_dict(), path)`` of the torchvisi
 classifier included or not); both end in ``load_state_dict(strict=True)`` on the full
 torchvision model before the classifier is removed, so a mismatched file fails loudly.
 
-The small CNN (``"smallcnn"``) is the ``cpu`` scale's network, sized to train a run of the
-cpu grid in about three minutes on two CPU cores (see ``benchmarks/`` and the engine's
-report): three blocks of [3x3 conv, BN, ReLU] x 1 + 2x2 max-pool with 32-64-128 channels,
-then FC 2048 -> 512 + BN + ReLU.
+The small CNN (``"smallcnn"``) is the ``cpu`` scale's network: three blocks of [3x3 conv,
+BN, ReLU, 2x2 max-pool] with 32-64-128 channels, then FC 2048 -> 512 + BN + ReLU
+(1.1 M parameters). Measured on this project's 2-core machine at a quiet moment, in
+channels-last layout: about 2,300 training and 2,800-4,000 encoding images per second
+(fp32, 2 threads), i.e. about 2 s per epoch of the 4,500 cifar10-i training images
+and 15-20 s to encode its 60,000 query and database images.
 """
 
 from __future__ import annotations
