@@ -245,8 +245,10 @@ def dataset_tables(
             f"protocol `{rep_protocol}`. Reproduced: protocol `{protocol}`, scale `{scale}`"
             + ("" if same else " (a smaller protocol than the paper's: compare rankings, "
                                "not absolute values)")
-            + f"; {n_cells} of {len(comp)} cells have a run ({have} of {total} runs of the "
-            f"`{scale}` grid on `{protocol}` exist). *paper* = reported; *here* = reproduced, "
+            + f"; {n_cells} of {len(comp)} cells have a run ("
+            + (f"{have} of {total} runs of the `{scale}` grid on `{protocol}` exist"
+               if total else f"the `{scale}` grid has no run on `{protocol}`")
+            + "). *paper* = reported; *here* = reproduced, "
             f"the value of one seed or mean ± std (number of seeds); Δ = here − paper; "
             f"{MISSING} = not printed by the paper, or not run."
         )
