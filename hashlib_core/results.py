@@ -277,7 +277,8 @@ def save_run(
         },
         "files": {"query_codes": {"name": q_name, "sha256": q_sha}, "db_codes": db_entry},
     }
-    _atomic_write(folder / RECORD, json.dumps(record, indent=1, allow_nan=False).encode())
+    text = json.dumps(record, separators=(",", ":"), allow_nan=False)  # compact: ~35% smaller
+    _atomic_write(folder / RECORD, text.encode())
     for old in folder.glob("query_codes-*.npz"):
         if old.name != q_name:
             old.unlink()
