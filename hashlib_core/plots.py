@@ -155,19 +155,23 @@ def radius2_figure(results: pd.DataFrame, *, scale: str, protocol: str,
 
 def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int, scale: str,
                 protocol: str, class_names=CIFAR10_CLASSES, max_points: int = 1000,
-                seed: int = 0) -> tuple[plt.Figure | None, str]:
+                seed: int = 0, missing: list[str] = ()) -> tuple[plt.Figure | None, str]:
     """t-SNE maps of query codes, side by side.
 
     Parameters
     ----------
     panels : list of (method, codes, labels)
         ``codes`` (n, n_bits) in {-1,+1}; ``labels`` (n, n_classes) multi-hot or (n,) int.
+    missing : list of str
+        Methods asked for that have no stored run (named in the caption).
     """
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
     if not panels:
-        return _missing(f"t-SNE of {n_bits}-bit codes", scale, protocol)
+        return _missing(f"t-SNE of {n_bits}-bit codes of "
+                        f"{' and '.join(map(display_name, missing)) or 'any method'}",
+                        scale, protocol)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), dpi=DPI,
                              squeeze=False)
     rng = np.random.default_rng(seed)
@@ -195,6 +199,9 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
            f"each point is a query image's binary code embedded in 2-D by t-SNE (Euclidean "
            f"distance on ±1 codes, i.e. twice the square root of the Hamming distance), "
            f"coloured by class; tighter, separated clusters mean more discriminative codes.")
+    if missing:
+        cap += (f" Not shown, no {n_bits}-bit run stored yet: "
+                f"{', '.join(map(display_name, missing))}.")
     return fig, cap
 
 
