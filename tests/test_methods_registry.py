@@ -10,6 +10,8 @@ through ``run()`` and its mAP beats that of random codes by more than 0.1.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -37,14 +39,20 @@ def _batch(seed: int = 0):
     return x, labels, torch.arange(B)
 
 
+_BUILT: dict[str, nn.Module] = {}
+
+
 def _method(name: str):
-    torch.manual_seed(0)
-    m = create_method(name, K, C)
-    m.build(tiny_backbone)
-    n_train = 2 * B
-    train_labels = torch.nn.functional.one_hot(torch.arange(n_train) % C, C).float()
-    m.setup(train_labels, torch.Generator().manual_seed(0))
-    return m
+    """A built method after ``setup`` (built once per name: some setups pre-train)."""
+    if name not in _BUILT:
+        torch.manual_seed(0)
+        m = create_method(name, K, C)
+        m.build(tiny_backbone)
+        n_train = 2 * B
+        train_labels = torch.nn.functional.one_hot(torch.arange(n_train) % C, C).float()
+        m.setup(train_labels, torch.Generator().manual_seed(0))
+        _BUILT[name] = m
+    return copy.deepcopy(_BUILT[name])
 
 
 def _step(m, epoch: int, n_epochs: int = 2):

@@ -81,17 +81,25 @@ def hash_centers(
         h = hadamard(n_bits).astype(np.float32)
         return torch.from_numpy(np.concatenate([h, -h])[:n_classes].copy())
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    centers: list[torch.Tensor] = []
+    # numpy for the many small draws (no thread pool); seeded from the torch generator
+    rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=gen)))
+    centers = np.zeros((0, n_bits), dtype=np.float32)
     min_dist = n_bits // 2
-    while len(centers) < n_classes:
-        for _ in range(max_tries):
-            cand = torch.randint(0, 2, (n_bits,), generator=gen).float() * 2 - 1
-            if all(int((cand != c).sum()) >= min_dist for c in centers):
-                centers.append(cand)
+    block = 256  # candidates drawn and checked at once
+    while centers.shape[0] < n_classes:
+        for _ in range(max(1, max_tries // block)):
+            cands = rng.integers(0, 2, size=(block, n_bits)).astype(np.float32) * 2 - 1
+            if centers.shape[0]:
+                dist = (cands[:, None, :] != centers[None, :, :]).sum(-1).min(1)
+                ok = np.flatnonzero(dist >= min_dist)
+            else:
+                ok = np.zeros(1, dtype=np.int64)
+            if ok.size:
+                centers = np.concatenate([centers, cands[ok[:1]]])
                 break
         else:
             min_dist -= 1
-    return torch.stack(centers)
+    return torch.from_numpy(centers)
 
 
 def majority_centers(
