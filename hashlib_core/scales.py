@@ -15,7 +15,9 @@ changed only through ``method_overrides``.
     validation split, 59,000 database images), the small CNN trained from scratch at 32
     px with Adam and a cosine schedule (per epoch), validation every 5 epochs; sized for
     about three minutes per run on two idle CPU cores (see
-    :mod:`hashlib_core.models.backbones` for the measured throughput).
+    :mod:`hashlib_core.models.backbones` for the measured throughput). Measured with
+    this preset: CSQ at 64 bits reached mAP@ALL 0.548 on the 1,000 queries (validation
+    mAP 0.658 at the selected, last epoch; still rising slowly at epoch 30).
 ``paper``
     The papers' setting: ImageNet-pretrained ResNet50 at 224 px, batch 64, RMSprop with
     lr 1e-5 and weight decay 1e-5 as DeepHash-pytorch's CSQ configuration, evaluated
