@@ -16,7 +16,6 @@ The run is resumable: interrupt it at any time and run the same command again.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hashlib_core import grids
+from hashlib_core.atomic import atomic_write
 from hashlib_core.grids import GridCell
 from hashlib_core.results import has_record, record_dir, run_id
 
@@ -106,9 +106,7 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
     folder = record_dir(root, **key)
     if out.stat().st_size <= MAX_COMMITTED_LOG:
-        tmp = folder / f".run.ipynb.tmp-{os.getpid()}"
-        shutil.copyfile(out, tmp)
-        os.replace(tmp, folder / "run.ipynb")
+        atomic_write(folder / "run.ipynb", out.read_bytes())
     else:
         (folder / "run.ipynb").unlink(missing_ok=True)
     return folder

@@ -32,10 +32,8 @@ import hashlib
 import io
 import json
 import math
-import os
 import platform
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import metadata
@@ -44,6 +42,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from hashlib_core.atomic import atomic_write
 
 SCHEMA = 1
 RECORD = "record.json"
@@ -76,21 +76,6 @@ def _check_name(what: str, value: str | None, *, allow_none: bool = False) -> No
 
 
 # --------------------------------------------------------------------------- writing
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _jsonable(x: Any) -> Any:
     """NumPy/torch/dataclass values -> plain JSON values (NaN/inf -> None)."""
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
@@ -234,12 +219,12 @@ def save_run(
         manifest_name = f"manifest-{manifest_sha[:12]}.json"
         mpath = folder.parent.parent / manifest_name
         if not mpath.exists():
-            _atomic_write(mpath, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
+            atomic_write(mpath, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
 
     q_bytes = _codes_npz(result.query_codes, result.query_labels, f"{folder} query")
     q_sha = _sha256(q_bytes)
     q_name = f"query_codes-{q_sha[:12]}.npz"
-    _atomic_write(folder / q_name, q_bytes)
+    atomic_write(folder / q_name, q_bytes)
 
     db_entry = None
     if artifacts is not None and getattr(result, "db_codes", None) is not None:
@@ -247,7 +232,7 @@ def save_run(
         d_sha = _sha256(d_bytes)
         d_dir = record_dir(artifacts, **key)
         d_name = f"db_codes-{d_sha[:12]}.npz"
-        _atomic_write(d_dir / d_name, d_bytes)
+        atomic_write(d_dir / d_name, d_bytes)
         for old in d_dir.glob("db_codes-*.npz"):
             if old.name != d_name:
                 old.unlink()
@@ -278,7 +263,7 @@ def save_run(
         "files": {"query_codes": {"name": q_name, "sha256": q_sha}, "db_codes": db_entry},
     }
     text = json.dumps(record, separators=(",", ":"), allow_nan=False)  # compact: ~35% smaller
-    _atomic_write(folder / RECORD, text.encode())
+    atomic_write(folder / RECORD, text.encode())
     for old in folder.glob("query_codes-*.npz"):
         if old.name != q_name:
             old.unlink()

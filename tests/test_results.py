@@ -136,7 +136,9 @@ def test_crash_mid_write_keeps_old_record(tmp_path, monkeypatch):
             raise OSError("simulated crash while committing record.json")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(R.os, "replace", crash_on_record)
+    import hashlib_core.atomic as atomic
+
+    monkeypatch.setattr(atomic.os, "replace", crash_on_record)
     with pytest.raises(OSError, match="simulated crash"):
         R.save_run(new, root=root, artifacts=None)
     monkeypatch.undo()

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+
+from hashlib_core.atomic import atomic_write
 
 #: ``<repo>/../shared/data``: the repository is two levels above this package's folder.
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -80,37 +80,6 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         path = Path(base) / "hashlib_core"
     path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Write a file atomically: ``write(fh)`` fills a temporary file, then ``os.replace``.
-
-    Parameters
-    ----------
-    path : path-like
-        The final file name; its folder is created if needed.
-    write : callable
-        Called with a binary file handle open on the temporary file.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

@@ -6,12 +6,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hashlib_core.atomic import atomic_write
 from hashlib_core.features.gist import GIST_VERSION, gist
 
 __all__ = ["cached_gist", "images_fingerprint"]
@@ -79,12 +79,5 @@ def cached_gist(
         if cached.ndim == 2 and cached.shape[0] == arr.shape[0]:
             return cached
     feats = gist(arr, **gist_options)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, feats)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: np.save(fh, feats))
     return feats
