@@ -54,7 +54,7 @@ import torch
 
 from hashlib_core.losses.code_similarity import CodeSimilarityLoss
 from hashlib_core.methods import register
-from hashlib_core.methods.base import BackboneFactory, DeepHashMethod
+from hashlib_core.methods.base import DeepHashMethod
 from hashlib_core.methods.dheh import similarity_from_name
 
 
@@ -101,13 +101,6 @@ class CSDH(DeepHashMethod):
             eta=hp["eta"],
             similarity=similarity_from_name(self.name, hp["similarity"]),
         )
-
-    def build(self, make_backbone: BackboneFactory) -> None:
-        """Backbone + the hidden hash layer ``tanh(W phi + b)`` of K units."""
-        from hashlib_core.models.heads import HashHead
-
-        self.backbone, feature_dim = make_backbone()
-        self.head = HashHead(feature_dim, self.n_bits, activation="tanh")
 
     def loss(self, u: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return self.criterion(u, labels)

@@ -49,7 +49,7 @@ import torch
 from hashlib_core.losses.base import cosine_label_similarity, label_similarity
 from hashlib_core.losses.hamming_embedding import HammingEmbeddingLoss
 from hashlib_core.methods import register
-from hashlib_core.methods.base import BackboneFactory, DeepHashMethod
+from hashlib_core.methods.base import DeepHashMethod
 
 SIMILARITIES = {"share_label": label_similarity, "cosine": cosine_label_similarity}
 
@@ -97,13 +97,6 @@ class DHEH(DeepHashMethod):
             eta=hp["eta"],
             similarity=similarity_from_name(self.name, hp["similarity"]),
         )
-
-    def build(self, make_backbone: BackboneFactory) -> None:
-        """Backbone + the hidden hash layer ``tanh(W phi + b)`` of K units."""
-        from hashlib_core.models.heads import HashHead
-
-        self.backbone, feature_dim = make_backbone()
-        self.head = HashHead(feature_dim, self.n_bits, activation="tanh")
 
     def loss(self, u: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return self.criterion(u, labels)
