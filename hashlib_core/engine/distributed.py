@@ -90,6 +90,31 @@ def sync_buffers(module: torch.nn.Module, info: DistInfo) -> None:
         dist.broadcast(buf.data, src=0)
 
 
+def merge_bank_rows(module: torch.nn.Module, names: tuple[str, ...], rows: list[int],
+                    info: DistInfo) -> None:
+    """Make the memory banks ``names`` of ``module`` whole on every rank.
+
+    Each rank wrote only the ``rows`` (training indices) of its share of the epoch; the
+    rows and their values are gathered from every rank and written back in rank order,
+    so every rank ends with the same bank (an item that the sampler's padding gave to two
+    ranks takes the higher rank's value, on every rank alike). The shares must have the
+    same length on every rank, as a ``DistributedSampler`` gives them.
+    """
+    if not info.enabled or not names:
+        return
+    buffers = dict(module.named_buffers())
+    for name in names:
+        bank = buffers[name]
+        idx = torch.as_tensor(rows, dtype=torch.int64, device=bank.device)
+        idx_all = [torch.empty_like(idx) for _ in range(info.world_size)]
+        dist.all_gather(idx_all, idx)
+        vals = bank[idx].contiguous()
+        vals_all = [torch.empty_like(vals) for _ in range(info.world_size)]
+        dist.all_gather(vals_all, vals)
+        for i, v in zip(idx_all, vals_all):
+            bank[i] = v
+
+
 def shard(n: int, info: DistInfo) -> range:
     """This rank's contiguous share of ``range(n)`` (sizes differ by at most one)."""
     per, extra = divmod(n, info.world_size)

@@ -114,7 +114,10 @@ class _Trainer:
         if info.enabled:
             self.model = torch.nn.parallel.DistributedDataParallel(
                 self.method, device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=True,
+                # no buffer broadcast at every forward: it would overwrite the rows of a
+                # memory bank that other ranks wrote; banks are merged and the other
+                # buffers (BN statistics) copied from rank 0 at the end of each epoch
+                find_unused_parameters=True, broadcast_buffers=False,
             )  # fmt: skip
         self.train_set = make_torch_dataset(protocol.train, scale=cfg.scale, train=True)
         self.start_epoch, self.history = 0, []
@@ -202,6 +205,7 @@ class _Trainer:
             total += float(loss.detach()) * len(index)
             count += len(index)
             bar.set_postfix(loss=f"{total / count:.4f}")
+        ddp.merge_bank_rows(method, method.bank_buffers, order, self.info)
         method.end_epoch(epoch)
         ddp.sync_buffers(method, self.info)
         self.scheduler.step()

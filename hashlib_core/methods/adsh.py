@@ -65,6 +65,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
     citation = "Q.-Y. Jiang, W.-J. Li. Asymmetric Deep Supervised Hashing. AAAI 2018."
     defaults: ClassVar[dict[str, Any]] = {"gamma": 200.0, "num_samples": 2000, "inner_epochs": 3}
     reconstructed: ClassVar[tuple[str, ...]] = ()
+    bank_buffers: ClassVar[tuple[str, ...]] = ("u_bank",)
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)

@@ -84,6 +84,10 @@ class DeepHashMethod(_HyperParameters, nn.Module):
     citation: ClassVar[str] = ""
     #: True when database codes of training items are optimised directly (ADSH, DSAH, ...)
     asymmetric: ClassVar[bool] = False
+    #: buffers of shape (n_train, ...) written row by row at the batch's ``index`` (memory
+    #: banks). Under DistributedDataParallel each rank writes only the rows of its shard;
+    #: the engine merges them across ranks before :meth:`end_epoch` reads them.
+    bank_buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every subclass's ``loss`` first runs :meth:`check_batch` (clear errors for bad

@@ -54,6 +54,7 @@ class DPSH(SizedBuffers, DeepHashMethod):
         "with Pairwise Labels. IJCAI 2016."
     )
     defaults: ClassVar[dict[str, Any]] = {"eta": 10.0}
+    bank_buffers: ClassVar[tuple[str, ...]] = ("bank_u",)
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)
