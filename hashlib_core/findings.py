@@ -158,3 +158,100 @@ def headline_text(gaps: pd.DataFrame) -> str:
                    f"{r.reproduced_gap:+.3f} (SHNet {r.shnet_seeds} seeds, CSQ "
                    f"{r.csq_seeds} seeds){note}.")
     return "\n".join(out)
+
+
+def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
+                     method: str = "shnet", baseline: str = "csq") -> pd.DataFrame:
+    """How much each ablation variant of ``method`` moves mAP from the default.
+
+    The seed noise is the larger standard deviation over seeds of ``method``'s and
+    ``baseline``'s default runs at ``n_bits`` (NaN with fewer than two seeds); a change
+    counts as beyond the noise when it exceeds twice that.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: variant names, largest absolute change first; columns ``description``,
+        ``map``, ``delta`` (variant minus default), ``noise`` and ``beyond_noise``
+        (bool, or None without a noise estimate).
+    """
+    from hashlib_core.grids import ABLATION_DESCRIPTIONS
+
+    cols = ["description", "map", "delta", "noise", "beyond_noise"]
+    if results.empty:
+        return pd.DataFrame(columns=cols)
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)]
+    default = sel[(sel.method == method) & sel.variant.isna()]["map"]
+    stds = [sel[(sel.method == m) & sel.variant.isna()]["map"].std(ddof=1)
+            for m in (method, baseline)]
+    stds = [s for s in stds if not np.isnan(s)]
+    noise = max(stds) if stds else np.nan
+    rows = {}
+    for v, desc in ABLATION_DESCRIPTIONS.items():
+        runs = sel[(sel.method == method) & (sel.variant == v)]["map"]
+        if not len(runs) or not len(default):
+            continue
+        delta = runs.mean() - default.mean()
+        beyond = None if np.isnan(noise) else bool(abs(delta) > 2 * noise)
+        rows[v] = {"description": desc, "map": runs.mean(), "delta": delta, "noise": noise,
+                   "beyond_noise": beyond}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    return out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+
+
+def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
+    """Sentences on which reconstructed choices of SHNet matter, from :func:`ablation_effects`."""
+    if effects.empty:
+        return (f"No SHNet ablation run at {n_bits} bits is stored yet, so which "
+                "reconstructed choice matters is open.")
+    top = effects.iloc[0]
+    spread = effects.delta.abs().max()
+    noise = effects.noise.iloc[0]
+    out = [f"Across the {len(effects)} variants at {n_bits} bits, the largest change of "
+           f"mAP@ALL from SHNet's default is {top.delta:+.4f} ({top.description})."]
+    if np.isnan(noise):
+        out.append("The seed noise is not measured yet (fewer than two seeds of SHNet or "
+                   "CSQ), so these changes cannot be weighed against it.")
+    else:
+        beyond = effects[effects.beyond_noise.astype(bool)]
+        if len(beyond):
+            names = "; ".join(f"{r.description} ({r.delta:+.4f})" for r in beyond.itertuples())
+            out.append(f"Beyond twice the seed noise (2 x {noise:.4f}): {names}.")
+        else:
+            out.append(f"Every change, at most {spread:.4f}, is within twice the seed noise "
+                       f"(2 x {noise:.4f}): at this scale none of these reconstructed choices "
+                       "measurably matters.")
+    return " ".join(out)
+
+
+def grid_cost(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
+    """Wall time of the stored runs of ``protocol``, per method (minutes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: methods (display names), ordered by total; columns ``runs``,
+        ``median_min``, ``max_min``, ``total_min``.
+    """
+    cols = ["runs", "median_min", "max_min", "total_min"]
+    if results.empty or "wall_time_s" not in results.columns:
+        return pd.DataFrame(columns=cols)
+    sel = results[(results.protocol == protocol) & results.wall_time_s.notna()]
+    if sel.empty:
+        return pd.DataFrame(columns=cols)
+    g = sel.groupby("method").wall_time_s
+    out = pd.DataFrame({"runs": g.size(), "median_min": g.median() / 60,
+                        "max_min": g.max() / 60, "total_min": g.sum() / 60})
+    out = out.sort_values("total_min", ascending=False)
+    return out.rename(index=display_name)
+
+
+def cost_text(cost: pd.DataFrame) -> str:
+    """One sentence on the grid's wall time, from :func:`grid_cost`."""
+    if cost.empty:
+        return "No run with a recorded wall time is stored."
+    runs = int(cost.runs.sum())
+    total = cost.total_min.sum()
+    return (f"{runs} stored runs took {total / 60:.1f} hours of wall time in all "
+            f"({total / runs:.1f} min per run on average); the longest single run took "
+            f"{cost.max_min.max():.1f} min ({cost.max_min.idxmax()}).")

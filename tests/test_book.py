@@ -145,6 +145,31 @@ def test_findings(store):
     assert "16 bits" in findings.headline_text(gaps)
 
 
+def test_ablation_effects_and_cost(store):
+    results = load_results("smoke", root=store)
+    eff = findings.ablation_effects(results, protocol=PROTOCOL, n_bits=32)
+    assert eff.index.tolist() == ["segments3"]
+    shnet32 = results.query("method == 'shnet' and n_bits == 32 and variant.isna()")["map"]
+    seg3 = results.query("variant == 'segments3'")["map"]
+    assert eff.loc["segments3", "delta"] == pytest.approx(seg3.iloc[0] - shnet32.iloc[0])
+    # one seed each of SHNet and CSQ at 32 bits: no noise estimate, no verdict
+    assert np.isnan(eff.noise.iloc[0]) and eff.beyond_noise.iloc[0] is None
+    assert "not measured" in findings.ablation_text(eff)
+    # at 64 bits CSQ has three seeds: the noise is their standard deviation
+    csq64 = results.query("method == 'csq' and n_bits == 64")["map"].std(ddof=1)
+    results64 = results.copy()
+    results64.loc[results64.variant == "segments3", "n_bits"] = 64
+    eff64 = findings.ablation_effects(results64, protocol=PROTOCOL, n_bits=64)
+    assert eff64.noise.iloc[0] == pytest.approx(csq64)
+    assert eff64.beyond_noise.iloc[0] == (abs(eff64.delta.iloc[0]) > 2 * csq64)
+    assert "seed noise (2 x" in findings.ablation_text(eff64, n_bits=64)
+    cost = findings.grid_cost(results, protocol=PROTOCOL)
+    assert cost.runs.sum() == len(results) and cost.loc["CSQ", "runs"] == 4
+    assert cost.total_min.sum() == pytest.approx(results.wall_time_s.sum() / 60)
+    assert f"{len(results)} stored runs" in findings.cost_text(cost)
+    assert findings.ablation_effects(results.iloc[:0], protocol=PROTOCOL).empty
+
+
 def test_conventions_read_from_code():
     conv = tables.metric_conventions()
     row = conv[(conv.function == "evaluation.evaluate") & (conv.option == "denominator")]
