@@ -80,3 +80,17 @@ def test_cli_parsing():
     assert (a.scale, a.method, a.n_bits) == ("smoke", "csq", 16)
     assert _pairs(a.hp, "--hp") == {"lam": 0.01}
     assert _pairs(a.set, "--set") == {"lr_schedule": "constant"}
+
+
+def test_paper_method_presets():
+    """ADSH's and DSAH's 50 outer iterations and SHNet's optimiser at the paper scale; a
+    caller's override still wins, and other scales keep the shared schedule."""
+    assert RunConfig.from_scale("paper", method="adsh", n_bits=32).epochs == 50
+    assert RunConfig.from_scale("paper", method="dsah", n_bits=32).epochs == 50
+    shnet = RunConfig.from_scale("paper", method="shnet", n_bits=32)
+    csq = RunConfig.from_scale("paper", method="csq", n_bits=32)
+    assert (shnet.optimizer, shnet.weight_decay, shnet.batch_size) == ("adam", 5e-3, 64)
+    assert (csq.optimizer, csq.epochs) == ("rmsprop", 150)
+    assert RunConfig.from_scale("paper", method="adsh", n_bits=32, epochs=7).epochs == 7
+    assert RunConfig.from_scale("cpu", method="shnet", n_bits=32).optimizer == \
+        RunConfig.from_scale("cpu", method="csq", n_bits=32).optimizer
