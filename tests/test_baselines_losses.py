@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hashlib_core.losses.adsh import adsh_network_loss, signed_similarity
-from hashlib_core.losses.daph import daph_loss
+from hashlib_core.losses.daph import daph_loss, daph_update_codes
 from hashlib_core.losses.dch import DCHLoss
 from hashlib_core.losses.dhn import DHNLoss
 from hashlib_core.losses.dnnh import TripletRankingLoss
@@ -208,3 +208,25 @@ def test_daph_stream_detaches_the_fixed_network():
     assert u.grad is not None and z.grad is None
     with pytest.raises(ValueError, match="stream"):
         daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, stream="both_ways")
+
+
+@pytest.mark.parametrize(("alpha", "gamma"), [(10.0, 10.0), (10.0, 1.0), (1.0, 10.0), (3.0, 0.5)])
+def test_daph_code_step_is_the_joint_minimiser(alpha, gamma):
+    """Each entry's (b, h) attains the least of alpha((u-b)^2 + (z-h)^2) + gamma (b-h)^2
+    over the four candidates (the objective separates over the entries)."""
+    g = torch.Generator().manual_seed(9)
+    u = torch.rand(40, K, generator=g, dtype=torch.float64) * 2 - 1
+    z = torch.rand(40, K, generator=g, dtype=torch.float64) * 2 - 1
+    b, h = daph_update_codes(u, z, alpha=alpha, gamma=gamma)
+    assert set(b.unique().tolist()) <= {-1.0, 1.0} and set(h.unique().tolist()) <= {-1.0, 1.0}
+
+    def cost(x, y, bb, hh):
+        return alpha * ((x - bb) ** 2 + (y - hh) ** 2) + gamma * (bb - hh) ** 2
+
+    for i in range(u.shape[0]):
+        for k in range(K):
+            x, y = float(u[i, k]), float(z[i, k])
+            best = min(cost(x, y, bb, hh) for bb in (-1.0, 1.0) for hh in (-1.0, 1.0))
+            assert cost(x, y, float(b[i, k]), float(h[i, k])) == pytest.approx(best, abs=1e-12)
+    with pytest.raises(ValueError, match="gamma"):
+        daph_update_codes(u, z, alpha=1.0, gamma=-1.0)

@@ -163,19 +163,28 @@ def test_daph_encodes_the_database_with_its_second_network():
     assert torch.all(m.encode_database(x) == 1)
 
 
-def test_daph_alternates_between_its_networks_and_updates_codes():
-    n = 12
-    labels = _labels(n, seed=4)
-    m = create_method("daph", 8, 3)
+def _daph(n: int, seed: int = 4, **overrides):
+    labels = _labels(n, seed=seed)
+    m = create_method("daph", 8, 3, **overrides)
     m.build(tiny_backbone)
     m.setup(labels, torch.Generator().manual_seed(0))
-    x = torch.randn(n, 3, 4, 4)
     query = [p for name, p in m.named_parameters() if not name.startswith("db_")]
     database = [p for name, p in m.named_parameters() if name.startswith("db_")]
+    return m, labels, query, database
+
+
+def _daph_step(m, x, labels):
+    m.zero_grad(set_to_none=True)
+    m.loss(m(x), labels, torch.arange(x.shape[0])).backward()
+
+
+def test_daph_epoch_schedule_alternates_between_its_networks_and_updates_codes():
+    n = 12
+    m, labels, query, database = _daph(n, alternate="epoch")
+    x = torch.randn(n, 3, 4, 4)
     for epoch, (trained, fixed) in enumerate([(query, database), (database, query)]):
-        m.zero_grad(set_to_none=True)
         m.begin_epoch(epoch, 2)
-        m.loss(m(x), labels, torch.arange(n)).backward()
+        _daph_step(m, x, labels)
         assert all(p.grad is not None for p in trained)
         assert all(p.grad is None for p in fixed)
         m.end_epoch(epoch)
@@ -187,3 +196,63 @@ def test_daph_alternates_between_its_networks_and_updates_codes():
     u = torch.zeros(n, 8, dtype=torch.float64, requires_grad=True)
     m.double()
     assert torch.autograd.gradcheck(lambda v: m.loss(v, labels.double(), torch.arange(n)), (u,))
+
+
+def test_daph_batch_schedule_updates_both_networks_at_every_step():
+    n = 12
+    m, labels, query, database = _daph(n)
+    assert m.hparams["alternate"] == "batch"
+    x = torch.randn(n, 3, 4, 4)
+    for epoch in range(2):
+        m.begin_epoch(epoch, 2)
+        for _ in range(2):
+            _daph_step(m, x, labels)
+            assert all(p.grad is not None for p in query + database)
+
+
+def test_daph_step_schedule_alternates_within_an_epoch_and_restarts_with_the_query():
+    n = 12
+    m, labels, query, database = _daph(n, alternate="step")
+    x = torch.randn(n, 3, 4, 4)
+    for epoch in range(2):
+        m.begin_epoch(epoch, 2)
+        for trained, fixed in [(query, database), (database, query), (query, database)]:
+            _daph_step(m, x, labels)
+            assert all(p.grad is not None for p in trained)
+            assert all(p.grad is None for p in fixed)
+        m.end_epoch(epoch)
+    # eval mode (gradcheck, validation) leaves the schedule where it is
+    m.begin_epoch(2, 3)
+    m.eval()
+    m.loss(torch.zeros(n, 8), labels, torch.arange(n))
+    assert int(m.phase) == 1
+
+
+def test_daph_rejects_unknown_schedules_and_negative_weights():
+    with pytest.raises(ValueError, match="alternate"):
+        create_method("daph", 8, 3, alternate=True)
+    with pytest.raises(ValueError, match="alpha"):
+        create_method("daph", 8, 3, alpha=-1.0)
+
+
+def test_daph_codes_follow_the_networks_after_every_epoch():
+    """The code step is not stuck at its first value (the block-wise B-then-H step was:
+    with alpha = gamma and |u| < 1 it returns B = H = the previous H)."""
+    n = 12
+    m, labels, _, _ = _daph(n)
+    x = torch.randn(n, 3, 4, 4)
+    m.begin_epoch(0, 2)
+    _daph_step(m, x, labels)
+    m.end_epoch(0)
+    sign = lambda t: torch.where(t >= 0, 1.0, -1.0)  # noqa: E731
+    assert torch.equal(m.codes_b, sign(m.u_bank + m.z_bank))
+    assert torch.equal(m.codes_h, m.codes_b)  # gamma >= alpha: one code per item
+    first = m.codes_b.clone()
+    with torch.no_grad():  # the networks move: their outputs now disagree with the codes
+        m.head.fc[-1].bias.copy_(-3.0 * first[0])
+        m.db_head.fc[-1].bias.copy_(-3.0 * first[0])
+    m.begin_epoch(1, 2)
+    _daph_step(m, x, labels)
+    m.end_epoch(1)
+    assert torch.equal(m.codes_b, sign(m.u_bank + m.z_bank))
+    assert not torch.equal(m.codes_b, first)

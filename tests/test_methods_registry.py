@@ -159,10 +159,7 @@ def mnist_small(shared_data, cache_dir):
 
 #: methods known not to pass the learning test yet, with the measured reason (kept visible
 #: as xfail rather than removed; each is an open item of the method's issue)
-KNOWN_SLOW_LEARNERS = {
-    "daph": "DAPH's reconstructed alternating two-network schedule learns slowly: mAP 0.15 "
-    "after 3 epochs, 0.19 after 8, 0.23 with joint updates (random 0.10; DPSH 0.48)",
-}
+KNOWN_SLOW_LEARNERS: dict[str, str] = {}
 
 
 @pytest.mark.slow

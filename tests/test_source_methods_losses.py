@@ -126,7 +126,7 @@ def test_reconstructed_names_are_hyperparameters():
 BOOK = Path(__file__).resolve().parents[1] / "book" / "methods"
 
 
-@pytest.mark.parametrize("name", ["shnet", "dheh", "csdh", "dsah"])
+@pytest.mark.parametrize("name", ["shnet", "dheh", "csdh", "dsah", "daph"])
 def test_reconstructed_choices_are_documented(name):
     cls = get_method_class(name)
     assert cls.reconstructed and set(cls.reconstructed) <= set(cls.defaults)
