@@ -14,7 +14,7 @@ JB_FLAGS ?= -W --keep-going
 $(STAMP): pyproject.toml requirements-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -c requirements-lock.txt -e ".[test]"
+	$(BIN)/python -m pip install -c requirements-lock.txt -e ".[test,fast]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -244,3 +244,16 @@ def test_ap_is_bit_identical_to_the_stable_argsort_loop(n_db, n_bits):
             np.testing.assert_array_equal(
                 average_precision(q, db, ql, dl, topk=k), stable_argsort_ap(q, db, ql, dl, k)
             )
+
+
+def test_precision_at_n_with_an_empty_query():
+    """A query without relevant items: P@N 0 ("zero") or left out ("skip"), per cut-off
+    (the cut-offs outnumbering the queries once broke the empty mask's orientation)."""
+    q = [[1, 1], [1, 1]]
+    db = [[1, 1], [-1, -1], [1, -1], [1, 1]]
+    with pytest.warns(RuntimeWarning, match="1 of 2 queries"):
+        zero = precision_at_n(q, db, [0, 5], [0, 1, 1, 0], n=[1, 2, 3, 4])
+    with pytest.warns(RuntimeWarning, match="1 of 2 queries"):
+        skip = precision_at_n(q, db, [0, 5], [0, 1, 1, 0], n=[1, 2, 3, 4], empty="skip")
+    np.testing.assert_allclose(skip, [1.0, 1.0, 2 / 3, 0.5])
+    np.testing.assert_allclose(zero, skip / 2)

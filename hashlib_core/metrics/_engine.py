@@ -19,6 +19,11 @@ they are built once per class. When only the top ``L < n_db / 2`` items are need
 (mAP@K, P@N), an O(n) partition (``np.partition``) picks the L smallest keys and only
 those are sorted. Small chunks (about 2**18 pairs) keep every pass in cache; chunks run
 on a few threads (numpy releases the GIL in these passes).
+
+With numba installed, the ranking is instead the counting sort of
+:mod:`hashlib_core.metrics._compiled` (O(n_db) per query, distances, histograms and the
+sorted ranks of the relevant items in three passes); ``HASHLIB_METRICS_BACKEND=numpy``
+keeps the numpy path. Both give the same integers.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from hashlib_core.metrics import _compiled
 from hashlib_core.metrics._checks import (
     Relevance,
     as_bits,
@@ -105,10 +111,29 @@ class ChunkStats:
     hist_all: np.ndarray | None
     hist_rel: np.ndarray | None
     n_rel: np.ndarray
+    prec: np.ndarray | None = None  # t / rank_t per entry of rel_pos, when already known
 
     @property
     def size(self) -> int:
         return self.stop - self.start
+
+    def precisions(self, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The precision ``t / rank_t`` at each relevant item t = 1, 2, ... of every row's
+        top k, flat (float64), and where each row's begin ((size + 1,) int64)."""
+        k = self.top if k is None else min(k, self.top)
+        if self.prec is not None and k >= self.width:
+            return self.prec, self.rel_starts
+        counts = np.diff(self.rel_starts)
+        rows = np.repeat(np.arange(self.size, dtype=np.int64), counts)
+        ranks = self.rel_pos - (rows * self.width - 1)
+        t = np.arange(1, len(ranks) + 1, dtype=np.int64) - np.repeat(self.rel_starts[:-1], counts)
+        prec = t / ranks
+        if k >= self.width:
+            return prec, self.rel_starts
+        keep = ranks <= k
+        starts = np.zeros(self.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[keep], minlength=self.size), out=starts[1:])
+        return prec[keep], starts
 
     def ranks(self, i: int, k: int | None = None) -> np.ndarray:
         """1-based ranks (ascending, int64) of the relevant items among row i's top k."""
@@ -151,6 +176,8 @@ class Search:
         self._fast_key = self.n_bits <= 255 and self.n_db < 2**23
         self._idx2 = np.arange(self.n_db, dtype=np.uint32 if self._fast_key else np.uint64) << 1
         self._key_table: np.ndarray | None = None  # built on first use, see _or_base_keys
+        self._compiled = _compiled.backend() == "numba"
+        self._rel_table: tuple[np.ndarray, np.ndarray] | None = None  # see _relevant_index
 
     # ---- the chunk loop -------------------------------------------------------------
     def map_chunks(
@@ -164,12 +191,17 @@ class Search:
         so memory stays bounded.
         """
         full = top > 0 and 2 * top >= self.n_db  # else a partition is cheaper than a sort
-        per_pair = 14 if full else 18
+        per_pair = 8 if self._compiled else 14 if full else 18
         bounds = list(query_chunks(self.n_queries, self.n_db, per_pair, self.chunk_size))
 
         def work(bound: tuple[int, int]) -> T:
             s, e = bound
-            stats = self._full_chunk(s, e, top, hist) if full else self._cut_chunk(s, e, top, hist)
+            if self._compiled:
+                stats = self._counted_chunk(s, e, top)
+            elif full:
+                stats = self._full_chunk(s, e, top, hist)
+            else:
+                stats = self._cut_chunk(s, e, top, hist)
             return fn(stats)
 
         n_threads = min(get_num_threads(), len(bounds))
@@ -209,6 +241,31 @@ class Search:
         else:
             np.bitwise_or(key, self._idx2[None, :], out=key)
             np.bitwise_or(key, self.relevance.chunk(s, e), out=key)
+
+    def _relevant_index(self, s: int, e: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rel_idx, rel_ptr, pattern)`` of queries s:e for the compiled kernel.
+
+        The relevant database indices of each query label pattern, ascending, built once
+        when they fit :data:`_KEY_TABLE_BYTES`; otherwise one row per query of the chunk.
+        """
+        rel = self.relevance
+        if self._rel_table is None:
+            first = np.unique(rel.pattern_of, return_index=True)[1]
+            if int(self.n_rel[first].sum()) * 8 <= _KEY_TABLE_BYTES:
+                with _LOCK:
+                    if self._rel_table is None:
+                        self._rel_table = _index_rows(rel.pattern_rows())
+        if self._rel_table is not None:
+            return (*self._rel_table, rel.pattern_of[s:e])
+        return (*_index_rows(rel.chunk(s, e)), np.arange(e - s))
+
+    def _counted_chunk(self, s: int, e: int, top: int) -> ChunkStats:
+        """The compiled counting sort: every row ranked in full, histograms for free."""
+        rel_idx, rel_ptr, pattern = self._relevant_index(s, e)
+        pos, starts, prec, h_all, h_rel = _compiled.ranked_chunk(
+            self.q_words[s:e], self.db_words, rel_idx, rel_ptr, pattern, self.n_bits)
+        return ChunkStats(s, e, top or self.n_db, self.n_db, pos, starts, h_all, h_rel,
+                          self.n_rel[s:e], prec)
 
     def _distances(self, s: int, e: int) -> np.ndarray:
         out = np.empty((e - s, self.n_db), dtype=distance_dtype(self.n_bits))
@@ -264,6 +321,15 @@ class Search:
         np.bitwise_and(best, 1, out=rel_top.view(np.uint8), casting="unsafe")
         pos, starts = _ranked(rel_top)
         return ChunkStats(s, e, top, top, pos, starts, h_all, h_rel, self.n_rel[s:e])
+
+
+def _index_rows(rows) -> tuple[np.ndarray, np.ndarray]:
+    """The True positions of bool rows, concatenated, and where each row's begin."""
+    idx = [np.flatnonzero(r) for r in rows]
+    ptr = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum([len(i) for i in idx], out=ptr[1:])
+    flat = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, dtype=np.int64)
+    return flat, ptr
 
 
 def histograms(dist: np.ndarray, rel: np.ndarray, n_bits: int) -> tuple[np.ndarray, np.ndarray]:

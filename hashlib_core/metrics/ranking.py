@@ -266,7 +266,7 @@ def precision_at_n(
         )
     for s, e, relevant in chunks:
         per_query[s:e] = relevant / cutoffs
-    per_query = apply_empty(per_query.T, search.n_rel, empty, "P@N").T
+    per_query = apply_empty(per_query, search.n_rel, empty, "P@N")  # (n_queries, n_cutoffs)
     return np.asarray(mean_over_queries(per_query, axis=0), dtype=np.float64)
 
 
@@ -300,12 +300,13 @@ def ap_index(ch: ChunkStats, k: int, denominator: str) -> np.ndarray:
     (their precisions), rescaled to the ``"all"`` denominator when asked.
     """
     out = np.zeros(ch.size)
-    for i in range(ch.size):
-        ranks = ch.ranks(i, k)
-        if len(ranks):
-            out[i] = np.mean(np.arange(1, len(ranks) + 1) / ranks)
+    prec, starts = ch.precisions(k)  # one division for the chunk; the mean per row, as
+    for i in range(ch.size):         # np.mean(arange / ranks) of a plain loop computes it
+        a, b = starts[i], starts[i + 1]
+        if b > a:
+            out[i] = prec[a:b].mean()
             if denominator == "all":
-                out[i] *= len(ranks) / ch.n_rel[i]
+                out[i] *= (b - a) / ch.n_rel[i]
     return out
 
 
