@@ -123,6 +123,7 @@ class DAPH(SizedBuffers, DeepHashMethod):
         "alternate": "batch",
     }
     reconstructed: ClassVar[tuple[str, ...]] = ("alpha", "gamma", "lam", "beta", "alternate")
+    bank_buffers: ClassVar[tuple[str, ...]] = ("u_bank", "z_bank")
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)
