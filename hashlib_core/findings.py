@@ -141,6 +141,10 @@ def headline(results: pd.DataFrame, reported: pd.DataFrame, *, protocol: str,
     return pd.DataFrame(rows)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def headline_text(gaps: pd.DataFrame) -> str:
     """Sentences on the SHNet-vs-CSQ gap (the SHNet paper's headline comparison)."""
     out = []
@@ -155,8 +159,8 @@ def headline_text(gaps: pd.DataFrame) -> str:
                 " — within two standard deviations of the seeds, so not distinguishable"
                 if within else " — larger than two standard deviations of the seeds")
         out.append(f"* {r.n_bits} bits: paper {r.reported_gap:+.3f}, here "
-                   f"{r.reproduced_gap:+.3f} (SHNet {r.shnet_seeds} seeds, CSQ "
-                   f"{r.csq_seeds} seeds){note}.")
+                   f"{r.reproduced_gap:+.3f} (SHNet {_seeds(r.shnet_seeds)}, CSQ "
+                   f"{_seeds(r.csq_seeds)}){note}.")
     return "\n".join(out)
 
 
@@ -255,3 +259,51 @@ def cost_text(cost: pd.DataFrame) -> str:
     return (f"{runs} stored runs took {total / 60:.1f} hours of wall time in all "
             f"({total / runs:.1f} min per run on average); the longest single run took "
             f"{cost.max_min.max():.1f} min ({cost.max_min.idxmax()}).")
+
+
+def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,
+                window: int = 10) -> pd.DataFrame:
+    """Validation mAP over training, per deep method (default variant, seed 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: methods (display names), best final first; columns ``epochs``,
+        ``val_first`` (first validation), ``val_last`` (last), ``gain_last`` (the rise
+        over the last ``window`` epochs) and ``still_rising`` (``gain_last`` > 0.01: more
+        epochs would likely help).
+    """
+    from hashlib_core.results import iter_records
+
+    cols = ["epochs", "val_first", "val_last", "gain_last", "still_rising"]
+    rows = {}
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if (key["protocol"], key["n_bits"], key["seed"], key["variant"]) != \
+                (protocol, n_bits, 0, None) or key["method"] not in DEEP:
+            continue
+        vals = [(h["epoch"], h["val_map"]) for h in rec.get("history") or []
+                if h.get("val_map") is not None]
+        if not vals:
+            continue
+        last_epoch, last = vals[-1]
+        before = [v for e, v in vals if e <= last_epoch - window]
+        gain = last - before[-1] if before else np.nan
+        rows[display_name(key["method"])] = {
+            "epochs": last_epoch + 1, "val_first": vals[0][1], "val_last": last,
+            "gain_last": gain, "still_rising": None if np.isnan(gain) else bool(gain > 0.01)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    return out.sort_values("val_last", ascending=False) if len(out) else out
+
+
+def convergence_text(conv: pd.DataFrame, *, window: int = 10) -> str:
+    """One sentence naming the methods still improving at the end of their schedule."""
+    if conv.empty:
+        return "No deep run with a validation history is stored."
+    rising = [m for m, r in conv.iterrows() if r.still_rising]
+    if not rising:
+        return (f"None of the {len(conv)} methods gained more than 0.01 validation mAP over "
+                f"its last {window} epochs: the schedule is long enough for all of them.")
+    return (f"{len(rising)} of {len(conv)} methods still gained more than 0.01 validation "
+            f"mAP over their last {window} epochs, so a longer schedule would likely raise "
+            f"them: {', '.join(rising)}.")

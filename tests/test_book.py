@@ -216,3 +216,25 @@ def test_pages_execute_and_book_builds(store, tmp_path):
     for page in PAGES:
         assert (html / "book" / "generated" / f"{page.name}.html").is_file(), page.name
     assert (html / "book" / "rerun.html").is_file()
+
+
+def test_convergence(tmp_path):
+    """Validation histories: the gain over the last epochs flags methods still rising."""
+    rng = np.random.default_rng(0)
+    ql, dl = rng.integers(0, 10, 30), rng.integers(0, 10, 100)
+    q, d = _codes(rng, ql, 16, 0.9), _codes(rng, dl, 16, 0.9)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    curves = {"csq": [0.2, 0.4, 0.5, 0.6], "dpsh": [0.3, 0.35, 0.355, 0.356]}
+    for method, vals in curves.items():
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=32)
+        hist = [{"epoch": 5 * i + 4, "loss": 1.0, "lr": 1e-3, "val_map": v}
+                for i, v in enumerate(vals)]
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), history=hist,
+                        timings={"total_s": 1.0}, manifest={"protocol": PROTOCOL},
+                        manifest_sha256="c" * 64)
+        save_run(res, root=tmp_path, artifacts=None)
+    conv = findings.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=32)
+    assert conv.index.tolist() == ["CSQ", "DPSH"] and conv.epochs.tolist() == [20, 20]
+    assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.4)  # epoch 19 vs epoch 9
+    assert conv.loc["CSQ", "still_rising"] and not conv.loc["DPSH", "still_rising"]
+    assert "1 of 2 methods" in findings.convergence_text(conv) and "CSQ" in findings.convergence_text(conv)
