@@ -23,11 +23,14 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   for b in 64 32 16; do echo "csq shnet ${b} bits seed 0|--methods csq shnet --bits $b --seeds 0"; done
   for m in $DEEP; do echo "$m 32 bits|--methods $m --bits 32 --seeds 0"; done
   for m in $SHALLOW; do echo "$m all bits|--methods $m"; done
+  # the seeds of the headline comparison (and the noise the ablation is weighed against)
+  for s in 1 2; do
+    for b in 32 64 16; do echo "csq shnet $b bits seed $s|--methods csq shnet --bits $b --seeds $s"; done
+  done
+  echo "daph all bits|--methods daph"
   for b in 64 16; do
     for m in $DEEP; do echo "$m $b bits|--methods $m --bits $b --seeds 0"; done
   done
-  for s in 1 2; do echo "csq shnet seed $s|--methods csq shnet --seeds $s"; done
-  echo "daph all bits|--methods daph"
   for m in dnnh hashnet adsh dsah; do echo "$m 12/24/48 bits|--methods $m --bits 12 24 48"; done
   echo "remaining cells|"
 }
