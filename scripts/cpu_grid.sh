@@ -32,7 +32,6 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
     for m in $DEEP; do echo "$m $b bits|--methods $m --bits $b --seeds 0"; done
   done
   for m in dnnh hashnet adsh dsah; do echo "$m 12/24/48 bits|--methods $m --bits 12 24 48"; done
-  echo "remaining cells|"
 }
 
 commit() {
@@ -59,4 +58,9 @@ worker() {
 for w in $(seq 1 "$WORKERS"); do worker "$w" & sleep 2; done
 wait
 rm -rf "$CLAIMS"
+# anything the chunks above do not name (run alone: two workers on one cell would share
+# its checkpoint folder)
+echo "== $(date -u +%H:%M:%S) remaining cells"
+$PY -m hashlib_core.reproduce --scale cpu --no-book
+commit "remaining cells"
 echo "== $(date -u +%H:%M:%S) grid done"
