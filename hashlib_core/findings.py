@@ -307,3 +307,15 @@ def convergence_text(conv: pd.DataFrame, *, window: int = 10) -> str:
     return (f"{len(rising)} of {len(conv)} methods still gained more than 0.01 validation "
             f"mAP over their last {window} epochs, so a longer schedule would likely raise "
             f"them: {', '.join(rising)}.")
+
+
+def learned_share_text(manifest: dict) -> str:
+    """How many database items of a protocol are training items, i.e. carry the codes an
+    asymmetric method (ADSH, DSAH, DAPH) learns directly; the rest are encoded."""
+    splits = manifest["splits"]
+    train = set(splits["train"]["indices"])
+    n_db = splits["database"]["n"]
+    shared = sum(i in train for i in splits["database"]["indices"])
+    return (f"In protocol `{manifest['protocol']}` {shared:,} of the {n_db:,} database items "
+            f"are training items with learned codes; the network encodes the other "
+            f"{n_db - shared:,}.")

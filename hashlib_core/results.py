@@ -478,3 +478,23 @@ def has_record(root: str | Path, **key: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") -> dict:
+    """The protocol manifest stored beside the runs of ``scale``/``protocol``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no manifest.
+    ValueError
+        If it holds several (runs of one protocol made on different splits).
+    """
+    folder = Path(root) / scale / protocol
+    found = sorted(folder.glob("manifest-*.json"))
+    if not found:
+        raise FileNotFoundError(f"{folder}: no manifest-*.json (no run of this protocol stored)")
+    if len(found) > 1:
+        raise ValueError(f"{folder}: {len(found)} manifests ({', '.join(p.name for p in found)}); "
+                         "the runs of one protocol were made on different splits")
+    return json.loads(found[0].read_text())

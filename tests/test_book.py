@@ -3,6 +3,8 @@ execute on it (slow)."""
 
 from __future__ import annotations
 
+import json
+
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
@@ -238,3 +240,22 @@ def test_convergence(tmp_path):
     assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.4)  # epoch 19 vs epoch 9
     assert conv.loc["CSQ", "still_rising"] and not conv.loc["DPSH", "still_rising"]
     assert "1 of 2 methods" in findings.convergence_text(conv) and "CSQ" in findings.convergence_text(conv)
+
+
+def test_load_manifest_and_learned_share(tmp_path):
+    from hashlib_core.results import load_manifest
+
+    folder = tmp_path / "cpu" / "p"
+    folder.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no manifest"):
+        load_manifest("cpu", "p", root=tmp_path)
+    manifest = {"protocol": "p", "splits": {
+        "train": {"indices": [0, 1, 2], "n": 3},
+        "database": {"indices": [1, 2, 5, 6, 7], "n": 5}}}
+    (folder / "manifest-aaa.json").write_text(json.dumps(manifest))
+    assert load_manifest("cpu", "p", root=tmp_path) == manifest
+    text = findings.learned_share_text(manifest)
+    assert "2 of the 5 database items" in text and "other 3" in text
+    (folder / "manifest-bbb.json").write_text("{}")
+    with pytest.raises(ValueError, match="2 manifests"):
+        load_manifest("cpu", "p", root=tmp_path)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import test_metrics_reference as ref
 
 from hashlib_core.metrics import (
     _compiled,
@@ -17,34 +18,6 @@ from hashlib_core.metrics import (
 )
 
 pytest.importorskip("numba")
-
-
-def tied_problem(seed, n_q, n_db, n_bits, n_classes, multi=False):
-    """Codes from a few prototypes with few flips: thousands of tied distances."""
-    rng = np.random.default_rng(seed)
-    protos = rng.choice([-1, 1], size=(4, n_bits))
-    q = protos[rng.integers(0, 4, n_q)] * np.where(rng.random((n_q, n_bits)) < 0.05, -1, 1)
-    db = protos[rng.integers(0, 4, n_db)] * np.where(rng.random((n_db, n_bits)) < 0.05, -1, 1)
-    if multi:
-        ql = (rng.random((n_q, n_classes)) < 0.3).astype(np.uint8)
-        dl = (rng.random((n_db, n_classes)) < 0.3).astype(np.uint8)
-    else:
-        ql = rng.integers(0, n_classes + 1, n_q)  # class n_classes: no relevant item
-        dl = rng.integers(0, n_classes, n_db)
-    return q, db, ql, dl
-
-
-def plain_ap(q, db, ql, dl):
-    """Per query: distances, stable argsort, mean of t / rank_t (0 without relevant)."""
-    out = np.zeros(len(q))
-    for i in range(len(q)):
-        dist = (q[i] != db).sum(axis=1)
-        order = np.argsort(dist, kind="stable")
-        rel = (dl[order] & ql[i]).any(axis=1) if dl.ndim == 2 else dl[order] == ql[i]
-        ranks = np.flatnonzero(rel) + 1
-        if len(ranks):
-            out[i] = np.mean(np.arange(1, len(ranks) + 1) / ranks)
-    return out
 
 
 def both(monkeypatch, fn, *args, **kwargs):
@@ -61,10 +34,10 @@ def both(monkeypatch, fn, *args, **kwargs):
 @pytest.mark.parametrize("n_bits", [3, 64, 65, 130, 255, 256])
 @pytest.mark.parametrize("multi", [False, True])
 def test_same_as_numpy_and_plain_loop(monkeypatch, n_bits, multi):
-    q, db, ql, dl = tied_problem(n_bits, 23, 517, n_bits, 5, multi)
+    q, db, ql, dl = ref.tied_problem(n_bits, 23, 517, n_bits, 5, multi=multi, flip=0.05)
     fast, slow = both(monkeypatch, average_precision, q, db, ql, dl)
     assert np.array_equal(fast, slow)
-    assert np.array_equal(fast, plain_ap(q, db, ql, dl))
+    assert np.array_equal(fast, ref.stable_argsort_ap(q, db, ql, dl))
     for kw in ({"topk": 100}, {"topk": 100, "denominator": "all"}, {"ties": "expected"},
                {"topk": 300, "ties": "expected"}):
         fast, slow = both(monkeypatch, average_precision, q, db, ql, dl, **kw)
@@ -79,10 +52,10 @@ def test_same_as_numpy_and_plain_loop(monkeypatch, n_bits, multi):
 def test_chunk_path_when_patterns_do_not_fit(monkeypatch):
     """Many multi-label patterns beyond the table budget: relevant indices per chunk."""
     monkeypatch.setattr(_engine, "_KEY_TABLE_BYTES", 64)
-    q, db, ql, dl = tied_problem(7, 40, 300, 32, 8, multi=True)
+    q, db, ql, dl = ref.tied_problem(7, 40, 300, 32, 8, multi=True, flip=0.05)
     fast, slow = both(monkeypatch, average_precision, q, db, ql, dl, chunk_size=3)
     assert np.array_equal(fast, slow)
-    assert np.array_equal(fast, plain_ap(q, db, ql, dl))
+    assert np.array_equal(fast, ref.stable_argsort_ap(q, db, ql, dl))
 
 
 def test_ranked_chunk_directly():

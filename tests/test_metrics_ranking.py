@@ -193,42 +193,13 @@ def test_harmonic_numbers_are_accurate():
     assert abs((h[20_000] - h[5000]) - exact) < 1e-14
 
 
-def stable_argsort_ap(q, db, ql, dl, topk=None):
-    """The plain per-query loop: Hamming distance, stable argsort, cumulative precision."""
-    dist = ref.distances(q, db)
-    k = dist.shape[1] if topk is None else topk
-    out = np.zeros(len(dist))
-    for i in range(len(dist)):
-        order = np.argsort(dist[i], kind="stable")[:k]
-        rel = np.asarray(dl)[order] == ql[i]
-        if rel.any():
-            ranks = np.flatnonzero(rel) + 1
-            out[i] = np.mean(np.arange(1, len(ranks) + 1) / ranks)
-    return out
-
-
-def tied_problem(seed, n_q, n_db, n_bits, n_classes, n_protos=3, flip=0.02):
-    """Codes near a few prototypes (long runs of equal distances); the last query's
-    class is absent from the database."""
-    rng = np.random.default_rng(seed)
-    protos = rng.choice([-1, 1], size=(n_protos, n_bits))
-
-    def near(n):
-        codes = protos[rng.integers(0, n_protos, n)]
-        return np.where(rng.random(codes.shape) < flip, -codes, codes)
-
-    ql = rng.integers(0, n_classes, n_q)
-    ql[-1] = n_classes  # no relevant item
-    return near(n_q), near(n_db), ql, rng.integers(0, n_classes, n_db)
-
-
 # database sizes around multiples of 256 and n_bits around 127 (limits of 16-bit keys
 # d << 9 | index << 1 | relevant), where an exact ranking can go wrong at a boundary
 @pytest.mark.parametrize("n_db", [1, 255, 256, 257, 511, 513, 1000])
 @pytest.mark.parametrize("n_bits", [3, 64, 126, 127, 128, 255])
 def test_ap_is_bit_identical_to_the_stable_argsort_loop(n_db, n_bits):
-    q, db, ql, dl = tied_problem(n_db * 1000 + n_bits, 7, n_db, n_bits, 3)
-    want = stable_argsort_ap(q, db, ql, dl)
+    q, db, ql, dl = ref.tied_problem(n_db * 1000 + n_bits, 7, n_db, n_bits, 3)
+    want = ref.stable_argsort_ap(q, db, ql, dl)
     with pytest.warns(RuntimeWarning, match="no relevant item"):
         got = average_precision(q, db, ql, dl)
     np.testing.assert_array_equal(got, want)
@@ -242,7 +213,7 @@ def test_ap_is_bit_identical_to_the_stable_argsort_loop(n_db, n_bits):
         k = n_db // 3
         with pytest.warns(RuntimeWarning):
             np.testing.assert_array_equal(
-                average_precision(q, db, ql, dl, topk=k), stable_argsort_ap(q, db, ql, dl, k)
+                average_precision(q, db, ql, dl, topk=k), ref.stable_argsort_ap(q, db, ql, dl, k)
             )
 
 

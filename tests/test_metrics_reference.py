@@ -71,6 +71,39 @@ def precision_at_n(q, db, ql, dl, *, n, ties="index"):
     return np.mean(per_query, axis=0)
 
 
+def stable_argsort_ap(q, db, ql, dl, topk=None):
+    """The plain per-query loop of deep hashing code: Hamming distance, stable argsort,
+    mean of t / rank_t over the relevant items of the top k (0 without any). The fast
+    paths must equal it bit for bit (same divisions, same np.mean)."""
+    dist, rel = distances(q, db), relevance(ql, dl)
+    k = dist.shape[1] if topk is None else topk
+    out = np.zeros(len(dist))
+    for i in range(len(dist)):
+        ranks = np.flatnonzero(rel[i][np.argsort(dist[i], kind="stable")[:k]]) + 1
+        if len(ranks):
+            out[i] = np.mean(np.arange(1, len(ranks) + 1) / ranks)
+    return out
+
+
+def tied_problem(seed, n_q, n_db, n_bits, n_classes, *, multi=False, n_protos=3, flip=0.02):
+    """Codes near a few prototypes (long runs of equal distances). Single-label: the last
+    query's class is absent from the database; multi-label: random label sets."""
+    rng = np.random.default_rng(seed)
+    protos = rng.choice([-1, 1], size=(n_protos, n_bits))
+
+    def near(n):
+        codes = protos[rng.integers(0, n_protos, n)]
+        return np.where(rng.random(codes.shape) < flip, -codes, codes)
+
+    q, db = near(n_q), near(n_db)
+    if multi:
+        return (q, db, (rng.random((n_q, n_classes)) < 0.3).astype(np.uint8),
+                (rng.random((n_db, n_classes)) < 0.3).astype(np.uint8))
+    ql = rng.integers(0, n_classes, n_q)
+    ql[-1] = n_classes  # no relevant item
+    return q, db, ql, rng.integers(0, n_classes, n_db)
+
+
 def radius_counts(q, db, ql, dl):
     """(n_q, n_bits+1) returned and relevant-returned counts within each radius."""
     dist, rel = distances(q, db), relevance(ql, dl)

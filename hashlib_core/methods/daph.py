@@ -31,27 +31,13 @@ networks fixed (``alternate`` sets how the two networks share the mini-batches):
   :math:`\alpha(\lVert U - B\rVert^2 + \lVert Z - H\rVert^2) + \gamma\lVert B - H\rVert^2`,
   i.e. :math:`B = H = \operatorname{sign}(U + Z)` for :math:`\gamma \ge \alpha`.
 
-Why not the epoch alternation with the block-wise code step
-:math:`B = \operatorname{sign}(\alpha U + \gamma H)`, :math:`H = \operatorname{sign}(\alpha Z +
-\gamma B)` (this module's first version, after DeepHash-pytorch): with
-:math:`\alpha = \gamma` and :math:`|u| < 1` that step returns :math:`B = H` = the previous
-H, so the codes stayed for the whole run at the signs of the *untrained* database
-network's outputs of epoch 0 (not one entry changed afterwards), and the
-:math:`\alpha = 10` quantisation pulled both networks toward these label-free codes; the
-epoch alternation trained the database network in odd epochs only (1 of 3). Learning test
-(mnist-small, 16 bits, 3 epochs, random codes 0.10): 0.15 before; the joint code step
-with the epoch, step and batch schedules 0.15, 0.23, 0.29 (seeds 1, 2 of the
-last: 0.32, 0.36), all with DeepHash-pytorch's ``alpha = 10``; the batch schedule
-without quantisation (``alpha = 0``) 0.39.
-
-Why ``alpha = 1``: with each term a mean, the gradient on an entry of u is
-:math:`2\alpha(u - b)/(BK)` from the quantisation and
-:math:`\tfrac1{2B^2}\sum_j (\sigma(\theta_{ij}) - s_{ij}) z_j` from the likelihood, at most
-:math:`\tfrac1{2B}` (much less once pairs are fitted): :math:`1.25\,|u - b|/B` against
-:math:`0.5/B` at ``alpha = 10`` and 16 bits. The pull toward the previous epoch's codes
-wins, and the networks stay near their codes of epoch 1 (mAP 0.29 after 3 epochs, 0.32
-after 8). With ``alpha = 1``: 0.35 after 3 (seeds 1, 2: 0.32, 0.34), 0.50 after 8 (seed
-1: 0.48, against 0.33 at ``alpha = 10``).
+Why not DeepHash-pytorch's block-wise code step (B, then H) and epoch alternation, and
+why ``alpha = 1`` rather than its 10: with ``alpha = gamma`` and tanh outputs the
+block-wise step returns B = H = the previous H, so the codes never left the signs of the
+untrained database network, and at ``alpha = 10`` the (mean-normalised) quantisation
+outweighs the likelihood and holds the networks at stale codes. The derivation and the
+learning-test measurements behind each choice are on the book's DAPH page
+(``book/methods/daph.md``).
 
 Outside the training schedule (before any :meth:`~DAPH.begin_epoch`) a step updates both
 networks jointly. ``forward`` keeps the database stream's output of the batch for

@@ -126,11 +126,13 @@ class ChunkStats:
         counts = np.diff(self.rel_starts)
         rows = np.repeat(np.arange(self.size, dtype=np.int64), counts)
         ranks = self.rel_pos - (rows * self.width - 1)
-        t = np.arange(1, len(ranks) + 1, dtype=np.int64) - np.repeat(self.rel_starts[:-1], counts)
-        prec = t / ranks
+        prec = self.prec
+        if prec is None:
+            t = np.arange(1, len(ranks) + 1, dtype=np.int64) - np.repeat(self.rel_starts[:-1], counts)
+            prec = t / ranks
         if k >= self.width:
             return prec, self.rel_starts
-        keep = ranks <= k
+        keep = ranks <= k  # ranks ascend within a row: the kept items are a prefix of it
         starts = np.zeros(self.size + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows[keep], minlength=self.size), out=starts[1:])
         return prec[keep], starts
