@@ -309,13 +309,22 @@ def convergence_text(conv: pd.DataFrame, *, window: int = 10) -> str:
             f"them: {', '.join(rising)}.")
 
 
-def learned_share_text(manifest: dict) -> str:
+def learned_share_text(root: str, *, scale: str, protocol: str) -> str:
     """How many database items of a protocol are training items, i.e. carry the codes an
-    asymmetric method (ADSH, DSAH, DAPH) learns directly; the rest are encoded."""
-    splits = manifest["splits"]
+    asymmetric method (ADSH, DSAH, DAPH) learns directly; the rest are encoded. Read
+    from the protocol manifest stored with the runs."""
+    from hashlib_core.results import load_manifest
+
+    try:
+        splits = load_manifest(scale, protocol, root=root).get("splits")
+    except FileNotFoundError:
+        splits = None
+    if not splits or "train" not in splits or "database" not in splits:
+        return (f"No manifest with the splits of protocol `{protocol}` is stored at scale "
+                f"`{scale}`, so the share of database items with learned codes is unknown.")
     train = set(splits["train"]["indices"])
     n_db = splits["database"]["n"]
     shared = sum(i in train for i in splits["database"]["indices"])
-    return (f"In protocol `{manifest['protocol']}` {shared:,} of the {n_db:,} database items "
-            f"are training items with learned codes; the network encodes the other "
+    return (f"In protocol `{protocol}` {shared:,} of the {n_db:,} database items are "
+            f"training items with learned codes; the network encodes the other "
             f"{n_db - shared:,}.")

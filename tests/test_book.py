@@ -249,12 +249,13 @@ def test_load_manifest_and_learned_share(tmp_path):
     folder.mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="no manifest"):
         load_manifest("cpu", "p", root=tmp_path)
+    assert "unknown" in findings.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
     manifest = {"protocol": "p", "splits": {
         "train": {"indices": [0, 1, 2], "n": 3},
         "database": {"indices": [1, 2, 5, 6, 7], "n": 5}}}
     (folder / "manifest-aaa.json").write_text(json.dumps(manifest))
     assert load_manifest("cpu", "p", root=tmp_path) == manifest
-    text = findings.learned_share_text(manifest)
+    text = findings.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
     assert "2 of the 5 database items" in text and "other 3" in text
     (folder / "manifest-bbb.json").write_text("{}")
     with pytest.raises(ValueError, match="2 manifests"):
