@@ -23,7 +23,7 @@ from hashlib_core.metrics._checks import (
     mean_over_queries,
 )
 from hashlib_core.metrics._engine import Search
-from hashlib_core.metrics.bits import bit_balance, bit_correlation
+from hashlib_core.metrics.bits import bit_balance, bit_correlation, code_health
 from hashlib_core.metrics.radius import radius_curves
 from hashlib_core.metrics.ranking import (
     ap_expected,
@@ -220,6 +220,14 @@ def evaluate(
         "mac": float(np.abs(corr[np.triu_indices(n_bits, 1)]).mean()) if n_bits > 1 else np.nan,
         "bit_balance": bit_balance(db_bits) if n_db >= 2 else np.nan,
     }
+    # code health (distinct bits up to sign, distinct codes, constant bits) of the database
+    # codes, and all of it for the query codes (the network's own output for every method)
+    if n_db >= 2 and n_bits >= 2:
+        health = code_health(db_bits)
+        scalars.update({k: health[k] for k in ("distinct_bits", "distinct_codes", "constant_bits")})
+    q_bits = as_bits(query_codes, "query_codes")
+    if n_q >= 2 and n_bits >= 2:
+        scalars.update({f"query_{k}": v for k, v in code_health(q_bits).items()})
     curves = {
         "pr_radius": np.arange(n_bits + 1, dtype=np.int64),
         "pr_precision": pr_precision,

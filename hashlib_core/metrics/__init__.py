@@ -31,7 +31,13 @@ results do not depend on the number of threads or the chunk size.
 """
 
 from hashlib_core.metrics._engine import get_num_threads, set_num_threads
-from hashlib_core.metrics.bits import bit_balance, bit_correlation, mean_absolute_correlation
+from hashlib_core.metrics.bits import (
+    CODE_HEALTH_KEYS,
+    bit_balance,
+    bit_correlation,
+    code_health,
+    mean_absolute_correlation,
+)
 from hashlib_core.metrics.hamming import hamming_distance, pack_codes
 from hashlib_core.metrics.radius import (
     precision_recall_curve,

@@ -12,7 +12,7 @@ import numpy as np
 
 from hashlib_core.metrics._checks import as_bits
 
-__all__ = ["bit_balance", "bit_correlation", "mean_absolute_correlation"]
+__all__ = ["bit_balance", "bit_correlation", "code_health", "mean_absolute_correlation"]
 
 
 def _signed(codes: Any) -> np.ndarray:
@@ -127,3 +127,49 @@ def bit_balance(codes: Any) -> float:
     0.5
     """
     return float(np.abs(_signed(codes).mean(axis=0)).mean())
+
+
+#: the keys of :func:`code_health`, in display order
+CODE_HEALTH_KEYS = ("distinct_bits", "distinct_codes", "mac", "bit_balance", "constant_bits")
+
+
+def code_health(codes: Any) -> dict[str, float]:
+    r"""How much of its code length a set of codes uses: the signs of collapse in one dict.
+
+    * ``distinct_bits``: the number of different bit columns, a column and its negation
+      counted once (a bit that copies or inverts another adds nothing); ``n_bits`` at best;
+    * ``distinct_codes``: the number of different codes (rows);
+    * ``mac``: :func:`mean_absolute_correlation` (0 for independent-looking bits);
+    * ``bit_balance``: :func:`bit_balance` (0 when every bit splits the codes in half);
+    * ``constant_bits``: the fraction of bits with one value on every code.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n, n_bits)
+        At least 2 codes and 2 bits, values in {-1,+1}, {0,1} or bool.
+
+    Returns
+    -------
+    health : dict
+        The five values above (floats), keys in :data:`CODE_HEALTH_KEYS` order.
+
+    Examples
+    --------
+    >>> h = code_health([[1, -1, 1], [-1, 1, 1], [1, -1, 1], [-1, 1, 1]])
+    >>> h["distinct_bits"], h["distinct_codes"], h["constant_bits"]
+    (2.0, 2.0, 0.3333333333333333)
+    """
+    bits = as_bits(codes)
+    if len(bits) < 2 or bits.shape[1] < 2:
+        raise ValueError(f"codes: code health needs at least 2 codes and 2 bits, got shape {bits.shape}")
+    # a column up to sign: flip it so that its first entry is 0
+    canon = bits ^ bits[:1]
+    distinct_bits = len(np.unique(np.ascontiguousarray(canon.T), axis=0))
+    distinct_codes = len(np.unique(np.packbits(bits, axis=1), axis=0))
+    constant = (bits == bits[:1]).all(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mac = mean_absolute_correlation(bits)
+    return {"distinct_bits": float(distinct_bits), "distinct_codes": float(distinct_codes),
+            "mac": mac, "bit_balance": bit_balance(bits),
+            "constant_bits": float(constant.mean())}
