@@ -3,7 +3,14 @@ r"""ADSH's asymmetric objective and its discrete (bit-wise closed-form) code upd
 Jiang and Li, "Asymmetric Deep Supervised Hashing", AAAI 2018, eq. (2)-(10).
 Query points :math:`\Omega` (a sample of the training set) are encoded by the network,
 :math:`u_i = \tanh(F(x_i; \Theta))`; every training (database) point j has a directly
-optimised code :math:`v_j \in \{-1,+1\}^K`. With :math:`S_{ij} \in \{-1,+1\}`:
+optimised code :math:`v_j \in \{-1,+1\}^K`. The targets are the official code's soft
+similarities (``ADSH_pytorch``'s ``calc_sim``, also DeepHash-pytorch's ADSH):
+:math:`S_{ij} = 1` for pairs that share a label and :math:`S_{ij} = -r` otherwise, with
+:math:`r = \#\text{similar} / \#\text{dissimilar}` over the sampled rows
+(:func:`soft_similarity`; about 1/9 on CIFAR-10). With the hard targets
+:math:`S_{ij} = -1` the K-dimensional codes of ten classes cannot all reach inner product
+-K with each other; the code step then follows the mean of U and the bits become
+constant across classes (measured: 8 distinct bits of 32 on CIFAR-10).
 
 .. math::
 
@@ -39,6 +46,44 @@ def signed_similarity(labels_a: torch.Tensor, labels_b: torch.Tensor) -> torch.T
     return 2.0 * share.to(dtype) - 1.0
 
 
+def similarity_ratio(labels_a: torch.Tensor, labels_b: torch.Tensor) -> float:
+    """r = #similar / #dissimilar pairs between two label sets (ADSH's soft constraint).
+
+    Raises ``ValueError`` when no pair is dissimilar (r is undefined: one class only).
+    """
+    dtype = labels_a.dtype if labels_a.is_floating_point() else torch.float32
+    share = labels_a.to(dtype) @ labels_b.to(dtype).T > 0
+    n_sim = int(share.sum())
+    n_dis = share.numel() - n_sim
+    if n_dis == 0:
+        raise ValueError(
+            f"similarity_ratio: all {share.numel()} pairs share a label; ADSH's soft "
+            "similarity needs dissimilar pairs"
+        )
+    return n_sim / n_dis
+
+
+def soft_similarity(
+    labels_a: torch.Tensor, labels_b: torch.Tensor, ratio: float | None = None
+) -> torch.Tensor:
+    """ADSH's soft targets: 1 for pairs that share a label, ``-ratio`` otherwise.
+
+    ``S <- S (1 + r) - r`` applied to S in {0, 1}, as in the official ``calc_sim``;
+    ``ratio`` defaults to :func:`similarity_ratio` of these two label sets.
+
+    Examples
+    --------
+    >>> y = torch.eye(3)[[0, 0, 1, 2]]
+    >>> soft_similarity(y[:2], y)
+    tensor([[ 1.0000,  1.0000, -0.5000, -0.5000],
+            [ 1.0000,  1.0000, -0.5000, -0.5000]])
+    """
+    r = similarity_ratio(labels_a, labels_b) if ratio is None else float(ratio)
+    dtype = labels_a.dtype if labels_a.is_floating_point() else torch.float32
+    share = (labels_a.to(dtype) @ labels_b.to(dtype).T > 0).to(dtype)
+    return share * (1.0 + r) - r
+
+
 def adsh_network_loss(
     u: torch.Tensor,
     s: torch.Tensor,
@@ -54,7 +99,7 @@ def adsh_network_loss(
     u : torch.Tensor of shape (batch, K)
         Relaxed codes of the sampled query points in the batch.
     s : torch.Tensor of shape (batch, n)
-        S_ij in {-1,+1} between the batch and every training point.
+        S_ij (:func:`soft_similarity`) between the batch and every training point.
     v : torch.Tensor of shape (n, K)
         Database codes V (constants here).
     v_self : torch.Tensor of shape (batch, K)
@@ -123,7 +168,7 @@ def adsh_update_codes(
     u : torch.Tensor of shape (m, K)
         Outputs of the sampled points.
     s : torch.Tensor of shape (m, n)
-        S in {-1,+1} between the sampled points and every point.
+        S (:func:`soft_similarity`) between the sampled points and every point.
     omega : torch.Tensor of shape (m,)
         Positions of the sampled points among the n.
     gamma : float

@@ -10,8 +10,9 @@ codes :math:`l_i \in (-1,1)^K` and reconstruction logits :math:`z_i`:
       + \alpha\, \frac{2}{B(B-1)} \sum_{i<j} \Bigl(\frac{l_i^\top l_j - K S_{ij}}{K}\Bigr)^2
       + \beta\, \frac{1}{BK}\sum_{i,k} (|l_{ik}| - 1)^2,
 
-with :math:`S_{ij} = 2 s_{ij} - 1 \in \{-1, +1\}` (``s_ij`` = 1 when i and j share a
-label). The pairwise term is the :math:`(l_i^\top l_j - K S_{ij})^2` of the
+with ADSH's soft targets :math:`S_{ij} = s_{ij}(1 + r) - r \in \{1, -r\}` (``s_ij`` = 1
+when i and j share a label, r = #similar / #dissimilar pairs of the batch; 0 when all
+pairs are similar). The pairwise term is the :math:`(l_i^\top l_j - K S_{ij})^2` of the
 reconstruction, divided by :math:`K^2` so that ``alpha`` does not depend on K.
 """
 
@@ -72,7 +73,12 @@ class LabelAutoEncoderLoss(nn.Module):
         labels = labels.to(logits.dtype)
         loss = F.binary_cross_entropy_with_logits(logits, labels)
         if self.alpha:
-            s = 2.0 * self.similarity(labels, labels).to(codes.dtype) - 1.0
+            # ADSH's soft targets (1 similar, -r dissimilar, r = #similar / #dissimilar
+            # pairs of the batch), as in DSAH's network loss and code step
+            share = self.similarity(labels, labels).to(codes.dtype)
+            n_dis = (1.0 - share).sum()
+            r = share.sum() / n_dis if n_dis > 0 else share.new_zeros(())
+            s = share * (1.0 + r) - r
             pair = ((codes @ codes.T - self.n_bits * s) / self.n_bits) ** 2
             loss = loss + self.alpha * upper_pair_mean(pair)
         if self.beta:

@@ -4,8 +4,10 @@ Jiang and Li, "Asymmetric Deep Supervised Hashing", AAAI 2018.
 
 Query points are encoded by the network, :math:`u_i = \tanh(F(x_i;\Theta))`; the codes
 :math:`V \in \{-1,+1\}^{n \times K}` of **all** n training (database) points are
-optimised directly. Objective (:mod:`hashlib_core.losses.adsh`), with
-:math:`S_{ij} = \pm 1` and a sample :math:`\Omega` of m training points:
+optimised directly. Objective (:mod:`hashlib_core.losses.adsh`), with the official
+code's soft targets :math:`S_{ij} \in \{1, -r\}` (:func:`~hashlib_core.losses.adsh.soft_similarity`,
+r = #similar / #dissimilar pairs between the sample and the training set, computed at
+each outer iteration) and a sample :math:`\Omega` of m training points:
 
 .. math::
 
@@ -40,7 +42,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from hashlib_core.losses.adsh import adsh_network_loss, adsh_update_codes, signed_similarity
+from hashlib_core.losses.adsh import (
+    adsh_network_loss,
+    adsh_update_codes,
+    similarity_ratio,
+    soft_similarity,
+)
 from hashlib_core.methods import register
 from hashlib_core.methods._state import SizedBuffers
 from hashlib_core.methods.base import DeepHashMethod
@@ -79,6 +86,8 @@ class ADSH(SizedBuffers, DeepHashMethod):
         self.register_buffer("codes", torch.zeros(0, n_bits))  # V, (n_train, K)
         self.register_buffer("u_bank", torch.zeros(0, n_bits))  # latest u of each item
         self.register_buffer("omega", torch.zeros(0, dtype=torch.long))  # sampled points
+        # r of the soft similarity over (omega x training set), set at each outer iteration
+        self.register_buffer("sim_ratio", torch.zeros(()))
 
     def setup(self, train_labels: torch.Tensor, generator: torch.Generator) -> None:
         """Store the training labels; V from random signs, u_bank at 0."""
@@ -97,11 +106,18 @@ class ADSH(SizedBuffers, DeepHashMethod):
         m = min(int(self.hparams["num_samples"]), int(n_train))
         omega = torch.randperm(n_train, generator=generator)[:m]
         self.omega = omega.to(self.omega.device)
+        self.sim_ratio.fill_(similarity_ratio(self.train_labels[self.omega], self.train_labels))
         passes = [
             omega[torch.randperm(m, generator=generator)]
             for _ in range(int(self.hparams["inner_epochs"]))
         ]
         return torch.cat(passes)
+
+    def similarity(self, labels_a: torch.Tensor, labels_b: torch.Tensor) -> torch.Tensor:
+        """The soft targets S with this outer iteration's ratio r (computed on the fly
+        before the first sample is drawn, e.g. when ``loss`` is called directly)."""
+        r = float(self.sim_ratio)
+        return soft_similarity(labels_a, labels_b, ratio=r if r > 0 else None)
 
     def _check_ready(self) -> None:
         if self.codes.shape[0] == 0:
@@ -114,7 +130,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
                 f"adsh: index must have shape ({u.shape[0]},), got {tuple(index.shape)}"
             )
         idx = index.to(self.codes.device)
-        s = signed_similarity(labels.to(u.dtype), self.train_labels.to(u))
+        s = self.similarity(labels.to(u.dtype), self.train_labels.to(u))
         v = self.codes.to(u)
         if self.training:
             self.u_bank[idx] = u.detach().to(self.u_bank)
@@ -128,7 +144,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
         if self.omega.numel() == 0 or self.codes.shape[0] == 0:
             return
         u = self.u_bank[self.omega]
-        s = signed_similarity(self.train_labels[self.omega], self.train_labels)
+        s = self.similarity(self.train_labels[self.omega], self.train_labels)
         self.codes = adsh_update_codes(
             self.codes, u, s, self.omega, gamma=float(self.hparams["gamma"])
         ).to(self.codes)

@@ -20,7 +20,7 @@ Equations implemented (the reconstruction: ADSH plus a label auto-encoder).
 
        L_{\mathrm{LAE}} = \mathrm{BCE}(\mathrm{dec}(l_i), y_i)
          + \alpha \operatorname{mean}_{i<j} \bigl((l_i^\top l_j - K S_{ij})/K\bigr)^2
-         + \beta \operatorname{mean}(|l| - 1)^2, \qquad S_{ij} \in \{-1, +1\}.
+         + \beta \operatorname{mean}(|l| - 1)^2, \qquad S_{ij} \in \{1, -r\}.
 
 2. ImgNet on sampled query points :math:`\Omega` (``u_i = tanh(W phi_i + b)``) against the
    database codes :math:`V \in \{-1,+1\}^{n \times K}` of all n training items, V fixed:
@@ -69,7 +69,10 @@ are not legible); each is a hyper-parameter with this default:
   of the binary label codes within and across classes change little from 500 to 1000
   steps; on a CPU the steps run on one thread: a 512-unit MLP gains nothing from more);
 * ``init_codes = "lae"``: V starts at sign(l) (``"random"``: ADSH's random signs);
-* S_ij = +1 when two items share a label, else -1.
+* S_ij: ADSH's soft targets (1 for items that share a label, -r otherwise, r = #similar /
+  #dissimilar pairs), in the network loss, the code step and the LAE's pairwise term
+  alike (the hard -1 made the codes of ten classes collapse onto a few bits: 11
+  distinct bits of 32 in the first cpu grid).
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from hashlib_core.losses.adsh import adsh_update_codes, signed_similarity
+from hashlib_core.losses.adsh import adsh_update_codes
 from hashlib_core.losses.dsah import label_code_penalty
 from hashlib_core.losses.label_autoencoder import LabelAutoEncoderLoss
 from hashlib_core.methods import register
@@ -213,7 +216,7 @@ class DSAH(ADSH):
         """The code step: ADSH's closed-form update with the target term nu ||V - sign(L)||^2."""
         if self.omega.numel() == 0 or self.codes.shape[0] == 0:
             return
-        s = signed_similarity(self.train_labels[self.omega], self.train_labels)
+        s = self.similarity(self.train_labels[self.omega], self.train_labels)
         self.codes = adsh_update_codes(
             self.codes,
             self.u_bank[self.omega],
