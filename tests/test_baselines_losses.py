@@ -186,7 +186,7 @@ def test_daph_loss_equals_loop(stream):
             for m in range(K):
                 c = sum(float(x[i, k]) * float(x[i, m]) for i in range(n)) / n
                 dec += (c - (1.0 if k == m else 0.0)) ** 2
-        bal = sum((sum(float(x[i, k]) for i in range(n)) / n) ** 2 for k in range(K))
+        bal = sum(sum(float(x[i, k]) for i in range(n)) ** 2 for k in range(K))
         return alpha * quant / (n * K) + lam * dec / K**2 + beta * bal / K
 
     if stream != "database":
@@ -230,3 +230,15 @@ def test_daph_code_step_is_the_joint_minimiser(alpha, gamma):
             assert cost(x, y, float(b[i, k]), float(h[i, k])) == pytest.approx(best, abs=1e-12)
     with pytest.raises(ValueError, match="gamma"):
         daph_update_codes(u, z, alpha=1.0, gamma=-1.0)
+
+
+def test_daph_balance_term_is_the_official_sum_over_the_batch():
+    """beta * mean_k (sum_i u_ik)^2 (DeepHash-pytorch; the paper's ||U^T 1||^2 / K): a
+    common offset of a batch of 64 costs 64^2 times more than a per-item mean would."""
+    n, k, a = 64, 8, 0.5
+    u = torch.full((n, k), a, dtype=torch.float64)
+    z = -u
+    s = torch.zeros(n, n, dtype=torch.float64)
+    plain = daph_loss(u, z, s, b=None, h=None, alpha=0.0, lam=0.0, beta=0.0, stream="query")
+    with_balance = daph_loss(u, z, s, b=None, h=None, alpha=0.0, lam=0.0, beta=0.01, stream="query")
+    assert (with_balance - plain).item() == pytest.approx(0.01 * (n * a) ** 2)

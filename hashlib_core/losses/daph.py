@@ -19,7 +19,11 @@ reading of the objective is ours, see ``hashlib_core.methods.daph``):
 
 over the mini-batch: the asymmetric pairwise likelihood (all B x B pairs, the pair
 (i, i) included: query and database codes of one image are two different vectors),
-the quantisation to the codes, the decorrelation and the bit-balance terms.
+the quantisation to the codes, the decorrelation and the bit-balance terms. The balance
+term sums over the batch before squaring, as the paper's :math:`\lVert U^\top\mathbf 1\rVert^2`
+and DeepHash-pytorch's ``u.sum(dim=0).pow(2).mean()`` do; a mean over the batch (our first
+version) made it B^2 (16,384 at batch 128) times weaker, and both networks then reached a
+label-blind optimum (u = a, z = -a on every image) within the first epoch.
 
 The code step, for fixed outputs U, Z of all training items, minimises
 :math:`\alpha(\lVert U - B\rVert^2 + \lVert Z - H\rVert^2) + \gamma \lVert B - H\rVert^2`
@@ -53,7 +57,7 @@ def _decorrelation(x: torch.Tensor) -> torch.Tensor:
 
 
 def _balance(x: torch.Tensor) -> torch.Tensor:
-    return x.mean(0).pow(2).mean()
+    return x.sum(0).pow(2).mean()
 
 
 def daph_loss(

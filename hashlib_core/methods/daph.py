@@ -55,8 +55,8 @@ and DeepHash-pytorch's DAPH; every weight is a hyper-parameter.
 * ``alpha = 1`` (quantisation): DeepHash-pytorch's 10 (with each term a mean, as here)
   holds the networks at their stale codes (above);
 * ``gamma = 10`` (B-H coupling), ``lam = 0.01`` (decorrelation), ``beta = 0.01``
-  (balance): DeepHash-pytorch's values, with each term normalised as a mean (see the
-  loss module); ``gamma >= alpha`` gives one code per item, B = H;
+  (balance): DeepHash-pytorch's values and normalisations (each term a mean, except
+  the balance term, a sum over the batch before squaring; see the loss module); ``gamma >= alpha`` gives one code per item, B = H;
 * the likelihood form of the asymmetric pairwise term (DPSH-style, on 1/2 u.z);
 * ``alternate = "batch"``: how the two networks share the mini-batches (above;
   DeepHash-pytorch runs one pass per network per epoch, the engine one pass per epoch);
