@@ -40,6 +40,7 @@ class Summary:
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -50,7 +51,10 @@ class Summary:
     def report(self) -> str:
         total = sum(self.seconds.values())
         lines = [f"{len(self.done)} ran, {len(self.skipped)} skipped (record exists), "
+                 f"{len(self.waiting)} waiting for tuning, "
                  f"{len(self.failed)} failed; {total / 60:.1f} min of runs"]
+        for label, msg in self.waiting.items():
+            lines.append(f"  waiting            {label}: {msg}")
         for label in self.done:
             lines.append(f"  ok      {self.seconds[label]:7.1f} s  {label}")
         for label, msg in self.failed.items():
@@ -68,6 +72,29 @@ def _error_message(err: BaseException) -> str:
     name = getattr(err, "ename", None) or type(err).__name__
     value = getattr(err, "evalue", None) or str(err)
     return f"{name}: {value}".strip().splitlines()[0][:300]
+
+
+def cell_settings(cell: GridCell, scale: str, root: str | Path) -> dict:
+    """The RunConfig fields a cell changes: its own, or its method's tuned optimiser
+    settings (read from the tuning records under ``root``).
+
+    Raises
+    ------
+    TuningPending
+        If the cell uses tuned settings and its method's tuning runs are not all done.
+    """
+    settings = dict(cell.settings)
+    if cell.tuned and scale in grids.TUNED_SCALES:
+        tuned = grids.tuned_settings(cell.method, root, scale)
+        if tuned is None:
+            raise TuningPending(f"{cell.method}'s tuning runs are not all done yet "
+                                f"(run them first: --methods {cell.method} --kinds tune)")
+        settings.update(tuned)
+    return settings
+
+
+class TuningPending(RuntimeError):
+    """A cell waits for its method's tuning runs."""
 
 
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
@@ -95,7 +122,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
     params = {
         "scale": scale, "method": cell.method, "protocol": cell.protocol,
         "n_bits": cell.n_bits, "seed": cell.seed, "device": device, "variant": cell.variant,
-        "overrides": dict(cell.overrides), "epochs": epochs, "run_dir": str(ckpt.resolve()),
+        "overrides": dict(cell.overrides), "settings": cell_settings(cell, scale, root),
+        "epochs": epochs, "run_dir": str(ckpt.resolve()),
         "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
     }
     pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
@@ -137,6 +165,9 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
             run_cell(cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
                      device=device, epochs=epochs, fresh=force)
             summary.done.append(cell.label)
+        except TuningPending as err:
+            summary.waiting[cell.label] = str(err)
+            continue
         except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
             summary.failed[cell.label] = _error_message(err)
             bar.write(f"FAILED {cell.label}: {summary.failed[cell.label]} "
@@ -168,6 +199,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--methods", nargs="+", help="registry names (default: the whole grid)")
     ap.add_argument("--bits", nargs="+", type=int, help="code lengths")
     ap.add_argument("--seeds", nargs="+", type=int, help="seeds")
+    ap.add_argument("--kinds", nargs="+", choices=grids.KINDS,
+                    help="tune (tuning runs), main, ablation (default: all)")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
     ap.add_argument("--epochs", type=int, default=None,
                     help="override the scale's number of epochs (default: the scale's)")
@@ -186,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cells = grids.select(grids.grid(args.scale), datasets=args.datasets,
                              methods=args.methods, bits=args.bits, seeds=args.seeds,
-                             scale=args.scale)
+                             kinds=args.kinds, scale=args.scale)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -51,6 +51,7 @@ def test_registry_lists_the_papers_protocols():
     for name in (
         "cifar10-i",
         "cifar10-ii",
+        "cifar10-adsh",
         "cifar10-smoke",
         "mnist-small",
         "nuswide-21",
@@ -113,6 +114,22 @@ def test_cifar10_i(cifar_root):
     # drawn from the pooled 60,000: both CIFAR-10 training and test images are queries
     assert (p.query.indices < 50_000).any() and (p.query.indices >= 50_000).any()
     assert p.database.images.shape == (59000, 32, 32, 3)
+
+
+@pytest.mark.slow  # the first CIFAR-10 test of a session decodes 60,000 JPEGs (5-8 s)
+@pytest.mark.parametrize("seed", [0, 3])
+def test_cifar10_adsh_shares_protocol_i_queries_database_and_validation(cifar_root, seed):
+    """ADSH's protocol: protocol I's queries and database, the whole database (minus the
+    validation split) as the asymmetric methods' training set."""
+    a = load_protocol("cifar10-adsh", seed=seed, **cifar_root)
+    i = load_protocol("cifar10-i", seed=seed, **cifar_root)
+    _check_consistency(a)
+    for part in ("query", "database", "val"):
+        assert np.array_equal(getattr(a, part).indices, getattr(i, part).indices), part
+    assert (len(a.query), len(a.train), len(a.val), len(a.database)) == (1000, 58500, 500, 59000)
+    assert np.array_equal(a.train.indices, np.setdiff1d(a.database.indices, a.val.indices))
+    assert np.all(a.train_in_database >= 0)
+    assert a.manifest["splits"]["query"] == i.manifest["splits"]["query"]
 
 
 @pytest.mark.slow  # the first CIFAR-10 test of a session decodes 60,000 JPEGs (5-8 s)

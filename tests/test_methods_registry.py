@@ -181,5 +181,13 @@ def test_learns_on_real_mnist_small(name, mnist_small, cache_dir):
     rand_q = rng.choice([-1, 1], size=result.query_codes.shape)
     rand_db = rng.choice([-1, 1], size=result.db_codes.shape)
     random_map = mean_average_precision(rand_q, rand_db, p.query.labels, p.database.labels, topk=p.topk)
-    trained = result.eval.scalars["map"]
+    scalars = result.eval.scalars
+    trained = scalars["map"]
     assert trained > random_map + 0.1, f"{name}: mAP {trained:.3f} vs random {random_map:.3f}"
+    # code health: the codes use their length (ADSH's and DSAH's collapsed onto a few bits
+    # under hard similarity targets while their mAP still beat random codes)
+    health = {k: scalars[k] for k in ("query_distinct_bits", "distinct_bits", "query_mac",
+                                      "mac", "constant_bits", "query_constant_bits")}
+    assert min(health["query_distinct_bits"], health["distinct_bits"]) >= 0.8 * 16, (name, health)
+    assert health["constant_bits"] == 0 and health["query_constant_bits"] == 0, (name, health)
+    assert max(health["query_mac"], health["mac"]) < 0.5, (name, health)

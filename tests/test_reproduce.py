@@ -17,10 +17,23 @@ def test_grid_definitions():
     assert {c.method for c in smoke} == set(grids.DEEP + grids.SHALLOW)
     assert {c.variant for c in smoke if c.variant} == set(grids.SHNET_ABLATION)
     assert {(c.method, c.n_bits) for c in smoke} >= {("shnet", 64), ("csq", 64)}
-    # cpu: 20 methods x 3 lengths, 2 extra seeds of SHNet and CSQ, the DSAH table, ablation
-    assert len(cpu) == 20 * 3 + 2 * 2 * 3 + len(grids.DSAH_TABLE) * 3 + len(grids.SHNET_ABLATION)
-    assert {c.protocol for c in cpu} == {"cifar10-i"}
+    # cpu: the tuning runs (4 per deep method), 20 methods x 3 lengths with 2 extra seeds
+    # for SHNet, CSQ, CSDH, DHEH, the DSAH table at 12/24/36/48 bits (3 seeds for DSAH
+    # and ADSH under ADSH's protocol), the ablation with 3 seeds
+    n_tune = len(grids.DEEP) * len(grids.TUNE_CONFIGS)
+    n_main = 20 * 3 + 4 * 2 * 3
+    n_dsah = 2 * 4 * 3 + (len(grids.DSAH_TABLE) - 2) * 4
+    assert len(cpu) == n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION)
+    assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
+    assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}
     assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2]
+    assert sorted({c.seed for c in cpu if c.variant == "segments3"}) == [0, 1, 2]
+    # tuning first, and every deep cell but the tuning runs takes the tuned settings
+    kinds = [c.kind for c in cpu]
+    assert kinds.index("main") == n_tune and set(kinds[:n_tune]) == {"tune"}
+    assert all(c.tuned == (c.method in grids.DEEP) for c in cpu if c.kind != "tune")
+    assert [c.label for c in grids.select(cpu, methods=["csq"], kinds=["tune"])] == [
+        f"cifar10-i/csq/32b_seed0_{grids.tune_variant(o, lr)}" for o, lr in grids.TUNE_CONFIGS]
     paper = grids.grid("paper")
     assert {c.protocol for c in paper} == {"cifar10-i", "imagenet100", "nuswide-21", "coco"}
     assert len(set(paper)) == len(paper)

@@ -146,6 +146,7 @@ def assemble(
     relative_paths: list[str] | None = None,
     origins: list[str] | None = None,
     policy: dict[str, Any] | None = None,
+    validation: np.ndarray | None = None,
 ) -> Protocol:
     """Assemble a :class:`Protocol` from index arrays into a dataset's standard order.
 
@@ -159,6 +160,9 @@ def assemble(
     images / paths, relative_paths, origins
         Pixels (N, H, W, 3) or absolute paths (N) of the whole dataset; relative paths go
         into the manifest (portable), origins into error messages.
+    validation : ndarray of int, optional
+        Standard-order indices of a validation split the caller drew (a subset of
+        ``train``); by default a seeded ``val_fraction`` of ``train`` is carved out here.
     """
     query, train, database = (np.asarray(a, dtype=np.int64) for a in (query, train, database))
     for part, idx in (("query", query), ("train", train), ("database", database)):
@@ -171,10 +175,16 @@ def assemble(
             example = relative_paths[both[0]] if relative_paths else int(both[0])
             raise ValueError(f"{name}: {both.size} items are in both {a} and {b}, e.g. {example}")
     multi_label = bool((labels.sum(axis=1) > 1).any())
-    train_pos, val_pos = carve_validation(
-        labels[train], val_fraction, rng, stratify=not multi_label
-    )
-    train_idx, val_idx = train[train_pos], train[val_pos]
+    if validation is None:
+        train_pos, val_pos = carve_validation(
+            labels[train], val_fraction, rng, stratify=not multi_label
+        )
+        train_idx, val_idx = train[train_pos], train[val_pos]
+    else:
+        val_idx = np.sort(np.asarray(validation, dtype=np.int64))
+        if np.setdiff1d(val_idx, train).size:
+            raise ValueError(f"{name}: the validation split must be a subset of the training set")
+        train_idx = np.setdiff1d(train, val_idx)
 
     def split(idx: np.ndarray) -> Split:
         return Split(
@@ -263,6 +273,45 @@ def _cifar10_i(*, seed, root, cache_dir, download, val_fraction, image_root):
         rng=rng,
         val_fraction=val_fraction,
         source=_cifar_source(data.info),
+    )
+
+
+_CIFAR_ADSH_DOC = """CIFAR-10 under ADSH's protocol (Jiang & Li, AAAI 2018; the DSAH paper's table):
+the same 1,000 queries (100 per class) and 59,000-image database as protocol I with the
+same seed, but the asymmetric methods (ADSH, DSAH) learn the codes of the WHOLE labelled
+database: their training set is the database minus the validation split. The
+validation split is protocol I's (50 per class of protocol I's 5,000 training images), so
+train has 58,500 images. The symmetric baselines of ADSH's comparison train on 5,000
+images sampled from the database, which is protocol I's training set: their cells run on
+``cifar10-i``, with identical queries and database. mAP@ALL (topk None)."""
+
+
+@_register("cifar10-adsh", _CIFAR_ADSH_DOC)
+def _cifar10_adsh(*, seed, root, cache_dir, download, val_fraction, image_root):
+    data = load_cifar10(root=root, cache_dir=cache_dir, download=download)
+    labels = one_hot(data.labels, 10)
+    rng = np.random.default_rng(seed)
+    # protocol I's draws, in protocol I's order: queries and training sample, then its
+    # validation carve-out
+    query, train_i = per_class_draw(data.labels, [100, 500], rng)
+    _, val_pos = carve_validation(labels[train_i], val_fraction, rng, stratify=True)
+    database = _complement(data.labels.size, query)
+    return assemble(
+        name="cifar10-adsh",
+        dataset="cifar10",
+        seed=seed,
+        topk=None,
+        labels=labels,
+        images=data.images,
+        query=query,
+        train=database,
+        database=database,
+        rng=rng,
+        val_fraction=val_fraction,
+        source=_cifar_source(data.info),
+        validation=train_i[val_pos],
+        policy={"asymmetric_training_set": "database minus validation",
+                "symmetric_baselines": "cifar10-i (5,000 training images from the database)"},
     )
 
 

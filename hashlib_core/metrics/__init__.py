@@ -47,9 +47,11 @@ from hashlib_core.metrics.radius import (
 from hashlib_core.metrics.ranking import average_precision, mean_average_precision, precision_at_n
 
 __all__ = [
+    "CODE_HEALTH_KEYS",
     "average_precision",
     "bit_balance",
     "bit_correlation",
+    "code_health",
     "get_num_threads",
     "hamming_distance",
     "mean_absolute_correlation",

@@ -1,0 +1,63 @@
+"""The cpu scale's tuning: every deep method's four runs, the winner chosen on validation
+mAP only, and the cells that wait for it (issue 13)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hashlib_core import grids
+from hashlib_core.reproduce import TuningPending, cell_settings
+from hashlib_core.results import RECORD, SCHEMA, record_dir
+
+
+def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0):
+    variant = grids.tune_variant(opt, lr)
+    key = {"scale": "cpu", "protocol": "cifar10-i", "method": method,
+           "n_bits": grids.TUNE_BITS, "seed": grids.TUNE_SEED, "variant": variant}
+    folder = record_dir(root, **key)
+    folder.mkdir(parents=True)
+    history = [{"epoch": e, "loss": 1.0, "val_map": v} for e, v in enumerate(val_curve)]
+    best = max(range(len(val_curve)), key=lambda e: val_curve[e])
+    record = {"schema": SCHEMA, "key": key, "config": {"optimizer": opt, "lr": lr, "epochs": len(val_curve)},
+              "scalars": {"map": query_map}, "curves": {}, "provenance": {}, "files": {},
+              "history": history, "best_epoch": best}
+    (folder / RECORD).write_text(json.dumps(record))
+
+
+def test_winner_is_the_best_validation_map_never_the_query_map(tmp_path):
+    curves = {("adam", 3e-4): [0.3, 0.5], ("adam", 1e-3): [0.4, 0.62, 0.6],
+              ("adam", 3e-3): [0.2, 0.55], ("sgd", 3e-2): [0.1, 0.61]}
+    for (opt, lr), curve in curves.items():
+        # the query mAP favours another setting: it must not matter
+        _write_tune_record(tmp_path, "dpsh", opt, lr, curve, query_map=0.9 if opt == "sgd" else 0.1)
+    df = grids.tuning_table(tmp_path)
+    assert len(df) == 4
+    win = df[df["winner"]]
+    assert list(win["variant"]) == [grids.tune_variant("adam", 1e-3)]
+    assert win["val_map"].iloc[0] == pytest.approx(0.62)
+    assert grids.tuned_settings("dpsh", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+
+
+def test_ties_go_to_the_first_setting_and_incomplete_tuning_has_no_winner(tmp_path):
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "csq", opt, lr, [0.5])
+    assert grids.tuned_settings("csq", tmp_path) == dict(zip(("optimizer", "lr"), grids.TUNE_CONFIGS[0]))
+    for opt, lr in grids.TUNE_CONFIGS[:3]:
+        _write_tune_record(tmp_path, "dhn", opt, lr, [0.5, 0.7])
+    assert grids.tuned_settings("dhn", tmp_path) is None
+    assert not grids.tuning_table(tmp_path).query("method == 'dhn'")["winner"].any()
+
+
+def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
+    cell = grids.GridCell("dhn", "cifar10-i", 64, 1, tuned=True)
+    with pytest.raises(TuningPending, match="dhn's tuning runs"):
+        cell_settings(cell, "cpu", tmp_path)
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "dhn", opt, lr, [0.7 if opt == "sgd" else 0.5])
+    assert cell_settings(cell, "cpu", tmp_path) == {"optimizer": "sgd", "lr": 3e-2}
+    # the smoke and paper scales keep their presets
+    assert cell_settings(cell, "smoke", tmp_path) == {}
+    tune = grids.select(grids.grid("cpu"), methods=["dhn"], kinds=["tune"])[0]
+    assert cell_settings(tune, "cpu", tmp_path) == {"optimizer": "adam", "lr": 3e-4}
