@@ -187,57 +187,6 @@ def _paper() -> list[GridCell]:
 KINDS = ("tune", "main", "ablation")
 
 
-def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
-    """The tuning runs of ``root`` with their validation mAP (best epoch), one row each.
-
-    Columns ``method, optimizer, lr, variant, val_map, best_epoch, epochs, winner``; the
-    winner of each method is its run with the best validation mAP, the first of
-    :data:`TUNE_CONFIGS` on ties; ``winner`` is False for every run of a method whose
-    tuning is incomplete.
-    """
-    import pandas as pd
-
-    from hashlib_core.results import read_record, record_dir
-
-    protocol = protocol or BOOK_PROTOCOLS[scale]["cifar10"]
-    rows = []
-    for m in DEEP:
-        for order, (opt, lr) in enumerate(TUNE_CONFIGS):
-            folder = record_dir(root, scale=scale, protocol=protocol, method=m,
-                                n_bits=TUNE_BITS, seed=TUNE_SEED, variant=tune_variant(opt, lr))
-            try:
-                rec = read_record(folder)
-            except (OSError, ValueError):  # absent or unreadable: not a finished tuning run
-                continue
-            vals = [h["val_map"] for h in rec.get("history", []) if h.get("val_map") is not None]
-            rows.append({"method": m, "optimizer": opt, "lr": lr,
-                         "variant": tune_variant(opt, lr), "order": order,
-                         "val_map": max(vals) if vals else float("nan"),
-                         "best_epoch": rec.get("best_epoch"),
-                         "epochs": rec.get("config", {}).get("epochs")})
-    cols = ["method", "optimizer", "lr", "variant", "val_map", "best_epoch", "epochs", "winner"]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(rows)
-    df["winner"] = False
-    for _method, group in df.groupby("method", sort=False):
-        if len(group) == len(TUNE_CONFIGS) and group["val_map"].notna().all():
-            best = group.sort_values(["val_map", "order"], ascending=[False, True]).index[0]
-            df.loc[best, "winner"] = True
-    return df[cols]
-
-
-def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:
-    """The winning tuning settings of a method (``{"optimizer": ..., "lr": ...}``), or None
-    while its tuning runs are incomplete."""
-    df = tuning_table(root, scale)
-    win = df[(df["method"] == method) & df["winner"]]
-    if win.empty:
-        return None
-    row = win.iloc[0]
-    return {"optimizer": str(row["optimizer"]), "lr": float(row["lr"])}
-
-
 def grid(scale: str) -> list[GridCell]:
     """All cells of a scale's grid, in run order (cheap and headline cells first)."""
     if scale not in SCALES:

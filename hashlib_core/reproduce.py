@@ -85,7 +85,9 @@ def cell_settings(cell: GridCell, scale: str, root: str | Path) -> dict:
     """
     settings = dict(cell.settings)
     if cell.tuned and scale in grids.TUNED_SCALES:
-        tuned = grids.tuned_settings(cell.method, root, scale)
+        from hashlib_core.tuning import tuned_settings
+
+        tuned = tuned_settings(cell.method, root, scale)
         if tuned is None:
             raise TuningPending(f"{cell.method}'s tuning runs are not all done yet "
                                 f"(run them first: --methods {cell.method} --kinds tune)")

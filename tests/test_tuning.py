@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from hashlib_core import grids
+from hashlib_core import grids, tuning
 from hashlib_core.reproduce import TuningPending, cell_settings
 from hashlib_core.results import RECORD, SCHEMA, record_dir
 
@@ -32,22 +33,22 @@ def test_winner_is_the_best_validation_map_never_the_query_map(tmp_path):
     for (opt, lr), curve in curves.items():
         # the query mAP favours another setting: it must not matter
         _write_tune_record(tmp_path, "dpsh", opt, lr, curve, query_map=0.9 if opt == "sgd" else 0.1)
-    df = grids.tuning_table(tmp_path)
+    df = tuning.tuning_table(tmp_path)
     assert len(df) == 4
     win = df[df["winner"]]
     assert list(win["variant"]) == [grids.tune_variant("adam", 1e-3)]
     assert win["val_map"].iloc[0] == pytest.approx(0.62)
-    assert grids.tuned_settings("dpsh", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+    assert tuning.tuned_settings("dpsh", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
 
 
 def test_ties_go_to_the_first_setting_and_incomplete_tuning_has_no_winner(tmp_path):
     for opt, lr in grids.TUNE_CONFIGS:
         _write_tune_record(tmp_path, "csq", opt, lr, [0.5])
-    assert grids.tuned_settings("csq", tmp_path) == dict(zip(("optimizer", "lr"), grids.TUNE_CONFIGS[0]))
+    assert tuning.tuned_settings("csq", tmp_path) == dict(zip(("optimizer", "lr"), grids.TUNE_CONFIGS[0]))
     for opt, lr in grids.TUNE_CONFIGS[:3]:
         _write_tune_record(tmp_path, "dhn", opt, lr, [0.5, 0.7])
-    assert grids.tuned_settings("dhn", tmp_path) is None
-    assert not grids.tuning_table(tmp_path).query("method == 'dhn'")["winner"].any()
+    assert tuning.tuned_settings("dhn", tmp_path) is None
+    assert not tuning.tuning_table(tmp_path).query("method == 'dhn'")["winner"].any()
 
 
 def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
@@ -61,3 +62,20 @@ def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
     assert cell_settings(cell, "smoke", tmp_path) == {}
     tune = grids.select(grids.grid("cpu"), methods=["dhn"], kinds=["tune"])[0]
     assert cell_settings(tune, "cpu", tmp_path) == {"optimizer": "adam", "lr": 3e-4}
+
+
+def test_late_gain_measures_the_last_fifth_of_the_epochs():
+    flat = [{"epoch": e, "val_map": min(0.6, 0.1 * e)} for e in range(10)]
+    assert tuning.late_gain(flat) == pytest.approx(0.0)
+    rising = [{"epoch": e, "val_map": 0.05 * e if e % 2 else None} for e in range(10)]
+    # window = epochs 8-9 (val at 9: 0.45); the last value before it: epoch 7 (0.35)
+    assert tuning.late_gain(rising) == pytest.approx(0.1)
+    assert np.isnan(tuning.late_gain([{"epoch": 0, "val_map": None}]))
+    with pytest.raises(ValueError, match="fraction"):
+        tuning.late_gain(flat, fraction=1.5)
+
+
+def test_convergence_table_lists_every_deep_run(tmp_path):
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.1, 0.2, 0.3, 0.4, 0.5])
+    df = tuning.convergence_table(tmp_path)
+    assert list(df["method"]) == ["dhn"] and df["late_gain"].iloc[0] == pytest.approx(0.1)

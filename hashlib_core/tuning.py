@@ -1,0 +1,127 @@
+"""The cpu scale's tuning and convergence, read from the stored runs.
+
+Every deep method gets the same tuning budget (:data:`hashlib_core.grids.TUNE_CONFIGS`:
+four optimiser settings at 32 bits, seed 0, stored as runs whose variant is
+``tune-<optimizer>-lr<lr>``). :func:`tuning_table` lists them with their validation mAP
+(the best epoch's; the query split plays no part), :func:`tuned_settings` gives a method's
+winner, which :mod:`hashlib_core.reproduce` applies to all its other cells.
+:func:`late_gain` measures whether a run had converged: the rise of its validation mAP
+over the last 20% of its epochs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.grids import (
+    BOOK_PROTOCOLS,
+    DEEP,
+    TUNE_BITS,
+    TUNE_CONFIGS,
+    TUNE_SEED,
+    tune_variant,
+)
+
+
+def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
+    """The tuning runs of ``root`` with their validation mAP (best epoch), one row each.
+
+    Columns ``method, optimizer, lr, variant, val_map, best_epoch, epochs, winner``; the
+    winner of each method is its run with the best validation mAP, the first of
+    :data:`TUNE_CONFIGS` on ties; ``winner`` is False for every run of a method whose
+    tuning is incomplete.
+    """
+    from hashlib_core.results import read_record, record_dir
+
+    protocol = protocol or BOOK_PROTOCOLS[scale]["cifar10"]
+    rows = []
+    for m in DEEP:
+        for order, (opt, lr) in enumerate(TUNE_CONFIGS):
+            folder = record_dir(root, scale=scale, protocol=protocol, method=m,
+                                n_bits=TUNE_BITS, seed=TUNE_SEED, variant=tune_variant(opt, lr))
+            try:
+                rec = read_record(folder)
+            except (OSError, ValueError):  # absent or unreadable: not a finished tuning run
+                continue
+            vals = [h["val_map"] for h in rec.get("history", []) if h.get("val_map") is not None]
+            rows.append({"method": m, "optimizer": opt, "lr": lr,
+                         "variant": tune_variant(opt, lr), "order": order,
+                         "val_map": max(vals) if vals else float("nan"),
+                         "best_epoch": rec.get("best_epoch"),
+                         "epochs": rec.get("config", {}).get("epochs")})
+    cols = ["method", "optimizer", "lr", "variant", "val_map", "best_epoch", "epochs", "winner"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)
+    df["winner"] = False
+    for _method, group in df.groupby("method", sort=False):
+        if len(group) == len(TUNE_CONFIGS) and group["val_map"].notna().all():
+            best = group.sort_values(["val_map", "order"], ascending=[False, True]).index[0]
+            df.loc[best, "winner"] = True
+    return df[cols]
+
+
+def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:
+    """The winning tuning settings of a method (``{"optimizer": ..., "lr": ...}``), or None
+    while its tuning runs are incomplete."""
+    df = tuning_table(root, scale)
+    win = df[(df["method"] == method) & df["winner"]]
+    if win.empty:
+        return None
+    row = win.iloc[0]
+    return {"optimizer": str(row["optimizer"]), "lr": float(row["lr"])}
+
+
+
+def late_gain(history: list[dict[str, Any]], fraction: float = 0.2) -> float:
+    """How much the validation mAP rose over the last ``fraction`` of a run's epochs.
+
+    The best validation mAP at or after the first epoch of that window, minus the last
+    validation mAP before it (NaN when either is missing). Below 0.005 the run counts as
+    converged (issue 13's criterion).
+
+    Examples
+    --------
+    >>> h = [{"epoch": e, "val_map": v} for e, v in enumerate([0.1, 0.3, 0.5, 0.6, 0.61])]
+    >>> round(late_gain(h), 3)
+    0.01
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    points = [(h["epoch"], h["val_map"]) for h in history if h.get("val_map") is not None]
+    if not points:
+        return float("nan")
+    n_epochs = max(h["epoch"] for h in history) + 1
+    start = n_epochs - int(round(fraction * n_epochs))
+    before = [v for e, v in points if e < start]
+    within = [v for e, v in points if e >= start]
+    if not before or not within:
+        return float("nan")
+    return float(max(within) - before[-1])
+
+
+def convergence_table(root: str | Path, scale: str = "cpu", fraction: float = 0.2) -> pd.DataFrame:
+    """One row per stored deep run of ``scale``: epochs, best epoch, final and best
+    validation mAP and :func:`late_gain` (columns ``method, protocol, variant, n_bits, seed,
+    epochs, best_epoch, best_val_map, late_gain``)."""
+    from hashlib_core.results import iter_records
+
+    rows = []
+    for rec in iter_records(root, scale=scale):
+        history = rec.get("history") or []
+        vals = [h["val_map"] for h in history if h.get("val_map") is not None]
+        if not vals:
+            continue  # shallow methods: no epochs
+        key = rec["key"]
+        rows.append({"method": key["method"], "protocol": key["protocol"],
+                     "variant": key["variant"], "n_bits": key["n_bits"], "seed": key["seed"],
+                     "epochs": len(history), "best_epoch": rec.get("best_epoch"),
+                     "best_val_map": float(np.max(vals)),
+                     "late_gain": late_gain(history, fraction)})
+    cols = ["method", "protocol", "variant", "n_bits", "seed", "epochs", "best_epoch",
+            "best_val_map", "late_gain"]
+    return pd.DataFrame(rows, columns=cols)
