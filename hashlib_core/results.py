@@ -575,7 +575,7 @@ def result_settings(config: Any, manifest_sha256: str | None) -> dict[str, Any]:
 
 def settings_differences(
     record: Mapping[str, Any], wanted: Mapping[str, Any], *,
-    defaults: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None, stored_as: str = "record",
 ) -> list[str]:
     """How the settings a record was made with differ from ``wanted``; [] when they agree.
 
@@ -589,6 +589,8 @@ def settings_differences(
     defaults : dict, optional
         Values of fields a record may lack (written before the field existed): a missing
         field counts as its default. Fields only the record has are not compared.
+    stored_as : str
+        How the messages name the stored side (``"record"``, ``"checkpoint"``).
 
     Returns
     -------
@@ -608,12 +610,12 @@ def settings_differences(
     for name, value in wanted.items():
         if name == "manifest_sha256":
             if value is not None and stored.get(name) != value:
-                out.append(f"protocol manifest: record {str(stored.get(name))[:12]}, "
+                out.append(f"protocol manifest: {stored_as} {str(stored.get(name))[:12]}, "
                            f"now {str(value)[:12]} (other splits or data)")
             continue
         have = stored.get(name, defaults.get(name, value))
         if _plain(have) != _plain(value):
-            out.append(f"{name}: record {have!r}, now {_plain(value)!r}")
+            out.append(f"{name}: {stored_as} {have!r}, now {_plain(value)!r}")
     return out
 
 
