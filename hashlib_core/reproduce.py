@@ -143,7 +143,7 @@ def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
     except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is discarded
         return "other", f"its checkpoint {path} is unreadable ({type(err).__name__}): discarded"
     if key == config.result_key():
-        return "same", f"from epoch {epoch + 1} of {config.epochs}"
+        return "same", f"after epoch {epoch + 1} of {config.epochs}"
     diff = settings_differences({"config": stored}, result_settings(config, None),
                                 defaults=_config_defaults(), stored_as="checkpoint")
     return "other", (f"its checkpoint was made with other settings "

@@ -184,7 +184,7 @@ def test_summary_keeps_whole_messages_and_names_every_cell(tmp_path, monkeypatch
     missing = FileNotFoundError("CIFAR-10 not found. Tried:\n  /a/cifar-10-batches-py\n"
                                 "  /a/cifar10-jpeg/cifar10_jpeg.zip\nPass root=")
     _fake_runs(monkeypatch, {cells[3].label: missing, cells[4].label: ValueError(long)})
-    plans = [RP.Plan(cells[0], "skip"), RP.Plan(cells[1], "resume", "from epoch 3 of 4"),
+    plans = [RP.Plan(cells[0], "skip"), RP.Plan(cells[1], "resume", "after epoch 3 of 4"),
              RP.Plan(cells[2], "rerun", "record made with other settings: epochs: record 6, "
                                         "now 4"),
              RP.Plan(cells[3], "run"), RP.Plan(cells[4], "run")]
@@ -200,7 +200,7 @@ def test_summary_keeps_whole_messages_and_names_every_cell(tmp_path, monkeypatch
                         (cells[2].label, "ran"), (cells[3].label, "FAILED")):
         assert any(line.lstrip().startswith(word) and label in line
                    for line in report.splitlines()), (word, label)
-    assert "from epoch 3 of 4" in report and "record made with other settings" in report
+    assert "after epoch 3 of 4" in report and "record made with other settings" in report
     assert f"log: {tmp_path / 'logs'}" in report
 
 
@@ -281,3 +281,33 @@ def torch_cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
+    """Case 5 as a user meets it: SIGINT to the whole process group (runner and notebook
+    kernel) while a cell trains ends with the summary and exit code 130, no traceback;
+    the cell then resumes from its checkpoint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "HASHLIB_DATA": str(shared_data),
+           "PYTHONPATH": str(RP.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
+            "dpsh", "csq", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
+            "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    last = tmp_path / "runs" / "checkpoints" / "smoke" / "cifar10-smoke" / "dpsh" / "32b_seed0"
+    deadline = time.time() + 600
+    while not (last / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "stopped by Ctrl-C during 1, 1 not run" in out
+    assert "not run              cifar10-smoke/csq/32b_seed0" in out
+    dry = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env)
+    assert "resume  cifar10-smoke/dpsh/32b_seed0  (after epoch" in dry.stdout
