@@ -75,7 +75,7 @@ def test_run_skip_force_and_failure(tmp_path, shared_data, monkeypatch):
 
     forced = run_grid([good], force=True, **kw)
     assert forced.done == [good.label] and forced.ok
-    assert "1 ran, 0 skipped" in forced.report()
+    assert "1 ran (1 replacing a record), 0 skipped" in forced.report()
 
 
 # ---- issue 16: cell identity, corrupt records, messages, Ctrl-C, preflight --------------
