@@ -627,7 +627,8 @@ def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") ->
     FileNotFoundError
         If the folder holds no manifest.
     ValueError
-        If it holds several (runs of one protocol made on different splits).
+        If it holds several (runs of one protocol made on different splits), or the file
+        cannot be read (the message names it).
     """
     folder = Path(root) / scale / protocol
     found = sorted(folder.glob("manifest-*.json"))
@@ -636,4 +637,7 @@ def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") ->
     if len(found) > 1:
         raise ValueError(f"{folder}: {len(found)} manifests ({', '.join(p.name for p in found)}); "
                          "the runs of one protocol were made on different splits")
-    return json.loads(found[0].read_text())
+    try:
+        return json.loads(found[0].read_bytes().decode("utf-8"))
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{found[0]}: unreadable protocol manifest ({err})") from None

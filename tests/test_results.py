@@ -244,3 +244,14 @@ def test_doctests():
     import doctest
 
     assert doctest.testmod(R, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_unreadable_manifest_is_named(tmp_path):
+    root = tmp_path / "r"
+    R.save_run(_result(), root=root, artifacts=None)
+    (manifest,) = (root / "smoke" / "cifar10-smoke").glob("manifest-*.json")
+    assert R.load_manifest("smoke", "cifar10-smoke", root=root) == {"protocol": "cifar10-smoke",
+                                                                    "n_query": 30}
+    manifest.write_text('{"protocol": "cif')
+    with pytest.raises(ValueError, match=rf"{manifest.name}: unreadable protocol manifest"):
+        R.load_manifest("smoke", "cifar10-smoke", root=root)
