@@ -108,7 +108,10 @@ def build_notebooks(scale: str, *, root: str | Path = "results",
             execute_page(page, scale=scale, root=root, out=out)
             status = "ok"
         except Exception as err:  # noqa: BLE001 - reported, the other pages still run
-            failed[page.name] = f"{type(err).__name__}: {err}".strip().splitlines()[0]
+            # a papermill error's own text starts with a blank line: name its exception
+            name = getattr(err, "ename", None) or type(err).__name__
+            value = getattr(err, "evalue", None) or str(err)
+            failed[page.name] = f"{name}: {value}".strip()
             status = "FAILED"
         if verbose:
             print(f"  {page.name:<22} {status:<7} {time.perf_counter() - start:6.1f} s",

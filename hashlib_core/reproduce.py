@@ -3,63 +3,124 @@
 ``python -m hashlib_core.reproduce --scale smoke|cpu|paper`` executes
 ``notebooks/train_eval.ipynb`` with papermill once per cell of
 :func:`hashlib_core.grids.grid` (optionally restricted by ``--datasets``, ``--methods``,
-``--bits``, ``--seeds``). Each executed notebook is a run log: it is written to
+``--bits``, ``--seeds``, ``--kinds``). At the cpu scale a deep method's cells use the
+optimiser settings that won its tuning runs (:mod:`hashlib_core.tuning`); until those
+runs are all done its other cells wait (reported, not failed). Each executed notebook is a run log: it is written to
 ``runs/logs/<scale>/...`` (not committed) and, when the run succeeded and the notebook is
-small, copied next to the record as ``run.ipynb``. A cell whose record exists is skipped
-unless ``--force``; a failing cell is reported and the others still run; the command
-ends with a summary and exits 1 if any cell failed. Then (unless ``--no-book``) it
+small, copied next to the record as ``run.ipynb``. A failing cell is reported and the
+others still run; the command ends with a summary naming every cell it skipped, resumed,
+ran, replaced or failed, and exits 1 if any cell failed. Then (unless ``--no-book``) it
 executes the book's notebooks on the results and builds the HTML book.
 
-The run is resumable: interrupt it at any time and run the same command again.
+What counts as done. A cell is done when its record was made with the settings this
+command asks for: every setting that changes the result (the scale's preset with the
+cell's hyper-parameter overrides, ``--epochs``, the pre-trained weights; everything of
+:class:`~hashlib_core.engine.RunConfig` but device, paths and workers) and the protocol's
+manifest (its splits and the data they were drawn from). A record made with other
+settings, or one that cannot be read, is not done: the cell runs again and its record is
+replaced; the runner lists these cells, with the differing settings, before it starts and
+in the summary. ``--dry-run`` shows the same plan without running anything.
+
+Resuming. Checkpoints go to ``runs/checkpoints/...`` after every epoch, so an interrupted
+run resumes from its last epoch when the same command runs again. A checkpoint made with
+other settings (or unreadable) is discarded and the cell starts afresh; ``--force`` starts
+every selected cell afresh.
+
+Before any training one preflight (:mod:`hashlib_core.preflight`) checks the settings of
+every cell, that the results, artifacts and log folders can be written, that the device
+and the pre-trained weights exist and that the images of each protocol are present; each
+problem is one ``error:`` line and the exit code is 2. Ctrl-C stops cleanly: the summary
+says what finished, and the same command resumes (exit code 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from hashlib_core import grids
+from hashlib_core import grids, preflight
 from hashlib_core.atomic import atomic_write
 from hashlib_core.grids import GridCell
-from hashlib_core.results import has_record, record_dir, run_id
+from hashlib_core.results import (
+    RECORD,
+    has_record,
+    read_record,
+    record_dir,
+    result_settings,
+    run_id,
+    settings_differences,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "notebooks" / "train_eval.ipynb"
 #: executed notebooks above this size stay in runs/logs only (keeps results/ small)
 MAX_COMMITTED_LOG = 256 * 1024
+#: a failure message longer than this is cut in the summary (the log holds all of it)
+MAX_MESSAGE = 4000
+INTERRUPTED = 130
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# --------------------------------------------------------------------------- cell identity
+def cell_config(cell: GridCell, scale: str, *, epochs: int | None = None,
+                device: str = "cpu", root: str | Path = "results", **fields: Any):
+    """The :class:`~hashlib_core.engine.RunConfig` a cell runs with (as the notebook builds
+    it): the scale's preset, the cell's variant, overrides and settings (for a tuned cell:
+    its method's winning optimiser settings, read under ``root``), ``epochs`` when given
+    and any other ``fields`` (e.g. ``pretrained``). Raises ``ValueError`` naming a bad
+    field, :class:`TuningPending` while the method's tuning runs are not all done."""
+    from hashlib_core.engine.config import RunConfig
+
+    extra = {**cell_settings(cell, scale, root), **fields}
+    if epochs is not None:
+        extra["epochs"] = epochs
+    return RunConfig.from_scale(scale, method=cell.method, n_bits=cell.n_bits,
+                                protocol=cell.protocol, seed=cell.seed, device=device,
+                                variant=cell.variant, method_overrides=dict(cell.overrides),
+                                **extra)
+
+
+def protocol_key(config) -> tuple:
+    """What a protocol build depends on: name, protocol seed, data and cache folders."""
+    return (config.protocol, config.protocol_seed, config.data_root, config.cache_dir)
+
+
+def _config_defaults() -> dict[str, Any]:
+    import dataclasses
+
+    from hashlib_core.engine.config import RunConfig
+
+    return {f.name: f.default for f in dataclasses.fields(RunConfig)
+            if f.default is not dataclasses.MISSING}
 
 
 @dataclass
-class Summary:
-    """Outcome of a grid run: cell labels by status, and wall seconds per ran cell."""
+class Plan:
+    """What the runner does with one cell, and why.
 
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    waiting: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    ``action``: ``"skip"`` (a record with these settings exists), ``"run"`` (no record),
+    ``"rerun"`` (the record was made with other settings, is unreadable, or ``--force``:
+    it is replaced), ``"resume"`` (no record, a checkpoint of these settings), ``"wait"``
+    (a tuned cell whose method's tuning runs are not done yet: planned again when its
+    turn comes). ``fresh``: the cell's checkpoint is discarded first.
+    """
+
+    cell: GridCell
+    action: str
+    why: str = ""
+    fresh: bool = False
+    config: Any = None
 
     @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def report(self) -> str:
-        total = sum(self.seconds.values())
-        lines = [f"{len(self.done)} ran, {len(self.skipped)} skipped (record exists), "
-                 f"{len(self.waiting)} waiting for tuning, "
-                 f"{len(self.failed)} failed; {total / 60:.1f} min of runs"]
-        for label, msg in self.waiting.items():
-            lines.append(f"  waiting            {label}: {msg}")
-        for label in self.done:
-            lines.append(f"  ok      {self.seconds[label]:7.1f} s  {label}")
-        for label, msg in self.failed.items():
-            lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s  {label}: {msg}")
-        return "\n".join(lines)
+    def label(self) -> str:
+        return self.cell.label
 
 
 def log_path(logs: str | Path, scale: str, cell: GridCell) -> Path:
@@ -68,10 +129,145 @@ def log_path(logs: str | Path, scale: str, cell: GridCell) -> Path:
             / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.ipynb")
 
 
+def checkpoint_dir(logs: str | Path, scale: str, cell: GridCell) -> Path:
+    """The cell's checkpoint folder: ``<logs>/../checkpoints/<scale>/...``."""
+    out = log_path(logs, scale, cell)
+    return Path(logs).parent / "checkpoints" / out.relative_to(logs).with_suffix("")
+
+
+def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
+    """``("none"|"same"|"other", detail)`` for the cell's ``last.pt``."""
+    path = folder / "last.pt"
+    if not path.is_file():
+        return "none", ""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        key, stored, epoch = state["result_key"], state["config"], int(state["epoch"])
+    except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is discarded
+        return "other", f"its checkpoint {path} is unreadable ({type(err).__name__}): discarded"
+    if key == config.result_key():
+        return "same", f"after epoch {epoch + 1} of {config.epochs}"
+    diff = settings_differences({"config": stored}, result_settings(config, None),
+                                defaults=_config_defaults(), stored_as="checkpoint")
+    return "other", (f"its checkpoint was made with other settings "
+                     f"({'; '.join(diff) or 'result key differs'}): discarded")
+
+
+def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
+              logs: str | Path, manifest_sha256: str | None, force: bool = False) -> Plan:
+    """Decide what to do with one cell (see :class:`Plan`)."""
+    path = record_dir(root, **cell.key(scale)) / RECORD
+    action, why = "run", ""
+    if force:
+        action, why = ("rerun", "--force") if path.exists() else ("run", "")
+    elif path.exists():
+        try:
+            record = read_record(path)
+        except ValueError as err:
+            action, why = "rerun", f"unreadable record ({err})"
+        else:
+            diff = settings_differences(record, result_settings(config, manifest_sha256),
+                                        defaults=_config_defaults())
+            if not diff:
+                return Plan(cell, "skip", "a record with these settings exists", config=config)
+            action, why = "rerun", "record made with other settings: " + "; ".join(diff)
+    folder = checkpoint_dir(logs, scale, cell)
+    if force:
+        return Plan(cell, action, why, fresh=True, config=config)
+    state, detail = _checkpoint_state(folder, config)
+    if state == "same" and action == "run":
+        return Plan(cell, "resume", detail, config=config)
+    if state == "same":
+        return Plan(cell, action, f"{why}; resumes {detail}", config=config)
+    if state == "other":
+        return Plan(cell, action, "; ".join(x for x in (why, detail) if x), fresh=True,
+                    config=config)
+    return Plan(cell, action, why, config=config)
+
+
+# --------------------------------------------------------------------------- summary
+@dataclass
+class Summary:
+    """Outcome of a grid run: cell labels by status, and wall seconds per ran cell.
+
+    ``done``: cells that ran to the end (new, resumed or replacing a record);
+    ``resumed`` and ``replaced`` (label -> why) say which of them did what;
+    ``stopped``: the cell that was running when Ctrl-C stopped the grid (``interrupted``),
+    ``not_run``: the cells left.
+    """
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    resumed: dict[str, str] = field(default_factory=dict)
+    replaced: dict[str, str] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
+    logs: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    stopped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+    def report(self) -> str:
+        total = sum(self.seconds.values())
+        extra = []
+        if self.resumed:
+            extra.append(f"{len([d for d in self.done if d in self.resumed])} resumed")
+        if self.replaced:
+            extra.append(f"{len([d for d in self.done if d in self.replaced])} replacing a record")
+        head = f"{len(self.done)} ran" + (f" ({', '.join(extra)})" if extra else "")
+        head += (f", {len(self.skipped)} skipped (record with these settings exists), "
+                 f"{len(self.failed)} failed")
+        if self.waiting:
+            head += f", {len(self.waiting)} waiting for tuning"
+        if self.interrupted:
+            head += (f", stopped by Ctrl-C{' during 1' if self.stopped else ''}, "
+                     f"{len(self.not_run)} not run")
+        lines = [f"{head}; {total / 60:.1f} min of runs"]
+        pad = " " * 22
+        for label in self.skipped:
+            lines.append(f"  skipped {'':>9}    {label}")
+        for label in self.done:
+            word = "resumed" if label in self.resumed else "ran"
+            note = self.resumed.get(label) or self.replaced.get(label)
+            lines.append(f"  {word:<8}{self.seconds.get(label, 0):7.1f} s   {label}"
+                         + (f"\n{pad}({note})" if note else ""))
+        for label, msg in self.failed.items():
+            body = msg.splitlines() or [""]
+            lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s   {label}: {body[0]}")
+            lines += [f"{pad}{line}" for line in body[1:]]
+            if label in self.logs:
+                lines.append(f"{pad}(log: {self.logs[label]})")
+        if self.stopped:
+            lines.append(f"  stopped {self.seconds.get(self.stopped, 0):7.1f} s   {self.stopped}"
+                         f"\n{pad}(Ctrl-C; it resumes from its last finished epoch)")
+        for label, msg in self.waiting.items():
+            lines.append(f"  waiting {'':>9}    {label}\n{pad}({msg})")
+        for label in self.not_run:
+            lines.append(f"  not run {'':>9}    {label}")
+        if self.interrupted:
+            lines.append("The same command resumes: finished cells are skipped, an "
+                         "interrupted one continues from its last epoch.")
+        return "\n".join(lines)
+
+
 def _error_message(err: BaseException) -> str:
+    """The whole message of a failure: ``Name: value`` (a papermill error's own exception),
+    without terminal colours, cut only beyond :data:`MAX_MESSAGE` characters."""
     name = getattr(err, "ename", None) or type(err).__name__
-    value = getattr(err, "evalue", None) or str(err)
-    return f"{name}: {value}".strip().splitlines()[0][:300]
+    value = getattr(err, "evalue", None)
+    if value is None:
+        value = str(err)
+    text = _ANSI.sub("", f"{name}: {value}").strip()
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + " ... (cut; the whole message is in the log)"
+    return text
 
 
 def cell_settings(cell: GridCell, scale: str, root: str | Path) -> dict:
@@ -99,13 +295,19 @@ class TuningPending(RuntimeError):
     """A cell waits for its method's tuning runs."""
 
 
+def _is_interrupt(err: BaseException) -> bool:
+    """Ctrl-C reaches the notebook's kernel too: it then fails with KeyboardInterrupt."""
+    return isinstance(err, KeyboardInterrupt) or getattr(err, "ename", None) == "KeyboardInterrupt"
+
+
+# --------------------------------------------------------------------------- running
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, fresh: bool = False) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
 
-    Training checkpoints go to ``<logs>/../checkpoints/...`` so an interrupted run resumes
-    from its last epoch; ``fresh=True`` deletes them first (``--force``).
+    Training checkpoints go to :func:`checkpoint_dir` so an interrupted run resumes
+    from its last epoch; ``fresh=True`` deletes them first.
 
     Raises
     ------
@@ -118,7 +320,7 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     out = log_path(logs, scale, cell)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = Path(logs).parent / "checkpoints" / out.relative_to(logs).with_suffix("")
+    ckpt = checkpoint_dir(logs, scale, cell)
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)
     params = {
@@ -142,41 +344,129 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
     return folder
 
 
+def protocol_manifests(configs, *, check_images: bool = True) -> tuple[dict, dict]:
+    """Build each distinct protocol of ``configs`` once.
+
+    Returns
+    -------
+    (manifests, problems)
+        ``{protocol_key: manifest_sha256}`` of those that could be built, and
+        ``{protocol_key: [problem, ...]}`` (missing data or, with ``check_images``,
+        missing image files) of the others.
+    """
+    manifests, problems = {}, {}
+    for config in configs:
+        key = protocol_key(config)
+        if key in manifests or key in problems:
+            continue
+        protocol, found = preflight.check_protocol(config.protocol, seed=config.protocol_seed,
+                                                   root=config.data_root,
+                                                   cache_dir=config.cache_dir)
+        if protocol is not None:
+            manifests[key] = protocol.manifest_sha256
+        if found and (check_images or protocol is None):
+            problems[key] = found
+        del protocol
+    return manifests, problems
+
+
 def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, force: bool = False,
-             progress: bool = True) -> Summary:
-    """Run every cell (skipping those with a record unless ``force``), never stopping
-    at a failure; a tqdm bar shows the cells done and the estimated time left."""
+             progress: bool = True, plans: list[Plan] | None = None) -> Summary:
+    """Run every cell that is not done (see the module docstring), never stopping at a
+    failure; a tqdm bar shows the cells done and the estimated time left. Ctrl-C stops
+    the grid and returns the summary so far (``interrupted``).
+
+    ``plans`` (from :func:`plan_cell`, as the command line makes them after its
+    preflight) replaces the planning of ``cells``.
+    """
     from tqdm.auto import tqdm
 
     summary = Summary()
+    if plans is None:
+        plans = []
+        configs = {}
+        for cell in cells:
+            try:
+                configs[cell] = cell_config(cell, scale, epochs=epochs, device=device, root=root)
+            except TuningPending as err:
+                plans.append(Plan(cell, "wait", str(err)))
+            except ValueError as err:
+                summary.failed[cell.label] = _error_message(err)
+        manifests, problems = protocol_manifests(list(configs.values()), check_images=False)
+        for cell, config in configs.items():
+            key = protocol_key(config)
+            if key in problems:
+                summary.failed[cell.label] = "\n".join(problems[key])
+                continue
+            plans.append(plan_cell(cell, config, scale=scale, root=root, logs=logs,
+                                   manifest_sha256=manifests.get(key), force=force))
     todo = []
-    for cell in cells:
-        if not force and has_record(root, **cell.key(scale)):
-            summary.skipped.append(cell.label)
+    for plan in plans:
+        if plan.action == "skip":
+            summary.skipped.append(plan.label)
         else:
-            todo.append(cell)
+            todo.append(plan)
     bar = tqdm(todo, desc=f"{scale} grid", unit="run", disable=not progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs "
                           "[{elapsed} elapsed, {remaining} left]{postfix}")
-    for cell in bar:
-        bar.set_postfix_str(cell.label)
-        start = time.perf_counter()
-        try:
-            run_cell(cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
-                     device=device, epochs=epochs, fresh=force)
-            summary.done.append(cell.label)
-        except TuningPending as err:
-            summary.waiting[cell.label] = str(err)
-            continue
-        except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
-            summary.failed[cell.label] = _error_message(err)
-            bar.write(f"FAILED {cell.label}: {summary.failed[cell.label]} "
-                      f"(log: {log_path(logs, scale, cell)})")
-        summary.seconds[cell.label] = time.perf_counter() - start
+    k = 0
+    try:
+        for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
+            _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
+                     logs=logs, device=device, epochs=epochs)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        finished = set(summary.done) | set(summary.failed)
+        left = [p.label for p in todo[k:] if p.label not in finished]
+        if left and left[0] in summary.seconds:  # it was running when Ctrl-C came
+            summary.stopped = left.pop(0)
+        summary.not_run = left
     bar.close()
     return summary
+
+
+def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs, device,
+             epochs) -> None:
+    """Run one planned cell and record its outcome; Ctrl-C is raised as KeyboardInterrupt.
+    A cell that waited for its method's tuning is planned again first."""
+    label = plan.label
+    if plan.action == "wait":
+        try:
+            config = cell_config(plan.cell, scale, epochs=epochs, device=device, root=root)
+        except TuningPending as err:
+            summary.waiting[label] = str(err)
+            return
+        manifests, _ = protocol_manifests([config], check_images=False)
+        plan = plan_cell(plan.cell, config, scale=scale, root=root, logs=logs,
+                         manifest_sha256=manifests.get(protocol_key(config)))
+        if plan.action == "skip":
+            summary.skipped.append(label)
+            return
+    bar.set_postfix_str(label)
+    start = time.perf_counter()
+    try:
+        run_cell(plan.cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
+                 device=device, epochs=epochs, fresh=plan.fresh)
+    except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
+        summary.seconds[label] = time.perf_counter() - start
+        if _is_interrupt(err):
+            raise KeyboardInterrupt from err
+        summary.failed[label] = _error_message(err)
+        summary.logs[label] = str(log_path(logs, scale, plan.cell))
+        bar.write(f"FAILED {label}: {summary.failed[label].splitlines()[0]} "
+                  f"(log: {summary.logs[label]})")
+        return
+    except KeyboardInterrupt:
+        summary.seconds[label] = time.perf_counter() - start
+        raise
+    summary.seconds[label] = time.perf_counter() - start
+    summary.done.append(label)
+    if plan.action == "resume":
+        summary.resumed[label] = plan.why
+    elif plan.action == "rerun":
+        summary.replaced[label] = plan.why
 
 
 def build_book(scale: str, *, root: str | Path = "results") -> int:
@@ -193,22 +483,25 @@ def build_book(scale: str, *, root: str | Path = "results") -> int:
     return 1 if (failed or rc) else 0
 
 
+# --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m hashlib_core.reproduce",
-                                 description=__doc__.split("\n\n")[0])
+    ap = preflight.ArgumentParser(prog="python -m hashlib_core.reproduce",
+                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", choices=grids.SCALES, required=True)
     ap.add_argument("--datasets", nargs="+", help="datasets (cifar10 ...) or protocol names")
     ap.add_argument("--methods", nargs="+", help="registry names (default: the whole grid)")
-    ap.add_argument("--bits", nargs="+", type=int, help="code lengths")
-    ap.add_argument("--seeds", nargs="+", type=int, help="seeds")
+    ap.add_argument("--bits", nargs="+", type=preflight.positive_int, help="code lengths")
+    ap.add_argument("--seeds", nargs="+", type=preflight.non_negative_int, help="seeds")
     ap.add_argument("--kinds", nargs="+", choices=grids.KINDS,
                     help="tune (tuning runs), main, ablation (default: all)")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
-    ap.add_argument("--epochs", type=int, default=None,
+    ap.add_argument("--epochs", type=preflight.positive_int, default=None,
                     help="override the scale's number of epochs (default: the scale's)")
-    ap.add_argument("--force", action="store_true", help="rerun cells that have a record")
+    ap.add_argument("--force", action="store_true",
+                    help="rerun selected cells from scratch, even those with a record")
     ap.add_argument("--no-book", action="store_true", help="do not rebuild the book")
-    ap.add_argument("--dry-run", action="store_true", help="list the cells and exit")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="show what each cell needs (done, run, rerun and why, resume) and exit")
     ap.add_argument("--root", default="results", help="results folder (default: results)")
     ap.add_argument("--artifacts", default="runs/artifacts",
                     help="database codes folder, not committed (default: runs/artifacts)")
@@ -216,28 +509,138 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _values(values) -> str:
+    return ", ".join(str(v) for v in sorted(set(values), key=lambda v: (str(type(v)), v)))
+
+
+def select_cells(args: argparse.Namespace) -> list[GridCell]:
+    """The cells of ``--scale`` that ``--datasets/--methods/--bits/--seeds`` pick.
+
+    Raises
+    ------
+    ValueError
+        Naming a value that is not in the grid (with the valid ones), or saying which
+        values the other filters leave when the combination matches no cell.
+    """
+    cells = grids.grid(args.scale)
+    protocols = grids.BOOK_PROTOCOLS[args.scale]
+    names = {"--datasets": "datasets", "--methods": "methods", "--bits": "bits",
+             "--seeds": "seeds"}
+    valid = {
+        "--datasets": sorted({d for d, p in protocols.items() if any(c.protocol == p for c in cells)}
+                             | {c.protocol for c in cells}),
+        "--methods": sorted({c.method for c in cells}),
+        "--bits": sorted({c.n_bits for c in cells}),
+        "--seeds": sorted({c.seed for c in cells}),
+    }
+    for flag, attr in names.items():
+        given = getattr(args, attr)
+        if given is None:
+            continue
+        unknown = [v for v in given if v not in valid[flag]]
+        if unknown:
+            raise ValueError(f"{flag} {_values(unknown)}: not in the {args.scale} grid; "
+                             f"valid: {_values(valid[flag])}")
+    selected = grids.select(cells, datasets=args.datasets, methods=args.methods,
+                            bits=args.bits, seeds=args.seeds, kinds=args.kinds,
+                            scale=args.scale)
+    if selected:
+        return selected
+    given = {flag: getattr(args, attr) for flag, attr in names.items()
+             if getattr(args, attr) is not None}
+    hints = []
+    for flag in given:
+        others = {names[f]: v for f, v in given.items() if f != flag}
+        rest = grids.select(cells, scale=args.scale, **others)
+        field_of = {"--datasets": lambda c: c.protocol, "--methods": lambda c: c.method,
+                    "--bits": lambda c: c.n_bits, "--seeds": lambda c: c.seed}[flag]
+        cond = " ".join(f"{f} {_values(v)}" for f, v in given.items() if f != flag)
+        hints.append(f"with {cond} it has {flag} {_values({field_of(c) for c in rest}) or '(none)'}")
+    raise ValueError(f"the selection matches no cell of the {args.scale} grid: "
+                     + "; ".join(hints))
+
+
+def _print_plan(plans: list[Plan], *, dry_run: bool) -> None:
+    word = {"skip": "done", "run": "todo", "rerun": "rerun", "resume": "resume", "wait": "wait"}
+    for plan in plans:
+        if dry_run or plan.action in ("rerun", "resume", "wait") or plan.fresh:
+            why = f"  ({plan.why})" if plan.why and plan.action != "skip" else ""
+            print(f"{word[plan.action]:<6}  {plan.label}{why}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        cells = grids.select(grids.grid(args.scale), datasets=args.datasets,
-                             methods=args.methods, bits=args.bits, seeds=args.seeds,
-                             kinds=args.kinds, scale=args.scale)
+        return _main(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C) before any training; nothing was run", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
+        cells = select_cells(args)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if not cells:
-        print("error: the selection matches no cell of the grid", file=sys.stderr)
-        return 2
+        return preflight.report([str(err)])
+    if not args.dry_run and preflight.report(preflight.check_device(args.device)):
+        return preflight.EXIT_CODE
+    problems, configs, waiting = [], {}, {}
+    for cell in cells:
+        try:
+            configs[cell] = cell_config(cell, args.scale, epochs=args.epochs, device=args.device,
+                                        root=args.root)
+        except TuningPending as err:
+            waiting[cell] = str(err)
+        except ValueError as err:
+            problems.append(f"{cell.label}: {err}" if len(cells) == 1 else str(err))
+    if problems:
+        return preflight.report(problems)
+    if args.dry_run:  # build only the protocols a record must be compared with
+        wanted = [c for cell, c in configs.items()
+                  if (record_dir(args.root, **cell.key(args.scale)) / RECORD).exists()]
+        manifests, missing = protocol_manifests(wanted, check_images=False)
+        for found in missing.values():
+            print(f"note: {found[0].splitlines()[0]} (records of it are compared without "
+                  "the protocol manifest)", file=sys.stderr)
+    else:
+        manifests, missing = protocol_manifests(list(configs.values()))
+        if missing:
+            return preflight.report([p for found in missing.values() for p in found])
+    plans = [Plan(cell, "wait", waiting[cell]) if cell in waiting else
+             plan_cell(cell, configs[cell], scale=args.scale, root=args.root, logs=args.logs,
+                       manifest_sha256=manifests.get(protocol_key(configs[cell])),
+                       force=args.force)
+             for cell in cells if cell in waiting or cell in configs]
     if args.dry_run:
-        for cell in cells:
-            mark = "done" if has_record(args.root, **cell.key(args.scale)) else "todo"
-            print(f"{mark}  {cell.label}")
+        _print_plan(plans, dry_run=True)
+        counts = {a: sum(p.action == a for p in plans)
+                  for a in ("skip", "run", "rerun", "resume", "wait")}
+        print(f"{len(plans)} cells: {counts['skip']} done, {counts['run']} to run, "
+              f"{counts['rerun']} to rerun, {counts['resume']} to resume, "
+              f"{counts['wait']} waiting for their method's tuning")
         return 0
-    print(f"{args.scale} grid: {len(cells)} cells, device {args.device}", flush=True)
+    todo = [p for p in plans if p.action != "skip"]
+    if todo:
+        checks = []
+        for path, what in ((args.root, "results folder (--root)"),
+                           (args.artifacts, "artifacts folder (--artifacts)"),
+                           (args.logs, "logs folder (--logs)"),
+                           (Path(args.logs).parent / "checkpoints", "checkpoints folder")):
+            checks += preflight.check_writable(path, what)
+        for plan in todo:
+            if plan.config is not None:
+                checks += preflight.check_weights(plan.config)
+        if checks:
+            return preflight.report(checks)
+    print(f"{args.scale} grid: {len(plans)} cells, device {args.device}: "
+          f"{len(plans) - len(todo)} done, {len(todo)} to run", flush=True)
+    _print_plan(plans, dry_run=False)
     summary = run_grid(cells, scale=args.scale, root=args.root, artifacts=args.artifacts,
                        logs=args.logs, device=args.device, epochs=args.epochs,
-                       force=args.force)
+                       force=args.force, plans=plans)
     print(summary.report(), flush=True)
+    if summary.interrupted:
+        return INTERRUPTED
     rc = 0 if summary.ok else 1
     if not args.no_book:
         rc = build_book(args.scale, root=args.root) or rc

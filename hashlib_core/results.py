@@ -23,6 +23,18 @@ the new one, never a mix. Readers verify the hashes.
 and one column per scalar metric, NaN where a run lacks it): a tidy table whose
 observational unit is a run. :func:`load_curves` returns the same rows with one column
 per curve holding a NumPy array.
+
+A corrupt or unreadable ``record.json`` (truncated, not JSON, missing fields, no read
+permission) never stops a reader: :func:`iter_records` skips it with a
+:class:`CorruptRecordWarning` naming the file and the reason, and :func:`load_results` /
+:func:`load_curves` list the skipped files in ``df.attrs["skipped_records"]``
+(:func:`skipped_note` turns that into a sentence for a page). The batch runner treats
+such a cell as not done and reruns it.
+
+What a run was made with: :func:`settings_differences` compares the result-determining
+settings stored in a record (its configuration without device, paths and workers, and
+the protocol manifest's hash) with the settings wanted now; the batch runner counts a
+record as done only when they agree.
 """
 
 from __future__ import annotations
@@ -34,7 +46,8 @@ import json
 import math
 import platform
 import subprocess
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -47,6 +60,13 @@ from hashlib_core.atomic import atomic_write
 
 SCHEMA = 1
 RECORD = "record.json"
+#: configuration fields that do not change a result (where it runs, how it reports and
+#: saves); the same list as ``hashlib_core.engine.config.NON_RESULT_FIELDS``
+NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads")
+
+
+class CorruptRecordWarning(UserWarning):
+    """A stored record could not be read and was skipped (the message names the file)."""
 KEY_COLUMNS = ["scale", "protocol", "method", "variant", "n_bits", "seed"]
 _REPO = Path(__file__).resolve().parents[1]
 _VERSIONED = ("torch", "torchvision", "numpy", "scikit-learn", "pandas", "hashlib_core")
@@ -292,11 +312,13 @@ def read_record(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         path = path / RECORD
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_bytes().decode("utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: corrupt result record (not valid JSON: {err})") from None
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: corrupt result record (not UTF-8: {err})") from None
+    except OSError as err:
+        raise ValueError(f"{path}: unreadable result record ({err.strerror or err})") from None
     if not isinstance(record, dict):
         raise ValueError(f"{path}: corrupt result record (top level is not an object)")
     missing = [k for k in ("schema", "key", "config", "scalars", "curves", "provenance", "files")
@@ -305,6 +327,10 @@ def read_record(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: corrupt result record, missing fields {missing}")
     if record["schema"] != SCHEMA:
         raise ValueError(f"{path}: record schema {record['schema']!r}, this code reads {SCHEMA}")
+    wrong = [k for k in ("key", "config", "scalars", "curves", "provenance", "files")
+             if not isinstance(record[k], dict)]
+    if wrong:
+        raise ValueError(f"{path}: corrupt result record, {wrong} must be JSON objects")
     missing = [k for k in KEY_COLUMNS if k not in record["key"]]
     if missing:
         raise ValueError(f"{path}: corrupt result record, key lacks {missing}")
@@ -312,12 +338,54 @@ def read_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
-def iter_records(root: str | Path = "results", *, scale: str | None = None) -> Iterator[dict]:
-    """Every record under ``root`` (of one scale if given), in sorted path order."""
+def iter_records(
+    root: str | Path = "results", *, scale: str | None = None,
+    skipped: list[str] | None = None, strict: bool = False,
+) -> Iterator[dict]:
+    """Every readable record under ``root`` (of one scale if given), in sorted path order.
+
+    Parameters
+    ----------
+    skipped : list, optional
+        Receives one message (file and reason) per record that could not be read.
+    strict : bool
+        Raise the ``ValueError`` of an unreadable record instead of skipping it.
+
+    Warns
+    -----
+    CorruptRecordWarning
+        Once per skipped record, naming its file and the reason.
+    """
     base = Path(root) / scale if scale else Path(root)
     pattern = f"*/*/*/{RECORD}" if scale else f"*/*/*/*/{RECORD}"
     for path in sorted(base.glob(pattern)):
-        yield read_record(path)
+        try:
+            record = read_record(path)
+        except ValueError as err:
+            if strict:
+                raise
+            warnings.warn(f"skipped: {err}", CorruptRecordWarning, stacklevel=2)
+            if skipped is not None:
+                skipped.append(str(err))
+            continue
+        yield record
+
+
+def skipped_note(df: pd.DataFrame) -> str:
+    """A sentence for a page whose table or figure left out unreadable records ("" if none).
+
+    Examples
+    --------
+    >>> skipped_note(pd.DataFrame())
+    ''
+    """
+    skipped = df.attrs.get("skipped_records") or []
+    if not skipped:
+        return ""
+    files = "; ".join(m.split(": ", 1)[0] for m in skipped)
+    n = len(skipped)
+    return (f"{n} stored run{'s were' if n > 1 else ' was'} left out: "
+            f"{'their records are' if n > 1 else 'its record is'} unreadable ({files}).")
 
 
 def _select(records, *, variant: str | None = "any", **where) -> list[dict]:
@@ -374,14 +442,21 @@ def load_results(
         ``best_epoch, wall_time_s, device, git_commit, manifest_sha256, path``, then one
         float column per scalar metric (``map``, ``precision_top5000``, ``precision_r2``,
         ``mac`` ...; NaN where a run lacks it). Empty (with the key columns) if no run.
+        ``df.attrs["skipped_records"]``: one message (file: reason) per unreadable record
+        left out (under ``root``/``scale``, whatever the other filters); each was also
+        warned about (:class:`CorruptRecordWarning`).
     """
-    recs = _select(iter_records(root, scale=scale), protocol=protocol, method=method,
-                   variant=variant)
+    skipped: list[str] = []
+    recs = _select(iter_records(root, scale=scale, skipped=skipped), protocol=protocol,
+                   method=method, variant=variant)
     rows = [_row(r) for r in recs]
     base = KEY_COLUMNS + ["best_epoch", "wall_time_s", "device", "git_commit",
                           "manifest_sha256", "path"]
     df = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base)))
-    return df.astype({"n_bits": "int64", "seed": "int64"}) if len(df) else df
+    if len(df):
+        df = df.astype({"n_bits": "int64", "seed": "int64"})
+    df.attrs["skipped_records"] = skipped
+    return df
 
 
 def load_curves(
@@ -402,9 +477,11 @@ def load_curves(
         ``pr_precision``, ``pr_recall``, ``pn_n``, ``pn_precision``,
         ``bit_correlation`` ...), each cell a float NumPy array (NaN for a stored null).
         By default only non-ablation runs (``variant=None``); pass ``"any"`` for all.
+        ``df.attrs["skipped_records"]`` as for :func:`load_results`.
     """
-    recs = _select(iter_records(root, scale=scale), protocol=protocol, method=method,
-                   n_bits=n_bits, variant=variant)
+    skipped: list[str] = []
+    recs = _select(iter_records(root, scale=scale, skipped=skipped), protocol=protocol,
+                   method=method, n_bits=n_bits, variant=variant)
     rows = []
     for rec in recs:
         row = dict(rec["key"])
@@ -412,8 +489,10 @@ def load_curves(
             # a stored null (NaN when written) becomes NaN again
             row[name] = np.asarray(values if values is not None else [], dtype=float)
         rows.append(row)
-    return pd.DataFrame(rows, columns=KEY_COLUMNS + sorted(
+    df = pd.DataFrame(rows, columns=KEY_COLUMNS + sorted(
         {k for r in rows for k in r} - set(KEY_COLUMNS)))
+    df.attrs["skipped_records"] = skipped
+    return df
 
 
 def _read_codes(path: Path, sha256: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -469,7 +548,7 @@ def load_db_codes(
 
 def has_record(root: str | Path, **key: Any) -> bool:
     """True if a readable record exists for ``key`` (scale, protocol, method, n_bits, seed,
-    variant)."""
+    variant), whatever settings it was made with (see :func:`settings_differences`)."""
     path = record_dir(root, **key) / RECORD
     if not path.is_file():
         return False
@@ -480,6 +559,66 @@ def has_record(root: str | Path, **key: Any) -> bool:
     return True
 
 
+def _plain(value: Any) -> Any:
+    """A value as it reads back from JSON (tuples -> lists, NaN -> None)."""
+    return json.loads(json.dumps(_jsonable(value), sort_keys=True))
+
+
+def result_settings(config: Any, manifest_sha256: str | None) -> dict[str, Any]:
+    """The settings that decide a run's result: its configuration without
+    :data:`NON_RESULT_FIELDS`, plus ``manifest_sha256`` (the protocol's splits and data)."""
+    cfg = _config_dict(config)
+    out = {k: _plain(v) for k, v in cfg.items() if k not in NON_RESULT_FIELDS}
+    out["manifest_sha256"] = manifest_sha256
+    return out
+
+
+def settings_differences(
+    record: Mapping[str, Any], wanted: Mapping[str, Any], *,
+    defaults: Mapping[str, Any] | None = None, stored_as: str = "record",
+) -> list[str]:
+    """How the settings a record was made with differ from ``wanted``; [] when they agree.
+
+    Parameters
+    ----------
+    record : dict
+        A record (:func:`read_record`): its ``config`` and ``provenance.manifest_sha256``.
+    wanted : dict
+        :func:`result_settings` of the run wanted now. A ``manifest_sha256`` of None is
+        not compared (the protocol could not be built here).
+    defaults : dict, optional
+        Values of fields a record may lack (written before the field existed): a missing
+        field counts as its default. Fields only the record has are not compared.
+    stored_as : str
+        How the messages name the stored side (``"record"``, ``"checkpoint"``).
+
+    Returns
+    -------
+    list of str
+        ``"epochs: record 6, now 4"`` per differing field, in field order.
+
+    Examples
+    --------
+    >>> rec = {"config": {"epochs": 6, "lr": 0.001}, "provenance": {"manifest_sha256": "ab"}}
+    >>> settings_differences(rec, {"epochs": 4, "lr": 0.001, "manifest_sha256": "ab"})
+    ['epochs: record 6, now 4']
+    """
+    stored = result_settings(record.get("config") or {},
+                             (record.get("provenance") or {}).get("manifest_sha256"))
+    defaults = {k: _plain(v) for k, v in (defaults or {}).items()}
+    out = []
+    for name, value in wanted.items():
+        if name == "manifest_sha256":
+            if value is not None and stored.get(name) != value:
+                out.append(f"protocol manifest: {stored_as} {str(stored.get(name))[:12]}, "
+                           f"now {str(value)[:12]} (other splits or data)")
+            continue
+        have = stored.get(name, defaults.get(name, value))
+        if _plain(have) != _plain(value):
+            out.append(f"{name}: {stored_as} {have!r}, now {_plain(value)!r}")
+    return out
+
+
 def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") -> dict:
     """The protocol manifest stored beside the runs of ``scale``/``protocol``.
 
@@ -488,7 +627,8 @@ def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") ->
     FileNotFoundError
         If the folder holds no manifest.
     ValueError
-        If it holds several (runs of one protocol made on different splits).
+        If it holds several (runs of one protocol made on different splits), or the file
+        cannot be read (the message names it).
     """
     folder = Path(root) / scale / protocol
     found = sorted(folder.glob("manifest-*.json"))
@@ -497,4 +637,7 @@ def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") ->
     if len(found) > 1:
         raise ValueError(f"{folder}: {len(found)} manifests ({', '.join(p.name for p in found)}); "
                          "the runs of one protocol were made on different splits")
-    return json.loads(found[0].read_text())
+    try:
+        return json.loads(found[0].read_bytes().decode("utf-8"))
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{found[0]}: unreadable protocol manifest ({err})") from None

@@ -188,3 +188,53 @@ def test_conflicting_labels_across_files(tmp_path):
         match=r"database.txt line 1: img/03.png has other labels than in .*train.txt line 1",
     ):
         _toy_protocol(tmp_path)
+
+
+# ---- issue 16, case 6: encodings, byte-order mark, paths with spaces, folders, repeats
+def test_encodings_and_byte_order_marks(tmp_path):
+    text = "dir/été 1.jpg 0 1 0\nb.jpg 1 0 0\n"
+    for name, data in (("bom.txt", b"\xef\xbb\xbf" + text.encode()),
+                       ("utf16.txt", text.encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        lst = read_list_file(tmp_path / name)
+        assert lst.relative_paths == ["dir/été 1.jpg", "b.jpg"], name  # no BOM in the path
+    (tmp_path / "latin1.txt").write_bytes("a.jpg 1 0 0\nc/caf\xe9.jpg 0 1 0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.txt line 2: not UTF-8 text \(byte 0xe9 at "
+                                         r"column 6\); save the list as UTF-8"):
+        read_list_file(tmp_path / "latin1.txt")
+
+
+def test_paths_with_spaces_keep_them_and_labels_are_the_last_columns(tmp_path):
+    path = _write(tmp_path / "sp.txt", "my photos/a b.jpg 0 1 0\r\n  c  d.png 1 0 0  \n")
+    lst = read_list_file(path, n_classes=3)
+    assert lst.relative_paths == ["my photos/a b.jpg", "c  d.png"]
+    assert lst.labels.tolist() == [[0, 1, 0], [1, 0, 0]]
+    assert read_list_file(path).relative_paths == lst.relative_paths  # width from line 1
+    # a wrong width is still named as such, with or without spaces in the path
+    with pytest.raises(ValueError, match=r"line 1: 3 labels, expected 4"):
+        read_list_file(path, n_classes=4)
+    bad = _write(tmp_path / "w.txt", "a b.jpg 0 1 0\nc d.jpg 1 0 0 1\n")
+    with pytest.raises(ValueError, match=r"w.txt line 2: 4 labels, expected 3"):
+        read_list_file(bad)
+
+
+def test_a_list_that_is_a_folder_is_named(tmp_path):
+    lists = tmp_path / "data" / "toy"
+    _write(lists / "test.txt", "a.jpg 1 0 0\n")
+    (lists / "train.txt").mkdir()
+    with pytest.raises(ValueError, match=r"list .*toy/train.txt is a folder, not a list file"):
+        _toy_protocol(tmp_path)
+    with pytest.raises(ValueError, match=r"list file .*train.txt is a folder, not a file"):
+        read_list_file(lists / "train.txt")
+    (lists / "train.txt").rmdir()
+    with pytest.raises(FileNotFoundError, match=r"toy \(no train.txt\)"):
+        _toy_protocol(tmp_path)
+
+
+def test_each_bad_image_is_reported_once(tmp_path):
+    _toy_tree(tmp_path, corrupt=True)
+    p = _toy_protocol(tmp_path)
+    # the database holds the training images: checked together, each file is named once
+    problems = check_images(p)
+    assert len(problems) == 2 and len(check_images(p.train, p.database)) == 2
+    assert sum("04.jpg" in m for m in problems) == 1 and sum("07.png" in m for m in problems) == 1

@@ -51,8 +51,10 @@ def test_result_selection_and_checkpoints(smoke, cache_dir, tmp_path):
     best = ckpt.load(tmp_path / "run" / ckpt.BEST)
     assert last["epoch"] == 2 and best["epoch"] == r.best_epoch
     assert {"torch", "numpy", "python", "generator"} <= set(last["rng"][0])
-    with pytest.raises(ValueError, match="another configuration"):
-        run(cfg.replace(lr=2e-3), progress=False)  # same run_dir, other config
+    # same run_dir, other config: the message names the differing field and the way out
+    with pytest.raises(ValueError, match=r"checkpoint of other settings \(lr: checkpoint 0.001, "
+                                         r"now 0.002\); to start afresh remove .*--force"):
+        run(cfg.replace(lr=2e-3), progress=False)
 
 
 class _Killed(RuntimeError):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
+
 import nbformat
+import numpy as np
 import pytest
 
 from hashlib_core import grids
+from hashlib_core import reproduce as RP
+from hashlib_core import results as R
 from hashlib_core.grids import GridCell
 from hashlib_core.reproduce import log_path, main, run_grid
 from hashlib_core.results import load_results, read_record
@@ -52,7 +58,7 @@ def test_cli_selection_errors(tmp_path, capsys):
     assert main(["--scale", "smoke", "--methods", "nope", "--root", str(tmp_path)]) == 2
     assert main(["--scale", "smoke", "--methods", "lsh", "--dry-run",
                  "--root", str(tmp_path)]) == 0
-    assert "todo  cifar10-smoke/lsh/32b_seed0" in capsys.readouterr().out
+    assert "todo    cifar10-smoke/lsh/32b_seed0" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -61,13 +67,14 @@ def test_run_skip_force_and_failure(tmp_path, shared_data, monkeypatch):
     kw = dict(scale="smoke", root=tmp_path / "results", artifacts=tmp_path / "art",
               logs=tmp_path / "logs", progress=False)
     good = GridCell("lsh", "cifar10-smoke", 16)
-    bad = GridCell("nope", "cifar10-smoke", 16)  # not a registered method: the notebook fails
+    bad = GridCell("nope", "cifar10-smoke", 16)  # not a registered method: refused up front
     first = run_grid([bad, good], **kw)
     assert first.done == [good.label]
     assert list(first.failed) == [bad.label] and "unknown method" in first.failed[bad.label]
     assert not first.ok
-    # the failed notebook is kept as a log; the good one is copied next to its record
-    assert log_path(kw["logs"], "smoke", bad).is_file()
+    # the bad cell failed before any notebook ran; the good one's is copied next to its record
+    assert not log_path(kw["logs"], "smoke", bad).exists()
+    assert log_path(kw["logs"], "smoke", good).is_file()
     df = load_results("smoke", root=kw["root"])
     assert len(df) == 1 and df.method.iloc[0] == "lsh" and 0 < df["map"].iloc[0] <= 1
     folder = df.path.iloc[0]
@@ -81,4 +88,239 @@ def test_run_skip_force_and_failure(tmp_path, shared_data, monkeypatch):
 
     forced = run_grid([good], force=True, **kw)
     assert forced.done == [good.label] and forced.ok
-    assert "1 ran, 0 skipped" in forced.report()
+    assert "1 ran (1 replacing a record), 0 skipped" in forced.report()
+
+
+# ---- issue 16: cell identity, corrupt records, messages, Ctrl-C, preflight --------------
+SHA = "ab" * 32
+
+
+@dataclass
+class _Eval:
+    scalars: dict = field(default_factory=lambda: {"map": 0.5})
+    curves: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Result:
+    config: object
+    manifest_sha256: str = SHA
+    manifest: dict = field(default_factory=lambda: {"protocol": "cifar10-smoke"})
+    query_codes: np.ndarray = field(default_factory=lambda: np.ones((4, 32), np.int8))
+    query_labels: np.ndarray = field(default_factory=lambda: np.eye(4, dtype=np.uint8))
+    db_codes: None = None
+    eval: _Eval = field(default_factory=_Eval)
+
+
+def _store(root, cell, **settings):
+    """A record of ``cell`` made with the runner's config plus ``settings``."""
+    manifest = settings.pop("manifest_sha256", SHA)
+    cfg = RP.cell_config(cell, "smoke", **settings)
+    return R.save_run(_Result(cfg, manifest_sha256=manifest), root=root, artifacts=None)
+
+
+def _manifests(sha=SHA):
+    def build(configs, *, check_images=True):
+        return {RP.protocol_key(c): sha for c in configs}, {}
+    return build
+
+
+def _plan(cell, root, tmp_path, sha=SHA, **settings):
+    return RP.plan_cell(cell, RP.cell_config(cell, "smoke", **settings), scale="smoke",
+                        root=root, logs=tmp_path / "logs", manifest_sha256=sha)
+
+
+def test_a_record_made_with_other_settings_is_not_done(tmp_path):
+    """Case 1: epochs, hyper-parameter overrides and the protocol manifest decide a cell."""
+    root = tmp_path / "results"
+    cell = GridCell("dpsh", "cifar10-smoke", 32)
+    _store(root, cell, epochs=6)
+    assert _plan(cell, root, tmp_path, epochs=6).action == "skip"
+    plan = _plan(cell, root, tmp_path)  # the preset's 4 epochs
+    assert plan.action == "rerun" and "epochs: record 6, now 4" in plan.why
+    tuned = GridCell("dpsh", "cifar10-smoke", 32, overrides={"eta": 1.0})
+    plan = _plan(tuned, root, tmp_path, epochs=6)
+    assert plan.action == "rerun" and "method_overrides: record {}, now {'eta': 1.0}" in plan.why
+    plan = _plan(cell, root, tmp_path, sha="cd" * 32, epochs=6)
+    assert plan.action == "rerun" and "protocol manifest" in plan.why
+    plan = _plan(cell, root, tmp_path, epochs=6, pretrained=None)
+    assert plan.action == "skip"
+
+
+def test_dry_run_names_reruns_and_corrupt_records(tmp_path, monkeypatch, capsys):
+    """Cases 1 and 2 through the command line: the dry run says which cells will rerun and
+    why (other settings, an unreadable record) instead of "done" or a silent "todo"."""
+    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    root = tmp_path / "results"
+    dpsh, csq = GridCell("dpsh", "cifar10-smoke", 32), GridCell("csq", "cifar10-smoke", 32)
+    _store(root, dpsh, epochs=6)
+    folder = _store(root, csq)
+    args = ["--scale", "smoke", "--methods", "dpsh", "csq", "--bits", "32", "--root", str(root),
+            "--logs", str(tmp_path / "logs"), "--dry-run"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "done    cifar10-smoke/csq/32b_seed0" in out
+    assert ("rerun   cifar10-smoke/dpsh/32b_seed0  (record made with other settings: "
+            "epochs: record 6, now 4)") in out
+    assert main(args + ["--epochs", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "done    cifar10-smoke/dpsh/32b_seed0" in out and "rerun   cifar10-smoke/csq" in out
+    text = (folder / R.RECORD).read_bytes()
+    (folder / R.RECORD).write_bytes(text[: len(text) // 2])
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert (f"rerun   cifar10-smoke/csq/32b_seed0  (unreadable record ({folder / R.RECORD}: "
+            "corrupt result record") in out
+    assert "1 to rerun" not in out and "2 to rerun" in out
+
+
+def _fake_runs(monkeypatch, outcomes):
+    """run_cell replaced: ``outcomes[label]`` is an exception to raise, else it succeeds."""
+    calls = []
+
+    def fake(cell, **kw):
+        calls.append((cell.label, kw["fresh"]))
+        err = outcomes.get(cell.label)
+        if err is not None:
+            raise err
+
+    monkeypatch.setattr(RP, "run_cell", fake)
+    return calls
+
+
+def test_summary_keeps_whole_messages_and_names_every_cell(tmp_path, monkeypatch):
+    """Case 5: no message cut at 300 characters or to its first line; the summary names the
+    cells skipped, resumed, replaced, ran and failed."""
+    cells = [GridCell(m, "cifar10-smoke", 32) for m in ("lsh", "dpsh", "csq", "dhn", "dch")]
+    long = ("/runs/checkpoints/smoke/cifar10-smoke/dch/32b_seed0/last.pt holds a checkpoint of "
+            + "x" * 300 + " other settings (epochs: checkpoint 6, now 4); pass --force")
+    missing = FileNotFoundError("CIFAR-10 not found. Tried:\n  /a/cifar-10-batches-py\n"
+                                "  /a/cifar10-jpeg/cifar10_jpeg.zip\nPass root=")
+    _fake_runs(monkeypatch, {cells[3].label: missing, cells[4].label: ValueError(long)})
+    plans = [RP.Plan(cells[0], "skip"), RP.Plan(cells[1], "resume", "after epoch 3 of 4"),
+             RP.Plan(cells[2], "rerun", "record made with other settings: epochs: record 6, "
+                                        "now 4"),
+             RP.Plan(cells[3], "run"), RP.Plan(cells[4], "run")]
+    s = RP.run_grid(cells, scale="smoke", root=tmp_path, logs=tmp_path / "logs",
+                    progress=False, plans=plans)
+    assert s.skipped == [cells[0].label] and s.done == [cells[1].label, cells[2].label]
+    report = s.report()
+    assert report.startswith("2 ran (1 resumed, 1 replacing a record), 1 skipped")
+    assert "2 failed" in report
+    assert "epochs: checkpoint 6, now 4); pass --force" in report  # not cut
+    assert "/a/cifar10-jpeg/cifar10_jpeg.zip" in report and "Pass root=" in report
+    for label, word in ((cells[0].label, "skipped"), (cells[1].label, "resumed"),
+                        (cells[2].label, "ran"), (cells[3].label, "FAILED")):
+        assert any(line.lstrip().startswith(word) and label in line
+                   for line in report.splitlines()), (word, label)
+    assert "after epoch 3 of 4" in report and "record made with other settings" in report
+    assert f"log: {tmp_path / 'logs'}" in report
+
+
+def test_ctrl_c_stops_with_the_summary(tmp_path, monkeypatch, capsys):
+    """Case 5: Ctrl-C (in the runner, or reaching the notebook's kernel) ends the grid with
+    the summary of what finished and exit code 130, not a traceback."""
+    from papermill.exceptions import PapermillExecutionError
+
+    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    cells = [GridCell(m, "cifar10-smoke", 32) for m in ("lsh", "dpsh", "csq")]
+    in_kernel = PapermillExecutionError(3, 1, "run(cfg)", "KeyboardInterrupt", "", [])
+    for interrupt in (KeyboardInterrupt(), in_kernel):
+        _fake_runs(monkeypatch, {cells[2].label: interrupt})  # grid order: dpsh, csq, lsh
+        rc = main(["--scale", "smoke", "--methods", "lsh", "dpsh", "csq", "--bits", "32",
+                   "--no-book", "--root", str(tmp_path / "r"), "--logs", str(tmp_path / "l"),
+                   "--artifacts", str(tmp_path / "a")])
+        out = capsys.readouterr()
+        assert rc == 130 and "Traceback" not in out.out + out.err
+        assert "1 ran, 0 skipped (record with these settings exists), 0 failed, stopped by " \
+               "Ctrl-C during 1, 1 not run" in out.out
+        assert any(line.startswith("  stopped") and cells[2].label in line
+                   for line in out.out.splitlines())
+        assert f"not run {'':>9}    {cells[0].label}" in out.out
+
+
+def test_preflight_stops_a_grid_before_any_training(tmp_path, monkeypatch, capsys):
+    """Case 3: a read-only results folder and a missing device are found once, before any
+    cell trains, with one error line each and exit code 2."""
+    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    calls = _fake_runs(monkeypatch, {})
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    base = ["--scale", "smoke", "--methods", "lsh", "dpsh", "--bits", "32", "--no-book",
+            "--logs", str(tmp_path / "l"), "--artifacts", str(tmp_path / "a")]
+    assert main(base + ["--root", str(blocker / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and f"results folder (--root) {blocker / 'results'}" in err
+    if not torch_cuda_available():
+        assert main(base + ["--root", str(tmp_path / "r"), "--device", "cuda"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("error:") == 1 and "CUDA is not available" in err
+    assert main(base + ["--root", str(tmp_path / "r"), "--device", "cuda:x"]) == 2
+    assert "not a device name; valid: cpu, auto, cuda, cuda:<n>" in capsys.readouterr().err
+    assert calls == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_preflight_read_only_results_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    calls = _fake_runs(monkeypatch, {})
+    root = tmp_path / "r"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        assert main(["--scale", "smoke", "--methods", "lsh", "--no-book", "--root", str(root),
+                     "--logs", str(tmp_path / "l"), "--artifacts", str(tmp_path / "a")]) == 2
+    finally:
+        root.chmod(0o755)
+    assert "is not writable" in capsys.readouterr().err and calls == []
+
+
+def test_selection_errors_name_the_valid_values(tmp_path, capsys):
+    """Case 5: an unknown method is refused (not dropped), with the valid values."""
+    assert main(["--scale", "smoke", "--methods", "csq", "foo", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --methods foo: not in the smoke grid; valid: adsh, cnnh")
+    assert main(["--scale", "smoke", "--methods", "lsh", "--bits", "16", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "matches no cell of the smoke grid: with --bits 16 it has --methods csq, shnet; " \
+           "with --methods lsh it has --bits 32" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["--scale", "smoke", "--epochs", "0"])
+    assert exc.value.code == 2
+    assert "error: argument --epochs: must be a positive integer, got '0'" in capsys.readouterr().err
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
+    """Case 5 as a user meets it: SIGINT to the whole process group (runner and notebook
+    kernel) while a cell trains ends with the summary and exit code 130, no traceback;
+    the cell then resumes from its checkpoint."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "HASHLIB_DATA": str(shared_data),
+           "PYTHONPATH": str(RP.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
+            "dpsh", "csq", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
+            "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    last = tmp_path / "runs" / "checkpoints" / "smoke" / "cifar10-smoke" / "dpsh" / "32b_seed0"
+    deadline = time.time() + 600
+    while not (last / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "stopped by Ctrl-C during 1, 1 not run" in out
+    assert "not run              cifar10-smoke/csq/32b_seed0" in out
+    dry = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env)
+    assert "resume  cifar10-smoke/dpsh/32b_seed0  (after epoch" in dry.stdout

@@ -155,7 +155,7 @@ def test_corrupt_record_names_file(tmp_path):
     text = (folder / R.RECORD).read_text()
     (folder / R.RECORD).write_text(text[: len(text) // 2])  # half-written
     with pytest.raises(ValueError, match=r"16b_seed0/record\.json: corrupt result record"):
-        R.load_results("smoke", root=root)
+        list(R.iter_records(root, strict=True))
     assert not R.has_record(root, scale="smoke", protocol="cifar10-smoke", method="csq",
                             n_bits=16, seed=0)
     (folder / R.RECORD).write_text(json.dumps({"schema": 1, "key": {}}))
@@ -185,3 +185,73 @@ def test_bad_input_refused(tmp_path):
         R.save_run(res, root=tmp_path, artifacts=None)
     with pytest.raises(ValueError, match="variant"):
         R.save_run(_result(), root=tmp_path, variant="a/b")
+
+
+def test_a_corrupt_record_is_skipped_named_and_counted(tmp_path):
+    """Issue 16, case 2: a truncated record no longer breaks the readers
+    (and so the book's pages): it is left out with a warning naming it, and counted."""
+    root = tmp_path / "r"
+    good = R.save_run(_result(seed=0), root=root, artifacts=None)
+    bad = R.save_run(_result(seed=1), root=root, artifacts=None)
+    text = (bad / R.RECORD).read_bytes()
+    (bad / R.RECORD).write_bytes(text[: len(text) * 2 // 3])  # cut mid-way
+    with pytest.warns(R.CorruptRecordWarning, match=r"16b_seed1/record\.json: corrupt result"):
+        df = R.load_results("smoke", root=root)
+    assert df.seed.tolist() == [0] and df.path.tolist() == [str(good)]
+    assert len(df.attrs["skipped_records"]) == 1
+    assert str(bad / R.RECORD) in df.attrs["skipped_records"][0]
+    note = R.skipped_note(df)
+    assert note.startswith("1 stored run was left out") and str(bad / R.RECORD) in note
+    with pytest.warns(R.CorruptRecordWarning):
+        curves = R.load_curves("smoke", root=root)
+    assert curves.seed.tolist() == [0] and len(curves.attrs["skipped_records"]) == 1
+    with pytest.warns(R.CorruptRecordWarning):
+        codes, _ = R.load_query_codes("smoke", "cifar10-smoke", "csq", 16, seed=0, root=root)
+    assert codes.shape == (30, 16)
+    # a record that is valid JSON of the wrong shape, and one that cannot be read at all
+    (bad / R.RECORD).write_text(json.dumps({"schema": 1, "key": [], "config": {}, "scalars": {},
+                                            "curves": {}, "provenance": {}, "files": {}}))
+    with pytest.warns(R.CorruptRecordWarning, match="must be JSON objects"):
+        assert len(R.load_results("smoke", root=root)) == 1
+    (bad / R.RECORD).unlink()
+    (bad / R.RECORD).mkdir()  # a folder where the file should be: unreadable
+    with pytest.warns(R.CorruptRecordWarning, match="unreadable result record"):
+        df = R.load_results("smoke", root=root)
+    assert len(df) == 1 and len(df.attrs["skipped_records"]) == 1
+    assert R.skipped_note(R.load_results("smoke", root=tmp_path / "empty")) == ""
+
+
+def test_settings_differences_name_each_field():
+    rec = {"config": {"method": "dpsh", "epochs": 6, "lr": 1e-3, "device": "cuda",
+                      "method_overrides": {"eta": 10.0}, "removed_field": 1},
+           "provenance": {"manifest_sha256": "ab" * 32}}
+    wanted = R.result_settings({"method": "dpsh", "epochs": 4, "lr": 1e-3, "device": "cpu",
+                                "method_overrides": {"eta": 10.0}, "new_field": 3}, "ab" * 32)
+    assert "device" not in wanted  # where it ran does not change the result
+    assert R.settings_differences(rec, wanted) == ["epochs: record 6, now 4"]
+    assert R.settings_differences(rec, wanted, defaults={"new_field": 2}) == [
+        "epochs: record 6, now 4", "new_field: record 2, now 3"]
+    same = dict(wanted, epochs=6)
+    assert R.settings_differences(rec, same) == []
+    assert R.settings_differences(rec, dict(same, method_overrides={"eta": 1.0})) == [
+        "method_overrides: record {'eta': 10.0}, now {'eta': 1.0}"]
+    other = R.settings_differences(rec, dict(same, manifest_sha256="cd" * 32))
+    assert other == ["protocol manifest: record abababababab, now cdcdcdcdcdcd (other splits or data)"]
+    assert R.settings_differences(rec, dict(same, manifest_sha256=None)) == []
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(R, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_unreadable_manifest_is_named(tmp_path):
+    root = tmp_path / "r"
+    R.save_run(_result(), root=root, artifacts=None)
+    (manifest,) = (root / "smoke" / "cifar10-smoke").glob("manifest-*.json")
+    assert R.load_manifest("smoke", "cifar10-smoke", root=root) == {"protocol": "cifar10-smoke",
+                                                                    "n_query": 30}
+    manifest.write_text('{"protocol": "cif')
+    with pytest.raises(ValueError, match=rf"{manifest.name}: unreadable protocol manifest"):
+        R.load_manifest("smoke", "cifar10-smoke", root=root)

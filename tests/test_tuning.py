@@ -79,3 +79,18 @@ def test_convergence_table_lists_every_deep_run(tmp_path):
     _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.1, 0.2, 0.3, 0.4, 0.5])
     df = tuning.convergence_table(tmp_path)
     assert list(df["method"]) == ["dhn"] and df["late_gain"].iloc[0] == pytest.approx(0.1)
+
+
+def test_dry_run_shows_cells_waiting_for_tuning_then_their_winner(tmp_path, capsys):
+    from hashlib_core.reproduce import main
+
+    assert main(["--scale", "cpu", "--methods", "dhn", "--kinds", "main", "--dry-run",
+                 "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("wait  ") == 3 and "3 waiting for their method's tuning" in out
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "dhn", opt, lr, [0.5])
+    assert main(["--scale", "cpu", "--methods", "dhn", "--kinds", "main", "--dry-run",
+                 "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 waiting" in out and out.count("todo  ") == 3

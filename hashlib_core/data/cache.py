@@ -10,6 +10,12 @@ Cache folder (:func:`cache_root`): an explicit ``cache_dir``, else ``HASHLIB_CAC
 ``$XDG_CACHE_HOME/hashlib_core`` (``~/.cache/hashlib_core``). Every write into it goes
 through a temporary file in the same folder and ``os.replace``, so a reader never sees a
 half-written file, and two processes decoding at once do no harm.
+
+Stamps: :func:`save_array` writes beside each ``.npy`` a ``.npy.stamp.json`` with the
+file's size, the array's shape and dtype and a BLAKE2b digest of its bytes (about 0.2 s
+for the 184 MB of CIFAR-10 here); :func:`load_array` checks them and answers None, with a
+:class:`CorruptCacheWarning` naming the file, for a cache that is truncated, unreadable or
+altered, and deletes it, so the caller rebuilds it (once, not on every rerun).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +90,74 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return path
 
 
+class CorruptCacheWarning(UserWarning):
+    """A cached file was unreadable or did not match its stamp; it is rebuilt."""
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".stamp.json")
+
+
+def _array_digest(array: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return h.hexdigest()
+
+
+def array_stamp(path: str | os.PathLike, array: np.ndarray) -> dict[str, Any]:
+    """The stamp of a saved array: file size, shape, dtype and the digest of its bytes."""
+    return {"size": int(os.stat(path).st_size), "shape": list(array.shape),
+            "dtype": str(array.dtype), "blake2b": _array_digest(array)}
+
+
 def save_array(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Save one array as ``.npy`` atomically (no pickle)."""
-    return atomic_write(
-        path, lambda fh: np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-    )
+    """Save one array as ``.npy`` atomically (no pickle), with its stamp beside it."""
+    path = Path(path)
+    array = np.ascontiguousarray(array)
+    atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
+    save_json(_stamp_path(path), array_stamp(path, array))
+    return path
+
+
+def _discard(path: Path, why: str) -> None:
+    warnings.warn(f"cache file {path} {why}; it is deleted and rebuilt", CorruptCacheWarning,
+                  stacklevel=3)
+    for p in (path, _stamp_path(path)):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def load_array(path: str | os.PathLike) -> np.ndarray | None:
+    """A cached array written by :func:`save_array`; None when it must be (re)built.
+
+    None without a warning when the file does not exist; None with a
+    :class:`CorruptCacheWarning` naming the file (which is then deleted) when it cannot
+    be read or differs from its stamp (size, shape, dtype, digest). A file without a
+    stamp (written before stamps existed) is accepted when NumPy reads it whole, and
+    stamped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        _discard(path, f"is unreadable ({err})")
+        return None
+    stamp_file = _stamp_path(path)
+    try:
+        stamp = json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
+    except (OSError, ValueError):
+        stamp = {}
+    if stamp is None:
+        save_json(stamp_file, array_stamp(path, array))
+        return array
+    if not isinstance(stamp, dict) or stamp != array_stamp(path, array):
+        _discard(path, "does not match its stamp (altered or cut)")
+        return None
+    return array
 
 
 def save_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -37,6 +37,7 @@ from hashlib_core.data.cache import (
     cache_root,
     download_root,
     file_stamp,
+    load_array,
     read_sha256sums,
     save_array,
     save_json,
@@ -312,11 +313,10 @@ def load_cifar10(
 
         meta = json.loads(meta_path.read_text())
         if meta.get("stamps") == stamps:
-            images = np.load(f"{stem}-images.npy", allow_pickle=False)
-            labels = np.load(f"{stem}-labels.npy", allow_pickle=False)
-            if images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and labels.shape == (
-                N_TRAIN + N_TEST,
-            ):
+            images = load_array(f"{stem}-images.npy")  # None (named) when corrupt: rebuilt
+            labels = load_array(f"{stem}-labels.npy") if images is not None else None
+            if labels is not None and images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and \
+                    labels.shape == (N_TRAIN + N_TEST,):
                 return InMemoryData(images, labels, meta["info"])
     start = time.perf_counter()
     data = _decode_jpeg_zip(folder) if kind == "jpeg" else _read_pickles(folder)

@@ -7,6 +7,10 @@ where the authors published it, ``database.txt``.
 
 Policies (each reported, none silent):
 
+* the file is UTF-8 (a byte-order mark is dropped) or UTF-16 with its mark; the labels
+  are the last columns, so a path may contain spaces; other text, or a list that is a
+  folder, is a ``ValueError`` naming the file (and line);
+
 * wrong label width, a label other than 0/1, a path with no labels, one path twice in a
   file, or one path with two different label vectors in two files: ``ValueError``
   naming the file and line;
@@ -38,6 +42,7 @@ variable is set, else the list folder itself.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -69,52 +74,114 @@ class ListFile(NamedTuple):
     n_dropped: int
 
 
+def _decode(path: Path, data: bytes) -> str:
+    """The text of a list file: UTF-8 (a byte-order mark is dropped) or UTF-16 with its
+    mark; anything else is a ``ValueError`` naming the line and the bad byte."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: starts with a UTF-16 mark but is not UTF-16 ({err})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        line = data.count(b"\n", 0, err.start + start) + 1
+        column = err.start + start - (data.rfind(b"\n", 0, err.start + start) + 1) + 1
+        raise ValueError(
+            f"{path} line {line}: not UTF-8 text (byte 0x{data[err.start + start]:02x} at "
+            f"column {column}); save the list as UTF-8"
+        ) from None
+
+
+def _is_label(token: str) -> bool:
+    return token in ("0", "1")
+
+
+def _looks_numeric(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_line(line: str, n_classes: int | None, where: str) -> tuple[str, list[str]]:
+    """``path l_1 ... l_C`` -> (path, labels). The labels are the last columns, so a path
+    may hold spaces; the width is ``n_classes`` or, when None, the trailing 0/1 columns."""
+    parts = line.split()
+    if len(parts) == 1:
+        raise ValueError(f"{where}: a path with no labels: {parts[0]!r}")
+    trailing = 0
+    while trailing < len(parts) - 1 and _is_label(parts[-1 - trailing]):
+        trailing += 1
+    if n_classes is None:
+        if trailing == 0:
+            bad = parts[-1]
+            if _looks_numeric(bad):
+                raise ValueError(f"{where}: labels must be 0 or 1, found {bad!r}")
+            raise ValueError(f"{where}: a path with no labels: {line.strip()!r}")
+        n_classes = trailing
+    if trailing != n_classes:
+        window = parts[-n_classes:] if len(parts) > n_classes else parts[1:]
+        bad = next((t for t in reversed(window) if not _is_label(t)), None)
+        if trailing < n_classes and bad is not None and _looks_numeric(bad):
+            raise ValueError(f"{where}: labels must be 0 or 1, found {bad!r}")
+        raise ValueError(f"{where}: {trailing} labels, expected {n_classes}")
+    # the path: everything before the label columns, its inner spaces kept
+    head = re.fullmatch(rf"\s*(.+?)(?:\s+[01]){{{n_classes}}}\s*", line)
+    return head.group(1), parts[-n_classes:]
+
+
 def read_list_file(path: str | os.PathLike, *, n_classes: int | None = None) -> ListFile:
     """Parse a ``relative/path l_1 ... l_C`` list file.
 
     Parameters
     ----------
     path : path-like
+        UTF-8 text (a byte-order mark is dropped; UTF-16 with its mark is read too).
     n_classes : int, optional
-        Expected label width; default: the width of the first line.
+        Expected label width; default: the number of trailing 0/1 columns of the first
+        item.
 
     Returns
     -------
     ListFile
         All-zero label rows are dropped with a ``UserWarning`` giving their count.
+
+    Notes
+    -----
+    The labels are the last ``n_classes`` columns, and the path is everything before
+    them (spaces inside a path are kept; leading and trailing blanks are not).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"list file {path} is a folder, not a file")
     if not path.is_file():
         raise ValueError(f"list file missing: {path}")
+    try:
+        text = _decode(path, path.read_bytes())
+    except OSError as err:
+        raise ValueError(f"list file {path} cannot be read: {err.strerror or err}") from None
     rel: list[str] = []
     rows: list[list[str]] = []
     lines: list[int] = []
     seen: dict[str, int] = {}
     dropped: list[int] = []
-    with open(path, encoding="utf-8") as fh:
-        for k, line in enumerate(fh, start=1):
-            parts = line.split()
-            if not parts:
-                continue  # blank line: no item
-            if len(parts) == 1:
-                raise ValueError(f"{path} line {k}: a path with no labels: {parts[0]!r}")
-            name, values = parts[0], parts[1:]
-            if n_classes is None:
-                n_classes = len(values)
-            if len(values) != n_classes:
-                raise ValueError(f"{path} line {k}: {len(values)} labels, expected {n_classes}")
-            bad = [v for v in values if v not in ("0", "1")]
-            if bad:
-                raise ValueError(f"{path} line {k}: labels must be 0 or 1, found {bad[0]!r}")
-            if name in seen:
-                raise ValueError(f"{path} line {k}: {name} already listed on line {seen[name]}")
-            seen[name] = k
-            if "1" not in values:
-                dropped.append(k)
-                continue
-            rel.append(name)
-            rows.append(values)
-            lines.append(k)
+    for k, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue  # blank line: no item
+        name, values = _split_line(line, n_classes, f"{path} line {k}")
+        n_classes = len(values)
+        if name in seen:
+            raise ValueError(f"{path} line {k}: {name} already listed on line {seen[name]}")
+        seen[name] = k
+        if "1" not in values:
+            dropped.append(k)
+            continue
+        rel.append(name)
+        rows.append(values)
+        lines.append(k)
     if not rows and not dropped:
         raise ValueError(f"{path}: no items")
     labels = np.array(rows, dtype=np.uint8).reshape(len(rows), n_classes or 0)
@@ -129,13 +196,31 @@ def read_list_file(path: str | os.PathLike, *, n_classes: int | None = None) -> 
 
 
 def find_list_folder(folder: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/hashing-lists/<folder>`` or ``<root>/<folder>``, whichever holds ``test.txt``."""
+    """``<root>/hashing-lists/<folder>`` or ``<root>/<folder>``, whichever holds the lists
+    (``test.txt`` and ``train.txt`` files).
+
+    Raises
+    ------
+    ValueError
+        If a list there is a folder or another non-file.
+    FileNotFoundError
+        If neither place holds both lists; the message says what each place lacks.
+    """
     base = data_root(root)
     tried = [base / "hashing-lists" / folder, base / folder]
+    lacking = []
     for candidate in tried:
-        if (candidate / "test.txt").is_file() and (candidate / "train.txt").is_file():
+        for name in ("test.txt", "train.txt", "database.txt"):
+            entry = candidate / name
+            if entry.exists() and not entry.is_file():
+                raise ValueError(f"list {entry} is a {'folder' if entry.is_dir() else 'special file'}, "
+                                 "not a list file")
+        absent = [n for n in ("test.txt", "train.txt") if not (candidate / n).is_file()]
+        if not absent:
             return candidate
-    places = "\n  ".join(str(p / "test.txt") for p in tried)
+        what = "no such folder" if not candidate.is_dir() else f"no {' or '.join(absent)}"
+        lacking.append(f"{candidate} ({what})")
+    places = "\n  ".join(lacking)
     raise FileNotFoundError(
         f"lists of {folder!r} not found. Tried:\n  {places}\nPass root= or set HASHLIB_DATA."
     )

@@ -175,8 +175,14 @@ class _PathDataset(_Base):
         return self._normalise(img), self.labels[i], int(i)
 
 
-def check_images(split: Split) -> list[str]:
-    """Open and fully decode every image of a list-file split; return the problems found.
+def check_images(*splits) -> list[str]:
+    """Open and fully decode every image of list-file splits; return the problems found.
+
+    Parameters
+    ----------
+    *splits : Split or Protocol
+        One or more splits, or a protocol (all four of its splits). An image in several
+        of them (the training images are in the database) is checked and reported once.
 
     Returns
     -------
@@ -184,10 +190,15 @@ def check_images(split: Split) -> list[str]:
         One message per missing or unreadable file, naming the file and its list line;
         empty when every image decodes.
     """
-    problems = []
-    for k, path in enumerate(split.paths or []):
-        try:
-            read_image(path, origin=split.origins[k] if split.origins else None)
-        except ValueError as err:
-            problems.append(str(err))
+    problems, seen = [], set()
+    for part in splits:
+        for split in (part.splits().values() if hasattr(part, "splits") else (part,)):
+            for k, path in enumerate(split.paths or []):
+                if path in seen:
+                    continue
+                seen.add(path)
+                try:
+                    read_image(path, origin=split.origins[k] if split.origins else None)
+                except ValueError as err:
+                    problems.append(str(err))
     return problems

@@ -3,18 +3,22 @@
 Prints the final metrics (one ``name value`` line each) and the timings. Under
 ``torchrun --nproc-per-node N -m hashlib_core.engine ...`` it trains with
 DistributedDataParallel; only rank 0 prints.
+
+Before any training the configuration is validated and :mod:`hashlib_core.preflight`
+checks the device, the pre-trained weights, the run folder and the protocol's images;
+each problem is one ``error:`` line and the exit code is 2. Ctrl-C stops with exit
+code 130 (the run resumes from its last epoch when ``--run-dir`` is given).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import sys
 
+from hashlib_core import preflight
 from hashlib_core.engine.config import RunConfig
 from hashlib_core.engine.distributed import env_info
-from hashlib_core.engine.train import run
 
 
 def _value(text: str):
@@ -24,16 +28,16 @@ def _value(text: str):
         return text
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
+def parse_args(argv: list[str] | None = None):
+    p = preflight.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
     p.add_argument("--scale", required=True, choices=["smoke", "cpu", "paper"])
     p.add_argument("--method", required=True)
-    p.add_argument("--n-bits", type=int, required=True)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--n-bits", type=preflight.positive_int, required=True)
+    p.add_argument("--seed", type=preflight.non_negative_int)
     p.add_argument("--protocol")
     p.add_argument("--backbone")
     p.add_argument("--pretrained")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=preflight.positive_int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device")
@@ -56,11 +60,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _pairs(items: list[str], flag: str) -> dict:
     out = {}
     for item in items:
-        if "=" not in item:
-            raise SystemExit(f"{flag} expects NAME=VALUE, got {item!r}")
+        if "=" not in item or not item.split("=", 1)[0].strip():
+            raise ValueError(f"{flag} expects NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         out[k.strip().replace("-", "_") if flag == "--set" else k.strip()] = _value(v)
     return out
+
+
+def check(cfg: RunConfig) -> list[str]:
+    """The preflight of one run: device, weights, run folder, then (when those are fine)
+    the protocol's data and images."""
+    problems = preflight.check_device(cfg.device) + preflight.check_weights(cfg)
+    if cfg.run_dir:
+        problems += preflight.check_writable(cfg.run_dir, "run folder (--run-dir)")
+    if not problems:
+        problems += preflight.check_protocol(cfg.protocol, seed=cfg.protocol_seed,
+                                             root=cfg.data_root, cache_dir=cfg.cache_dir)[1]
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,15 +85,23 @@ def main(argv: list[str] | None = None) -> int:
                                          "batch_size", "lr", "device", "amp", "num_workers",
                                          "eval_every", "threads", "run_dir", "data_root",
                                          "cache_dir") if getattr(a, k) is not None}  # fmt: skip
-    fields.update(_pairs(a.set, "--set"))
-    if a.hp:
-        fields["method_overrides"] = _pairs(a.hp, "--hp")
     try:
+        fields.update(_pairs(a.set, "--set"))
+        if a.hp:
+            fields["method_overrides"] = _pairs(a.hp, "--hp")
         cfg = RunConfig.from_scale(a.scale, method=a.method, n_bits=a.n_bits, **fields)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    result = run(cfg, progress=not a.no_progress)
+        return preflight.report([str(err)])
+    try:
+        if preflight.report(check(cfg)):
+            return preflight.EXIT_CODE
+        from hashlib_core.engine.train import run
+
+        result = run(cfg, progress=not a.no_progress)
+    except KeyboardInterrupt:
+        where = f"; the same command resumes from {cfg.run_dir}" if cfg.run_dir else ""
+        print(f"\ninterrupted (Ctrl-C){where}", file=sys.stderr)
+        return 130
     if env_info().rank != 0:
         return 0
     if a.json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,41 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+def check_hyper_parameter(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot replace a hyper-parameter whose default is ``default``; None if it can.
+
+    The default's type decides: a number must be a finite number >= 0 (every numeric
+    hyper-parameter of the registered methods is a weight, rate, count, margin or seed),
+    an integer must be an integer, a flag a bool, a name a string; a default of None
+    (computed from the data) accepts None or a number >= 0.
+
+    Examples
+    --------
+    >>> check_hyper_parameter(0.1, "abc")
+    'must be a number >= 0'
+    >>> check_hyper_parameter(0.1, -5)
+    'must be a number >= 0'
+    >>> check_hyper_parameter(0.1, 2) is None
+    True
+    """
+
+    def number(v: Any) -> bool:
+        return (not isinstance(v, bool) and isinstance(v, (int, float))
+                and math.isfinite(v) and v >= 0)
+
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be True or False"
+    if isinstance(default, int):
+        return None if number(value) and isinstance(value, int) else "must be an integer >= 0"
+    if isinstance(default, float):
+        return None if number(value) else "must be a number >= 0"
+    if isinstance(default, str):
+        return None if isinstance(value, str) and value else "must be a name (a string)"
+    if default is None:
+        return None if value is None or number(value) else "must be None or a number >= 0"
+    return None
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,9 @@ class RunConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise bad(name, "must be a positive integer")
+        if self.batch_size < 2:
+            raise bad("batch_size", "must be at least 2 (pairwise losses and batch norm need "
+                                    "two items per batch)")
         for name in ("seed", "protocol_seed", "num_workers", "eval_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -166,6 +205,11 @@ class RunConfig:
                 "method_overrides",
                 f"unknown hyper-parameter(s) {unknown} of {self.method}; known: {sorted(cls.defaults)}",
             )
+        for name, value in self.method_overrides:
+            why = check_hyper_parameter(cls.defaults[name], value)
+            if why:
+                raise ValueError(f"RunConfig.method_overrides: {self.method}'s {name!r} {why} "
+                                 f"(default {cls.defaults[name]!r}), got {value!r}")
 
     # ---- views ---------------------------------------------------------------------
     @property

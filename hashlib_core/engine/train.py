@@ -132,9 +132,14 @@ class _Trainer:
         if state is None:
             return
         if state["result_key"] != self.cfg.result_key():
+            from hashlib_core.results import result_settings, settings_differences
+
+            diff = settings_differences({"config": state["config"]},
+                                        result_settings(self.cfg, None), stored_as="checkpoint")
             raise ValueError(
-                f"{self.run_dir / ckpt.LAST} was written by another configuration "
-                f"({state['config']}); use another run_dir or remove it"
+                f"{self.run_dir / ckpt.LAST} holds a checkpoint of other settings "
+                f"({'; '.join(diff) or 'another configuration'}); to start afresh remove "
+                f"{self.run_dir} (python -m hashlib_core.reproduce: --force) or use another run_dir"
             )
         self.method.load_state_dict(state["method"])
         self.method.to(self.device)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hashlib_core.atomic import atomic_write
+from hashlib_core.data.cache import load_array, save_array
 from hashlib_core.features.gist import GIST_VERSION, gist
 
 __all__ = ["cached_gist", "images_fingerprint"]
@@ -62,7 +62,9 @@ def cached_gist(
     The file is ``<cache_dir>/gist_<key>_<fingerprint>.npy`` where the fingerprint
     hashes the images' shape, dtype and bytes, the options and the GIST version; it is
     written to a temporary file in the same folder and renamed, so a reader never sees
-    a half-written file. A cached file of the wrong shape is recomputed.
+    a half-written file, with a stamp (size, digest) beside it
+    (:func:`hashlib_core.data.cache.save_array`). A cached file that is unreadable, does
+    not match its stamp or has the wrong shape is named in a warning and recomputed.
     """
     if not isinstance(key, str) or not _KEY_RE.match(key):
         raise ValueError(
@@ -74,10 +76,9 @@ def cached_gist(
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"gist_{key}_{fp}.npy"
-    if path.is_file():
-        cached = np.load(path)
-        if cached.ndim == 2 and cached.shape[0] == arr.shape[0]:
-            return cached
+    cached = load_array(path)  # None (named in a warning) when corrupt: recomputed
+    if cached is not None and cached.ndim == 2 and cached.shape[0] == arr.shape[0]:
+        return cached
     feats = gist(arr, **gist_options)
-    atomic_write(path, lambda fh: np.save(fh, feats))
+    save_array(path, feats)
     return feats

@@ -16,13 +16,22 @@ TIES_OPTIONS = ("index", "expected")
 DENOMINATOR_OPTIONS = ("retrieved", "all")
 
 
+def as_array(x: Any) -> np.ndarray:
+    """A NumPy view of array-like input; torch tensors are detached and moved to the CPU
+    first (a tensor that requires grad is read as its values: metrics are not
+    differentiable)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
 def as_bits(codes: Any, name: str = "codes") -> np.ndarray:
     """Binary codes as a C-contiguous uint8 {0,1} array of shape (n, n_bits).
 
     Accepted values: {-1,+1} (the house convention, ``+1 -> 1``), {0,1} or bool. A mix of
     -1 and 0 (e.g. ``np.sign`` output with zeros) is refused: it is not a binary code.
     """
-    arr = np.asarray(codes)
+    arr = as_array(codes)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n, n_bits), got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -57,7 +66,7 @@ def check_pair(query_bits: np.ndarray, db_bits: np.ndarray) -> int:
 
 def as_labels(labels: Any, n: int, name: str) -> np.ndarray:
     """Labels as 1-D int64 classes or 2-D bool multi-hot, checked against ``n`` rows."""
-    arr = np.asarray(labels)
+    arr = as_array(labels)
     if arr.ndim not in (1, 2):
         raise ValueError(
             f"{name} must be 1-D integer classes or 2-D multi-hot (n, n_classes), "

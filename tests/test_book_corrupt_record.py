@@ -1,0 +1,26 @@
+"""Issue 16, case 2 in the book: a truncated record no longer fails the pages (it failed 9
+of 10 with an empty "PapermillExecutionError: " message)."""
+
+from __future__ import annotations
+
+import pytest
+from test_book import _store
+
+from hashlib_core.book import PAGES, build_notebooks
+from hashlib_core.results import RECORD, load_results
+
+
+@pytest.mark.slow
+def test_pages_execute_with_a_corrupt_record(tmp_path):
+    root = tmp_path / "results"
+    _store(root, [("csq", 32, 0, 0.85, None), ("csq", 64, 0, 0.85, None),
+                  ("shnet", 32, 0, 0.9, None)])
+    path = root / "smoke" / "cifar10-smoke" / "csq" / "64b_seed0" / RECORD
+    text = path.read_bytes()
+    path.write_bytes(text[: len(text) // 2])
+    with pytest.warns(UserWarning, match=str(path)):
+        assert load_results("smoke", root=root).attrs["skipped_records"][0].startswith(str(path))
+    pages = tuple(p for p in PAGES if p.name in ("results_cifar10", "curves"))
+    failed = build_notebooks("smoke", root=root, out=tmp_path / "generated", pages=pages,
+                             verbose=False)
+    assert failed == {}
