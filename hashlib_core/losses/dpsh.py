@@ -13,8 +13,8 @@ the paper minimises over the training set
         + \eta \sum_{i} \lVert b_i - u_i \rVert_2^2 .
 
 A mini-batch of B items is paired with a bank of n codes (the memory of the latest
-outputs of every training item, as the official code; or the batch itself when no bank
-is given). Both terms are divided by :math:`Bn`, as the official code does:
+outputs of every training item, as the official code). Both terms are divided by
+:math:`Bn`, as the official code does:
 
 .. math::
 
@@ -22,6 +22,19 @@ is given). Both terms are divided by :math:`Bn`, as the official code does:
           \left(\log(1 + e^{\Theta_{ij}}) - s_{ij}\Theta_{ij}\right)
         + \frac{\eta}{Bn}\sum_{i=1}^{B}\lVert b_i - u_i \rVert_2^2 ,
     \qquad \Theta_{ij} = \tfrac12 u_i^\top U_j .
+
+Without a bank the batch is paired with itself, over its ordered pairs i != j (P), with
+the same balance between the two terms as the paper's sums over a training set of n
+items (each item: n pair terms against one quantisation term of weight eta):
+
+.. math::
+
+    L = \frac{1}{|P|}\sum_{(i,j)\in P}
+          \left(\log(1 + e^{\Theta_{ij}}) - s_{ij}\Theta_{ij}\right)
+        + \frac{\eta}{n}\,\frac{1}{B}\sum_{i=1}^{B}\lVert b_i - u_i \rVert_2^2 ,
+    \qquad \Theta_{ij} = \tfrac12 u_i^\top u_j ,
+
+n being ``n_train`` (the batch size B when not given).
 
 ``log(1 + e^x)`` is computed as ``softplus`` (exact, overflow-free).
 """
@@ -54,9 +67,19 @@ class DPSHLoss(HashLoss):
     0.41
     """
 
-    def __init__(self, n_bits: int, *, eta: float = 10.0, similarity: Similarity | None = None) -> None:
+    def __init__(
+        self,
+        n_bits: int,
+        *,
+        eta: float = 10.0,
+        n_train: int | None = None,
+        similarity: Similarity | None = None,
+    ) -> None:
         super().__init__(n_bits, similarity=similarity)
+        if n_train is not None and n_train <= 0:
+            raise ValueError(f"n_train must be positive, got {n_train}")
         self.eta = float(eta)
+        self.n_train = None if n_train is None else int(n_train)
 
     def forward(
         self,
@@ -83,7 +106,17 @@ class DPSHLoss(HashLoss):
         return self._loss(u, labels.to(u.dtype), bank_u.to(u.dtype), bank_labels.to(u.dtype))
 
     def compute(self, u: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self._loss(u, labels, u, labels)
+        """The batch against itself: pairs i != j, current outputs on both sides."""
+        n_items = u.shape[0]
+        s = self.similarity(labels, labels).to(u.dtype)
+        theta = 0.5 * (u @ u.T)
+        per_pair = F.softplus(theta) - s * theta
+        off = ~torch.eye(n_items, dtype=torch.bool, device=u.device)
+        likelihood = per_pair[off].mean() if n_items > 1 else 0.0 * per_pair.sum()
+        b = torch.where(u >= 0, torch.ones_like(u), -torch.ones_like(u)).detach()
+        n = self.n_train if self.n_train is not None else n_items
+        quant = (b - u).pow(2).sum(1).mean() / n
+        return likelihood + self.eta * quant
 
     def _loss(self, u, labels, bank_u, bank_labels) -> torch.Tensor:
         s = self.similarity(labels, bank_labels).to(u.dtype)

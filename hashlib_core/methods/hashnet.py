@@ -26,8 +26,13 @@ batches; here one batch is paired with itself).
 
 Hyper-parameters: ``alpha`` (None = 10/K), ``beta0`` (1), ``gamma`` (0.005), ``power``
 (0.5), ``step_size`` (200), ``schedule_iterations`` (10,000), ``weighting``
-("balanced"), ``head_lr_mult`` (10: the paper trains the hash layer with a learning rate
-10 times that of the backbone).
+("balanced"), ``head_lr_mult`` (1; the paper's 10 is for fine-tuning: the new hash
+layer learns 10 times faster than the pre-trained layers below it. Every layer here
+starts from scratch, where that purpose is gone, and under Adam the tenfold rate
+saturates :math:`\tanh(\beta z)` within the first epoch: at the cpu scale, 3 epochs,
+32 bits, the first epoch's loss is 2.32 with 10, above the 2 log 2 = 1.39 of all-zero
+outputs, and 1.43 with 1; validation mAP 0.17 against 0.23. Pass ``head_lr_mult=10``
+with a pre-trained backbone.)
 """
 
 from __future__ import annotations
@@ -76,8 +81,9 @@ class HashNet(DeepHashMethod):
         "step_size": 200,
         "schedule_iterations": 10000,
         "weighting": "balanced",
-        "head_lr_mult": 10.0,
+        "head_lr_mult": 1.0,
     }
+    reconstructed: ClassVar[tuple[str, ...]] = ("head_lr_mult",)
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)
