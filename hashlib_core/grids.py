@@ -13,7 +13,11 @@ have a record, so a table can say "12 of 14 runs exist".
   (three seeds for SHNet and CSQ), the 6 shallow methods on GIST-512 at 16/32/64 bits,
   12/24/48 bits for the methods of the DSAH table, and the SHNet ablation at 32 bits.
 * ``paper``: the papers' protocols on all four datasets (CIFAR-10, ImageNet-100, NUS-WIDE,
-  MS-COCO) at 16/32/64 bits, and the DSAH table's 12/24/36/48 bits on CIFAR-10.
+  MS-COCO) at 16/32/64 bits, and the DSAH table's 12/24/36/48 bits on CIFAR-10. The
+  shallow methods run on CIFAR-10 only (:data:`PAPER_SHALLOW_DATASETS`): on the other
+  three datasets the papers' tables the book shows hold only deep methods, and this
+  project computes GIST from in-memory images, which those datasets (files named by list)
+  are not; 54 cells that could never run are left out rather than failing every time.
 """
 
 from __future__ import annotations
@@ -120,11 +124,16 @@ def _cpu() -> list[GridCell]:
     return cells + _ablation(p, 32)
 
 
+#: the datasets on which the paper grid runs the shallow methods (GIST of in-memory images)
+PAPER_SHALLOW_DATASETS = ("cifar10",)
+
+
 def _paper() -> list[GridCell]:
     cells = []
     for dataset in DATASETS:
         p = BOOK_PROTOCOLS["paper"][dataset]
-        cells += [GridCell(m, p, b) for m in DEEP + SHALLOW for b in (16, 32, 64)]
+        methods = DEEP + SHALLOW if dataset in PAPER_SHALLOW_DATASETS else DEEP
+        cells += [GridCell(m, p, b) for m in methods for b in (16, 32, 64)]
     p = BOOK_PROTOCOLS["paper"]["cifar10"]
     cells += [GridCell(m, p, b) for m in DSAH_TABLE for b in (12, 24, 36, 48)]
     return cells + _ablation(p, 32)

@@ -11,16 +11,33 @@ ends with a summary and exits 1 if any cell failed. Then (unless ``--no-book``) 
 executes the book's notebooks on the results and builds the HTML book.
 
 The run is resumable: interrupt it at any time and run the same command again.
+
+Many runners (GPUs, machines): ``--shard I/N`` keeps every N-th cell of the selection
+starting at the I-th (0-based), so N runners with ``--shard 0/N`` ... ``--shard N-1/N``
+cover the grid exactly once; their ``results/`` folders merge by copying. Runners that
+share a results folder also claim each cell before training it, with a file created
+atomically (``O_CREAT | O_EXCL``) under ``<root>.checkpoints/claims/``: a claimed cell
+is skipped by the others, and a claim is removed when its cell ends (a claim left by a
+killed runner on the same machine is recognised by its dead process and taken over).
+``--gpus-per-cell N`` trains each cell on N GPUs through ``torchrun``.
+
+Checkpoints live beside the results root, in ``<root>.checkpoints/<scale>/...`` (a new
+``--root`` never resumes from another root's), and are deleted once the cell's record is
+written, unless ``--keep-checkpoints``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from hashlib_core import grids
@@ -42,6 +59,7 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    claimed: list[str] = field(default_factory=list)  # being trained by another runner
 
     @property
     def ok(self) -> bool:
@@ -55,6 +73,8 @@ class Summary:
             lines.append(f"  ok      {self.seconds[label]:7.1f} s  {label}")
         for label, msg in self.failed.items():
             lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s  {label}: {msg}")
+        for label in self.claimed:
+            lines.append(f"  claimed by another runner, skipped: {label}")
         return "\n".join(lines)
 
 
@@ -62,6 +82,81 @@ def log_path(logs: str | Path, scale: str, cell: GridCell) -> Path:
     """Where the executed notebook of a cell goes."""
     return (Path(logs) / scale / cell.protocol / cell.method
             / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.ipynb")
+
+
+def checkpoint_root(root: str | Path) -> Path:
+    """Where the checkpoints and claims of a results root live: ``<root>.checkpoints``."""
+    root = Path(root).resolve()
+    return root.with_name(root.name + ".checkpoints")
+
+
+def checkpoint_dir(root: str | Path, scale: str, cell: GridCell) -> Path:
+    """The checkpoint folder of one cell under :func:`checkpoint_root`."""
+    return (checkpoint_root(root) / scale / cell.protocol / cell.method
+            / run_id(cell.n_bits, cell.seed, cell.variant))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N) with 0 <= I < N; ValueError naming the flag otherwise."""
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected I/N such as 0/4, got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard: need 0 <= I < N, got {text!r}")
+    return i, n
+
+
+def shard_cells(cells: list[GridCell], shard: tuple[int, int] | None) -> list[GridCell]:
+    """The cells of shard ``(I, N)``: positions I, I+N, I+2N ... of the list (round robin,
+    so every shard gets a share of each dataset and method)."""
+    if shard is None:
+        return list(cells)
+    i, n = shard
+    return [c for k, c in enumerate(cells) if k % n == i]
+
+
+def claim_path(root: str | Path, scale: str, cell: GridCell) -> Path:
+    return (checkpoint_root(root) / "claims" / scale / cell.protocol / cell.method
+            / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.claim")
+
+
+def _claim_is_stale(path: Path) -> bool:
+    """A claim of a process of this machine that no longer runs, or unreadable and old."""
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        try:
+            return time.time() - path.stat().st_mtime > 60
+        except OSError:
+            return True
+    if info.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(info.get("pid", -1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, OverflowError):
+        return False
+    return False
+
+
+def try_claim(path: Path) -> bool:
+    """Create the claim file atomically; False when another live runner holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if not _claim_is_stale(path):
+                return False
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"host": socket.gethostname(), "pid": os.getpid(),
+                       "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}, fh)
+        return True
+    return False
 
 
 def _error_message(err: BaseException) -> str:
@@ -72,11 +167,16 @@ def _error_message(err: BaseException) -> str:
 
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
-             device: str = "cpu", epochs: int | None = None, fresh: bool = False) -> Path:
+             device: str = "cpu", epochs: int | None = None, fresh: bool = False,
+             pretrained: str | None = None, allow_protocol_deviation: bool = False,
+             gpus: int = 1, keep_checkpoints: bool = False) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
 
-    Training checkpoints go to ``<logs>/../checkpoints/...`` so an interrupted run resumes
-    from its last epoch; ``fresh=True`` deletes them first (``--force``).
+    Training checkpoints go to :func:`checkpoint_dir` (beside ``root``) so an interrupted
+    run resumes from its last epoch; ``fresh=True`` deletes them first (``--force``), and
+    they are deleted after the record is written unless ``keep_checkpoints``.
+    ``pretrained`` replaces the scale's weights (a torchvision name or a state-dict
+    file), ``gpus`` > 1 trains through torchrun.
 
     Raises
     ------
@@ -89,7 +189,7 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     out = log_path(logs, scale, cell)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = Path(logs).parent / "checkpoints" / out.relative_to(logs).with_suffix("")
+    ckpt = checkpoint_dir(root, scale, cell)
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)
     params = {
@@ -97,6 +197,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         "n_bits": cell.n_bits, "seed": cell.seed, "device": device, "variant": cell.variant,
         "overrides": dict(cell.overrides), "epochs": epochs, "run_dir": str(ckpt.resolve()),
         "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
+        "pretrained": pretrained, "allow_protocol_deviation": bool(allow_protocol_deviation),
+        "gpus": int(gpus),
     }
     pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
                         cwd=str(REPO), progress_bar=False, log_output=False,
@@ -109,15 +211,18 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         atomic_write(folder / "run.ipynb", out.read_bytes())
     else:
         (folder / "run.ipynb").unlink(missing_ok=True)
+    if not keep_checkpoints and ckpt.exists():
+        shutil.rmtree(ckpt, ignore_errors=True)
     return folder
 
 
 def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, force: bool = False,
-             progress: bool = True) -> Summary:
-    """Run every cell (skipping those with a record unless ``force``), never stopping
-    at a failure; a tqdm bar shows the cells done and the estimated time left."""
+             progress: bool = True, **cell_options) -> Summary:
+    """Run every cell (skipping those with a record unless ``force``, and those another
+    runner has claimed), never stopping at a failure; a tqdm bar shows the cells done and
+    the estimated time left. ``cell_options`` go to :func:`run_cell`."""
     from tqdm.auto import tqdm
 
     summary = Summary()
@@ -132,15 +237,24 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
                           "[{elapsed} elapsed, {remaining} left]{postfix}")
     for cell in bar:
         bar.set_postfix_str(cell.label)
+        claim = claim_path(root, scale, cell)
+        if not try_claim(claim):
+            summary.claimed.append(cell.label)
+            continue
         start = time.perf_counter()
         try:
+            if not force and has_record(root, **cell.key(scale)):  # done meanwhile
+                summary.skipped.append(cell.label)
+                continue
             run_cell(cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
-                     device=device, epochs=epochs, fresh=force)
+                     device=device, epochs=epochs, fresh=force, **cell_options)
             summary.done.append(cell.label)
         except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
             summary.failed[cell.label] = _error_message(err)
             bar.write(f"FAILED {cell.label}: {summary.failed[cell.label]} "
                       f"(log: {log_path(logs, scale, cell)})")
+        finally:
+            claim.unlink(missing_ok=True)
         summary.seconds[cell.label] = time.perf_counter() - start
     bar.close()
     return summary
@@ -178,7 +292,37 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--artifacts", default="runs/artifacts",
                     help="database codes folder, not committed (default: runs/artifacts)")
     ap.add_argument("--logs", default="runs/logs", help="run logs (default: runs/logs)")
+    ap.add_argument("--shard", metavar="I/N", help="run only shard I of N (0-based) of the "
+                    "selected cells: N runners with 0/N ... N-1/N cover the grid once")
+    ap.add_argument("--pretrained", metavar="NAME_OR_PATH",
+                    help="backbone weights: a torchvision weights name (the paper scale's "
+                    "IMAGENET1K_V1) or a local state-dict file; the record keeps its sha256")
+    ap.add_argument("--gpus-per-cell", type=int, default=1, metavar="N",
+                    help="train each cell on N GPUs through torchrun (global batch unchanged)")
+    ap.add_argument("--keep-checkpoints", action="store_true",
+                    help="keep each cell's checkpoints after its record is written")
+    ap.add_argument("--allow-protocol-deviation", action="store_true",
+                    help="run the paper scale on datasets whose split sizes differ from the "
+                    "paper's (the records and the book's tables say so)")
     return ap
+
+
+def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
+    """Resolve (download once when online) the weights the cells need; the one-line error
+    when they cannot be had, else None."""
+    from hashlib_core import scales
+    from hashlib_core.methods import get_method_class
+    from hashlib_core.models.weights import resolve_weights
+
+    if not any(get_method_class(c.method).kind != "shallow" for c in cells):
+        return None
+    preset = scales.preset(scale)
+    spec = pretrained if pretrained is not None else preset.get("pretrained")
+    try:
+        resolve_weights(spec, preset["backbone"])
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,15 +337,44 @@ def main(argv: list[str] | None = None) -> int:
     if not cells:
         print("error: the selection matches no cell of the grid", file=sys.stderr)
         return 2
+    if args.shard:
+        try:
+            cells = shard_cells(cells, parse_shard(args.shard))
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     if args.dry_run:
         for cell in cells:
             mark = "done" if has_record(args.root, **cell.key(args.scale)) else "todo"
             print(f"{mark}  {cell.label}")
         return 0
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            print(f"error: --device {args.device}: CUDA is not available on this machine "
+                  f"(torch {torch.__version__}); use --device cpu", file=sys.stderr)
+            return 2
+    if args.gpus_per_cell < 1:
+        print("error: --gpus-per-cell must be at least 1", file=sys.stderr)
+        return 2
+    problem = preflight_weights(args.scale, cells, args.pretrained)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     print(f"{args.scale} grid: {len(cells)} cells, device {args.device}", flush=True)
+    options = {}
+    if args.pretrained is not None:
+        options["pretrained"] = args.pretrained
+    if args.allow_protocol_deviation:
+        options["allow_protocol_deviation"] = True
+    if args.gpus_per_cell > 1:
+        options["gpus"] = args.gpus_per_cell
+    if args.keep_checkpoints:
+        options["keep_checkpoints"] = True
     summary = run_grid(cells, scale=args.scale, root=args.root, artifacts=args.artifacts,
                        logs=args.logs, device=args.device, epochs=args.epochs,
-                       force=args.force)
+                       force=args.force, **options)
     print(summary.report(), flush=True)
     rc = 0 if summary.ok else 1
     if not args.no_book:

@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="any other RunConfig field")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
                    help="a method hyper-parameter (method_overrides)")
+    p.add_argument("--allow-protocol-deviation", action="store_true", default=None,
+                   help="paper scale: run on split sizes other than the paper's")
     p.add_argument("--json", action="store_true", help="print the scalars as JSON")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -68,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     fields = {k: getattr(a, k) for k in ("seed", "protocol", "backbone", "pretrained", "epochs",
                                          "batch_size", "lr", "device", "amp", "num_workers",
                                          "eval_every", "threads", "run_dir", "data_root",
-                                         "cache_dir") if getattr(a, k) is not None}  # fmt: skip
+                                         "cache_dir", "allow_protocol_deviation")
+              if getattr(a, k) is not None}  # fmt: skip
     fields.update(_pairs(a.set, "--set"))
     if a.hp:
         fields["method_overrides"] = _pairs(a.hp, "--hp")
@@ -77,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    result = run(cfg, progress=not a.no_progress)
+    from hashlib_core.engine.train import ProtocolDeviation
+    from hashlib_core.models.weights import WeightsUnavailable
+
+    try:
+        result = run(cfg, progress=not a.no_progress)
+    except (WeightsUnavailable, ProtocolDeviation) as err:  # before training: one line
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if env_info().rank != 0:
         return 0
     if a.json:
