@@ -260,10 +260,32 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
     return summary
 
 
+MATHJAX = REPO / "book" / "_mathjax" / "mathjax" / "tex-chtml.js"
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml.js"
+
+
+def ensure_mathjax() -> str:
+    """The book's MathJax: the local copy when present (``make mathjax`` puts one there),
+    else the stated fallback of the Makefile: a loader that fetches MathJax from the CDN
+    when a page is read. Returns a one-line note of which."""
+    if MATHJAX.is_file() and not (MATHJAX.parent.parent / "FALLBACK").exists():
+        return f"MathJax: local copy in {MATHJAX.parent}"
+    MATHJAX.parent.mkdir(parents=True, exist_ok=True)
+    (MATHJAX.parent.parent / "FALLBACK").touch()
+    atomic_write(MATHJAX, (
+        "/* Fallback written by hashlib_core.reproduce: no local MathJax copy. */\n"
+        "(function(){var s=document.createElement('script');s.async=true;"
+        f"s.src='{MATHJAX_CDN}';document.head.appendChild(s);}})();\n").encode())
+    return ("NOTE: no local MathJax: the book loads MathJax from the jsDelivr CDN when a page "
+            "is read (formulas show as TeX source offline); `make mathjax` or "
+            "MATHJAX_DIR=/path/to/mathjax/es5 make mathjax installs a local copy")
+
+
 def build_book(scale: str, *, root: str | Path = "results") -> int:
     """Execute the book's notebooks on ``root`` and build the HTML book; 0 on success."""
     from hashlib_core.book import build_notebooks
 
+    print(ensure_mathjax(), flush=True)
     failed = build_notebooks(scale, root=root)
     for name, msg in failed.items():
         print(f"book page {name} FAILED: {msg}", file=sys.stderr)
@@ -305,6 +327,32 @@ def _parser() -> argparse.ArgumentParser:
                     help="run the paper scale on datasets whose split sizes differ from the "
                     "paper's (the records and the book's tables say so)")
     return ap
+
+
+def preflight_protocols(scale: str, cells: list[GridCell], allow: bool) -> list[str]:
+    """Paper scale: the selected protocols whose split sizes differ from the paper's
+    (one line each), unless ``allow``; a protocol that cannot be built at all is named
+    too. Reads the list files (seconds), not the images (``python -m hashlib_core.data
+    check`` does)."""
+    from hashlib_core.data import load_protocol
+    from hashlib_core.data.protocols import size_deviations
+
+    if scale != "paper":
+        return []
+    problems = []
+    for name in dict.fromkeys(c.protocol for c in cells):
+        try:
+            p = load_protocol(name)
+        except (OSError, ValueError) as err:
+            problems.append(f"{name}: {' '.join(str(err).split())}")
+            continue
+        dev = size_deviations(p)
+        if dev and not allow:
+            problems.append(f"{name}: not the paper's protocol ({'; '.join(dev)}); check it "
+                            f"with python -m hashlib_core.data check {name}, or pass "
+                            "--allow-protocol-deviation to run on it (records and tables "
+                            "then say so)")
+    return problems
 
 
 def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
@@ -361,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     problem = preflight_weights(args.scale, cells, args.pretrained)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
+        return 2
+    problems = preflight_protocols(args.scale, cells, args.allow_protocol_deviation)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    if problems:
         return 2
     print(f"{args.scale} grid: {len(cells)} cells, device {args.device}", flush=True)
     options = {}
