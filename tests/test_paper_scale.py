@@ -129,6 +129,10 @@ def test_offline_without_weights_stops_in_seconds(tmp_path, monkeypatch, capsys)
     def offline(*a, **k):
         raise URLError("[Errno -2] Name or service not known")
 
+    import torchvision  # noqa: F401 - imports are not what is timed (seconds on a busy box)
+
+    import hashlib_core.methods  # noqa: F401
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     t0 = time.perf_counter()
@@ -311,3 +315,22 @@ def test_paper_preset_is_fast_and_keeps_old_keys():
     assert cpu.result_key() != cpu.replace(deterministic=False).result_key()
     assert cpu.result_key() == cpu.replace(allow_protocol_deviation=True).result_key()
     assert np.unique([cpu.result_key(), cpu.replace(num_workers=4).result_key()]).size == 1
+
+
+def test_rerun_page_times_are_the_estimate_of_the_grid():
+    """The hours on the rerun page are what benchmarks/estimate_grid.py computes from the
+    grid and the figures the page states (2,000 / 4,000 images per second)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from estimate_grid import estimate
+
+    page = (REPO / "book" / "rerun.md").read_text()
+    assert "2,000 training and 4,000 encoding images per second" in page
+    rows = estimate(2000, 4000)
+    names = {"cifar10": "CIFAR-10", "imagenet100": "ImageNet-100", "nuswide": "NUS-WIDE",
+             "coco": "MS-COCO"}
+    for r in rows:
+        line = next(ln for ln in page.splitlines()
+                    if ln.startswith(f"| {names[r['dataset']]} | {r['part']} |"))
+        assert line.rstrip(" |").endswith(f"{r['hours']:.1f}"), line
+    assert f"about {sum(r['hours'] for r in rows):.0f}" in page
+    assert f"**{sum(r['cells'] for r in rows)}**" in page
