@@ -329,18 +329,57 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def preflight_protocols(scale: str, cells: list[GridCell], allow: bool) -> list[str]:
-    """Paper scale: the selected protocols whose split sizes differ from the paper's
-    (one line each), unless ``allow``; a protocol that cannot be built at all is named
-    too. Reads the list files (seconds), not the images (``python -m hashlib_core.data
-    check`` does)."""
+def _images_checked(name: str, root: str | Path) -> tuple[bool, Path | None]:
+    """Whether the images of list protocol ``name`` passed ``data check`` already (a stamp
+    keyed by the list files' contents and the image folder), and the stamp's path."""
+    import hashlib
+
+    from hashlib_core.data.cache import sha256_file
+    from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
+
+    if name not in LIST_PROTOCOLS:
+        return True, None
+    try:
+        lists = find_list_folder(LIST_PROTOCOLS[name][0])
+    except FileNotFoundError:
+        return True, None  # load_protocol names what is missing
+    parts = [str(_image_root(lists, None).resolve())]
+    parts += [sha256_file(f) for f in sorted(lists.glob("*.txt"))]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    stamp = checkpoint_root(root) / "data-checks" / f"{name}-{key}.ok"
+    return stamp.is_file(), stamp
+
+
+def preflight_protocols(scale: str, cells: list[GridCell], allow: bool,
+                        root: str | Path = "results") -> list[str]:
+    """Paper scale: the problems that stop the grid before any training, one line each:
+    a protocol that cannot be built, split sizes that differ from the paper's (unless
+    ``allow``), and, for the list datasets, a missing or corrupt image or a bad list line
+    (``python -m hashlib_core.data check``, run once per version of the lists and image
+    folder: a stamp beside the results root remembers a passed check)."""
     from hashlib_core.data import load_protocol
+    from hashlib_core.data.__main__ import check
     from hashlib_core.data.protocols import size_deviations
 
     if scale != "paper":
         return []
     problems = []
     for name in dict.fromkeys(c.protocol for c in cells):
+        done, stamp = _images_checked(name, root)
+        if not done:
+            print(f"{name}: checking every listed image once (python -m hashlib_core.data "
+                  f"check {name})", file=sys.stderr, flush=True)
+            report = check(name, out=sys.stderr)
+            errors = report.errors
+            for line in errors[:20]:
+                problems.append(f"{name}: {line}")
+            if len(errors) > 20:
+                problems.append(f"{name}: {len(errors) - 20} more problems: python -m "
+                                f"hashlib_core.data check {name} lists them all")
+            if errors:
+                continue
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(stamp, "\n".join(report.deviations).encode() + b"\n")
         try:
             p = load_protocol(name)
         except (OSError, ValueError) as err:
@@ -410,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    problems = preflight_protocols(args.scale, cells, args.allow_protocol_deviation)
+    problems = preflight_protocols(args.scale, cells, args.allow_protocol_deviation, args.root)
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
     if problems:

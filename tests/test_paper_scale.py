@@ -248,7 +248,7 @@ def test_makefile_passes_the_device_and_needs_no_install():
 
 
 # --------------------------------------------------------------------------- data check
-def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys):
+def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys, monkeypatch):
     from hashlib_core.data.__main__ import main
 
     lists = write_list_dataset(shared_data, tmp_path, per_class=(1, 2, 0))
@@ -276,6 +276,15 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys)
     bad_lines = [ln for ln in out.splitlines() if ln.startswith(str(lists))]
     assert len(bad_lines) == 9  # 5 bad items, no database.txt, 3 sizes
 
+    # the runner refuses the paper scale on it before any training, even when allowed
+    # to run on other sizes, naming the same files and lines
+    monkeypatch.setenv("HASHLIB_DATA", str(tmp_path))
+    cells = [GridCell("csq", "nuswide-21", 16)]
+    problems = reproduce.preflight_protocols("paper", cells, True, tmp_path / "results")
+    assert len(problems) == 5 and all(p.startswith("nuswide-21: ") for p in problems)
+    assert any(f"{t}:7: image file missing" in p for p in problems)
+    assert not list((tmp_path / "results.checkpoints").rglob("*.ok"))
+
     # the same folder made whole, at the paper's sizes it would pass: only sizes remain
     write_list_dataset(shared_data, tmp_path, per_class=(1, 2, 0))
     rc = main(["check", "nuswide", "--root", str(tmp_path), "--workers", "2"])
@@ -283,6 +292,11 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys)
     assert rc == 1
     assert all("the paper's protocol has" in ln
                for ln in out.splitlines() if ln.startswith(str(lists)))
+    # the runner: sizes only are refused unless allowed; a passed image check is stamped
+    problems = reproduce.preflight_protocols("paper", cells, False, tmp_path / "results")
+    assert len(problems) == 1 and "--allow-protocol-deviation" in problems[0]
+    assert len(list((tmp_path / "results.checkpoints").rglob("*.ok"))) == 1
+    assert reproduce.preflight_protocols("paper", cells, True, tmp_path / "results") == []
 
 
 def test_data_layout_is_printed(capsys):
@@ -334,3 +348,23 @@ def test_rerun_page_times_are_the_estimate_of_the_grid():
         assert line.rstrip(" |").endswith(f"{r['hours']:.1f}"), line
     assert f"about {sum(r['hours'] for r in rows):.0f}" in page
     assert f"**{sum(r['cells'] for r in rows)}**" in page
+
+
+@pytest.mark.slow
+def test_one_cell_on_two_processes_through_torchrun(shared_data, cache_dir, monkeypatch):
+    """--gpus-per-cell's path on the CPU (gloo): the result comes back from rank 0 with the
+    world size and the global batch, which is split over the two processes."""
+    from hashlib_core.data import load_protocol
+    from hashlib_core.engine import RunConfig
+    from hashlib_core.engine.torchrun import run_torchrun
+
+    load_protocol("cifar10-smoke", cache_dir=cache_dir)  # decode once, before the ranks
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    cfg = RunConfig.from_scale("smoke", method="csq", n_bits=16, epochs=1, eval_every=1,
+                               cache_dir=str(cache_dir), threads=1)
+    r = run_torchrun(cfg, 2, timeout=600)
+    assert r.run_info["world_size"] == 2
+    assert r.run_info["global_batch"] == 64 and r.run_info["per_device_batch"] == 32
+    assert r.query_codes.shape == (100, 16) and r.db_codes.shape == (2000, 16)
+    assert 0.0 < r.scalars["map"] <= 1.0
