@@ -368,3 +368,30 @@ def test_one_cell_on_two_processes_through_torchrun(shared_data, cache_dir, monk
     assert r.run_info["global_batch"] == 64 and r.run_info["per_device_batch"] == 32
     assert r.query_codes.shape == (100, 16) and r.db_codes.shape == (2000, 16)
     assert 0.0 < r.scalars["map"] <= 1.0
+
+
+def test_engine_refuses_a_protocol_that_is_not_the_papers(shared_data, monkeypatch):
+    """The engine's own check (the notebook and the engine's command line go through it):
+    the shared NUS-WIDE lists lack database.txt, so the database is not the paper's."""
+    from hashlib_core.data import load_protocol
+    from hashlib_core.engine import RunConfig
+    from hashlib_core.engine.train import ProtocolDeviation, protocol_check
+
+    monkeypatch.setenv("HASHLIB_DATA", str(shared_data))
+    p = load_protocol("nuswide-21")
+    cfg = RunConfig.from_scale("paper", method="csq", n_bits=16, protocol="nuswide-21")
+    with pytest.raises(ProtocolDeviation, match="database: 10,500 images, the paper's 193,734"):
+        protocol_check(cfg, p)
+    info = protocol_check(cfg.replace(allow_protocol_deviation=True), p)
+    assert info["protocol_deviation_allowed"] is True
+    assert info["paper_sizes"]["database"] == 193_734
+    assert protocol_check(cfg.replace(scale="cpu", backbone="smallcnn", pretrained=None,
+                                      image_size=32), p)["protocol_deviations"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
+def test_cuda_requested_without_cuda_stops_before_the_grid(tmp_path, capsys):
+    rc = reproduce.main(["--scale", "smoke", "--methods", "csq", "--bits", "16",
+                         "--device", "cuda", "--root", str(tmp_path), "--no-book"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "CUDA is not available" in err
