@@ -22,6 +22,7 @@ prints them.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -82,24 +83,27 @@ def check_device(device: str) -> list[str]:
 
 
 def check_weights(config: Any) -> list[str]:
-    """The pre-trained weights of a run are present.
+    """The pre-trained weights of a run can be had: a local state-dict file that exists, or
+    torchvision weights in the hub cache (downloaded once when online).
 
-    A ``pretrained`` value that names a local file (it contains a path separator or ends
-    in ``.pt``/``.pth``/``.bin``) must be a readable file. Weights named by torchvision
-    (``IMAGENET1K_V1``) are fetched by torchvision; their check (and the checksum of
-    local weights) is added here.
+    One line when they cannot (:func:`hashlib_core.models.weights.resolve_weights`: what is
+    missing and the three ways to supply it). Resolved once per (weights, backbone).
     """
     pretrained = getattr(config, "pretrained", None)
     if pretrained is None:
         return []
-    text = os.fspath(pretrained)
-    if os.sep in text or text.endswith((".pt", ".pth", ".bin")):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            return [f"pretrained weights file not found: {path}"]
-        if not os.access(path, os.R_OK):
-            return [f"pretrained weights file {path} is not readable"]
-    return []
+    return list(_weights_problem(os.fspath(pretrained), str(getattr(config, "backbone", "resnet50"))))
+
+
+@functools.cache
+def _weights_problem(spec: str, backbone: str) -> tuple[str, ...]:
+    from hashlib_core.models.weights import resolve_weights
+
+    try:
+        resolve_weights(spec, backbone)
+    except ValueError as err:
+        return (" ".join(str(err).split()),)
+    return ()
 
 
 def missing_images(protocol: Any) -> tuple[int, list[str]]:

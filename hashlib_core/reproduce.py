@@ -21,10 +21,23 @@ settings, or one that cannot be read, is not done: the cell runs again and its r
 replaced; the runner lists these cells, with the differing settings, before it starts and
 in the summary. ``--dry-run`` shows the same plan without running anything.
 
-Resuming. Checkpoints go to ``runs/checkpoints/...`` after every epoch, so an interrupted
+Resuming. Checkpoints go to ``<root>.checkpoints/...`` after every epoch, so an interrupted
 run resumes from its last epoch when the same command runs again. A checkpoint made with
 other settings (or unreadable) is discarded and the cell starts afresh; ``--force`` starts
 every selected cell afresh.
+
+Many runners (GPUs, machines): ``--shard I/N`` keeps every N-th cell of the selection
+starting at the I-th (0-based), so N runners with ``--shard 0/N`` ... ``--shard N-1/N``
+cover the grid exactly once; their ``results/`` folders merge by copying. Runners that
+share a results folder also claim each cell before training it, with a file created
+atomically (``O_CREAT | O_EXCL``) under ``<root>.checkpoints/claims/``: a claimed cell
+is skipped by the others, and a claim is removed when its cell ends (a claim left by a
+killed runner on the same machine is recognised by its dead process and taken over).
+``--gpus-per-cell N`` trains each cell on N GPUs through ``torchrun``.
+
+Checkpoints live beside the results root, in ``<root>.checkpoints/<scale>/...`` (a new
+``--root`` never resumes from another root's), and are deleted once the cell's record is
+written, unless ``--keep-checkpoints``.
 
 Before any training one preflight (:mod:`hashlib_core.preflight`) checks the settings of
 every cell, that the results, artifacts and log folders can be written, that the device
@@ -36,12 +49,16 @@ says what finished, and the same command resumes (exit code 130).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +146,79 @@ def log_path(logs: str | Path, scale: str, cell: GridCell) -> Path:
             / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.ipynb")
 
 
-def checkpoint_dir(logs: str | Path, scale: str, cell: GridCell) -> Path:
-    """The cell's checkpoint folder: ``<logs>/../checkpoints/<scale>/...``."""
-    out = log_path(logs, scale, cell)
-    return Path(logs).parent / "checkpoints" / out.relative_to(logs).with_suffix("")
+def checkpoint_root(root: str | Path) -> Path:
+    """Where the checkpoints and claims of a results root live: ``<root>.checkpoints``."""
+    root = Path(root).resolve()
+    return root.with_name(root.name + ".checkpoints")
+
+
+def checkpoint_dir(root: str | Path, scale: str, cell: GridCell) -> Path:
+    """The checkpoint folder of one cell under :func:`checkpoint_root`."""
+    return (checkpoint_root(root) / scale / cell.protocol / cell.method
+            / run_id(cell.n_bits, cell.seed, cell.variant))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N) with 0 <= I < N; ValueError naming the flag otherwise."""
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected I/N such as 0/4, got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard: need 0 <= I < N, got {text!r}")
+    return i, n
+
+
+def shard_cells(cells: list[GridCell], shard: tuple[int, int] | None) -> list[GridCell]:
+    """The cells of shard ``(I, N)``: positions I, I+N, I+2N ... of the list (round robin,
+    so every shard gets a share of each dataset and method)."""
+    if shard is None:
+        return list(cells)
+    i, n = shard
+    return [c for k, c in enumerate(cells) if k % n == i]
+
+
+def claim_path(root: str | Path, scale: str, cell: GridCell) -> Path:
+    return (checkpoint_root(root) / "claims" / scale / cell.protocol / cell.method
+            / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.claim")
+
+
+def _claim_is_stale(path: Path) -> bool:
+    """A claim of a process of this machine that no longer runs, or unreadable and old."""
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        try:
+            return time.time() - path.stat().st_mtime > 60
+        except OSError:
+            return True
+    if info.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(info.get("pid", -1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, OverflowError):
+        return False
+    return False
+
+
+def try_claim(path: Path) -> bool:
+    """Create the claim file atomically; False when another live runner holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if not _claim_is_stale(path):
+                return False
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"host": socket.gethostname(), "pid": os.getpid(),
+                       "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}, fh)
+        return True
+    return False
 
 
 def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
@@ -173,7 +259,7 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
             if not diff:
                 return Plan(cell, "skip", "a record with these settings exists", config=config)
             action, why = "rerun", "record made with other settings: " + "; ".join(diff)
-    folder = checkpoint_dir(logs, scale, cell)
+    folder = checkpoint_dir(root, scale, cell)
     if force:
         return Plan(cell, action, why, fresh=True, config=config)
     state, detail = _checkpoint_state(folder, config)
@@ -202,6 +288,7 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     waiting: dict[str, str] = field(default_factory=dict)
+    claimed: list[str] = field(default_factory=list)  # being trained by another runner
     seconds: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, str] = field(default_factory=dict)
     replaced: dict[str, str] = field(default_factory=dict)
@@ -226,6 +313,8 @@ class Summary:
                  f"{len(self.failed)} failed")
         if self.waiting:
             head += f", {len(self.waiting)} waiting for tuning"
+        if self.claimed:
+            head += f", {len(self.claimed)} claimed by another runner"
         if self.interrupted:
             head += (f", stopped by Ctrl-C{' during 1' if self.stopped else ''}, "
                      f"{len(self.not_run)} not run")
@@ -249,6 +338,8 @@ class Summary:
                          f"\n{pad}(Ctrl-C; it resumes from its last finished epoch)")
         for label, msg in self.waiting.items():
             lines.append(f"  waiting {'':>9}    {label}\n{pad}({msg})")
+        for label in self.claimed:
+            lines.append(f"  claimed {'':>9}    {label}\n{pad}(being trained by another runner)")
         for label in self.not_run:
             lines.append(f"  not run {'':>9}    {label}")
         if self.interrupted:
@@ -303,8 +394,14 @@ def _is_interrupt(err: BaseException) -> bool:
 # --------------------------------------------------------------------------- running
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
-             device: str = "cpu", epochs: int | None = None, fresh: bool = False) -> Path:
+             device: str = "cpu", epochs: int | None = None, fresh: bool = False,
+             pretrained: str | None = None, allow_protocol_deviation: bool = False,
+             gpus: int = 1, keep_checkpoints: bool = False) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
+
+    ``pretrained`` replaces the scale's weights (a torchvision name or a state-dict file),
+    ``gpus`` > 1 trains through torchrun; the checkpoints are deleted after the record is
+    written unless ``keep_checkpoints``.
 
     Training checkpoints go to :func:`checkpoint_dir` so an interrupted run resumes
     from its last epoch; ``fresh=True`` deletes them first.
@@ -320,7 +417,7 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     out = log_path(logs, scale, cell)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = checkpoint_dir(logs, scale, cell)
+    ckpt = checkpoint_dir(root, scale, cell)
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)
     params = {
@@ -329,6 +426,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         "overrides": dict(cell.overrides), "settings": cell_settings(cell, scale, root),
         "epochs": epochs, "run_dir": str(ckpt.resolve()),
         "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
+        "pretrained": pretrained, "allow_protocol_deviation": bool(allow_protocol_deviation),
+        "gpus": int(gpus),
     }
     pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
                         cwd=str(REPO), progress_bar=False, log_output=False,
@@ -341,6 +440,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         atomic_write(folder / "run.ipynb", out.read_bytes())
     else:
         (folder / "run.ipynb").unlink(missing_ok=True)
+    if not keep_checkpoints and ckpt.exists():
+        shutil.rmtree(ckpt, ignore_errors=True)
     return folder
 
 
@@ -373,13 +474,15 @@ def protocol_manifests(configs, *, check_images: bool = True) -> tuple[dict, dic
 def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, force: bool = False,
-             progress: bool = True, plans: list[Plan] | None = None) -> Summary:
+             progress: bool = True, plans: list[Plan] | None = None,
+             **cell_options: Any) -> Summary:
     """Run every cell that is not done (see the module docstring), never stopping at a
     failure; a tqdm bar shows the cells done and the estimated time left. Ctrl-C stops
     the grid and returns the summary so far (``interrupted``).
 
     ``plans`` (from :func:`plan_cell`, as the command line makes them after its
-    preflight) replaces the planning of ``cells``.
+    preflight) replaces the planning of ``cells``. A cell another runner has claimed is
+    skipped (``claimed``); ``cell_options`` go to :func:`run_cell`.
     """
     from tqdm.auto import tqdm
 
@@ -414,8 +517,15 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
     k = 0
     try:
         for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
-            _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
-                     logs=logs, device=device, epochs=epochs)
+            claim = claim_path(root, scale, plan.cell)
+            if not try_claim(claim):
+                summary.claimed.append(plan.label)
+                continue
+            try:
+                _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
+                         logs=logs, device=device, epochs=epochs, **cell_options)
+            finally:
+                claim.unlink(missing_ok=True)
     except KeyboardInterrupt:
         summary.interrupted = True
         finished = set(summary.done) | set(summary.failed)
@@ -428,13 +538,16 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
 
 
 def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs, device,
-             epochs) -> None:
+             epochs, **cell_options) -> None:
     """Run one planned cell and record its outcome; Ctrl-C is raised as KeyboardInterrupt.
     A cell that waited for its method's tuning is planned again first."""
     label = plan.label
+    fields = {k: cell_options[k] for k in ("pretrained", "allow_protocol_deviation")
+              if cell_options.get(k)}
     if plan.action == "wait":
         try:
-            config = cell_config(plan.cell, scale, epochs=epochs, device=device, root=root)
+            config = cell_config(plan.cell, scale, epochs=epochs, device=device, root=root,
+                                 **fields)
         except TuningPending as err:
             summary.waiting[label] = str(err)
             return
@@ -444,11 +557,15 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
         if plan.action == "skip":
             summary.skipped.append(label)
             return
+    elif plan.action == "run" and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists():
+        # another runner sharing this results folder finished it meanwhile
+        summary.skipped.append(label)
+        return
     bar.set_postfix_str(label)
     start = time.perf_counter()
     try:
         run_cell(plan.cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
-                 device=device, epochs=epochs, fresh=plan.fresh)
+                 device=device, epochs=epochs, fresh=plan.fresh, **cell_options)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
         summary.seconds[label] = time.perf_counter() - start
         if _is_interrupt(err):
@@ -469,10 +586,32 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
         summary.replaced[label] = plan.why
 
 
+MATHJAX = REPO / "book" / "_mathjax" / "mathjax" / "tex-chtml.js"
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3.2.2/es5/tex-chtml.js"
+
+
+def ensure_mathjax() -> str:
+    """The book's MathJax: the local copy when present (``make mathjax`` puts one there),
+    else the stated fallback of the Makefile: a loader that fetches MathJax from the CDN
+    when a page is read. Returns a one-line note of which."""
+    if MATHJAX.is_file() and not (MATHJAX.parent.parent / "FALLBACK").exists():
+        return f"MathJax: local copy in {MATHJAX.parent}"
+    MATHJAX.parent.mkdir(parents=True, exist_ok=True)
+    (MATHJAX.parent.parent / "FALLBACK").touch()
+    atomic_write(MATHJAX, (
+        "/* Fallback written by hashlib_core.reproduce: no local MathJax copy. */\n"
+        "(function(){var s=document.createElement('script');s.async=true;"
+        f"s.src='{MATHJAX_CDN}';document.head.appendChild(s);}})();\n").encode())
+    return ("NOTE: no local MathJax: the book loads MathJax from the jsDelivr CDN when a page "
+            "is read (formulas show as TeX source offline); `make mathjax` or "
+            "MATHJAX_DIR=/path/to/mathjax/es5 make mathjax installs a local copy")
+
+
 def build_book(scale: str, *, root: str | Path = "results") -> int:
     """Execute the book's notebooks on ``root`` and build the HTML book; 0 on success."""
     from hashlib_core.book import build_notebooks
 
+    print(ensure_mathjax(), flush=True)
     failed = build_notebooks(scale, root=root)
     for name, msg in failed.items():
         print(f"book page {name} FAILED: {msg}", file=sys.stderr)
@@ -506,7 +645,102 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--artifacts", default="runs/artifacts",
                     help="database codes folder, not committed (default: runs/artifacts)")
     ap.add_argument("--logs", default="runs/logs", help="run logs (default: runs/logs)")
+    ap.add_argument("--shard", metavar="I/N", help="run only shard I of N (0-based) of the "
+                    "selected cells: N runners with 0/N ... N-1/N cover the grid once")
+    ap.add_argument("--pretrained", metavar="NAME_OR_PATH",
+                    help="backbone weights: a torchvision weights name (the paper scale's "
+                    "IMAGENET1K_V1) or a local state-dict file; the record keeps its sha256")
+    ap.add_argument("--gpus-per-cell", type=int, default=1, metavar="N",
+                    help="train each cell on N GPUs through torchrun (global batch unchanged)")
+    ap.add_argument("--keep-checkpoints", action="store_true",
+                    help="keep each cell's checkpoints after its record is written")
+    ap.add_argument("--allow-protocol-deviation", action="store_true",
+                    help="run the paper scale on datasets whose split sizes differ from the "
+                    "paper's (the records and the book's tables say so)")
     return ap
+
+
+def _images_checked(name: str, root: str | Path) -> tuple[bool, Path | None]:
+    """Whether the images of list protocol ``name`` passed ``data check`` already (a stamp
+    keyed by the list files' contents and the image folder), and the stamp's path."""
+    import hashlib
+
+    from hashlib_core.data.cache import sha256_file
+    from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
+
+    if name not in LIST_PROTOCOLS:
+        return True, None
+    try:
+        lists = find_list_folder(LIST_PROTOCOLS[name][0])
+    except FileNotFoundError:
+        return True, None  # load_protocol names what is missing
+    parts = [str(_image_root(lists, None).resolve())]
+    parts += [sha256_file(f) for f in sorted(lists.glob("*.txt"))]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    stamp = checkpoint_root(root) / "data-checks" / f"{name}-{key}.ok"
+    return stamp.is_file(), stamp
+
+
+def preflight_protocols(scale: str, cells: list[GridCell], allow: bool,
+                        root: str | Path = "results") -> list[str]:
+    """Paper scale: the problems that stop the grid before any training, one line each:
+    a protocol that cannot be built, split sizes that differ from the paper's (unless
+    ``allow``), and, for the list datasets, a missing or corrupt image or a bad list line
+    (``python -m hashlib_core.data check``, run once per version of the lists and image
+    folder: a stamp beside the results root remembers a passed check)."""
+    from hashlib_core.data import load_protocol
+    from hashlib_core.data.__main__ import check
+    from hashlib_core.data.protocols import size_deviations
+
+    if scale != "paper":
+        return []
+    problems = []
+    for name in dict.fromkeys(c.protocol for c in cells):
+        done, stamp = _images_checked(name, root)
+        if not done:
+            print(f"{name}: checking every listed image once (python -m hashlib_core.data "
+                  f"check {name})", file=sys.stderr, flush=True)
+            report = check(name, out=sys.stderr)
+            errors = report.errors
+            for line in errors[:20]:
+                problems.append(f"{name}: {line}")
+            if len(errors) > 20:
+                problems.append(f"{name}: {len(errors) - 20} more problems: python -m "
+                                f"hashlib_core.data check {name} lists them all")
+            if errors:
+                continue
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(stamp, "\n".join(report.deviations).encode() + b"\n")
+        try:
+            p = load_protocol(name)
+        except (OSError, ValueError) as err:
+            problems.append(f"{name}: {' '.join(str(err).split())}")
+            continue
+        dev = size_deviations(p)
+        if dev and not allow:
+            problems.append(f"{name}: not the paper's protocol ({'; '.join(dev)}); check it "
+                            f"with python -m hashlib_core.data check {name}, or pass "
+                            "--allow-protocol-deviation to run on it (records and tables "
+                            "then say so)")
+    return problems
+
+
+def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
+    """Resolve (download once when online) the weights the cells need; the one-line error
+    when they cannot be had, else None."""
+    from hashlib_core import scales
+    from hashlib_core.methods import get_method_class
+    from hashlib_core.models.weights import resolve_weights
+
+    if not any(get_method_class(c.method).kind != "shallow" for c in cells):
+        return None
+    preset = scales.preset(scale)
+    spec = pretrained if pretrained is not None else preset.get("pretrained")
+    try:
+        resolve_weights(spec, preset["backbone"])
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def _values(values) -> str:
@@ -580,15 +814,24 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     try:
         cells = select_cells(args)
+        if args.shard:
+            cells = shard_cells(cells, parse_shard(args.shard))
     except ValueError as err:
         return preflight.report([str(err)])
     if not args.dry_run and preflight.report(preflight.check_device(args.device)):
         return preflight.EXIT_CODE
+    if args.gpus_per_cell < 1:
+        return preflight.report([f"--gpus-per-cell {args.gpus_per_cell}: must be at least 1"])
+    fields = {}
+    if args.pretrained is not None:
+        fields["pretrained"] = args.pretrained
+    if args.allow_protocol_deviation:
+        fields["allow_protocol_deviation"] = True
     problems, configs, waiting = [], {}, {}
     for cell in cells:
         try:
             configs[cell] = cell_config(cell, args.scale, epochs=args.epochs, device=args.device,
-                                        root=args.root)
+                                        root=args.root, **fields)
         except TuningPending as err:
             waiting[cell] = str(err)
         except ValueError as err:
@@ -603,6 +846,12 @@ def _main(args: argparse.Namespace) -> int:
             print(f"note: {found[0].splitlines()[0]} (records of it are compared without "
                   "the protocol manifest)", file=sys.stderr)
     else:
+        problem = preflight_weights(args.scale, cells, args.pretrained)
+        if problem:
+            return preflight.report([problem])
+        found = preflight_protocols(args.scale, cells, args.allow_protocol_deviation, args.root)
+        if found:
+            return preflight.report(found)
         manifests, missing = protocol_manifests(list(configs.values()))
         if missing:
             return preflight.report([p for found in missing.values() for p in found])
@@ -635,9 +884,14 @@ def _main(args: argparse.Namespace) -> int:
     print(f"{args.scale} grid: {len(plans)} cells, device {args.device}: "
           f"{len(plans) - len(todo)} done, {len(todo)} to run", flush=True)
     _print_plan(plans, dry_run=False)
+    options = dict(fields)
+    if args.gpus_per_cell > 1:
+        options["gpus"] = args.gpus_per_cell
+    if args.keep_checkpoints:
+        options["keep_checkpoints"] = True
     summary = run_grid(cells, scale=args.scale, root=args.root, artifacts=args.artifacts,
                        logs=args.logs, device=args.device, epochs=args.epochs,
-                       force=args.force, plans=plans)
+                       force=args.force, plans=plans, **options)
     print(summary.report(), flush=True)
     if summary.interrupted:
         return INTERRUPTED

@@ -279,6 +279,8 @@ def save_run(
             "wall_time_s": _wall_time(timings),
             "notebook": notebook,
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            # weights sha256, world size, global batch, protocol sizes vs the paper's
+            "run": _jsonable(getattr(result, "run_info", None) or {}),
         },
         "files": {"query_codes": {"name": q_name, "sha256": q_sha}, "db_codes": db_entry},
     }
@@ -411,6 +413,8 @@ def _row(rec: dict) -> dict[str, Any]:
         git_commit=prov.get("git_commit"),
         manifest_sha256=prov.get("manifest_sha256"),
         path=rec["_path"],
+        # a run on a protocol whose sizes are not the paper's (allowed explicitly)
+        protocol_deviation=bool((prov.get("run") or {}).get("protocol_deviation_allowed")),
     )
     for name, value in rec["scalars"].items():
         row[name] = np.nan if value is None else float(value)
@@ -451,7 +455,7 @@ def load_results(
                    method=method, variant=variant)
     rows = [_row(r) for r in recs]
     base = KEY_COLUMNS + ["best_epoch", "wall_time_s", "device", "git_commit",
-                          "manifest_sha256", "path"]
+                          "manifest_sha256", "path", "protocol_deviation"]
     df = pd.DataFrame(rows, columns=base + sorted({k for r in rows for k in r} - set(base)))
     if len(df):
         df = df.astype({"n_bits": "int64", "seed": "int64"})

@@ -239,12 +239,21 @@ def dataset_tables(
         n_cells = int((comp.n_seeds > 0).sum())
         label = metric_label(metric, topk if metric == "map" else None)
         label = label[0].upper() + label[1:] if label.startswith("precision") else label
-        same = protocol == rep_protocol
+        # compared by what the runs recorded (their protocol's sizes), not by the name only
+        deviating = 0
+        if len(results) and "protocol_deviation" in results.columns:
+            sel = results[(results.protocol == protocol) & results.method.isin(methods)
+                          & results.n_bits.isin(bits)]
+            deviating = int(sel.protocol_deviation.fillna(False).astype(bool).sum())
+        same = protocol == rep_protocol and not deviating
         caption = (
             f"**{label} on {DATASET_NAMES[dataset]}.** Reported: {SOURCES[source]}, "
             f"protocol `{rep_protocol}`. Reproduced: protocol `{protocol}`, scale `{scale}`"
             + ("" if same else " (a smaller protocol than the paper's: compare rankings, "
                                "not absolute values)")
+            + (f"; **{deviating} run(s) here used split sizes that differ from the paper's "
+               "protocol** (run with `--allow-protocol-deviation`; see each record)"
+               if deviating else "")
             + f"; {n_cells} of {len(comp)} cells have a run ("
             + (f"{have} of {total} runs of the `{scale}` grid on `{protocol}` exist"
                if total else f"the `{scale}` grid has no run on `{protocol}`")

@@ -71,12 +71,15 @@ def test_runner_stops_before_training_on_a_missing_image(tmp_path, monkeypatch, 
     _lists(tmp_path)
     monkeypatch.setenv("HASHLIB_DATA", str(tmp_path))
     monkeypatch.setattr(RP, "run_cell", lambda *a, **k: pytest.fail("a cell ran"))
+    monkeypatch.setattr(RP, "preflight_weights", lambda *a: None)  # weights: test_paper_scale
     rc = reproduce_main(["--scale", "paper", "--datasets", "nuswide", "--methods", "lsh", "dpsh",
                          "--bits", "16", "--no-book", "--root", str(tmp_path / "r"),
                          "--logs", str(tmp_path / "l"), "--artifacts", str(tmp_path / "a")])
     assert rc == 2
     err = capsys.readouterr().err
-    assert _one_error(err).startswith("error: protocol nuswide-21: 1 image file(s) missing")
+    # the paper scale's data check runs first and names the file and its list line
+    assert _one_error(err).startswith("error: nuswide-21: ")
+    assert "train.txt:3: image file missing" in err and "img/07.png" in err
 
 
 @pytest.mark.parametrize(
@@ -95,7 +98,7 @@ def test_runner_stops_before_training_on_a_missing_image(tmp_path, monkeypatch, 
                               "or 'cuda:<n>', got 'gpu'"),
         (["--device", "cuda:99"], "error: device 'cuda:99': "),
         (["--pretrained", "/nowhere/resnet50.pth", "--backbone", "resnet50"],
-         "error: pretrained weights file not found: /nowhere/resnet50.pth"),
+         "error: resnet50 state-dict file not found: /nowhere/resnet50.pth"),
     ],
 )
 def test_engine_command_line_errors_are_one_line(args, message, capsys):

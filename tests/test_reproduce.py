@@ -41,7 +41,9 @@ def test_grid_definitions():
     assert [c.label for c in grids.select(cpu, methods=["csq"], kinds=["tune"])] == [
         f"cifar10-i/csq/32b_seed0_{grids.tune_variant(o, lr)}" for o, lr in grids.TUNE_CONFIGS]
     paper = grids.grid("paper")
-    assert {c.protocol for c in paper} == {"cifar10-i", "imagenet100", "nuswide-21", "coco"}
+    assert {c.protocol for c in paper} == {"cifar10-i", "cifar10-adsh", "imagenet100",
+                                          "nuswide-21", "coco"}
+    assert all(c.overrides == {"head_lr_mult": 10.0} for c in paper if c.method == "hashnet")
     assert len(set(paper)) == len(paper)
     with pytest.raises(ValueError, match="unknown scale"):
         grids.grid("huge")

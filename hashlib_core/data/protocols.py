@@ -395,3 +395,42 @@ def _mnist_small(*, seed, root, cache_dir, download, val_fraction, image_root):
         val_fraction=val_fraction,
         source={"copy": "idx", "files": data.info["files"], "classes": data.info["classes"]},
     )
+
+
+#: the split sizes of the papers' protocols (query, training set before the validation
+#: split, database) and their label widths; a protocol whose sizes differ is not the
+#: paper's and a paper-scale run on it needs ``allow_protocol_deviation``
+PAPER_SIZES: dict[str, dict[str, int]] = {
+    "cifar10-i": {"query": 1_000, "train": 5_000, "database": 59_000, "n_classes": 10},
+    # ADSH's: the asymmetric methods learn the codes of the whole database
+    "cifar10-adsh": {"query": 1_000, "train": 59_000, "database": 59_000, "n_classes": 10},
+    "imagenet100": {"query": 5_000, "train": 13_000, "database": 128_495, "n_classes": 100},
+    "nuswide-21": {"query": 2_100, "train": 10_500, "database": 193_734, "n_classes": 21},
+    "coco": {"query": 5_000, "train": 10_000, "database": 122_218, "n_classes": 80},
+}
+
+
+def protocol_sizes(protocol: Protocol) -> dict[str, int]:
+    """A protocol's sizes as :data:`PAPER_SIZES` counts them (train includes val)."""
+    return {"query": len(protocol.query), "train": len(protocol.train) + len(protocol.val),
+            "database": len(protocol.database), "n_classes": int(protocol.n_classes)}
+
+
+def size_deviations(protocol: Protocol) -> list[str]:
+    """How a protocol's sizes differ from the paper's (empty: same sizes, or no paper sizes).
+
+    Returns
+    -------
+    list of str
+        One entry per differing size, e.g. ``"database: 10,500 images, the paper's 193,734"``.
+    """
+    paper = PAPER_SIZES.get(protocol.name)
+    if paper is None:
+        return []
+    have = protocol_sizes(protocol)
+    out = []
+    for part, want in paper.items():
+        if have[part] != want:
+            unit = "labels" if part == "n_classes" else "images"
+            out.append(f"{part}: {have[part]:,} {unit}, the paper's {want:,}")
+    return out

@@ -8,7 +8,8 @@
 Modules: :mod:`~hashlib_core.engine.config` (``RunConfig``), :mod:`~hashlib_core.engine.train`
 (``run``), :mod:`~hashlib_core.engine.result` (``RunResult``, shallow methods),
 :mod:`~hashlib_core.engine.encode`, :mod:`~hashlib_core.engine.checkpoint`,
-:mod:`~hashlib_core.engine.distributed`. Command line: ``python -m hashlib_core.engine``.
+:mod:`~hashlib_core.engine.distributed`, :mod:`~hashlib_core.engine.torchrun` (one run on
+several GPUs from a notebook). Command line: ``python -m hashlib_core.engine``.
 """
 
 from hashlib_core.engine.config import RunConfig

@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None):
                    help="any other RunConfig field")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
                    help="a method hyper-parameter (method_overrides)")
+    p.add_argument("--allow-protocol-deviation", action="store_true", default=None,
+                   help="paper scale: run on split sizes other than the paper's")
     p.add_argument("--json", action="store_true", help="print the scalars as JSON")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     fields = {k: getattr(a, k) for k in ("seed", "protocol", "backbone", "pretrained", "epochs",
                                          "batch_size", "lr", "device", "amp", "num_workers",
                                          "eval_every", "threads", "run_dir", "data_root",
-                                         "cache_dir") if getattr(a, k) is not None}  # fmt: skip
+                                         "cache_dir", "allow_protocol_deviation")
+              if getattr(a, k) is not None}  # fmt: skip
     try:
         fields.update(_pairs(a.set, "--set"))
         if a.hp:
@@ -95,9 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if preflight.report(check(cfg)):
             return preflight.EXIT_CODE
-        from hashlib_core.engine.train import run
+        from hashlib_core.engine.train import ProtocolDeviation, run
+        from hashlib_core.models.weights import WeightsUnavailable
 
-        result = run(cfg, progress=not a.no_progress)
+        try:
+            result = run(cfg, progress=not a.no_progress)
+        except (WeightsUnavailable, ProtocolDeviation) as err:  # before training: one line
+            return preflight.report([str(err)])
     except KeyboardInterrupt:
         where = f"; the same command resumes from {cfg.run_dir}" if cfg.run_dir else ""
         print(f"\ninterrupted (Ctrl-C){where}", file=sys.stderr)

@@ -18,7 +18,11 @@ DEVICES = ("cpu", "cuda", "auto")
 AMP_DTYPES = ("bfloat16", "float16")
 FEATURES = ("gist",)
 #: fields that do not change the result (where it runs, how it reports, where it saves)
-NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads")
+NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
+                     "allow_protocol_deviation")
+#: fields added later that enter the result key only when they differ from their default
+#: (so the keys, and the checkpoints, of earlier configurations stay valid)
+KEY_IF_CHANGED = {"deterministic": True}
 
 
 def _freeze(value: Any) -> Any:
@@ -109,6 +113,13 @@ class RunConfig:
         Input features of shallow methods.
     variant : str or None
         A label for ablation variants (results are stored apart).
+    deterministic : bool
+        Deterministic algorithms (``torch.use_deterministic_algorithms``, warn only);
+        False lets cuDNN pick the fastest kernels (``cudnn.benchmark``): the paper preset.
+    allow_protocol_deviation : bool
+        A paper-scale run on a protocol whose split sizes differ from the paper's
+        (:data:`hashlib_core.data.protocols.PAPER_SIZES`) refuses to start unless True;
+        the record then says so.
     """
 
     method: str
@@ -141,6 +152,8 @@ class RunConfig:
     data_root: str | None = None
     cache_dir: str | None = None
     threads: int | None = None
+    deterministic: bool = True
+    allow_protocol_deviation: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method_overrides", _freeze(self.method_overrides or ()))
@@ -192,6 +205,9 @@ class RunConfig:
                 raise bad(name, "must be a non-negative number")
         if not self.lr > 0:
             raise bad("lr", "must be positive")
+        for name in ("deterministic", "allow_protocol_deviation", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "must be True or False")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
             raise bad("threads", "must be None or a positive integer")
         cls = get_method_class(self.method)
@@ -236,7 +252,8 @@ class RunConfig:
 
     def result_key(self) -> str:
         """SHA-256 of the fields that determine the result (not device, paths, workers)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS}
+        d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS
+             and not (k in KEY_IF_CHANGED and v == KEY_IF_CHANGED[k])}
         text = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

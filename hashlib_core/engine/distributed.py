@@ -7,6 +7,15 @@ disjoint share of each epoch's items (a ``DistributedSampler`` over the epoch's 
 which is drawn identically on every rank from the shared seed), encodes each split in
 shards gathered on every rank, and lets only rank 0 write checkpoints and draw progress
 bars.
+
+``batch_size`` is the global batch: each rank trains on ``batch_size / world_size`` items
+per step (:func:`hashlib_core.engine.train.per_rank_batch`), so a preset's learning rate
+holds for any number of GPUs. Backend: ``nccl`` on CUDA, ``gloo`` on CPU, or
+``$HASHLIB_DIST_BACKEND`` (``gloo`` lets two ranks share one GPU, which NCCL refuses:
+the two-process check of ``benchmarks/gpu_check.sh`` on a one-GPU box).
+
+The runner runs a cell on several GPUs with ``--gpus-per-cell N``, which goes through
+:func:`hashlib_core.engine.torchrun.run_torchrun`.
 """
 
 from __future__ import annotations
@@ -54,7 +63,8 @@ def init(device: torch.device) -> DistInfo:
     if not info.enabled:
         return info
     if not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        backend = os.environ.get("HASHLIB_DIST_BACKEND") or (
+            "nccl" if device.type == "cuda" else "gloo")
         dist.init_process_group(backend=backend)
     return info
 

@@ -38,6 +38,11 @@ class RunResult:
     manifest : dict
         The protocol's manifest (which images, which splits).
     manifest_sha256 : str
+    run_info : dict
+        How the run was made, for the record: the weights (``spec``, ``path``,
+        ``sha256``), ``world_size``, ``per_device_batch``, ``global_batch``, autocast,
+        and the protocol's sizes against the paper's (``protocol_deviations``,
+        ``protocol_deviation_allowed``).
     """
 
     config: RunConfig
@@ -52,6 +57,7 @@ class RunResult:
     device: str = "cpu"
     manifest: dict[str, Any] = field(default_factory=dict, repr=False)
     manifest_sha256: str = ""
+    run_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scalars(self) -> dict[str, float]:

@@ -13,8 +13,28 @@ Checkpoints (``cfg.run_dir``): ``last.pt`` after every epoch (method, optimiser,
 scheduler, grad-scaler, the RNG states of torch / numpy / python / the run's generator,
 history, best epoch) and ``best.pt`` (the selected weights), both written atomically.
 Re-running the same config resumes after the last completed epoch and ends with the
-same codes as an uninterrupted run (same seed, CPU); a run interrupted inside an epoch
-repeats that epoch from its start.
+same codes as an uninterrupted run (same seed, CPU, ``num_workers=0``); a run interrupted
+inside an epoch repeats that epoch from its start.
+
+Speed (the paper preset; see :mod:`hashlib_core.scales`): autocast in ``cfg.amp_dtype``
+(bf16) on CUDA, channels-last inputs and weights, ``cudnn.benchmark`` unless
+``cfg.deterministic``; one training DataLoader for the whole run with persistent workers,
+pinned memory and a prefetch of 4 batches per worker (the epoch's batches are handed to
+it through a mutable batch sampler), and persistent loaders for the splits encoded at
+every validation. Nothing waits for the GPU inside an epoch: the batch losses stay on the
+device and are read (and checked to be finite) once at the end of the epoch.
+
+Several GPUs (``torchrun``, see :mod:`hashlib_core.engine.distributed`): ``batch_size`` is
+the global batch, split evenly over the ranks (``batch_size / world_size`` per GPU), so
+the learning rate of a preset needs no change; the record keeps the world size and the
+global batch. (A larger global batch, set by the user, is a different setting: the rule
+this project states for it is the linear one, lr x new batch / 64, not applied
+automatically.)
+
+Before anything is read: the pre-trained weights are resolved
+(:func:`hashlib_core.models.weights.resolve_weights`, one-line error when absent), and a
+paper-scale run on a protocol whose sizes differ from the paper's stops unless
+``cfg.allow_protocol_deviation``; both facts go into ``RunResult.run_info``.
 """
 
 from __future__ import annotations
@@ -36,23 +56,25 @@ from hashlib_core.data import load_protocol, make_torch_dataset
 from hashlib_core.engine import checkpoint as ckpt
 from hashlib_core.engine import distributed as ddp
 from hashlib_core.engine.config import RunConfig
-from hashlib_core.engine.encode import check_codes, encode_split, to_device
+from hashlib_core.engine.encode import check_codes, encode_split, make_loader, to_device
 from hashlib_core.engine.result import RunResult, evaluate_codes, run_shallow
 from hashlib_core.methods import create_method, get_method_class
 from hashlib_core.models.backbones import create_backbone
+from hashlib_core.models.weights import resolve_weights
 
 Callback = Callable[[int, dict[str, Any], torch.nn.Module], None]
 
 
 def resolve_device(name: str, info: ddp.DistInfo) -> torch.device:
-    """``"auto"`` -> cuda when available; under DDP on CUDA, the local rank's GPU."""
+    """``"auto"`` -> cuda when available; under DDP on CUDA, the local rank's GPU (ranks
+    share the GPUs round-robin when there are fewer GPUs than ranks: the one-GPU check)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ValueError(f"RunConfig.device: {name!r} requested but CUDA is not available")
         if info.enabled and name == "cuda":
-            name = f"cuda:{info.local_rank}"
+            name = f"cuda:{info.local_rank % torch.cuda.device_count()}"
         torch.cuda.set_device(torch.device(name))
     return torch.device(name)
 
@@ -73,6 +95,28 @@ def lr_factor(cfg: RunConfig, epoch: int) -> float:
     if cfg.lr_schedule == "step":
         return 0.1 ** (epoch // cfg.lr_step)
     return 1.0
+
+
+class _EpochBatches:
+    """A batch sampler whose batches are replaced before each epoch: one DataLoader (and
+    its persistent workers) serves every epoch of a run."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def per_rank_batch(batch_size: int, info: ddp.DistInfo) -> int:
+    """The batch of one rank: the global ``batch_size`` split evenly over the ranks."""
+    if batch_size % info.world_size:
+        raise ValueError(f"RunConfig.batch_size: the global batch {batch_size} does not split "
+                         f"evenly over {info.world_size} processes")
+    return batch_size // info.world_size
 
 
 def epoch_batches(order: list[int], batch_size: int) -> list[list[int]]:
@@ -120,6 +164,10 @@ class _Trainer:
                 find_unused_parameters=True, broadcast_buffers=False,
             )  # fmt: skip
         self.train_set = make_torch_dataset(protocol.train, scale=cfg.scale, train=True)
+        self.rank_batch = per_rank_batch(cfg.batch_size, info)
+        self.epoch_sampler = _EpochBatches()
+        self.loader = None  # built at the first epoch (after resume: its seed)
+        self.encode_loaders: dict = {}  # persistent loaders of the splits of validation
         self.start_epoch, self.history = 0, []
         self.best_epoch, self.best_val, self.best_state = -1, -math.inf, None
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else None
@@ -169,7 +217,20 @@ class _Trainer:
         }, self.run_dir / ckpt.LAST)  # fmt: skip
 
     # ---- one epoch -----------------------------------------------------------------
-    def train_epoch(self, epoch: int) -> float:
+    def train_loader(self, epoch: int) -> DataLoader:
+        if self.loader is None:
+            self.loader = make_loader(
+                self.train_set, batch_sampler=self.epoch_sampler, device=self.device,
+                num_workers=self.cfg.num_workers, persistent=True,
+                generator=torch.Generator().manual_seed(self.cfg.seed * 1000 + epoch))
+        return self.loader
+
+    def close(self) -> None:
+        """Stop the loaders' worker processes."""
+        self.loader = None
+        self.encode_loaders.clear()
+
+    def train_epoch(self, epoch: int, max_batches: int | None = None) -> float:
         cfg, method = self.cfg, self.method
         n_train = len(self.protocol.train)
         idx = method.epoch_indices(epoch, n_train, self.generator)
@@ -183,33 +244,40 @@ class _Trainer:
             sampler = DistributedSampler(order, num_replicas=self.info.world_size,
                                          rank=self.info.rank, shuffle=False)  # fmt: skip
             order = [order[i] for i in sampler]
-        batches = epoch_batches(order, cfg.batch_size)
-        loader = DataLoader(self.train_set, batch_sampler=batches, num_workers=cfg.num_workers,
-                            generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
-                            pin_memory=self.device.type == "cuda")  # fmt: skip
+        batches = epoch_batches(order, self.rank_batch)
+        if max_batches is not None:  # benchmarks only: a few batches of the real loop
+            batches = batches[:max_batches]
+        self.epoch_sampler.batches = batches
+        loader = self.train_loader(epoch)
         method.begin_epoch(epoch, cfg.epochs)
         method.train()
-        total, count = 0.0, 0
+        # batch losses and sizes stay on the device: no host-device sync inside the epoch
+        losses = torch.zeros(len(batches), dtype=torch.float32, device=self.device)
+        sizes = torch.tensor([len(b) for b in batches], dtype=torch.float32, device=self.device)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
                    disable=not self.progress)  # fmt: skip
         for b, (images, labels, index) in enumerate(bar):
             images = to_device(images, self.device)
-            labels, index = labels.to(self.device), index.to(self.device)
+            labels = labels.to(self.device, non_blocking=True)
+            index = index.to(self.device, non_blocking=True)
             self.optimizer.zero_grad(set_to_none=True)
             ctx = self.autocast if self.autocast is not None else contextlib.nullcontext()
             with ctx:
                 out = self.model(images)
             loss = method.loss(out.float(), labels, index)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"{cfg.method}: non-finite loss {loss.item()} at epoch {epoch}, batch {b}"
-                )
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            total += float(loss.detach()) * len(index)
-            count += len(index)
-            bar.set_postfix(loss=f"{total / count:.4f}")
+            losses[b] = loss.detach()
+        values = losses.cpu()
+        bad = torch.nonzero(~torch.isfinite(values)).flatten()
+        if bad.numel():
+            b = int(bad[0])
+            raise FloatingPointError(
+                f"{cfg.method}: non-finite loss {float(values[b])} at epoch {epoch}, batch {b}"
+            )
+        total = float((losses * sizes).sum()) if len(batches) else 0.0
+        count = sum(len(b) for b in batches)
         ddp.merge_bank_rows(method, method.bank_buffers, order, self.info)
         method.end_epoch(epoch)
         ddp.sync_buffers(method, self.info)
@@ -223,21 +291,27 @@ class _Trainer:
         if v is not None:
             return check_codes(v.detach().cpu().numpy(), len(self.protocol.train),
                                self.cfg.n_bits, f"{self.cfg.method}.train_database_codes()")  # fmt: skip
-        return self.encode(self.protocol.train, "database", desc="encode train")
+        return self.encode(self.protocol.train, "database", desc="encode train", keep=True)
 
-    def encode(self, split, which: str, rows=None, desc: str = "encode") -> np.ndarray:
+    def encode(self, split, which: str, rows=None, desc: str = "encode",
+               keep: bool = False) -> np.ndarray:
+        """Codes of a split; ``keep``: reuse a persistent loader (splits of validation)."""
         return encode_split(self.method, split, scale=self.cfg.scale, which=which,
                             device=self.device, batch_size=self.cfg.encode_batch_size,
                             num_workers=self.cfg.num_workers, rows=rows, info=self.info,
-                            autocast=self.autocast, progress=self.progress, desc=desc)  # fmt: skip
+                            autocast=self.autocast, progress=self.progress, desc=desc,
+                            cache=self.encode_loaders if keep else None)  # fmt: skip
 
     def validate(self) -> float:
         from hashlib_core.metrics import mean_average_precision
 
         p = self.protocol
-        q = self.encode(p.val, "query", desc="encode val")
+        q = self.encode(p.val, "query", desc="encode val", keep=True)
         db = self.train_codes()
-        return float(mean_average_precision(q, db, p.val.labels, p.train.labels, topk=p.topk))
+        # the cut-off is clipped to the validation database (the training items), as the
+        # final evaluation clips it to the database
+        topk = None if p.topk is None else min(int(p.topk), len(p.train))
+        return float(mean_average_precision(q, db, p.val.labels, p.train.labels, topk=topk))
 
     def fit(self, callbacks: Sequence[Callback]) -> float:
         cfg = self.cfg
@@ -293,6 +367,35 @@ class _Trainer:
         return check_codes(query, len(p.query), k, "query"), check_codes(db, len(p.database), k, "database")
 
 
+class ProtocolDeviation(ValueError):
+    """A paper-scale run on a protocol whose sizes are not the paper's, not allowed."""
+
+
+def protocol_check(cfg: RunConfig, protocol) -> dict[str, Any]:
+    """Compare the protocol's sizes with the paper's; stop a paper-scale run on a
+    deviation unless ``cfg.allow_protocol_deviation``.
+
+    Returns
+    -------
+    dict
+        ``protocol_sizes``, ``protocol_deviations`` (list of str, empty when the sizes are
+        the paper's) and ``protocol_deviation_allowed`` (bool), for the record.
+    """
+    from hashlib_core.data.protocols import PAPER_SIZES, protocol_sizes, size_deviations
+
+    deviations = size_deviations(protocol)
+    if cfg.scale == "paper" and deviations and not cfg.allow_protocol_deviation:
+        raise ProtocolDeviation(
+            f"{protocol.name}: not the paper's protocol ({'; '.join(deviations)}); check the "
+            f"dataset with python -m hashlib_core.data check {protocol.name}, or pass "
+            "--allow-protocol-deviation (RunConfig.allow_protocol_deviation) to run on it anyway "
+            "(the record and the book's tables then mark the run)")
+    return {"protocol_sizes": protocol_sizes(protocol),
+            "paper_sizes": PAPER_SIZES.get(protocol.name),
+            "protocol_deviations": deviations,
+            "protocol_deviation_allowed": bool(deviations) and cfg.allow_protocol_deviation}
+
+
 def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train (or fit) one configuration, select on validation, encode and evaluate.
 
@@ -317,21 +420,38 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
         torch.set_num_threads(cfg.threads)
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    if cfg.device != "cpu":  # deterministic cuBLAS (must be set before CUDA starts)
+    prev_bench = torch.backends.cudnn.benchmark
+    deep = get_method_class(cfg.method).kind != "shallow"
+    # before anything else: the weights (one line when absent), then the device
+    weights = resolve_weights(cfg.pretrained if deep else None, cfg.backbone)
+    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
+    torch.backends.cudnn.benchmark = not cfg.deterministic
+    if cfg.device != "cpu" and cfg.deterministic:  # deterministic cuBLAS (before CUDA starts)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = ddp.env_info()
     device = resolve_device(cfg.device, info)
     owns_group = info.enabled and not torch.distributed.is_initialized()
     info = ddp.init(device)
+    trainer = None
     try:
         protocol = load_protocol(cfg.protocol, seed=cfg.protocol_seed, root=cfg.data_root,
                                  cache_dir=cfg.cache_dir)  # fmt: skip
-        if get_method_class(cfg.method).kind == "shallow":
-            return run_shallow(cfg, protocol, t_start=t_start)
+        run_info = protocol_check(cfg, protocol)
+        run_info["weights"] = weights.as_record()
+        if not deep:
+            result = run_shallow(cfg, protocol, t_start=t_start)
+            result.run_info = {**run_info, "world_size": 1, "global_batch": None}
+            return result
         trainer = _Trainer(cfg, protocol, info, device, progress)
+        run_info.update(world_size=info.world_size, per_device_batch=trainer.rank_batch,
+                        global_batch=trainer.rank_batch * info.world_size,
+                        amp=trainer.autocast is not None,
+                        amp_dtype=cfg.amp_dtype if trainer.autocast is not None else None,
+                        cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
+                        num_workers=cfg.num_workers)  # fmt: skip
         trainer.resume()
         train_s = trainer.fit(callbacks)
+        trainer.close()
         t1 = time.perf_counter()
         query_codes, db_codes = trainer.encode_all()
         encode_s = time.perf_counter() - t1
@@ -348,9 +468,13 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
             query_labels=protocol.query.labels, db_labels=protocol.database.labels,
             eval=ev, history=trainer.history, best_epoch=trainer.best_epoch, timings=timings,
             device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
+            run_info=run_info,
         )  # fmt: skip
     finally:
+        if trainer is not None:
+            trainer.close()
         if owns_group:
             ddp.cleanup(info)
+        torch.backends.cudnn.benchmark = prev_bench
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.set_num_threads(prev_threads)

@@ -8,6 +8,9 @@ name (``"IMAGENET1K_V1"``, downloaded by torchvision for users online) or the pa
 local state-dict file (``torch.save(model.state_dict(), path)`` of the torchvision model,
 classifier included or not); both end in ``load_state_dict(strict=True)`` on the full
 torchvision model before the classifier is removed, so a mismatched file fails loudly.
+Before a run builds its network, :func:`hashlib_core.models.weights.resolve_weights` finds
+the file (one-line error with the three ways to supply it when it is missing) and its
+SHA-256, which the run's record keeps.
 
 The small CNN (``"smallcnn"``) is the ``cpu`` scale's network: three blocks of [3x3 conv,
 BN, ReLU, 2x2 max-pool] with 32-64-128 channels, then FC 2048 -> 512 + BN + ReLU
