@@ -43,7 +43,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from hashlib_core.grids import BOOK_PROTOCOLS, DSAH_TABLE, SHNET_TABLE, SOURCE_METHODS
+from hashlib_core.grids import (
+    BOOK_PROTOCOLS,
+    DSAH_TABLE,
+    REPORTED_PROTOCOLS,
+    SHNET_TABLE,
+    SOURCE_METHODS,
+)
 from hashlib_core.metrics import mean_absolute_correlation
 from hashlib_core.results import iter_records, record_dir
 from hashlib_core.tables import display_name, metric_label
@@ -351,10 +357,12 @@ def _basis(sides: list[Side]) -> tuple[str, bool]:
 
 # --------------------------------------------------------------------------- claims
 def _reported(reported: pd.DataFrame, source: str | None, method: str, metric: str,
-              n_bits: int) -> float:
+              n_bits: int, dataset: str = "cifar10") -> float:
+    """The paper's printed value on ``dataset`` (NaN when it printed none)."""
     if source is None:
         return float("nan")
     rows = reported[(reported.source == source) & (reported.method == method)
+                    & (reported.protocol == REPORTED_PROTOCOLS[dataset])
                     & (reported.metric == metric) & (reported.n_bits == n_bits)]
     return float(rows.value.iloc[0]) if len(rows) else float("nan")
 
