@@ -552,6 +552,81 @@ __all__ = ["CLAIMS", "Claim", "RANKINGS", "SOURCE_METHODS", "claim_protocol",
            "pooled_seed_std", "rank_agreement", "rankings", "verdict"]
 
 
+# --------------------------------------------------------------------------- code health
+def code_health(runs: list[Run], protocol: str, methods: tuple[str, ...],
+                n_bits: int) -> pd.DataFrame:
+    """How much of the code each method's seed-0 run uses: distinct bits (a bit and its
+    negation counted once), distinct codes and the share of constant bits, of the query
+    codes (the record's ``query_*`` values, else computed from the stored query codes) and
+    of the database codes (the record's values; NaN for older records, which store no
+    database codes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: methods with a run; columns ``query_distinct_bits``,
+        ``query_distinct_codes``, ``query_constant_bits``, ``distinct_bits``,
+        ``distinct_codes``, ``constant_bits``, ``n_queries``.
+    """
+    from hashlib_core.metrics import code_health as health
+
+    keys = ("distinct_bits", "distinct_codes", "constant_bits")
+    rows = {}
+    for m in methods:
+        found = [r for r in _runs_of(runs, protocol, m, n_bits) if r.seed == 0]
+        if not found:
+            continue
+        r = found[0]
+        sc = r.record["scalars"]
+        row = {f"query_{k}": sc.get(f"query_{k}") for k in keys}
+        codes = r.query_codes()[0]
+        if any(v is None for v in row.values()):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                row = {f"query_{k}": v for k, v in health(codes).items() if k in keys}
+        row.update({k: np.nan if sc.get(k) is None else float(sc[k]) for k in keys})
+        row["n_queries"] = len(codes)
+        rows[m] = row
+    cols = [f"query_{k}" for k in keys] + list(keys) + ["n_queries"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+
+
+def code_health_text(health: pd.DataFrame, n_bits: int) -> str:
+    """A sentence on collapsed codes (a method whose query codes keep fewer than three
+    quarters of their bits distinct), or on their absence."""
+    if health.empty:
+        return ""
+    collapsed = health[health.query_distinct_bits < 0.75 * n_bits]
+    if collapsed.empty:
+        return (f"None of these methods' query codes has collapsed: each keeps at least "
+                f"{int(health.query_distinct_bits.min())} of its {n_bits} bits distinct.")
+    parts = [f"{display_name(m)} keeps {int(r.query_distinct_bits)} distinct bits of "
+             f"{n_bits} ({r.query_constant_bits:.0%} of its bits are constant over the "
+             f"{int(r.n_queries):,} queries; {int(r.query_distinct_codes):,} distinct codes)"
+             for m, r in collapsed.iterrows()]
+    return ("The codes have collapsed: " + "; ".join(parts) + ". A constant bit has no "
+            "correlation with any other, so mAC alone understates such a collapse.")
+
+
+def code_health_table(health: pd.DataFrame, n_bits: int) -> pd.DataFrame:
+    """:func:`code_health` as strings for the page ("—" where a value is not stored)."""
+    from hashlib_core.tables import method_link
+
+    def num(x, pct=False):
+        if x is None or not np.isfinite(x):
+            return "—"
+        return f"{x:.0%}" if pct else f"{int(x):,}"
+
+    return pd.DataFrame([{
+        "method": method_link(m),
+        f"distinct bits of {n_bits}, queries": num(r.query_distinct_bits),
+        "constant bits, queries": num(r.query_constant_bits, True),
+        "distinct codes, queries": num(r.query_distinct_codes),
+        f"distinct bits of {n_bits}, database": num(r.distinct_bits),
+        "constant bits, database": num(r.constant_bits, True),
+    } for m, r in health.iterrows()])
+
+
 # --------------------------------------------------------------------------- the page
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
                   INCONCLUSIVE: "inconclusive"}
@@ -791,18 +866,35 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     blocks.append("**Table 1. The claims and their verdicts.** One row per claim; the "
                   "evidence column gives the verdict at each code length it rests on. "
                   f"Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
-    for n, claim in enumerate(CLAIMS, 2):
+    n = 1
+    for claim in CLAIMS:
+        n += 1
         rows = results[claim.id]
-        _, note = claim_protocol(claim, runs, scale)
+        protocol, note = claim_protocol(claim, runs, scale)
         name = f"{page}_{claim.id}.csv"
         write_csv(claims_csv({claim.id: rows}) if len(rows) else rows, out_dir / name)
         blocks.append(f"**Table {n}.** " + claim_block(claim, rows, protocol_note=note,
                                                         csv=name))
+        if claim.metric == "mac" and len(rows):
+            bits = (claim.focus_bits or tuple(rows.n_bits))[0]
+            health = code_health(runs, protocol, (claim.method, *claim.against), bits)
+            if len(health):
+                n += 1
+                name = f"{page}_{claim.id}_health.csv"
+                write_csv(health.rename_axis("method").reset_index(), out_dir / name)
+                blocks.append(
+                    f"**Table {n}. How much of the code {display_name(claim.method)} and "
+                    f"{', '.join(display_name(m) for m in claim.against)} use** ({bits} "
+                    f"bits, seed 0, protocol `{protocol}`, scale `{scale}`). "
+                    + code_health_text(health, bits) + " Query values are computed from "
+                    "the stored query codes; database values are shown where the run's "
+                    f"record stores them. Download: [CSV]({name}).\n\n"
+                    + markdown_table(code_health_table(health, bits)))
     name = f"{page}_rankings.csv"
     write_csv(ranks.assign(commits=[" ".join(c) for c in ranks.commits]), out_dir / name)
     if len(ranks):
         blocks.append(
-            f"**Table {len(CLAIMS) + 2}. Do the papers' rankings hold?** Kendall's τ between "
+            f"**Table {n + 1}. Do the papers' rankings hold?** Kendall's τ between "
             "the values the paper printed and ours, over the methods that have both (1 = "
             "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
             "methods, and each method's value as above. Supported: the interval lies above "

@@ -286,3 +286,27 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
     rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke", n_boot=100)
     assert set(rows.protocol) == {"cifar10-adsh"}
+
+
+def test_code_health_of_the_compared_methods(store):
+    from hashlib_core.metrics import code_health
+
+    root, _ = store
+    runs = claims.default_runs(root, "smoke")
+    health = claims.code_health(runs, PROTOCOL, ("dsah", "adsh", "dpsh"), 32)
+    assert list(health.index) == ["dsah", "adsh"]  # dpsh has no run
+    dsah = next(r for r in runs if r.key["method"] == "dsah")
+    want = code_health(dsah.query_codes()[0])
+    assert health.loc["dsah", "query_distinct_bits"] == want["distinct_bits"]
+    assert health.loc["dsah", "query_constant_bits"] == want["constant_bits"]
+    assert health.loc["dsah", "distinct_bits"] == dsah.record["scalars"]["distinct_bits"]
+    # a collapsed method is named, with its numbers; healthy codes are said to be so
+    frame = pd.DataFrame({"query_distinct_bits": [8.0, 31.0], "query_distinct_codes": [29.0, 400.0],
+                          "query_constant_bits": [0.78, 0.0], "distinct_bits": [np.nan] * 2,
+                          "distinct_codes": [np.nan] * 2, "constant_bits": [np.nan] * 2,
+                          "n_queries": [1000, 1000]}, index=["adsh", "csq"])
+    text = claims.code_health_text(frame, 32)
+    assert "ADSH keeps 8 distinct bits of 32" in text and "78%" in text and "CSQ" not in text
+    assert "None" in claims.code_health_text(frame.loc[["csq"]], 32)
+    table = claims.code_health_table(frame, 32)
+    assert table.iloc[0]["distinct bits of 32, database"] == "—"
