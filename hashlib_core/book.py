@@ -165,9 +165,9 @@ def rebuild_command(page: Page, scale: str) -> str:
 def write_summary(scale: str, *, root: str | Path = "results",
                   out: str | Path = "book/generated",
                   artifacts: str | Path = "runs/artifacts") -> Path:
-    """``<out>/summary.md``, included by the introduction: the verdicts in three
-    sentences (:func:`hashlib_core.claims.intro_summary`), the commit the book was built
-    from, and the command that rebuilds each page."""
+    """``<out>/summary.md`` and ``<out>/rebuild.md``, included by the introduction: the
+    verdicts in three sentences (:func:`hashlib_core.claims.intro_summary`) with the
+    commit the book was built from, and the command that rebuilds each page."""
     from hashlib_core import claims
     from hashlib_core.atomic import atomic_write
     from hashlib_core.results import iter_records
@@ -180,7 +180,10 @@ def write_summary(scale: str, *, root: str | Path = "results",
         "## What holds\n\n" + " ".join(sentences)
         + " The [claims page](generated/claims) gives every claim with its interval.\n\n"
         f"This book was built from commit {_build_commit()} at the `{scale}` scale, from "
-        f"{n_records} stored runs.\n\n"
+        f"{n_records} stored runs; the last section, *Rebuilding a page*, gives the "
+        "command that re-executes any one page.\n"
+    )
+    rebuild = (
         "## Rebuilding a page\n\n"
         "The pages under *Claims*, *Setting*, *Results*, *Figures* and *Conclusions* are "
         "notebooks executed on the stored runs (nothing trains). One command re-executes "
@@ -190,6 +193,7 @@ def write_summary(scale: str, *, root: str | Path = "results",
     path = Path(out) / "summary.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text.encode())
+    atomic_write(Path(out) / "rebuild.md", rebuild.encode())
     return path
 
 

@@ -91,10 +91,10 @@ def quality_floor(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
 
 
 def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
-    """The quality-floor table for the page: display names, readable headers, "—"."""
-    from hashlib_core.tables import format_numbers
+    """The table against LSH for the page: linked method names, readable headers, "—"."""
+    from hashlib_core.tables import format_numbers, method_link
 
-    out = format_numbers(floor.rename(index=display_name))
+    out = format_numbers(floor.rename(index=method_link))
     return out.rename(columns={"map_32": "mAP, 32 bits", "lsh_map_32": "LSH mAP, 32 bits",
                                "above_lsh": "above LSH", "map_64": "mAP, 64 bits"})
 
@@ -102,7 +102,8 @@ def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
 def quality_text(floor: pd.DataFrame) -> str:
     """Sentences on the quality floor (what is met, what is not, what is missing)."""
     if floor.empty:
-        return "No deep method has a run at this scale yet, so the quality floor is unchecked."
+        return ("No deep method has a run at this scale yet, so the comparison with LSH is "
+                "open.")
     out = []
     known = floor[floor.above_lsh.notna()]
     below = [display_name(m) for m, r in known.iterrows() if not r.above_lsh]

@@ -311,9 +311,11 @@ def _epochs_run(path: str) -> int | None:
 
 
 def method_link(method: str, *, base: str = "../methods/") -> str:
-    """Markdown link from a generated page to a method's page (shallow methods share one)."""
+    """Markdown link from a generated page to a method's page (shallow methods share one);
+    ``method`` is a registry name or the papers' spelling (``"fasth"`` or ``"FastH"``)."""
     from hashlib_core.grids import SHALLOW
 
+    method = {v: k for k, v in DISPLAY_NAMES.items()}.get(method, method)
     page = "shallow" if method in SHALLOW else method
     if not (_REPO / "book" / "methods" / f"{page}.md").is_file():
         return display_name(method)
@@ -494,10 +496,11 @@ def fill_in_command(dataset: str) -> str:
 
     protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
     return (
-        f"The images of {DATASET_NAMES[dataset]} are not on the machine that built this "
-        f"book, so its reproduced columns are empty. On a machine that has them (see "
-        f"*Rerun it*), this command trains every cell of the `paper` grid on `{protocol}`, "
-        f"stores the records under `results/paper/{protocol}/` and rebuilds the book:\n\n"
+        f"The images of {DATASET_NAMES[dataset]} were not available where this book was "
+        f"built, so the column *ours* below is empty. With the images (see [Rerun it]"
+        f"(../rerun.md)), this command trains every method at every code length of the "
+        f"`paper` scale on protocol `{protocol}`, stores the runs under "
+        f"`results/paper/{protocol}/` and rebuilds the book:\n\n"
         f"```bash\npython -m hashlib_core.reproduce --scale paper --datasets {dataset} "
         f"--device cuda\n```\n"
     )
@@ -616,11 +619,14 @@ def conventions_table() -> pd.DataFrame:
 def protocols_table(names: list[str], used: dict[str, list[str]]) -> pd.DataFrame:
     """One row per protocol: its name, the scales whose book pages use it, and its
     description (from :func:`hashlib_core.data.describe_protocol`, one paragraph)."""
+    import re
+
     from hashlib_core.data import describe_protocol
 
     rows = []
     for name in names:
         scales = [s for s, protos in used.items() if name in protos]
         rows.append({"protocol": f"`{name}`", "used at scale": ", ".join(scales) or "none",
-                     "what it is": " ".join(describe_protocol(name).split())})
+                     "what it is": re.sub(r"\s*\(topk None\)", "",  # a Python value
+                                          " ".join(describe_protocol(name).split()))})
     return pd.DataFrame(rows, columns=["protocol", "used at scale", "what it is"])

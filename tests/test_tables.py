@@ -123,4 +123,5 @@ def test_format_numbers_writes_booleans_as_words():
 def test_method_link():
     assert tables.method_link("fasth") == "[FastH](../methods/shallow.md)"
     assert tables.method_link("dsah") == "[DSAH](../methods/dsah.md)"
+    assert tables.method_link("FastH") == tables.method_link("fasth")
     assert tables.method_link("nosuch") == "nosuch"
