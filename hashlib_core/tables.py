@@ -356,6 +356,25 @@ def provenance(runs: pd.DataFrame) -> str:
             f"commit{'s' * (len(commits) != 1)} ({shown}{more})")
 
 
+def runs_behind(results: pd.DataFrame, *, protocol: str, methods=None, n_bits=None,
+                seed: int | None = None, variants: str = "default") -> str:
+    """:func:`provenance` of the runs a table is computed from: those of ``protocol``
+    (and of ``methods``, ``n_bits``, ``seed`` when given); ``variants`` is ``"default"``
+    (no ablation or tuning run) or ``"any"``."""
+    if results.empty:
+        return provenance(results)
+    sel = results[results.protocol == protocol]
+    if variants == "default":
+        sel = sel[sel.variant.isna()]
+    if methods is not None:
+        sel = sel[sel.method.isin(list(methods))]
+    if n_bits is not None:
+        sel = sel[sel.n_bits.isin([n_bits] if np.isscalar(n_bits) else list(n_bits))]
+    if seed is not None:
+        sel = sel[sel.seed == seed]
+    return provenance(sel)
+
+
 @dataclass
 class LengthTable:
     """One table of a results page: one metric at one code length, methods as rows."""
@@ -430,8 +449,10 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
                 f"`{protocol}`, scale `{scale}`"
                 + ("" if same else " (a smaller protocol than the paper's: compare "
                                    "rankings, not values)")
-                + f"; {int((sub.n_seeds > 0).sum())} of {len(sub)} methods have a run, "
-                f"from {provenance(used)}. *Ours* is one run, or mean ± std (number of "
+                + (f"; {int((sub.n_seeds > 0).sum())} of {len(sub)} methods have a run, "
+                   f"from {provenance(used)}" if len(used) else
+                   f"; none of the {len(sub)} methods has a run yet")
+                + ". *Ours* is one run, or mean ± std (number of "
                 f"seeds); the best value of each column is in bold; {MISSING} = not "
                 f"printed by the paper, or not run.")
             title = f"{label[0].upper() + label[1:] if label.startswith('p') else label}, {b} bits"

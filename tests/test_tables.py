@@ -125,3 +125,12 @@ def test_method_link():
     assert tables.method_link("dsah") == "[DSAH](../methods/dsah.md)"
     assert tables.method_link("FastH") == tables.method_link("fasth")
     assert tables.method_link("nosuch") == "nosuch"
+
+
+def test_runs_behind_counts_runs_and_commits(store):
+    results = load_results("smoke", root=store)
+    assert tables.runs_behind(results, protocol=PROTOCOL).startswith("5 runs made at 1 commit")
+    assert tables.runs_behind(results, protocol=PROTOCOL, variants="any").startswith("7 runs")
+    assert tables.runs_behind(results, protocol=PROTOCOL, methods=["csq"], seed=1) \
+        .startswith("1 run made at 1 commit")
+    assert tables.runs_behind(results, protocol="other") == "no stored run"
