@@ -682,8 +682,12 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
 def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
     if rows.empty:
         return "no run of both methods at this scale"
-    return "; ".join(f"{r.n_bits} bits: {r.verdict}" for r in rows.itertuples()
+    text = "; ".join(f"{r.n_bits} bits: {r.verdict}" for r in rows.itertuples()
                      if claim.focus_bits is None or r.n_bits in claim.focus_bits)
+    if not text:
+        return ("no run at " + ", ".join(str(b) for b in claim.focus_bits)
+                + " bits, the length the claim is about")
+    return text
 
 
 def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],

@@ -310,3 +310,11 @@ def test_code_health_of_the_compared_methods(store):
     assert "None" in claims.code_health_text(frame.loc[["csq"]], 32)
     table = claims.code_health_table(frame, 32)
     assert table.iloc[0]["distinct bits of 32, database"] == "—"
+
+
+def test_summary_says_when_the_claimed_length_was_not_run():
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    rows = pd.DataFrame({"n_bits": [32], "verdict": [SUPPORTED], "low": [0.1], "high": [0.2]})
+    summary = claims.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
+    assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
+    assert "no run at 16 bits" in summary.evidence.iloc[0]
