@@ -758,8 +758,8 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
             f" Metric: {metric_name(claim.metric)}")
     if len(rows):
-        head += f", protocol `{rows.protocol.iloc[0]}`"
-    head += f"; from {_runs_line(rows)}."
+        head += f", protocol `{rows.protocol.iloc[0]}`; from {_runs_line(rows)}"
+    head += "."
     extra = " ".join(x for x in (claim.note, protocol_note) if x)
     if extra:
         head += " " + extra
@@ -767,8 +767,12 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
         head += f" Download: [CSV]({csv})."
     if rows.empty:
         return head + "\n\nNo run of both methods is stored at this scale, so the claim is not tested."
-    bases = sorted(set(rows.basis))
-    tail = ("The interval is a bootstrap over " + "; ".join(bases) + ".")
+    bases = sorted(set(rows.basis) - {"none"})
+    tail = ("The interval is a bootstrap over " + "; ".join(bases) + "." if bases else
+            "No interval: one run per method, and no per-query values or seed-to-seed "
+            "spread to draw one from.")
+    if bases and "none" in set(rows.basis):
+        tail += " Rows without an interval have one run per method and nothing to draw from."
     return head + "\n\n" + markdown_table(claim_table(claim, rows)) + "\n\n" + tail
 
 
