@@ -318,3 +318,25 @@ def test_summary_says_when_the_claimed_length_was_not_run():
     summary = claims.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
     assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
     assert "no run at 16 bits" in summary.evidence.iloc[0]
+
+
+def test_evaluate_stores_the_per_query_values_behind_the_means():
+    """evaluate() keeps each query's AP and top-5,000 precision (what pairing needs);
+    a query left out by empty="skip" is NaN there and out of the mean."""
+    from hashlib_core.metrics import average_precision
+
+    rng = np.random.default_rng(3)
+    ql, dl = rng.integers(0, 6, 40), rng.integers(0, 5, 300)  # class 5: no relevant item
+    q, d = _codes(rng, ql, 16, 0.8), _codes(rng, dl, 16, 0.8)
+    with pytest.warns(RuntimeWarning, match="no relevant item"):
+        res = evaluate(q, d, ql, dl, topk=50)
+    ap = res.curves["per_query_map"]
+    assert ap.shape == (40,) and ap.mean() == pytest.approx(res.scalars["map"])
+    with pytest.warns(RuntimeWarning):
+        np.testing.assert_allclose(ap, average_precision(q, d, ql, dl, topk=50))
+    top = res.curves["per_query_precision_top5000"]
+    assert top.mean() == pytest.approx(res.scalars["precision_top5000"])
+    with pytest.warns(RuntimeWarning):
+        skip = evaluate(q, d, ql, dl, topk=50, empty="skip")
+    assert np.isnan(skip.curves["per_query_map"][ql == 5]).all()
+    assert np.nanmean(skip.curves["per_query_map"]) == pytest.approx(skip.scalars["map"])
