@@ -532,11 +532,25 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
                                        "our_order", "n_runs", "commits"])
 
 
+def _ranking_protocol(runs: list[Run], source: str, methods: tuple[str, ...],
+                      scale: str) -> str:
+    """The DSAH table is ranked on ADSH's CIFAR-10 protocol once three of its methods have
+    runs there; everything else on the scale's CIFAR-10 protocol."""
+    book = BOOK_PROTOCOLS[scale]["cifar10"]
+    if source == "dsah_table1":
+        have = {r.key["method"] for r in runs if r.key["protocol"] == "cifar10-adsh"}
+        if len(have & set(methods)) >= 3:
+            return "cifar10-adsh"
+    return book
+
+
 def rankings(runs: list[Run], reported: pd.DataFrame, *, scale: str, seed: int = 0,
              n_boot: int = N_BOOT) -> pd.DataFrame:
     """:func:`rank_agreement` for each ranked table of :data:`RANKINGS`, one frame."""
     frames = [rank_agreement(runs, reported, scale=scale, source=s, metric=m, methods=ms,
-                             bits=b, seed=seed, n_boot=n_boot) for s, m, ms, b in RANKINGS]
+                             bits=b, seed=seed, n_boot=n_boot,
+                             protocol=_ranking_protocol(runs, s, ms, scale))
+              for s, m, ms, b in RANKINGS]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else rank_agreement(
         [], reported, scale=scale, source="", metric="map", methods=(), bits=())

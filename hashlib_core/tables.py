@@ -392,6 +392,20 @@ class LengthTable:
         return f"{self.metric}_{self.n_bits}bits.csv"
 
 
+#: ADSH's CIFAR-10 protocol, that of the DSAH paper's table (used once it has runs)
+ADSH_PROTOCOL = "cifar10-adsh"
+
+
+def dsah_protocol(results: pd.DataFrame, scale: str) -> str:
+    """The protocol of the DSAH table at ``scale``: ADSH's CIFAR-10 protocol when runs
+    exist there, else the scale's CIFAR-10 protocol of the book."""
+    from hashlib_core import grids
+
+    if len(results) and (results.protocol == ADSH_PROTOCOL).any():
+        return ADSH_PROTOCOL
+    return grids.BOOK_PROTOCOLS[scale]["cifar10"]
+
+
 def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
                   scale: str) -> list[LengthTable]:
     """The results page's tables, one per metric and code length: methods as rows, the
@@ -412,15 +426,16 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
     if dataset == "cifar10":
         methods = list(grids.SHALLOW) + [m for m in grids.DEEP if m not in grids.SOURCE_METHODS] \
             + list(grids.SOURCE_METHODS)
-        specs = [("map", methods, [16, 32, 64], "shnet_table2"),
-                 ("precision_top5000", list(grids.DSAH_TABLE), [12, 24, 36, 48], "dsah_table1")]
+        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol),
+                 ("precision_top5000", list(grids.DSAH_TABLE), [12, 24, 36, 48], "dsah_table1",
+                  dsah_protocol(results, scale))]
     else:
         methods = list(grids.SHNET_TABLE) + [m for m in grids.SOURCE_METHODS if m != "shnet"]
-        specs = [("map", methods, [16, 32, 64], "shnet_table2")]
-    main = results[(results.protocol == protocol) & results.variant.isna()] \
-        if len(results) else results
+        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol)]
     out = []
-    for metric, ms, bits, source in specs:
+    for metric, ms, bits, source, protocol in specs:
+        main = results[(results.protocol == protocol) & results.variant.isna()] \
+            if len(results) else results
         label = metric_label(metric, topk if metric == "map" else None)
         comp = comparison(results, reported, dataset=dataset, protocol=protocol,
                           metric=metric, methods=ms, bits=bits, source=source)
@@ -447,8 +462,10 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
             caption = (
                 f"Paper: {SOURCES[source]}, protocol `{rep_protocol}`. Ours: protocol "
                 f"`{protocol}`, scale `{scale}`"
-                + ("" if same else " (a smaller protocol than the paper's: compare "
-                                   "rankings, not values)")
+                + (" (ADSH's CIFAR-10 protocol, which the DSAH paper follows)"
+                   if protocol == ADSH_PROTOCOL else "")
+                + ("" if same or protocol == ADSH_PROTOCOL else
+                   " (a smaller protocol than the paper's: compare rankings, not values)")
                 + (f"; {int((sub.n_seeds > 0).sum())} of {len(sub)} methods have a run, "
                    f"from {provenance(used)}" if len(used) else
                    f"; none of the {len(sub)} methods has a run yet")
@@ -468,9 +485,12 @@ def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
     download link when it lies inside ``repo`` ("—" for missing values)."""
     repo = Path(repo or _REPO).resolve()
 
+    several = "protocol" in runs.columns and runs.protocol.nunique() > 1
+
     def run(r) -> str:
         text = f"{method_link(r.method)}, {int(r.n_bits)} bits, seed {int(r.seed)}"
-        return f"{text}, *{r.variant}*" if r.variant else text
+        text = f"{text}, *{r.variant}*" if r.variant else text
+        return f"{text}, `{r.protocol}`" if several else text
 
     def epochs(r) -> str:
         if r.epochs is None or pd.isna(r.epochs):
@@ -570,7 +590,9 @@ def results_page(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
     """
     from hashlib_core import grids
 
-    protocol = grids.BOOK_PROTOCOLS[scale][dataset]
+    protocols = [grids.BOOK_PROTOCOLS[scale][dataset]]
+    if dataset == "cifar10" and dsah_protocol(results, scale) not in protocols:
+        protocols.append(dsah_protocol(results, scale))
     blocks = []
     n = 0
     for n, t in enumerate(length_tables(results, reported, dataset=dataset, scale=scale), 1):
@@ -578,12 +600,15 @@ def results_page(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
         write_csv(t.data, Path(out_dir) / name)
         blocks.append(f"**Table {n}. {t.title}.** {t.caption} Download: [CSV]({name}).\n\n"
                       + markdown_table(t.table))
-    runs = runs_table(results, protocol=protocol)
+    runs = pd.concat([runs_table(results, protocol=p).assign(protocol=p) for p in protocols],
+                     ignore_index=True)
     name = f"{page}_runs.csv"
     write_csv(runs, Path(out_dir) / name)
+    listed = results[results.protocol.isin(protocols)] if len(results) else results
     blocks.append(
-        f"**Table {n + 1}. Every stored run on protocol `{protocol}`** (scale `{scale}`): "
-        f"{provenance(results[results.protocol == protocol]) if len(results) else 'none'}; "
+        f"**Table {n + 1}. Every stored run on protocol "
+        f"{' and '.join(f'`{p}`' for p in protocols)}** (scale `{scale}`): "
+        f"{provenance(listed)}; "
         "the default runs above, the ablation variants and the tuning runs (variant "
         "`tune-…`, left out of the tables above). *Epochs (best)*: the epochs trained "
         "and, in brackets, the epoch whose weights were kept (by validation mAP); "

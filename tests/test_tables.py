@@ -134,3 +134,30 @@ def test_runs_behind_counts_runs_and_commits(store):
     assert tables.runs_behind(results, protocol=PROTOCOL, methods=["csq"], seed=1) \
         .startswith("1 run made at 1 commit")
     assert tables.runs_behind(results, protocol="other") == "no stored run"
+
+
+def test_dsah_table_moves_to_the_adsh_protocol_once_it_has_runs(store, tmp_path):
+    import shutil
+
+    root = tmp_path / "results"
+    shutil.copytree(store, root)
+    results, reported = load_results("smoke", root=root), load_reported()
+    assert tables.dsah_protocol(results, "smoke") == PROTOCOL
+    rng = np.random.default_rng(5)
+    ql, dl = rng.integers(0, 10, 50), rng.integers(0, 10, 200)
+    q, d = _codes(rng, ql, 12, 0.9), _codes(rng, dl, 12, 0.9)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    cfg = RunConfig.from_scale("smoke", method="dsah", n_bits=12).to_dict()
+    cfg["protocol"] = "cifar10-adsh"  # a protocol name this checkout may not register yet
+    save_run(RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                       manifest={"protocol": "cifar10-adsh"}, manifest_sha256="d" * 64),
+             root=root, artifacts=None)
+    results = load_results("smoke", root=root)
+    assert tables.dsah_protocol(results, "smoke") == "cifar10-adsh"
+    out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
+    t12 = next(t for t in out if t.metric == "precision_top5000" and t.n_bits == 12)
+    assert "`cifar10-adsh`" in t12.caption and len(t12.runs) == 1
+    assert next(t for t in out if t.metric == "map").runs.protocol.eq(PROTOCOL).all()
+    blocks = tables.results_page(results, reported, dataset="cifar10", scale="smoke",
+                                 out_dir=tmp_path, page="p")
+    assert "`cifar10-adsh`" in blocks[-1] and blocks[-1].count("\n| ") - 1 == 8
