@@ -35,6 +35,7 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
+    Page("claims", "claims", "Claims and verdicts"),
     Page("protocols", "protocols", "Protocols and metric conventions"),
     *(Page(f"results_{d}", "tables", f"Results: {DATASET_NAMES[d]}", {"dataset": d})
       for d in ("cifar10", "imagenet100", "nuswide", "coco")),
@@ -68,8 +69,20 @@ def _finish(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def _parameter_names(nb: nbformat.NotebookNode) -> set[str]:
+    """Names assigned in the template's ``parameters`` cell."""
+    import ast
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
 def execute_page(page: Page, *, scale: str, root: str | Path = "results",
-                 out: str | Path = "book/generated", kernel: str = "python3") -> Path:
+                 out: str | Path = "book/generated", kernel: str = "python3",
+                 artifacts: str | Path = "runs/artifacts") -> Path:
     """Execute one page's notebook with papermill; returns the executed notebook's path.
 
     Raises
@@ -85,9 +98,15 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
     if not template.is_file():
         raise ValueError(f"page {page.name!r}: template {template} not found")
     path = out / f"{page.name}.ipynb"
+    nb = _prepare(template, page.title)
     params = {"scale": scale, "root": str(Path(root).resolve()), **page.parameters}
+    # what a page may also ask for: where its CSV files go (beside the page), its name,
+    # and the database codes (not committed) behind per-query intervals
+    extra = {"out_dir": str(out.resolve()), "page": page.name,
+             "artifacts": str(Path(artifacts).resolve())}
+    params.update({k: v for k, v in extra.items() if k in _parameter_names(nb)})
     pm.execute_notebook(
-        _prepare(template, page.title), str(path), parameters=params, kernel_name=kernel,
+        nb, str(path), parameters=params, kernel_name=kernel,
         cwd=str(REPO), progress_bar=False, log_output=False,
         extra_arguments=["--log-level=CRITICAL"],  # no kernel start-up chatter
     )
@@ -97,15 +116,17 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
 
 def build_notebooks(scale: str, *, root: str | Path = "results",
                     out: str | Path = "book/generated", pages: tuple[Page, ...] = PAGES,
-                    verbose: bool = True) -> dict[str, str]:
-    """Execute every page; returns ``{page name: error message}`` for the failed ones."""
+                    verbose: bool = True,
+                    artifacts: str | Path = "runs/artifacts") -> dict[str, str]:
+    """Execute every page, then write the introduction's summary
+    (:func:`write_summary`); returns ``{page name: error message}`` for the failed ones."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; known: {', '.join(SCALES)}")
     failed = {}
     for page in pages:
         start = time.perf_counter()
         try:
-            execute_page(page, scale=scale, root=root, out=out)
+            execute_page(page, scale=scale, root=root, out=out, artifacts=artifacts)
             status = "ok"
         except Exception as err:  # noqa: BLE001 - reported, the other pages still run
             # a papermill error's own text starts with a blank line: name its exception
@@ -116,7 +137,67 @@ def build_notebooks(scale: str, *, root: str | Path = "results",
         if verbose:
             print(f"  {page.name:<22} {status:<7} {time.perf_counter() - start:6.1f} s",
                   flush=True)
+    try:
+        write_summary(scale, root=root, out=out, artifacts=artifacts)
+    except Exception as err:  # noqa: BLE001 - reported like a page
+        failed["summary"] = f"{type(err).__name__}: {err}".strip().splitlines()[0]
     return failed
+
+
+def _build_commit() -> str:
+    """The commit the book is built from, with a note when the checkout has changes."""
+    import subprocess
+
+    from hashlib_core.results import git_commit
+
+    commit = git_commit(REPO)
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    return f"`{commit[:12]}`" + (" (with uncommitted changes)" if dirty.strip() else "")
+
+
+def rebuild_command(page: Page, scale: str) -> str:
+    """The one command that re-executes one page and rebuilds the HTML book."""
+    return (f"python -m hashlib_core.book --scale {scale} --pages {page.name} "
+            "&& jupyter-book build .")
+
+
+def write_summary(scale: str, *, root: str | Path = "results",
+                  out: str | Path = "book/generated",
+                  artifacts: str | Path = "runs/artifacts") -> Path:
+    """``<out>/summary.md`` and ``<out>/rebuild.md``, included by the introduction: the
+    verdicts in three sentences (:func:`hashlib_core.claims.intro_summary`) with the
+    commit the book was built from, and the command that rebuilds each page."""
+    from hashlib_core import claims
+    from hashlib_core.atomic import atomic_write
+    from hashlib_core.results import iter_records
+
+    sentences = claims.intro_summary(root, scale=scale, artifacts=artifacts)
+    n_records = sum(1 for _ in iter_records(root, scale=scale))
+    rows = "\n".join(f"| [{p.title}](generated/{p.name}) | `{rebuild_command(p, scale)}` |"
+                      for p in PAGES)
+    text = (
+        "## What holds\n\n" + " ".join(sentences)
+        + " The [claims page](generated/claims) gives every claim with its interval.\n\n"
+        f"This book was built from commit {_build_commit()} at the `{scale}` scale, from "
+        f"{n_records} stored runs; the last section, *Rebuilding a page*, gives the "
+        "command that re-executes any one page.\n"
+    )
+    rebuild = (
+        "## Rebuilding a page\n\n"
+        "The pages under *Claims*, *Setting*, *Results*, *Figures* and *Conclusions* are "
+        "notebooks executed on the stored runs (nothing trains). One command re-executes "
+        "a page and rebuilds the book:\n\n"
+        "| page | command |\n|:--|:--|\n" + rows + "\n"
+    )
+    path = Path(out) / "summary.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text.encode())
+    atomic_write(Path(out) / "rebuild.md", rebuild.encode())
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,11 +207,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default="results", help="results folder (default: results)")
     ap.add_argument("--out", default=str(REPO / "book" / "generated"),
                     help="where the executed notebooks go (default: book/generated)")
+    ap.add_argument("--artifacts", default="runs/artifacts",
+                    help="database codes, for intervals over queries (default: runs/artifacts)")
+    ap.add_argument("--pages", nargs="+", metavar="PAGE",
+                    choices=[p.name for p in PAGES],
+                    help="only these pages (default: all): " + ", ".join(p.name for p in PAGES))
     args = ap.parse_args(argv)
+    pages = tuple(p for p in PAGES if args.pages is None or p.name in args.pages)
     print(f"Executing the book's notebooks on the {args.scale} results in {args.root}")
     start = time.perf_counter()
-    failed = build_notebooks(args.scale, root=args.root, out=args.out)
-    print(f"{len(PAGES) - len(failed)} of {len(PAGES)} pages in "
+    failed = build_notebooks(args.scale, root=args.root, out=args.out, pages=pages,
+                             artifacts=args.artifacts)
+    print(f"{len(pages) - len(failed)} of {len(pages)} pages in "
           f"{time.perf_counter() - start:.0f} s")
     for name, msg in failed.items():
         print(f"FAILED {name}: {msg}", file=sys.stderr)

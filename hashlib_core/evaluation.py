@@ -122,7 +122,10 @@ def evaluate(
           :func:`hashlib_core.metrics.precision_recall_curve`; precision 0 where nothing is
           returned);
         * ``pn_n`` (n_cutoffs,) int64 and ``pn_precision``: mean P@N, ties by index;
-        * ``bit_correlation`` (n_bits, n_bits): Pearson correlation of the database bits.
+        * ``bit_correlation`` (n_bits, n_bits): Pearson correlation of the database bits;
+        * ``per_query_map`` and ``per_query_precision_top5000`` (n_queries,): the value of
+          each query behind ``map`` and ``precision_top5000`` (NaN for a query left out
+          by ``empty="skip"``), for intervals paired over queries.
 
         ``info``: sizes, the conventions used, the effective ``topk``, the number of
         queries without relevant items.
@@ -235,6 +238,10 @@ def evaluate(
         "pn_n": cutoffs,
         "pn_precision": np.asarray(mean(pn), dtype=np.float64),
         "bit_correlation": corr,
+        # per-query values behind map and precision_top5000 (NaN for a skipped query):
+        # what a paired bootstrap over queries needs (hashlib_core.claims)
+        "per_query_map": np.where(keep, ap_k, np.nan),
+        "per_query_precision_top5000": np.where(keep, top_prec, np.nan),
     }
     info = {
         "n_queries": n_q,

@@ -1,8 +1,8 @@
 """What the stored results show, computed: the numbers behind the discussion page.
 
-Rank agreement with the papers, the quality floor of issue 9 (every deep method above
+Rank agreement with the papers, the sanity check against LSH (every deep method above
 LSH at 32 bits, the best deep method at least 0.5 mAP at 64 bits), and the SHNet-vs-CSQ
-headline gap. Each function returns a DataFrame; :func:`headline_text` and
+headline gap (the claims page, :mod:`hashlib_core.claims`, adds intervals and verdicts). Each function returns a DataFrame; :func:`headline_text` and
 :func:`ranking_text` turn them into sentences, so the page states only what the store
 holds.
 """
@@ -91,10 +91,10 @@ def quality_floor(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
 
 
 def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
-    """The quality-floor table for the page: display names, readable headers, "—"."""
-    from hashlib_core.tables import format_numbers
+    """The table against LSH for the page: linked method names, readable headers, "—"."""
+    from hashlib_core.tables import format_numbers, method_link
 
-    out = format_numbers(floor.rename(index=display_name))
+    out = format_numbers(floor.rename(index=method_link))
     return out.rename(columns={"map_32": "mAP, 32 bits", "lsh_map_32": "LSH mAP, 32 bits",
                                "above_lsh": "above LSH", "map_64": "mAP, 64 bits"})
 
@@ -102,7 +102,8 @@ def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
 def quality_text(floor: pd.DataFrame) -> str:
     """Sentences on the quality floor (what is met, what is not, what is missing)."""
     if floor.empty:
-        return "No deep method has a run at this scale yet, so the quality floor is unchecked."
+        return ("No deep method has a run at this scale yet, so the comparison with LSH is "
+                "open.")
     out = []
     known = floor[floor.above_lsh.notna()]
     below = [display_name(m) for m, r in known.iterrows() if not r.above_lsh]
@@ -119,9 +120,9 @@ def quality_text(floor: pd.DataFrame) -> str:
     m64 = floor.map_64.dropna()
     if len(m64):
         best = m64.idxmax()
-        verdict = "meets" if m64.max() >= 0.5 else "misses"
+        verdict = "at least" if m64.max() >= 0.5 else "below"
         out.append(f"The strongest deep method at 64 bits is {display_name(best)} with mAP "
-                   f"{m64.max():.3f}, which {verdict} the floor of 0.5.")
+                   f"{m64.max():.3f}, {verdict} 0.5.")
     return " ".join(out)
 
 

@@ -607,12 +607,14 @@ def ensure_mathjax() -> str:
             "MATHJAX_DIR=/path/to/mathjax/es5 make mathjax installs a local copy")
 
 
-def build_book(scale: str, *, root: str | Path = "results") -> int:
-    """Execute the book's notebooks on ``root`` and build the HTML book; 0 on success."""
+def build_book(scale: str, *, root: str | Path = "results",
+               artifacts: str | Path = "runs/artifacts") -> int:
+    """Execute the book's notebooks on ``root`` (database codes in ``artifacts``) and build
+    the HTML book; 0 on success."""
     from hashlib_core.book import build_notebooks
 
     print(ensure_mathjax(), flush=True)
-    failed = build_notebooks(scale, root=root)
+    failed = build_notebooks(scale, root=root, artifacts=artifacts)
     for name, msg in failed.items():
         print(f"book page {name} FAILED: {msg}", file=sys.stderr)
     jb = Path(sys.executable).with_name("jupyter-book")
@@ -897,7 +899,7 @@ def _main(args: argparse.Namespace) -> int:
         return INTERRUPTED
     rc = 0 if summary.ok else 1
     if not args.no_book:
-        rc = build_book(args.scale, root=args.root) or rc
+        rc = build_book(args.scale, root=args.root, artifacts=args.artifacts) or rc
     return rc
 
 

@@ -9,12 +9,22 @@ unfinished.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from hashlib_core.grids import REPORTED_PROTOCOLS, GridCell
+from hashlib_core.grids import DEEP, REPORTED_PROTOCOLS, SHALLOW, GridCell
 
 MISSING = "—"
+_REPO = Path(__file__).resolve().parents[1]
+#: the order of methods in the runs table: the shallow ones, the deep baselines, the
+#: methods of the source papers
+_METHOD_ORDER = {m: i for i, m in enumerate(
+    SHALLOW + tuple(m for m in DEEP if m not in ("shnet", "dheh", "csdh", "dsah"))
+    + ("shnet", "dheh", "csdh", "dsah"))}
 
 DISPLAY_NAMES: dict[str, str] = {
     "cnnh": "CNNH", "dnnh": "DNNH", "dhn": "DHN", "dpsh": "DPSH", "dtsh": "DTSH",
@@ -190,10 +200,13 @@ def readable_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_numbers(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """Floats as fixed-point strings and NaN as "—" (integers kept)."""
+    """Floats as fixed-point strings, NaN and None as "—", booleans as yes/no (integers
+    kept)."""
     out = table.copy().astype(object)
     for col in table.columns:
-        if pd.api.types.is_float_dtype(table[col]):
+        if pd.api.types.is_bool_dtype(table[col]):
+            out[col] = ["yes" if x else "no" for x in table[col]]
+        elif pd.api.types.is_float_dtype(table[col]):
             out[col] = [MISSING if pd.isna(x) else f"{x:.{digits}f}" for x in table[col]]
         elif table[col].dtype == object:
             out[col] = [MISSING if x is None or (isinstance(x, float) and np.isnan(x))
@@ -266,21 +279,265 @@ def dataset_tables(
 
 
 def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
-    """Every stored run of a protocol with its main metrics and wall time."""
-    cols = ["method", "variant", "n_bits", "seed", "map", "precision_top5000",
-            "precision_r2", "mac", "wall_time_s", "device"]
+    """Every stored run of a protocol (all of them: defaults, ablation variants, tuning
+    runs), one row each, with its metrics, schedule, wall time, commit and record.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Plain values, one row per run sorted by method, variant, code length, seed:
+        ``method, variant, n_bits, seed, map, precision_top5000, mac, epochs,
+        best_epoch, wall_time_min, git_commit, record`` (``record``: the run's
+        ``record.json`` path; ``epochs``: epochs trained, None for a shallow method;
+        ``best_epoch`` 0-based, -1 for a shallow method).
+    """
+    cols = ["method", "variant", "n_bits", "seed", "map", "precision_top5000", "mac",
+            "epochs", "best_epoch", "wall_time_min", "git_commit", "record"]
     if results.empty:
         return pd.DataFrame(columns=cols)
     sel = results[results.protocol == protocol].copy()
-    sel["method"] = sel.method.map(display_name)
     sel["variant"] = sel.variant.fillna("")
+    sel["epochs"] = [_epochs_run(p) for p in sel.path]
+    sel["wall_time_min"] = sel.wall_time_s / 60 if "wall_time_s" in sel else np.nan
+    sel["record"] = [str(Path(p) / "record.json") for p in sel.path]
     for c in cols:
         if c not in sel.columns:
             sel[c] = np.nan
-    sel = sel[cols].sort_values(["method", "variant", "n_bits", "seed"])
-    sel = format_numbers(sel.reset_index(drop=True))
-    sel["wall_time_s"] = [x if x == MISSING else f"{float(x):.0f}" for x in sel.wall_time_s]
-    return sel.rename(columns={"wall_time_s": "wall time (s)"}).set_index("method")
+    sel["_order"] = [_METHOD_ORDER.get(m, len(_METHOD_ORDER)) for m in sel.method]
+    sel = sel.sort_values(["_order", "method", "variant", "n_bits", "seed"])
+    return sel[cols].reset_index(drop=True)
+
+
+def _epochs_run(path: str) -> int | None:
+    """Epochs a run trained (its history's length); None for a method without epochs."""
+    import json
+
+    try:
+        history = json.loads((Path(path) / "record.json").read_text()).get("history")
+    except (OSError, ValueError):
+        return None
+    return len(history) if history else None
+
+
+def method_link(method: str, *, base: str = "../methods/") -> str:
+    """Markdown link from a generated page to a method's page (shallow methods share one);
+    ``method`` is a registry name or the papers' spelling (``"fasth"`` or ``"FastH"``)."""
+    from hashlib_core.grids import SHALLOW
+
+    method = {v: k for k, v in DISPLAY_NAMES.items()}.get(method, method)
+    page = "shallow" if method in SHALLOW else method
+    if not (_REPO / "book" / "methods" / f"{page}.md").is_file():
+        return display_name(method)
+    return f"[{display_name(method)}]({base}{page}.md)"
+
+
+def cell(mean: float, std: float = np.nan, n: int = 1) -> str:
+    """``0.540`` for one seed, ``0.540 ± 0.012 (3)`` for several, "—" when missing."""
+    if mean is None or pd.isna(mean):
+        return MISSING
+    if n and n > 1 and not pd.isna(std):
+        return f"{mean:.3f} ± {std:.3f} ({int(n)})"
+    return f"{mean:.3f}"
+
+
+def markdown_table(table: pd.DataFrame, *, index: bool = False) -> str:
+    """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped."""
+    frame = table.reset_index() if index else table
+
+    def esc(x) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(esc(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join(":--" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(esc(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def provenance(runs: pd.DataFrame) -> str:
+    """"12 runs, 3 commits (a1b2c3d, ...)": which runs a table comes from."""
+    if runs is None or runs.empty:
+        return "no stored run"
+    commits = sorted({str(c)[:7] for c in runs.git_commit.fillna("unknown")})
+    shown = ", ".join(f"`{c}`" for c in commits[:4])
+    more = f" and {len(commits) - 4} more" if len(commits) > 4 else ""
+    return (f"{len(runs)} run{'s' * (len(runs) != 1)} made at {len(commits)} "
+            f"commit{'s' * (len(commits) != 1)} ({shown}{more})")
+
+
+def runs_behind(results: pd.DataFrame, *, protocol: str, methods=None, n_bits=None,
+                seed: int | None = None, variants: str = "default") -> str:
+    """:func:`provenance` of the runs a table is computed from: those of ``protocol``
+    (and of ``methods``, ``n_bits``, ``seed`` when given); ``variants`` is ``"default"``
+    (no ablation or tuning run) or ``"any"``."""
+    if results.empty:
+        return provenance(results)
+    sel = results[results.protocol == protocol]
+    if variants == "default":
+        sel = sel[sel.variant.isna()]
+    if methods is not None:
+        sel = sel[sel.method.isin(list(methods))]
+    if n_bits is not None:
+        sel = sel[sel.n_bits.isin([n_bits] if np.isscalar(n_bits) else list(n_bits))]
+    if seed is not None:
+        sel = sel[sel.seed == seed]
+    return provenance(sel)
+
+
+@dataclass
+class LengthTable:
+    """One table of a results page: one metric at one code length, methods as rows."""
+
+    metric: str
+    n_bits: int
+    title: str
+    caption: str
+    table: pd.DataFrame  # strings for the page (links, best marked)
+    data: pd.DataFrame  # the numbers behind it (the CSV)
+    runs: pd.DataFrame  # the runs it comes from
+
+    @property
+    def csv_name(self) -> str:
+        return f"{self.metric}_{self.n_bits}bits.csv"
+
+
+#: ADSH's CIFAR-10 protocol, that of the DSAH paper's table (used once it has runs)
+ADSH_PROTOCOL = "cifar10-adsh"
+
+
+def dsah_protocol(results: pd.DataFrame, scale: str) -> str:
+    """The protocol of the DSAH table at ``scale``: ADSH's CIFAR-10 protocol when runs
+    exist there, else the scale's CIFAR-10 protocol of the book."""
+    from hashlib_core import grids
+
+    if len(results) and (results.protocol == ADSH_PROTOCOL).any():
+        return ADSH_PROTOCOL
+    return grids.BOOK_PROTOCOLS[scale]["cifar10"]
+
+
+def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
+                  scale: str) -> list[LengthTable]:
+    """The results page's tables, one per metric and code length: methods as rows, the
+    paper's value, ours (mean ± std (seeds)), the difference; the best value of each
+    column in bold. Default runs only (no ablation variant, no tuning run).
+
+    CIFAR-10: mAP@ALL at 16/32/64 bits (SHNet paper, Table 2, every method) and the
+    precision of the top 5,000 at 12/24/36/48 bits (DSAH paper, Table 1); other
+    datasets: mAP at 16/32/64 bits of the SHNet table's methods and the source methods.
+    """
+    from hashlib_core import grids
+    from hashlib_core.reported import SOURCES
+
+    protocol = grids.BOOK_PROTOCOLS[scale][dataset]
+    rep_protocol = REPORTED_PROTOCOLS[dataset]
+    topk = reported[reported.protocol == rep_protocol].query("metric == 'map'").topk
+    topk = topk.iloc[0] if len(topk) else None
+    if dataset == "cifar10":
+        methods = list(grids.SHALLOW) + [m for m in grids.DEEP if m not in grids.SOURCE_METHODS] \
+            + list(grids.SOURCE_METHODS)
+        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol),
+                 ("precision_top5000", list(grids.DSAH_TABLE), [12, 24, 36, 48], "dsah_table1",
+                  dsah_protocol(results, scale))]
+    else:
+        methods = list(grids.SHNET_TABLE) + [m for m in grids.SOURCE_METHODS if m != "shnet"]
+        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol)]
+    out = []
+    for metric, ms, bits, source, protocol in specs:
+        main = results[(results.protocol == protocol) & results.variant.isna()] \
+            if len(results) else results
+        label = metric_label(metric, topk if metric == "map" else None)
+        comp = comparison(results, reported, dataset=dataset, protocol=protocol,
+                          metric=metric, methods=ms, bits=bits, source=source)
+        for b in bits:
+            sub = comp[comp.n_bits == b].reset_index(drop=True)
+            if sub.reported.isna().all() and (sub.n_seeds == 0).all():
+                continue
+            used = main[(main.n_bits == b) & main.method.isin(ms)] if len(main) else main
+            best_rep, best_here = sub.reported.max(), sub["mean"].max()
+            rows = []
+            for r in sub.itertuples():
+                paper = _fmt(r.reported)
+                here = cell(r.mean, r.std, r.n_seeds)
+                if not pd.isna(r.reported) and r.reported == best_rep:
+                    paper = f"**{paper}**"
+                if not pd.isna(r.mean) and r.mean == best_here:
+                    here = f"**{here}**"
+                rows.append({"method": method_link(r.method), "paper": paper,
+                             "ours": here, "ours − paper": _fmt(r.difference, signed=True)})
+            table = pd.DataFrame(rows, columns=["method", "paper", "ours", "ours − paper"])
+            data = sub.assign(method=sub.method.map(display_name), protocol=protocol,
+                              scale=scale, metric=metric)
+            same = protocol == rep_protocol
+            caption = (
+                f"Paper: {SOURCES[source]}, protocol `{rep_protocol}`. Ours: protocol "
+                f"`{protocol}`, scale `{scale}`"
+                + (" (ADSH's CIFAR-10 protocol, which the DSAH paper follows)"
+                   if protocol == ADSH_PROTOCOL else "")
+                + ("" if same or protocol == ADSH_PROTOCOL else
+                   " (a smaller protocol than the paper's: compare rankings, not values)")
+                + (f"; {int((sub.n_seeds > 0).sum())} of {len(sub)} methods have a run, "
+                   f"from {provenance(used)}" if len(used) else
+                   f"; none of the {len(sub)} methods has a run yet")
+                + ". *Ours* is one run, or mean ± std (number of "
+                f"seeds); the best value of each column is in bold; {MISSING} = not "
+                f"printed by the paper, or not run.")
+            title = f"{label[0].upper() + label[1:] if label.startswith('p') else label}, {b} bits"
+            out.append(LengthTable(metric, b, title, caption, table, data, used))
+    return out
+
+
+def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
+                    link_base: str = "../../") -> pd.DataFrame:
+    """:func:`runs_table` as strings for the page, narrow enough for a 1,280 px screen: the
+    run (method link, code length, seed, variant), its metrics, epochs trained with the
+    best epoch (1-based) in brackets, wall time, the commit shortened, and the record as a
+    download link when it lies inside ``repo`` ("—" for missing values)."""
+    repo = Path(repo or _REPO).resolve()
+
+    several = "protocol" in runs.columns and runs.protocol.nunique() > 1
+
+    def run(r) -> str:
+        text = f"{method_link(r.method)}, {int(r.n_bits)} bits, seed {int(r.seed)}"
+        text = f"{text}, *{r.variant}*" if r.variant else text
+        return f"{text}, `{r.protocol}`" if several else text
+
+    def epochs(r) -> str:
+        if r.epochs is None or pd.isna(r.epochs):
+            return MISSING
+        best = r.best_epoch
+        return str(int(r.epochs)) + ("" if best is None or pd.isna(best) or best < 0
+                                     else f" ({int(best) + 1})")
+
+    return pd.DataFrame({
+        "run": [run(r) for r in runs.itertuples()],
+        "mAP": [_fmt(x) for x in runs["map"]],
+        "precision, top 5,000": [_fmt(x) for x in runs.precision_top5000],
+        "mAC": [_fmt(x) for x in runs.mac],
+        "epochs (best)": [epochs(r) for r in runs.itertuples()],
+        "wall time (min)": [MISSING if pd.isna(x) else f"{x:.1f}" for x in runs.wall_time_min],
+        "commit": [f"`{str(c)[:7]}`" if isinstance(c, str) else MISSING
+                   for c in runs.git_commit],
+        "record": [_record_link(p, repo, link_base) for p in runs.record],
+    }, columns=["run", "mAP", "precision, top 5,000", "mAC", "epochs (best)",
+                "wall time (min)", "commit", "record"])
+
+
+def _record_link(path: str, repo: Path, link_base: str) -> str:
+    try:
+        rel = Path(path).resolve().relative_to(repo)
+    except ValueError:
+        return MISSING  # a results folder outside the repository: not in the book
+    return f"[json]({link_base}{rel.as_posix()})"
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV atomically; returns the path."""
+    from hashlib_core.atomic import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, table.to_csv(index=False).encode())
+    return path
 
 
 def fill_in_command(dataset: str) -> str:
@@ -289,10 +546,11 @@ def fill_in_command(dataset: str) -> str:
 
     protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
     return (
-        f"The images of {DATASET_NAMES[dataset]} are not on the machine that built this "
-        f"book, so its reproduced columns are empty. On a machine that has them (see "
-        f"*Rerun it*), this command trains every cell of the `paper` grid on `{protocol}`, "
-        f"stores the records under `results/paper/{protocol}/` and rebuilds the book:\n\n"
+        f"The images of {DATASET_NAMES[dataset]} were not available where this book was "
+        f"built, so the column *ours* below is empty. With the images (see [Rerun it]"
+        f"(../rerun.md)), this command trains every method at every code length of the "
+        f"`paper` scale on protocol `{protocol}`, stores the runs under "
+        f"`results/paper/{protocol}/` and rebuilds the book:\n\n"
         f"```bash\npython -m hashlib_core.reproduce --scale paper --datasets {dataset} "
         f"--device cuda\n```\n"
     )
@@ -326,3 +584,104 @@ def metric_conventions() -> pd.DataFrame:
                     and p.default is not inspect.Parameter.empty):
                 rows.append({"function": fname, "option": name, "default": repr(p.default)})
     return pd.DataFrame(rows, columns=["function", "option", "default"])
+
+
+def results_page(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str, scale: str,
+                 out_dir: str | Path, page: str) -> list[str]:
+    """The Markdown blocks of a dataset's results page, one per table, each table also
+    written as CSV into ``out_dir`` (beside the generated page) and linked.
+
+    Returns
+    -------
+    list of str
+        The tables of :func:`length_tables` (numbered, captioned, with their provenance
+        and a CSV link), then the table of every stored run (:func:`runs_table`).
+    """
+    from hashlib_core import grids
+
+    protocols = [grids.BOOK_PROTOCOLS[scale][dataset]]
+    if dataset == "cifar10" and dsah_protocol(results, scale) not in protocols:
+        protocols.append(dsah_protocol(results, scale))
+    blocks = []
+    n = 0
+    for n, t in enumerate(length_tables(results, reported, dataset=dataset, scale=scale), 1):
+        name = f"{page}_{t.csv_name}"
+        write_csv(t.data, Path(out_dir) / name)
+        blocks.append(f"**Table {n}. {t.title}.** {t.caption} Download: [CSV]({name}).\n\n"
+                      + markdown_table(t.table))
+    runs = pd.concat([runs_table(results, protocol=p).assign(protocol=p) for p in protocols],
+                     ignore_index=True)
+    name = f"{page}_runs.csv"
+    write_csv(runs, Path(out_dir) / name)
+    listed = results[results.protocol.isin(protocols)] if len(results) else results
+    blocks.append(
+        f"**Table {n + 1}. Every stored run on protocol "
+        f"{' and '.join(f'`{p}`' for p in protocols)}** (scale `{scale}`): "
+        f"{provenance(listed)}; "
+        "the default runs above, the ablation variants and the tuning runs (variant "
+        "`tune-…`, left out of the tables above). *Epochs (best)*: the epochs trained "
+        "and, in brackets, the epoch whose weights were kept (by validation mAP); "
+        "*record* holds the run's configuration, data-split manifest "
+        f"hash, package versions and all its metrics. Download: [CSV]({name}).\n\n"
+        + markdown_table(runs_page_table(runs)))
+    return blocks
+
+
+#: what each evaluation option decides, and what its value means (for the reader)
+_OPTION_MEANING: dict[str, tuple[str, dict[Any, str]]] = {
+    "topk": ("how deep the ranking is read for mAP",
+             {None: "the whole database (mAP@ALL), unless the protocol sets a cut-off"}),
+    "ties": ("the order of items at the same Hamming distance",
+             {"index": "by database index (deterministic)",
+              "expected": "the average over all orders"}),
+    "empty": ("a query with no relevant item in the database",
+              {"zero": "counts 0", "skip": "is left out of the mean"}),
+    "denominator": ("what AP@K divides by",
+                    {"retrieved": "the relevant items within the top K",
+                     "all": "all relevant items"}),
+    "radius": ("the Hamming radius of the lookup precision", {}),
+    "pn_cutoffs": ("the N of the P@N curve", {None: "1, 5, 10, 20, …, 1,000, then 1,500, …, 5,000"}),
+    "average": ("how the P-R curve pools queries",
+                {"micro": "pools (query, item) pairs over all queries",
+                 "macro": "averages the per-query curves"}),
+}
+
+
+def conventions_table() -> pd.DataFrame:
+    """The evaluation conventions as a table for readers: one row per option, what it
+    decides, the value every stored number used (read from the code's defaults) and what
+    that value means, and the functions that take the option."""
+    import ast
+
+    raw = metric_conventions()
+    rows = []
+    for option, sub in raw.groupby("option", sort=False):
+        values = list(dict.fromkeys(sub.default))
+        value = ast.literal_eval(values[0]) if len(values) == 1 else None
+        decides, meanings = _OPTION_MEANING.get(option, ("", {}))
+        if len(values) == 1:
+            shown = "not set" if value is None else f"`{value}`" if isinstance(value, str) \
+                else f"{value}"
+            meaning = meanings.get(value, "")
+            shown = f"{shown}: {meaning}" if meaning else shown
+        else:
+            shown = "; ".join(f"{f}: {v}" for f, v in zip(sub.function, sub.default))
+        rows.append({"option": f"`{option}`", "decides": decides, "value used here": shown,
+                     "taken by": ", ".join(f"`{f.split('.')[-1]}`" for f in sub.function)})
+    return pd.DataFrame(rows, columns=["option", "decides", "value used here", "taken by"])
+
+
+def protocols_table(names: list[str], used: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per protocol: its name, the scales whose book pages use it, and its
+    description (from :func:`hashlib_core.data.describe_protocol`, one paragraph)."""
+    import re
+
+    from hashlib_core.data import describe_protocol
+
+    rows = []
+    for name in names:
+        scales = [s for s, protos in used.items() if name in protos]
+        rows.append({"protocol": f"`{name}`", "used at scale": ", ".join(scales) or "none",
+                     "what it is": re.sub(r"\s*\(topk None\)", "",  # a Python value
+                                          " ".join(describe_protocol(name).split()))})
+    return pd.DataFrame(rows, columns=["protocol", "used at scale", "what it is"])

@@ -84,7 +84,7 @@ def test_dataset_tables_state_scale_and_counts(store):
     assert "mAP@5000" in coco[0][0] and "0 of" in coco[0][0]
     assert "--datasets coco" in tables.fill_in_command("coco")
     runs = tables.runs_table(results, protocol=PROTOCOL)
-    assert len(runs) == len(results) and "wall time (s)" in runs.columns
+    assert len(runs) == len(results) and "wall_time_min" in runs.columns
     abl = tables.ablation(results, protocol=PROTOCOL, n_bits=32,
                           variants={"segments3": "three", "segments4": "four"})
     assert abl.n_runs.tolist() == [1, 1, 0, 1]

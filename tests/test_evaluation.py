@@ -12,8 +12,10 @@ import pytest
 import hashlib_core.evaluation as evaluation
 from hashlib_core.evaluation import DEFAULT_PN_CUTOFFS, EvalResult, evaluate
 from hashlib_core.metrics import (
+    CODE_HEALTH_KEYS,
     bit_balance,
     bit_correlation,
+    code_health,
     mean_absolute_correlation,
     mean_average_precision,
     precision_at_n,
@@ -85,9 +87,16 @@ def test_evaluate_equals_the_metric_functions_single_label(topk):
     assert res.info["topk"] == topk and res.info["top_precision_n"] == 300
     assert set(res.scalars) == {
         "map", "map_all", "map_expected", "precision_top5000", "precision_r2", "recall_r2",
-        "mac", "bit_balance",
+        "mac", "bit_balance", "distinct_bits", "distinct_codes", "constant_bits",
+        *(f"query_{k}" for k in CODE_HEALTH_KEYS),
     }  # fmt: skip
     assert all(isinstance(v, float) for v in res.scalars.values())
+    # code health as code_health() computes it, of the database and of the query codes
+    for prefix, codes in (("", db), ("query_", q)):
+        health = code_health(codes)
+        for k in ("distinct_bits", "distinct_codes", "constant_bits"):
+            assert res.scalars[prefix + k] == health[k]
+    assert res.scalars["query_mac"] == pytest.approx(mean_absolute_correlation(q))
 
 
 def read_multi_hot(path, n):

@@ -1,0 +1,342 @@
+"""The claims page: intervals paired over queries and seeds, verdicts, rank agreement, and
+the per-query values recomputed from stored codes for records that lack them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hashlib_core import claims
+from hashlib_core.claims import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Claim,
+    Run,
+    verdict,
+)
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.reported import load_reported
+from hashlib_core.results import save_run
+
+PROTOCOL = "cifar10-smoke"
+
+
+# --------------------------------------------------------------------------- fakes
+def _run(method, n_bits, seed, per_query, *, metric="map", manifest="m" * 64,
+         protocol=PROTOCOL, commit="abc1234def"):
+    """A Run from an in-memory record with the given per-query values (None: none)."""
+    per_query = None if per_query is None else np.asarray(per_query, dtype=float)
+    value = float(np.mean(per_query)) if per_query is not None else 0.5
+    record = {
+        "key": {"scale": "smoke", "protocol": protocol, "method": method, "variant": None,
+                "n_bits": n_bits, "seed": seed},
+        "scalars": {metric: value},
+        "curves": {} if per_query is None else {f"per_query_{metric}": per_query.tolist()},
+        "provenance": {"manifest_sha256": manifest, "git_commit": commit},
+        "files": {"query_codes": {"name": "none", "sha256": ""}, "db_codes": None},
+        "_path": f"/nowhere/{method}/{n_bits}b_seed{seed}",
+    }
+    return Run(record, None)
+
+
+def _scalar_run(method, n_bits, seed, value, **kw):
+    r = _run(method, n_bits, seed, None, **kw)
+    r.record["scalars"]["map"] = value
+    return r
+
+
+CLAIM = Claim("a-b", "A", "A beats B.", "shnet", ("csq",), "map", source="shnet_table2",
+              bits=(32,))
+REPORTED = load_reported()
+
+
+def test_verdict_rules():
+    assert verdict(0.01, 0.02) == SUPPORTED
+    assert verdict(-0.02, -0.01) == NOT_SUPPORTED
+    assert verdict(-0.01, 0.01) == INCONCLUSIVE
+    assert verdict(0.01, 0.02, randomness=False) == INCONCLUSIVE
+    assert verdict(np.nan, np.nan) == INCONCLUSIVE
+    # a claim that A is lower (mAC): a negative difference supports it
+    assert verdict(-0.02, -0.01, higher_is_better=False) == SUPPORTED
+    assert verdict(0.01, 0.02, higher_is_better=False) == NOT_SUPPORTED
+
+
+def test_pairing_over_queries_narrows_the_interval():
+    """A is B plus 0.01 on every query: paired, the difference is certain although the
+    queries' own values spread over [0, 1]."""
+    rng = np.random.default_rng(0)
+    base = rng.random(500)
+    runs = []
+    for s in (0, 1):
+        shift = 0.001 * s  # tiny seed effect
+        runs.append(_run("csq", 32, s, base + shift))
+        runs.append(_run("shnet", 32, s, base + 0.01 + shift))
+    rows = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke", n_boot=400)
+    r = rows.iloc[0]
+    assert r.difference == pytest.approx(0.01)
+    assert 0 < r.low <= 0.01 <= r.high < 0.02
+    assert r.verdict == SUPPORTED and "queries (paired)" in r.basis and "seeds" in r.basis
+    # the paper's numbers come from the reported table (SHNet paper, CIFAR-10, 32 bits)
+    assert r.paper_difference == pytest.approx(0.868 - 0.844)
+    # unpaired (different query sets: different manifests) the same data is inconclusive
+    unpaired = [_run(r_.key["method"], 32, r_.seed, r_.per_query("map"),
+                     manifest=("x" if r_.key["method"] == "csq" else "y") * 64)
+                for r_ in runs]
+    rows = claims.evaluate_claim(CLAIM, unpaired, REPORTED, scale="smoke", n_boot=400)
+    assert "queries" not in rows.iloc[0].basis
+
+
+def test_one_seed_each_is_inconclusive_without_a_seed_spread():
+    """The smoke situation: one run per method, no method with several seeds. The interval
+    over queries is still computed, the verdict is inconclusive."""
+    rng = np.random.default_rng(1)
+    base = rng.random(300)
+    runs = [_run("csq", 32, 0, base), _run("shnet", 32, 0, base + 0.05)]
+    r = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke", n_boot=300).iloc[0]
+    assert np.isfinite(r.low) and r.low > 0  # the queries alone would "support" it
+    assert r.verdict == INCONCLUSIVE
+    # no per-query values either: no interval at all
+    runs = [_scalar_run("csq", 32, 0, 0.5), _scalar_run("shnet", 32, 0, 0.6)]
+    r = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke", n_boot=300).iloc[0]
+    assert np.isnan(r.low) and np.isnan(r.high) and r.verdict == INCONCLUSIVE
+    assert r.basis == "none"
+
+
+def test_single_runs_borrow_the_pooled_seed_spread():
+    """Single runs of the claimed pair get the seed spread of a method with 3 seeds: a gap
+    of 10 spreads is supported, a gap of a tenth of one is not."""
+    seeds = [_scalar_run("dpsh", 32, s, v) for s, v in enumerate((0.50, 0.51, 0.49))]
+    sd, dof = claims.pooled_seed_std(seeds, PROTOCOL, "map")
+    assert sd == pytest.approx(0.01) and dof == 2
+    big = seeds + [_scalar_run("csq", 32, 0, 0.5), _scalar_run("shnet", 32, 0, 0.6)]
+    r = claims.evaluate_claim(CLAIM, big, REPORTED, scale="smoke", n_boot=2000).iloc[0]
+    assert r.verdict == SUPPORTED and "borrowed" in r.basis
+    # the interval of a difference of two draws of sd 0.01: about ±1.96 * 0.0141
+    assert (r.high - r.low) / 2 == pytest.approx(1.96 * 0.01 * np.sqrt(2), rel=0.15)
+    small = seeds + [_scalar_run("csq", 32, 0, 0.5), _scalar_run("shnet", 32, 0, 0.501)]
+    assert claims.evaluate_claim(CLAIM, small, REPORTED, scale="smoke",
+                                 n_boot=500).iloc[0].verdict == INCONCLUSIVE
+
+
+def test_against_the_best_of_several_and_lower_is_better():
+    runs = [_scalar_run(m, 16, s, v) for m, v in (("dheh", 0.50), ("cnnh", 0.55),
+                                                   ("lsh", 0.10)) for s in (0, 1)]
+    for r in runs:  # a small seed spread so that the verdict is not about it
+        r.record["scalars"]["map"] += 0.001 * r.seed
+    claim = Claim("d", "DHEH", "DHEH beats its baselines.", "dheh", ("cnnh", "lsh"), "map",
+                  focus_bits=(16,))
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke", n_boot=300)
+    r = rows.iloc[0]
+    assert r.against == "cnnh" and r.difference == pytest.approx(-0.05)
+    assert r.verdict == NOT_SUPPORTED and claims.claim_verdict(claim, rows) == NOT_SUPPORTED
+    low = Claim("m", "DSAH", "lower.", "dheh", ("cnnh", "lsh"), "map", higher_is_better=False)
+    r = claims.evaluate_claim(low, runs, REPORTED, scale="smoke", n_boot=300).iloc[0]
+    assert r.against == "lsh"  # the lowest value is the best when lower is better
+    assert r.verdict == NOT_SUPPORTED  # dheh 0.50 is not below lsh 0.10
+
+
+def test_claim_verdict_rests_on_focus_bits():
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    rows = pd.DataFrame({"n_bits": [16, 32], "verdict": [SUPPORTED, NOT_SUPPORTED]})
+    assert claims.claim_verdict(claim, rows) == SUPPORTED
+    everywhere = Claim("y", "Y", "y", "shnet", ("csq",), "map")
+    assert claims.claim_verdict(everywhere, rows) == NOT_SUPPORTED
+    assert claims.claim_verdict(everywhere, rows.iloc[:0]) == INCONCLUSIVE
+
+
+def test_rank_agreement_interval():
+    """Our values in the paper's order (SHNet table at 32 bits), three seeds each: τ = 1
+    with an interval above zero; reversed: τ = −1, not supported."""
+    rep = REPORTED[(REPORTED.source == "shnet_table2") & (REPORTED.protocol == "cifar10-i")
+                   & (REPORTED.n_bits == 32)]
+    ranked = rep.sort_values("value").method.tolist()  # worst first
+    for order, tau, want in ((ranked, 1.0, SUPPORTED), (ranked[::-1], -1.0, NOT_SUPPORTED)):
+        runs = [_scalar_run(m, 32, s, 0.3 + 0.05 * i + 0.001 * s)
+                for i, m in enumerate(order) for s in range(3)]
+        out = claims.rank_agreement(runs, REPORTED, scale="smoke", source="shnet_table2",
+                                    metric="map", methods=tuple(ranked), bits=(32,),
+                                    protocol=PROTOCOL, n_boot=300)
+        r = out.iloc[0]
+        # only the methods the paper printed for CIFAR-10 (not CNNH and DNNH, printed for
+        # the other datasets only)
+        assert r.n_methods == len(ranked) == 6 and r.tau == pytest.approx(tau)
+        assert r.verdict == want and r.low <= r.tau <= r.high
+        assert r.paper_order.split(" > ")[0] == "SHNet"
+
+
+# --------------------------------------------------------------------------- stored runs
+def _codes(rng, labels, n_bits, quality):
+    centres = np.where(np.random.default_rng(n_bits).random((10, n_bits)) > 0.5, 1, -1)
+    codes = centres[labels]
+    return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
+
+
+def _store(root, artifacts, runs, protocol=PROTOCOL):
+    """Real records (real evaluation of synthetic codes), database codes in ``artifacts``."""
+    ql = np.random.default_rng(99).integers(0, 10, 80)  # the same queries for every run
+    for method, n_bits, seed, quality, variant in runs:
+        rng = np.random.default_rng(1000 * seed + n_bits + len(method))
+        dl = np.random.default_rng(7).integers(0, 10, 400)
+        q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
+        qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+                                   variant=variant).to_dict()
+        cfg["protocol"] = protocol  # a protocol name this checkout may not register yet
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                        manifest={"protocol": protocol}, manifest_sha256="c" * 64)
+        save_run(res, root=root, artifacts=artifacts)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    base = tmp_path_factory.mktemp("claims")
+    root, artifacts = base / "results", base / "artifacts"
+    _store(root, artifacts, [("csq", 32, s, 0.80, None) for s in (0, 1)]
+           + [("shnet", 32, s, 0.90, None) for s in (0, 1)]
+           + [("shnet", 32, 0, 0.5, "tune-adam-lr0.0003"), ("shnet", 32, 0, 0.6, "segments3"),
+              ("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)])
+    return root, artifacts
+
+
+def test_default_runs_leave_out_tuning_and_ablation(store):
+    root, _ = store
+    runs = claims.default_runs(root, "smoke")
+    assert len(runs) == 6 and all(r.key["variant"] is None for r in runs)
+
+
+def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
+    """New records carry per-query values; for a record without them the values are
+    recomputed from the query and database codes and average to the stored scalar."""
+    import shutil
+
+    root, artifacts = store
+    copy = tmp_path / "results"
+    shutil.copytree(root, copy)
+    run = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    stored = run.per_query("precision_top5000")
+    assert stored.shape == (80,)
+    assert stored.mean() == pytest.approx(run.record["scalars"]["precision_top5000"], abs=1e-6)
+    # an older record: no per-query curves
+    path = next(copy.glob("smoke/*/dsah/32b_seed0/record.json"))
+    rec = json.loads(path.read_text())
+    for k in ("per_query_map", "per_query_precision_top5000"):
+        rec["curves"].pop(k)
+    path.write_text(json.dumps(rec))
+    old = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    np.testing.assert_allclose(old.per_query("precision_top5000"), stored, atol=1e-6)
+    np.testing.assert_allclose(old.per_query("map").mean(), rec["scalars"]["map"], atol=1e-6)
+    # without the database codes there is nothing to pair over
+    none = next(r for r in claims.default_runs(copy, "smoke", artifacts=None)
+                if r.key["method"] == "dsah")
+    assert none.per_query("map") is None
+    # codes that do not belong to the record are an error naming it
+    rec["scalars"]["map"] += 0.1
+    path.write_text(json.dumps(rec))
+    bad = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    with pytest.raises(ValueError, match="record.json|dsah"):
+        bad.per_query("map")
+
+
+def test_claims_on_stored_runs_and_page(store, tmp_path):
+    root, artifacts = store
+    runs = claims.default_runs(root, "smoke", artifacts=artifacts)
+    results = claims.evaluate_claims(runs, REPORTED, scale="smoke", n_boot=200)
+    sc = results["shnet-csq"]
+    assert sc.n_bits.tolist() == [32] and sc.iloc[0].n_seeds == 2
+    assert "queries (paired)" in sc.iloc[0].basis  # per-query values from the records
+    assert sc.iloc[0].n_runs == 4 and sc.iloc[0].commits
+    # DSAH against ADSH: no run on cifar10-adsh, so the scale's CIFAR-10 protocol
+    claim = next(c for c in claims.CLAIMS if c.id == "dsah-adsh")
+    protocol, note = claims.claim_protocol(claim, runs, "smoke")
+    assert protocol == PROTOCOL and "cifar10-adsh" in note
+    da = results["dsah-adsh"].iloc[0]
+    assert da.n_seeds == 1 and "borrowed" in da.basis  # shnet and csq have 2 seeds
+    # the page: blocks with tables and CSV files beside it
+    blocks = claims.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
+                                n_boot=200)
+    text = "\n".join(blocks)
+    assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
+    assert "[SHNet](../methods/shnet.md)" in text
+    for name in ("claims_summary.csv", "claims_shnet-csq.csv", "claims_rankings.csv"):
+        assert (tmp_path / name).is_file() and f"({name})" in text
+    summary = pd.read_csv(tmp_path / "claims_summary.csv")
+    assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
+    sentences = claims.summary_sentences(claims.CLAIMS, results,
+                                         claims.rankings(runs, REPORTED, scale="smoke",
+                                                         n_boot=100), scale="smoke")
+    assert len(sentences) == 3
+    assert claims.claim_verdict(claims.CLAIMS[0], sc) in sentences[0]
+
+
+def test_claims_protocol_prefers_adsh_protocol(tmp_path):
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    _store(root, artifacts, [("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)],
+           protocol="cifar10-adsh")
+    _store(root, artifacts, [("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)])
+    runs = claims.default_runs(root, "smoke")
+    claim = next(c for c in claims.CLAIMS if c.id == "dsah-adsh")
+    assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke", n_boot=100)
+    assert set(rows.protocol) == {"cifar10-adsh"}
+
+
+def test_code_health_of_the_compared_methods(store):
+    from hashlib_core.metrics import code_health
+
+    root, _ = store
+    runs = claims.default_runs(root, "smoke")
+    health = claims.code_health(runs, PROTOCOL, ("dsah", "adsh", "dpsh"), 32)
+    assert list(health.index) == ["dsah", "adsh"]  # dpsh has no run
+    dsah = next(r for r in runs if r.key["method"] == "dsah")
+    want = code_health(dsah.query_codes()[0])
+    assert health.loc["dsah", "query_distinct_bits"] == want["distinct_bits"]
+    assert health.loc["dsah", "query_constant_bits"] == want["constant_bits"]
+    assert health.loc["dsah", "distinct_bits"] == dsah.record["scalars"]["distinct_bits"]
+    # a collapsed method is named, with its numbers; healthy codes are said to be so
+    frame = pd.DataFrame({"query_distinct_bits": [8.0, 31.0], "query_distinct_codes": [29.0, 400.0],
+                          "query_constant_bits": [0.78, 0.0], "distinct_bits": [np.nan] * 2,
+                          "distinct_codes": [np.nan] * 2, "constant_bits": [np.nan] * 2,
+                          "n_queries": [1000, 1000]}, index=["adsh", "csq"])
+    text = claims.code_health_text(frame, 32)
+    assert "ADSH keeps 8 distinct bits of 32" in text and "78%" in text and "CSQ" not in text
+    assert "None" in claims.code_health_text(frame.loc[["csq"]], 32)
+    table = claims.code_health_table(frame, 32)
+    assert table.iloc[0]["distinct bits of 32, database"] == "—"
+
+
+def test_summary_says_when_the_claimed_length_was_not_run():
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    rows = pd.DataFrame({"n_bits": [32], "verdict": [SUPPORTED], "low": [0.1], "high": [0.2]})
+    summary = claims.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
+    assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
+    assert "no run at 16 bits" in summary.evidence.iloc[0]
+
+
+def test_evaluate_stores_the_per_query_values_behind_the_means():
+    """evaluate() keeps each query's AP and top-5,000 precision (what pairing needs);
+    a query left out by empty="skip" is NaN there and out of the mean."""
+    from hashlib_core.metrics import average_precision
+
+    rng = np.random.default_rng(3)
+    ql, dl = rng.integers(0, 6, 40), rng.integers(0, 5, 300)  # class 5: no relevant item
+    q, d = _codes(rng, ql, 16, 0.8), _codes(rng, dl, 16, 0.8)
+    with pytest.warns(RuntimeWarning, match="no relevant item"):
+        res = evaluate(q, d, ql, dl, topk=50)
+    ap = res.curves["per_query_map"]
+    assert ap.shape == (40,) and ap.mean() == pytest.approx(res.scalars["map"])
+    with pytest.warns(RuntimeWarning):
+        np.testing.assert_allclose(ap, average_precision(q, d, ql, dl, topk=50))
+    top = res.curves["per_query_precision_top5000"]
+    assert top.mean() == pytest.approx(res.scalars["precision_top5000"])
+    with pytest.warns(RuntimeWarning):
+        skip = evaluate(q, d, ql, dl, topk=50, empty="skip")
+    assert np.isnan(skip.curves["per_query_map"][ql == 5]).all()
+    assert np.nanmean(skip.curves["per_query_map"]) == pytest.approx(skip.scalars["map"])

@@ -1,0 +1,163 @@
+"""The results pages' tables: one per code length, the best marked, seeds and std in the
+cells, every run listed with its provenance, CSV files, reader-facing conventions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hashlib_core import tables
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.reported import load_reported
+from hashlib_core.results import load_results, save_run
+
+PROTOCOL = "cifar10-smoke"
+
+
+def _codes(rng, labels, n_bits, quality):
+    centres = np.where(np.random.default_rng(n_bits).random((10, n_bits)) > 0.5, 1, -1)
+    codes = centres[labels]
+    return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tables") / "results"
+    runs = ([("csq", 32, s, 0.80 + 0.02 * s, None) for s in (0, 1, 2)]
+            + [("shnet", 32, 0, 0.9, None), ("shnet", 32, 0, 0.5, "tune-adam-lr0.0003"),
+               ("shnet", 32, 0, 0.6, "segments3"), ("lsh", 32, 0, 0.6, None)])
+    for method, n_bits, seed, quality, variant in runs:
+        rng = np.random.default_rng(1000 * seed + n_bits + len(method))
+        ql, dl = rng.integers(0, 10, 50), rng.integers(0, 10, 200)
+        q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
+        qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+                                   variant=variant)
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), best_epoch=2,
+                        history=[{"epoch": e, "loss": 1.0, "lr": 0.1, "val_map": None,
+                                  "seconds": 1.0} for e in range(3)],
+                        timings={"total_s": 90.0}, manifest={"protocol": PROTOCOL},
+                        manifest_sha256="c" * 64)
+        save_run(res, root=root, artifacts=None)
+    return root
+
+
+def test_length_tables(store):
+    results, reported = load_results("smoke", root=store), load_reported()
+    out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
+    # mAP at 16/32/64 bits (the paper printed all three) and the DSAH table's 4 lengths
+    assert [(t.metric, t.n_bits) for t in out] == [
+        ("map", 16), ("map", 32), ("map", 64), ("precision_top5000", 12),
+        ("precision_top5000", 24), ("precision_top5000", 36), ("precision_top5000", 48)]
+    t32 = out[1]
+    assert list(t32.table.columns) == ["method", "paper", "ours", "ours − paper"]
+    rows = t32.table.set_index("method")
+    csq = rows.loc["[CSQ](../methods/csq.md)"]
+    seeds = results.query("method == 'csq' and variant.isna()")["map"]
+    assert csq.ours.strip("*") == f"{seeds.mean():.3f} ± {seeds.std(ddof=1):.3f} (3)"
+    assert rows.loc["[LSH](../methods/shallow.md)"].paper == tables.MISSING
+    # the best of each column in bold: the paper's best at 32 bits is SHNet (0.868)
+    assert rows.loc["[SHNet](../methods/shnet.md)"].paper == "**0.868**"
+    best_here = results[results.variant.isna()].groupby("method")["map"].mean().idxmax()
+    bold = [m for m, r in rows.iterrows() if r.ours.startswith("**")]
+    assert len(bold) == 1 and f"/{best_here}.md" in bold[0]
+    # the tuning and ablation runs of SHNet are not in it: SHNet's default run only
+    shnet = results[(results.method == "shnet") & results.variant.isna()]["map"]
+    assert len(shnet) == 1
+    assert rows.loc["[SHNet](../methods/shnet.md)"].ours.strip("*") == f"{shnet.iloc[0]:.3f}"
+    assert len(t32.runs) == 5 and "5 runs made at 1 commit" in t32.caption
+    assert "scale `smoke`" in t32.caption and "cifar10-smoke" in t32.caption
+
+
+def test_runs_table_is_complete_with_provenance(store, tmp_path):
+    results = load_results("smoke", root=store)
+    runs = tables.runs_table(results, protocol=PROTOCOL)
+    assert len(runs) == len(results) == 7  # every run, tuning and ablation ones included
+    assert set(runs.variant) == {"", "tune-adam-lr0.0003", "segments3"}
+    assert runs.epochs.tolist() == [3] * 7 and (runs.best_epoch == 2).all()
+    assert runs.wall_time_min.tolist() == pytest.approx([1.5] * 7)
+    assert runs.method.iloc[0] == "lsh"  # shallow methods first
+    page = tables.runs_page_table(runs, repo=store.parent)
+    assert page.record.str.startswith("[json](../../results/smoke/").all()
+    assert page["epochs (best)"].iloc[0] == "3 (3)"
+    assert page.run.str.contains("tune-adam-lr0.0003").sum() == 1
+    # records outside the repository cannot be linked from the book
+    assert (tables.runs_page_table(runs, repo=tmp_path).record == tables.MISSING).all()
+
+
+def test_results_page_writes_every_table_as_csv(store, tmp_path):
+    results, reported = load_results("smoke", root=store), load_reported()
+    blocks = tables.results_page(results, reported, dataset="cifar10", scale="smoke",
+                                 out_dir=tmp_path, page="results_cifar10")
+    assert len(blocks) == 8
+    for i, block in enumerate(blocks, 1):
+        assert block.startswith(f"**Table {i}.")
+        name = block.split("[CSV](")[1].split(")")[0]
+        csv = pd.read_csv(tmp_path / name)
+        assert len(csv) == block.count("\n| ") - 1  # the rows under the header line
+    runs = pd.read_csv(tmp_path / "results_cifar10_runs.csv")
+    assert len(runs) == 7 and {"git_commit", "record", "epochs", "best_epoch"} <= set(runs)
+
+
+def test_markdown_table_escapes_pipes():
+    text = tables.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
+    assert text.splitlines()[2] == "| x\\|y | 1 |"
+
+
+def test_conventions_for_readers():
+    conv = tables.conventions_table()
+    assert conv.option.tolist()[0] == "`topk`" and len(conv) == conv.option.nunique()
+    text = tables.markdown_table(conv)
+    for raw in ("None", "'zero'", "'index'"):  # no Python values shown to the reader
+        assert raw not in text
+    assert "`zero`: counts 0" in text
+
+
+def test_format_numbers_writes_booleans_as_words():
+    out = tables.format_numbers(pd.DataFrame({"ok": [True, False], "x": [0.5, np.nan]}))
+    assert out.ok.tolist() == ["yes", "no"] and out.x.tolist() == ["0.500", tables.MISSING]
+
+
+def test_method_link():
+    assert tables.method_link("fasth") == "[FastH](../methods/shallow.md)"
+    assert tables.method_link("dsah") == "[DSAH](../methods/dsah.md)"
+    assert tables.method_link("FastH") == tables.method_link("fasth")
+    assert tables.method_link("nosuch") == "nosuch"
+
+
+def test_runs_behind_counts_runs_and_commits(store):
+    results = load_results("smoke", root=store)
+    assert tables.runs_behind(results, protocol=PROTOCOL).startswith("5 runs made at 1 commit")
+    assert tables.runs_behind(results, protocol=PROTOCOL, variants="any").startswith("7 runs")
+    assert tables.runs_behind(results, protocol=PROTOCOL, methods=["csq"], seed=1) \
+        .startswith("1 run made at 1 commit")
+    assert tables.runs_behind(results, protocol="other") == "no stored run"
+
+
+def test_dsah_table_moves_to_the_adsh_protocol_once_it_has_runs(store, tmp_path):
+    import shutil
+
+    root = tmp_path / "results"
+    shutil.copytree(store, root)
+    results, reported = load_results("smoke", root=root), load_reported()
+    assert tables.dsah_protocol(results, "smoke") == PROTOCOL
+    rng = np.random.default_rng(5)
+    ql, dl = rng.integers(0, 10, 50), rng.integers(0, 10, 200)
+    q, d = _codes(rng, ql, 12, 0.9), _codes(rng, dl, 12, 0.9)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    cfg = RunConfig.from_scale("smoke", method="dsah", n_bits=12).to_dict()
+    cfg["protocol"] = "cifar10-adsh"  # a protocol name this checkout may not register yet
+    save_run(RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                       manifest={"protocol": "cifar10-adsh"}, manifest_sha256="d" * 64),
+             root=root, artifacts=None)
+    results = load_results("smoke", root=root)
+    assert tables.dsah_protocol(results, "smoke") == "cifar10-adsh"
+    out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
+    t12 = next(t for t in out if t.metric == "precision_top5000" and t.n_bits == 12)
+    assert "`cifar10-adsh`" in t12.caption and len(t12.runs) == 1
+    assert next(t for t in out if t.metric == "map").runs.protocol.eq(PROTOCOL).all()
+    blocks = tables.results_page(results, reported, dataset="cifar10", scale="smoke",
+                                 out_dir=tmp_path, page="p")
+    assert "`cifar10-adsh`" in blocks[-1] and blocks[-1].count("\n| ") - 1 == 8
