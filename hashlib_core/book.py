@@ -42,6 +42,9 @@ PAGES: tuple[Page, ...] = (
     Page("tsne", "tsne", "t-SNE of the codes"),
     Page("bit_correlation", "bit_correlation", "Bit correlation"),
     Page("shnet_ablation", "shnet_ablation", "SHNet ablation"),
+    Page("retrieval_examples", "retrieval_examples", "Retrieval examples: SHNet and CSQ"),
+    Page("training", "training", "Training curves"),
+    Page("tuning", "tuning", "Choosing the optimiser and learning rate"),
     Page("discussion", "discussion", "Discussion"),
 )
 
@@ -55,17 +58,52 @@ def _prepare(template: Path, title: str) -> nbformat.NotebookNode:
     return nb
 
 
-def _finish(path: Path) -> None:
-    """Tag the executed notebook for the book: code hidden behind a toggle, the
-    template's default parameters removed (the injected ones stay, hidden)."""
+#: tags that keep a cell out of the book page (it stays in the downloadable notebook)
+_REMOVED = ("parameters", "injected-parameters")
+
+
+def _finish(path: Path, name: str | None = None) -> None:
+    """Tag the executed notebook for the book page.
+
+    * every code cell's input is removed from the page (``remove-input``: the page shows
+      results, the downloaded notebook keeps and runs the code); the parameter cells
+      (the template's defaults and papermill's injected values) are removed entirely;
+    * a cell with one figure from :func:`hashlib_core.plots.show` becomes a numbered
+      figure: its caption and alt text (in the image output's metadata) go to the cell's
+      MyST-NB metadata, and the Markdown copy of the caption (for notebook readers) is
+      dropped from the page's outputs.
+    """
     nb = nbformat.read(path, as_version=4)
+    name = name or path.stem
+    n_fig = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        tags = set(cell.metadata.get("tags", []))
-        tags.add("remove-cell" if "parameters" in tags else "hide-input")
+        tags = set(cell.metadata.get("tags", [])) - {"hide-input"}
+        tags.add("remove-cell" if tags & set(_REMOVED) else "remove-input")
         cell.metadata["tags"] = sorted(tags)
+        figs = [o for o in cell.get("outputs", [])
+                if "hashlib_figure" in o.get("metadata", {})]
+        if len(figs) != 1:
+            continue
+        n_fig += 1
+        info = figs[0].metadata.pop("hashlib_figure")
+        cell.metadata["mystnb"] = {
+            "figure": {"caption": info["caption"], "name": f"fig-{name}-{n_fig}"},
+            "image": {"alt": info["alt"], "width": info.get("width", "100%")}}
+        cell.outputs = [o for o in cell.outputs
+                        if not o.get("metadata", {}).get("hashlib_caption")]
     nbformat.write(nb, path)
+
+
+def _relative(path: str | Path) -> str:
+    """``path`` relative to the repository when it lies inside it (no build machine's
+    absolute path on a page or in a downloaded notebook), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def execute_page(page: Page, *, scale: str, root: str | Path = "results",
@@ -85,13 +123,13 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
     if not template.is_file():
         raise ValueError(f"page {page.name!r}: template {template} not found")
     path = out / f"{page.name}.ipynb"
-    params = {"scale": scale, "root": str(Path(root).resolve()), **page.parameters}
+    params = {"scale": scale, "root": _relative(root), **page.parameters}
     pm.execute_notebook(
         _prepare(template, page.title), str(path), parameters=params, kernel_name=kernel,
         cwd=str(REPO), progress_bar=False, log_output=False,
         extra_arguments=["--log-level=CRITICAL"],  # no kernel start-up chatter
     )
-    _finish(path)
+    _finish(path, page.name)
     return path
 
 
