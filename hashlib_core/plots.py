@@ -172,13 +172,13 @@ def _pair_sentence(values: dict[str, dict[int, tuple[float, float]]], pair: tupl
             "every code length" if len(common) > 1 else f"{common[0]} bits")
     else:
         head = (f"{A}'s {what} is {higher_is} than {B}'s at {len(wins)} of {len(common)} "
-                f"code lengths ({', '.join(f'{n} bits' for n in wins)})")
+                f"code lengths, {' and '.join(f'{n} bits' for n in wins)},")
     noisy = [n for n in common
              if np.isfinite(values[a][n][1]) and np.isfinite(values[b][n][1])
              and abs(values[a][n][0] - values[b][n][0]) < values[a][n][1] + values[b][n][1]]
     tail = (f"; at {', '.join(f'{n}' for n in noisy)} bits the gap is smaller than the two "
             f"standard deviations over seeds added" if noisy else "")
-    return f"{head} ({detail}){tail}."
+    return f"{head} ({detail}){tail}.".replace(",,", ",").replace(", (", " (")
 
 
 def _mean_curve(rows: pd.DataFrame, x: str, y: str) -> tuple[np.ndarray, np.ndarray,

@@ -93,7 +93,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
     label = {"loss": "training loss", "val_map": "validation mAP"}[what]
     sel = hist.dropna(subset=[what]) if not hist.empty else hist
     if sel.empty:
-        return Drawn(None, f"**{label.capitalize()} per epoch, {n_bits} bits** ({protocol}, "
+        return Drawn(None, f"**{label[0].upper() + label[1:]} per epoch, {n_bits} bits** ({protocol}, "
                            f"scale `{scale}`): no stored run has a {label} history yet.")
     methods = _order(sel.method, order)
     ncols = min(ncols, len(methods))
@@ -155,7 +155,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
                    if len(falls) < len(methods) else "") + ".")
         what_text = ("each method's own objective, so the scales differ between panels "
                      "(a logarithmic axis where the loss spans more than a factor 20)")
-    cap = (f"{take} **{label.capitalize()} per epoch, {n_bits} bits** ({protocol}, scale "
+    cap = (f"{take} **{label[0].upper() + label[1:]} per epoch, {n_bits} bits** ({protocol}, scale "
            f"`{scale}`): {what_text}; {_seeds_text(n_seeds)}; SHNet, CSQ, DSAH and ADSH in "
            f"their colours of the other figures.")
     alt = (f"{len(methods)} small line charts, one per deep method, of the {label} against "
