@@ -75,6 +75,10 @@ def _finish(path: Path, name: str | None = None) -> None:
     """
     nb = nbformat.read(path, as_version=4)
     name = name or path.stem
+    run = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):  # no build machine's path in the download
+        if run.get(key):
+            run[key] = _relative(run[key])
     n_fig = 0
     for cell in nb.cells:
         if cell.cell_type != "code":

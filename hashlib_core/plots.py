@@ -462,7 +462,10 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
     fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels) + 1.2, 3.2),
                              squeeze=False, layout="constrained")
     rng = np.random.default_rng(seed)
-    colours = [*OKABE_ITO.values(), "#777777", "#8c564b"]
+    # the Okabe-Ito colours (yellow darkened to show on white) plus grey and brown, and
+    # one marker shape per class, so that classes differ by more than colour
+    colours = [c if c != OKABE_ITO["yellow"] else "#B09A00" for c in OKABE_ITO.values()]
+    colours += ["#777777", "#8c564b"]
     marks = "osD^v<>ph*"
     agreement = {}
     for ax, (method, codes, labels) in zip(axes[0], panels):
@@ -477,7 +480,7 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         for c in np.unique(y[idx]):
             m = y[idx] == c
             name = class_names[c] if c < len(class_names) else f"class {c}"
-            ax.scatter(xy[m, 0], xy[m, 1], s=4, color=colours[c % 10], marker=marks[c % 10],
+            ax.scatter(xy[m, 0], xy[m, 1], s=7, color=colours[c % 10], marker=marks[c % 10],
                        linewidths=0, label=name)
         ax.set_title(f"{display_name(method)}, {n_bits} bits ({len(idx)} queries)",
                      fontsize=8)
@@ -490,10 +493,16 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
     scores = ", ".join(f"{display_name(m)} {100 * a:.0f} %" for m, a in agreement.items())
     if len(agreement) >= 2:
         best = max(agreement, key=agreement.get)
-        take = (f"{display_name(best)}'s codes separate the classes best in this map: a "
-                f"query's 10 nearest neighbours on the map share its class {scores}.")
+        if max(agreement.values()) - min(agreement.values()) < 0.02:
+            take = (f"The codes of {names} separate the classes about equally well in this "
+                    f"map: a query's 10 nearest neighbours on the map share its class "
+                    f"({scores} of them).")
+        else:
+            take = (f"{display_name(best)}'s codes separate the classes best in this map: a "
+                    f"query's 10 nearest neighbours on the map share its class ({scores} of "
+                    f"them).")
     else:
-        take = f"A query's 10 nearest neighbours on the map share its class: {scores}."
+        take = f"A query's 10 nearest neighbours on the map share its class ({scores} of them)."
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
            f"`{scale}`): each point is a query image's binary code embedded in 2-D by t-SNE "
            f"(Euclidean distance on ±1 codes, i.e. twice the square root of the Hamming "

@@ -135,14 +135,20 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
     n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
     if what == "val_map":
         gain = still_rising(sel, window=window)
-        rising = [m for m in methods if gain.get(m, np.nan) > 0.01]
+        known = [m for m in methods if np.isfinite(gain.get(m, np.nan))]
+        rising = [m for m in known if gain[m] > 0.01]
         final = sel.groupby(["method", "epoch"]).val_map.mean().groupby("method").last()
         best = final.idxmax()
-        take = (f"{len(rising)} of {len(methods)} methods still gain more than 0.01 "
-                f"validation mAP over their last {window} epochs"
-                + (f" ({', '.join(map(display_name, rising))}), so a longer schedule would "
-                   f"likely raise them" if rising else ", so the schedule is long enough")
-                + f"; {display_name(best)} ends highest ({final[best]:.3f}).")
+        if not known:
+            take = (f"The validation histories span fewer than {window} epochs, too few to "
+                    f"tell whether the methods still improve")
+        else:
+            take = (f"{len(rising)} of {len(known)} methods still gain more than 0.01 "
+                    f"validation mAP over their last {window} epochs"
+                    + (f" ({', '.join(map(display_name, rising))}), so a longer schedule "
+                       f"would likely raise them" if rising
+                       else ", so the schedule is long enough for them"))
+        take += f"; {display_name(best)} ends highest ({final[best]:.3f})."
         what_text = ("mAP of the validation split (held out of the training images; the "
                      "queries are never used for training or selection), measured every few "
                      "epochs; panels share the y-axis")
@@ -231,10 +237,9 @@ def tuning_text(table: pd.DataFrame, *, scale: str, protocol: str) -> str:
     """The caption of the tuning table (what was tried, what won), or the sentence that no
     tuning run is stored yet."""
     if table.empty:
-        return (f"No tuning run is stored yet for protocol `{protocol}` at scale `{scale}` "
-                f"(records whose variant starts with `{TUNE_PREFIX}`): every method trains "
-                f"with the optimiser and learning rate of its paper or of this project's "
-                f"default (Adam, learning rate 0.001), listed in each run's configuration.")
+        return (f"No tuning run is stored yet for protocol `{protocol}` at scale `{scale}`: "
+                f"every method trains with the optimiser and learning rate written in its "
+                f"run's configuration, none of them chosen on data yet.")
     win = table[table.winner]
     counts = win.setting.value_counts()
     top = counts.index[0]
