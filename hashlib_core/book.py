@@ -40,7 +40,7 @@ PAGES: tuple[Page, ...] = (
       for d in ("cifar10", "imagenet100", "nuswide", "coco")),
     Page("curves", "curves", "P-R curves, P@N and radius-2 precision"),
     Page("tsne", "tsne", "t-SNE of the codes"),
-    Page("bit_correlation", "bit_correlation", "Bit correlation"),
+    Page("bit_correlation", "bit_correlation", "Bit correlation and code health"),
     Page("shnet_ablation", "shnet_ablation", "SHNet ablation"),
     Page("retrieval_examples", "retrieval_examples", "Retrieval examples: SHNet and CSQ"),
     Page("training", "training", "Training curves"),

@@ -265,3 +265,39 @@ def precision_at(curves, methods: list[str], *, n_bits: int, n: int = 10,
         if n in ns:
             out[m] = float(ps[list(ns).index(n)])
     return out
+
+
+def page_figure(scale: str, protocol: str, methods: list[str], n_bits: int, *, seed: int = 0,
+                root: str | Path = "results", artifacts: str | Path | None = None,
+                n_queries: int = 5, query_seed: int = 0, k: int = 10) -> Drawn:
+    """The retrieval-examples figure of the book, or a caption saying what is missing
+    (a run of a method, the protocol's splits, or the CIFAR-10 images)."""
+    from hashlib_core.data.cifar import load_cifar10
+    from hashlib_core.results import load_curves, load_manifest, load_results
+
+    what = f"**Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`)"
+    stored = load_results(scale, root=root, protocol=protocol, variant=None)
+    have = [m for m in methods if len(stored) and ((stored.method == m) & (stored.n_bits == n_bits)
+                                                   & (stored.seed == seed)).any()]
+    if len(have) < len(methods):
+        lack = ", ".join(display_name(m) for m in methods if m not in have)
+        return Drawn(None, f"{what}: no {n_bits}-bit run of {lack} (seed {seed}) stored yet.")
+    try:
+        splits = load_manifest(scale, protocol, root=root).get("splits") or {}
+    except (FileNotFoundError, ValueError) as err:
+        return Drawn(None, f"{what}: the protocol's manifest cannot be read ({err}).")
+    if "query" not in splits or "database" not in splits:
+        return Drawn(None, f"{what}: the stored manifest of `{protocol}` lists no query and "
+                           f"database indices, so the images cannot be found.")
+    try:
+        data = load_cifar10()
+    except FileNotFoundError as err:
+        return Drawn(None, f"{what}: the CIFAR-10 images are not on this machine "
+                           f"({str(err).splitlines()[0]}).")
+    found = retrieval_examples(scale, protocol, methods, n_bits, seed=seed, root=root,
+                               artifacts=artifacts, n_queries=n_queries, k=k,
+                               query_seed=query_seed, image_labels=data.labels)
+    top10 = precision_at(load_curves(scale, root=root, protocol=protocol, n_bits=n_bits),
+                         methods, n_bits=n_bits, n=k, seed=seed)
+    return examples_figure(found, data.images, class_names=data.info["classes"], scale=scale,
+                           protocol=protocol, n_bits=n_bits, seed=seed, top10=top10)

@@ -393,3 +393,21 @@ def test_retrieval_examples(store, split):
     with pytest.raises(ValueError, match="stored query labels differ"):
         examples.retrieval_examples("smoke", PROTOCOL, ["csq"], 64, root=root,
                                     artifacts=artifacts, image_labels=(labels + 1) % 10)
+
+
+def test_retrieval_page_says_what_is_missing(store, tmp_path):
+    root, artifacts = store
+    d = examples.page_figure("smoke", PROTOCOL, ["shnet", "dpsh"], 64, root=root,
+                             artifacts=artifacts)
+    assert d.fig is None and "no 64-bit run of DPSH" in d.caption and "scale `smoke`" in d.caption
+    # a run whose manifest lists no splits: the images cannot be found
+    rng = np.random.default_rng(0)
+    ql, dl = rng.integers(0, 10, 20), rng.integers(0, 10, 50)
+    q, db = _codes(rng, ql, 16, 0.9), _codes(rng, dl, 16, 0.9)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    cfg = RunConfig.from_scale("smoke", method="csq", n_bits=16)
+    save_run(RunResult(cfg, q, db, qh, dh, evaluate(q, db, qh, dh), timings={"total_s": 1.0},
+                       manifest={"protocol": PROTOCOL}, manifest_sha256="e" * 64),
+             root=tmp_path, artifacts=None)
+    d = examples.page_figure("smoke", PROTOCOL, ["csq"], 16, root=tmp_path)
+    assert d.fig is None and "lists no query and database indices" in d.caption
