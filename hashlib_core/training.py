@@ -187,16 +187,21 @@ def tuning_table(hist: pd.DataFrame) -> pd.DataFrame:
         ``best_val_map`` of its method; ties go to the first in variant order). Empty
         when there is no tuning run.
     """
-    cols = ["method", "variant", "optimizer", "lr", "setting", "best_val_map", "best_epoch",
-            "epochs", "winner"]
+    cols = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "setting",
+            "best_val_map", "best_epoch", "epochs", "winner"]
     if hist.empty:
         return pd.DataFrame(columns=cols)
+    runs = hist[["n_bits", "seed"]].drop_duplicates()
+    if len(runs) > 1:
+        raise ValueError(f"tuning_table: the tuning runs mix code lengths and seeds "
+                         f"({runs.to_dict('records')}); select one (load_histories(n_bits=...))")
     rows = []
     for (m, v), g in hist.groupby(["method", "variant"], sort=True):
         val = g.dropna(subset=["val_map"])
         best = val.loc[val.val_map.idxmax()] if len(val) else None
         lr = g.lr.iloc[0]
-        rows.append({"method": m, "variant": v, "optimizer": g.optimizer.iloc[0],
+        rows.append({"method": m, "variant": v, "n_bits": int(g.n_bits.iloc[0]),
+                     "seed": int(g.seed.iloc[0]), "optimizer": g.optimizer.iloc[0],
                      "lr": None if pd.isna(lr) else float(lr),
                      "setting": _setting(g.optimizer.iloc[0], None if pd.isna(lr) else float(lr)),
                      "best_val_map": np.nan if best is None else float(best.val_map),
@@ -245,7 +250,8 @@ def tuning_text(table: pd.DataFrame, *, scale: str, protocol: str) -> str:
     top = counts.index[0]
     return (f"{counts.iloc[0]} of {len(win)} methods do best with {top}. "
             f"**Choosing the optimiser and learning rate** ({protocol}, scale `{scale}`): "
-            f"{len(table)} tuning runs of {table.method.nunique()} methods, "
+            f"{len(table)} tuning runs of {table.method.nunique()} methods at "
+            f"{int(table.n_bits.iloc[0])} bits, seed {int(table.seed.iloc[0])}, "
             f"{table.setting.nunique()} settings; each cell is the validation mAP at the "
             f"run's best epoch (that epoch in brackets), the winner of each method in bold "
             f"with a tick. Selection uses the validation split only; the queries are never "

@@ -339,7 +339,14 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
     assert html.count("<strong>") == 2 and html.index("SHNet") < html.index("CSQ")
     assert "0.500 (epoch 9) ✓" in html
     text = training.tuning_text(table, scale="smoke", protocol=PROTOCOL)
-    assert "5 tuning runs of 2 methods" in text and "scale `smoke`" in text
+    assert "5 tuning runs of 2 methods at 32 bits, seed 0" in text and "scale `smoke`" in text
+    _save(tune, None, split, "csq", 16, 0, 0.8, variant="tune-adam-lr0.001",
+          history=_history([0.3, 0.3, 0.3]), optimizer="adam", lr=1e-3)
+    mixed = training.load_histories(tune, scale="smoke", protocol=PROTOCOL, tuning=True)
+    with pytest.raises(ValueError, match="mix code lengths"):
+        training.tuning_table(mixed)
+    assert len(training.tuning_table(training.load_histories(
+        tune, scale="smoke", protocol=PROTOCOL, n_bits=32, tuning=True))) == 5
     d = training.tuning_figure(hist, table, scale="smoke", protocol=PROTOCOL)
     assert "CSQ adam, lr 0.001 (0.500)" in d.caption
     plt.close(d.fig)
