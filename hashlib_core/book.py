@@ -77,8 +77,10 @@ def _finish(path: Path, name: str | None = None) -> None:
     name = name or path.stem
     run = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):  # no build machine's path in the download
-        if run.get(key):
+        if isinstance(run.get(key), str):
             run[key] = _relative(run[key])
+        elif key in run:  # papermill records a notebook object given as input in full
+            run[key] = None
     n_fig = 0
     for cell in nb.cells:
         if cell.cell_type != "code":

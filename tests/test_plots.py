@@ -211,9 +211,15 @@ def test_show_and_finish_make_a_numbered_figure(tmp_path, monkeypatch):
         nbformat.v4.new_output("display_data", data={"text/markdown": "Caption first."},
                                metadata=md_meta)]
     path = tmp_path / "page.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    page = nbformat.v4.new_notebook(cells=cells)
+    # papermill records the input (here a notebook object) and output paths
+    page.metadata["papermill"] = {"input_path": {"cells": []},
+                                  "output_path": str(book.REPO / "book" / "generated" / "p.ipynb")}
+    nbformat.write(page, path)
     book._finish(path, "page")
     nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["papermill"] == {"input_path": None,
+                                        "output_path": "book/generated/p.ipynb"}
     assert [c.metadata["tags"] for c in nb.cells] == [
         ["parameters", "remove-cell"], ["injected-parameters", "remove-cell"],
         ["remove-input"], ["remove-input"]]
