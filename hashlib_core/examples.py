@@ -113,7 +113,8 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
     methods : list of str
         Methods with a stored run at ``n_bits`` and ``seed`` (default variant).
     artifacts : path, optional
-        The database codes folder (default: :func:`default_artifacts`).
+        The database codes folder; when it lacks them, :func:`default_artifacts` is
+        tried.
     image_labels : ndarray, optional
         Labels of the data set in standard order; when given, each query's stored label
         is checked against the label of the image its manifest index points to.
@@ -129,7 +130,11 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
     splits = load_manifest(scale, protocol, root=root)["splits"]
     q_index = np.asarray(splits["query"]["indices"])
     db_index = np.asarray(splits["database"]["indices"])
-    artifacts = default_artifacts(root) if artifacts is None else Path(artifacts)
+    # the folder given first, then the one beside the results (runs/smoke/results ->
+    # runs/smoke/artifacts): the first that holds every method's database codes wins
+    places = list(dict.fromkeys(
+        ([Path(artifacts).resolve()] if artifacts is not None else [])
+        + [default_artifacts(root)]))
     codes, db = {}, {}
     q_labels = None
     for m in methods:
@@ -143,11 +148,16 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
             raise ValueError(f"{m}: its query labels differ from {methods[0]}'s: the runs "
                              "hold different queries")
         codes[m] = qc
-        try:
-            db[m] = load_db_codes(scale, protocol, m, n_bits, seed=seed, root=root,
-                                  artifacts=artifacts)
-        except FileNotFoundError:
-            pass
+    for place in places:
+        db = {}
+        for m in methods:
+            try:
+                db[m] = load_db_codes(scale, protocol, m, n_bits, seed=seed, root=root,
+                                      artifacts=place)
+            except FileNotFoundError:
+                break
+        if len(db) == len(methods):
+            break
     if q_labels is None:
         raise ValueError("retrieval_examples: no method given")
     qy = _as_class(q_labels)

@@ -372,7 +372,7 @@ def test_pick_queries_and_hamming_topk():
         examples.hamming_topk(q, d[:, :3], 1)
 
 
-def test_retrieval_examples(store, split):
+def test_retrieval_examples(store, split, monkeypatch):
     root, artifacts = store
     labels, q_idx, d_idx = split
     ex = examples.retrieval_examples("smoke", PROTOCOL, ["shnet", "csq"], 64, root=root,
@@ -398,7 +398,12 @@ def test_retrieval_examples(store, split):
     assert f"{N_DB:,} database images" in d.caption and "SHNet 0.900" in d.caption
     plt.close(d.fig)
 
+    # a folder without the database codes: the one beside the results is tried next
+    beside = examples.retrieval_examples("smoke", PROTOCOL, ["shnet", "csq"], 64, root=root,
+                                         artifacts=root / "nowhere", n_queries=3)
+    assert beside.database == "database"
     # without the database codes both methods search the other queries
+    monkeypatch.setattr(examples, "default_artifacts", lambda root: root / "nowhere")
     fallback = examples.retrieval_examples("smoke", PROTOCOL, ["shnet", "csq"], 64, root=root,
                                            artifacts=root / "nowhere", n_queries=3)
     assert fallback.database == "queries" and fallback.n_db == N_QUERY - 1
