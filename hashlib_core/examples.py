@@ -302,8 +302,9 @@ def page_figure(scale: str, protocol: str, methods: list[str], n_bits: int, *, s
     try:
         data = load_cifar10()
     except FileNotFoundError as err:
-        return Drawn(None, f"{what}: the CIFAR-10 images are not on this machine "
-                           f"({str(err).splitlines()[0]}).")
+        return Drawn(None, f"{what}: the CIFAR-10 images are not on the machine that built "
+                           f"this page ({type(err).__name__}); set HASHLIB_DATA to the folder "
+                           f"that holds `cifar10-jpeg` or `cifar-10-batches-py` and rebuild.")
     found = retrieval_examples(scale, protocol, methods, n_bits, seed=seed, root=root,
                                artifacts=artifacts, n_queries=n_queries, k=k,
                                query_seed=query_seed, image_labels=data.labels)
