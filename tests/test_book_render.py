@@ -230,33 +230,40 @@ def probes(pages) -> dict[str, dict]:
     return out
 
 
+def _all_pages(probes, check) -> None:
+    """Run ``check(name, probe)`` (a message or None) on every page; fail listing all."""
+    bad = [msg for name, p in probes.items() if (msg := check(name, p))]
+    assert not bad, f"{len(bad)} page(s):\n" + "\n".join(bad)
+
+
 def test_tables_and_equations_fit_the_page(probes):
-    for name, p in probes.items():
-        assert not p["wide_tables"], f"{name}: table wider than the page ({p['width']:.0f} px): {p['wide_tables']}"
-        assert not p["wide_math"], f"{name}: equation wider than the page ({p['width']:.0f} px): {p['wide_math']}"
-        assert p["math_errors"] == 0, f"{name}: {p['math_errors']} MathJax errors"
+    _all_pages(probes, lambda name, p: (
+        f"{name}: wider than the page ({p['width']:.0f} px): tables {p['wide_tables']}, "
+        f"equations {p['wide_math']}, {p['math_errors']} MathJax errors"
+        if p["wide_tables"] or p["wide_math"] or p["math_errors"] else None))
 
 
 def test_no_raw_math_on_any_page(probes):
-    for name, p in probes.items():
-        assert not p["raw_math"], f"{name}: text shows a raw '$' or '\\': {p['raw_math'][:3]}"
+    _all_pages(probes, lambda name, p: (
+        f"{name}: text shows a raw '$' or '\\': {p['raw_math'][:3]}" if p["raw_math"] else None))
 
 
 def test_images_have_meaningful_alt_text(probes):
-    for name, p in probes.items():
-        assert not p["bad_alt"], f"{name}: image without meaningful alt text: {p['bad_alt'][:2]}"
+    _all_pages(probes, lambda name, p: (
+        f"{name}: image without meaningful alt text: {p['bad_alt'][:2]}" if p["bad_alt"]
+        else None))
 
 
 def test_no_code_cell_on_a_book_page(probes):
-    for name, p in probes.items():
-        assert p["code_cells"] == 0, f"{name}: {p['code_cells']} notebook code cells shown"
+    _all_pages(probes, lambda name, p: (
+        f"{name}: {p['code_cells']} notebook code cells shown" if p["code_cells"] else None))
 
 
 def test_every_generated_page_names_its_scale(probes):
     pattern = re.compile(r"\bscales?\b\W+(smoke|cpu|paper)\b")
-    for name, p in probes.items():
-        if "generated/" in name:
-            assert pattern.search(p["text"]), f"{name}: the page does not say its scale"
+    _all_pages(probes, lambda name, p: (
+        f"{name}: the page does not say its scale"
+        if "generated/" in name and not pattern.search(p["text"]) else None))
 
 
 def test_generated_figures_are_numbered_with_captions(soups):
