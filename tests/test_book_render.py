@@ -260,7 +260,8 @@ def test_no_code_cell_on_a_book_page(probes):
 
 
 def test_every_generated_page_names_its_scale(probes):
-    pattern = re.compile(r"\bscales?\b\W+(smoke|cpu|paper)\b")
+    # "scale `cpu`" or "the cpu scale"
+    pattern = re.compile(r"\bscales?\b\W+(smoke|cpu|paper)\b|\b(smoke|cpu|paper)\W+scales?\b")
     _all_pages(probes, lambda name, p: (
         f"{name}: the page does not say its scale"
         if "generated/" in name and not pattern.search(p["text"]) else None))
