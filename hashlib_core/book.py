@@ -41,8 +41,11 @@ PAGES: tuple[Page, ...] = (
       for d in ("cifar10", "imagenet100", "nuswide", "coco")),
     Page("curves", "curves", "P-R curves, P@N and radius-2 precision"),
     Page("tsne", "tsne", "t-SNE of the codes"),
-    Page("bit_correlation", "bit_correlation", "Bit correlation"),
+    Page("bit_correlation", "bit_correlation", "Bit correlation and code health"),
     Page("shnet_ablation", "shnet_ablation", "SHNet ablation"),
+    Page("retrieval_examples", "retrieval_examples", "Retrieval examples: SHNet and CSQ"),
+    Page("training", "training", "Training curves"),
+    Page("tuning", "tuning", "Choosing the optimiser and learning rate"),
     Page("discussion", "discussion", "Discussion"),
 )
 
@@ -56,16 +59,47 @@ def _prepare(template: Path, title: str) -> nbformat.NotebookNode:
     return nb
 
 
-def _finish(path: Path) -> None:
-    """Tag the executed notebook for the book: code hidden behind a toggle, the
-    template's default parameters removed (the injected ones stay, hidden)."""
+#: tags that keep a cell out of the book page (it stays in the downloadable notebook)
+_REMOVED = ("parameters", "injected-parameters")
+
+
+def _finish(path: Path, name: str | None = None) -> None:
+    """Tag the executed notebook for the book page.
+
+    * every code cell's input is removed from the page (``remove-input``: the page shows
+      results, the downloaded notebook keeps and runs the code); the parameter cells
+      (the template's defaults and papermill's injected values) are removed entirely;
+    * a cell with one figure from :func:`hashlib_core.plots.show` becomes a numbered
+      figure: its caption and alt text (in the image output's metadata) go to the cell's
+      MyST-NB metadata, and the Markdown copy of the caption (for notebook readers) is
+      dropped from the page's outputs.
+    """
     nb = nbformat.read(path, as_version=4)
+    name = name or path.stem
+    run = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):  # no build machine's path in the download
+        if isinstance(run.get(key), str):
+            run[key] = _relative(run[key])
+        elif key in run:  # papermill records a notebook object given as input in full
+            run[key] = None
+    n_fig = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        tags = set(cell.metadata.get("tags", []))
-        tags.add("remove-cell" if "parameters" in tags else "hide-input")
+        tags = set(cell.metadata.get("tags", [])) - {"hide-input"}
+        tags.add("remove-cell" if tags & set(_REMOVED) else "remove-input")
         cell.metadata["tags"] = sorted(tags)
+        figs = [o for o in cell.get("outputs", [])
+                if "hashlib_figure" in o.get("metadata", {})]
+        if len(figs) != 1:
+            continue
+        n_fig += 1
+        info = figs[0].metadata.pop("hashlib_figure")
+        cell.metadata["mystnb"] = {
+            "figure": {"caption": info["caption"], "name": f"fig-{name}-{n_fig}"},
+            "image": {"alt": info["alt"], "width": info.get("width", "100%")}}
+        cell.outputs = [o for o in cell.outputs
+                        if not o.get("metadata", {}).get("hashlib_caption")]
     nbformat.write(nb, path)
 
 
@@ -78,6 +112,16 @@ def _parameter_names(nb: nbformat.NotebookNode) -> set[str]:
             return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                     for t in node.targets if isinstance(t, ast.Name)}
     return set()
+
+
+def _relative(path: str | Path) -> str:
+    """``path`` relative to the repository when it lies inside it (no build machine's
+    absolute path on a page or in a downloaded notebook), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def execute_page(page: Page, *, scale: str, root: str | Path = "results",
@@ -99,18 +143,17 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
         raise ValueError(f"page {page.name!r}: template {template} not found")
     path = out / f"{page.name}.ipynb"
     nb = _prepare(template, page.title)
-    params = {"scale": scale, "root": str(Path(root).resolve()), **page.parameters}
+    params = {"scale": scale, "root": _relative(root), **page.parameters}
     # what a page may also ask for: where its CSV files go (beside the page), its name,
     # and the database codes (not committed) behind per-query intervals
-    extra = {"out_dir": str(out.resolve()), "page": page.name,
-             "artifacts": str(Path(artifacts).resolve())}
+    extra = {"out_dir": _relative(out), "page": page.name, "artifacts": _relative(artifacts)}
     params.update({k: v for k, v in extra.items() if k in _parameter_names(nb)})
     pm.execute_notebook(
         nb, str(path), parameters=params, kernel_name=kernel,
         cwd=str(REPO), progress_bar=False, log_output=False,
         extra_arguments=["--log-level=CRITICAL"],  # no kernel start-up chatter
     )
-    _finish(path)
+    _finish(path, page.name)
     return path
 
 

@@ -92,29 +92,29 @@ def test_dataset_tables_state_scale_and_counts(store):
 
 
 def _labelled(fig):
-    for ax in fig.axes:
-        if ax.get_label() == "<colorbar>" or not ax.has_data():
-            continue
-        assert ax.get_xlabel() and ax.get_ylabel()
+    """Axes labelled (small multiples: on the outer panels, which the others share)."""
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.has_data()]
+    assert axes and any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes)
 
 
 def test_figures(store):
+    """The figures draw from this store (their own tests: tests/test_plots.py)."""
     curves, results = load_curves("smoke", root=store), load_results("smoke", root=store)
     kw = dict(scale="smoke", protocol=PROTOCOL)
-    for fig, cap in (plots.pr_figure(curves, n_bits=32, **kw),
-                     plots.precision_at_n_figure(curves, n_bits=64, **kw),
-                     plots.radius2_figure(results, **kw),
-                     plots.mac_figure(results, n_bits=32, methods=["dsah", "csq", "lsh"], **kw)):
-        assert fig is not None and "scale `smoke`" in cap
+    for fig, cap, alt in (plots.pr_figure(curves, bits=[32], **kw),
+                          plots.precision_at_n_figure(curves, bits=[64], **kw),
+                          plots.radius2_figure(results, **kw),
+                          plots.mac_figure(results, n_bits=32, methods=["dsah", "csq", "lsh"],
+                                           **kw)):
+        assert fig is not None and "scale `smoke`" in cap and alt
         _labelled(fig)
-        assert fig.axes[0].get_legend() is not None
         plt.close(fig)
-    fig, cap = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "csq", "dpsh"],
-                                        **kw)
+    fig, cap, _ = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "csq", "dpsh"],
+                                           **kw)
     assert "DPSH" not in cap and "DSAH" in cap
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
     plt.close(fig)
-    fig, cap = plots.pr_figure(curves, n_bits=16, **kw)
+    fig, cap, _ = plots.pr_figure(curves, bits=[16], **kw)
     assert fig is None and "no run" in cap
 
 
@@ -123,9 +123,9 @@ def test_tsne_figure(store):
 
     panels = [(m, *load_query_codes("smoke", PROTOCOL, m, 64, root=store))
               for m in ("shnet", "csq")]
-    fig, cap = plots.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL)
+    fig, cap, _ = plots.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL)
     assert len([a for a in fig.axes if a.has_data()]) == 2 and "SHNet and CSQ" in cap
-    assert fig.axes[1].get_legend() is not None
+    assert fig.legends
     plt.close(fig)
 
 

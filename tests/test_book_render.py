@@ -2,6 +2,11 @@
 Chromium, every image exists and decodes, no notebook output is an error, math is
 typeset by the local MathJax, and no page loads anything from the network.
 
+In Chromium at 1,280 px, with a probe script measuring the laid-out page: no table and
+no display equation is wider than the page's text column, no visible text shows a raw
+``$`` or ``\\`` (math that was not typeset), every image has alt text that says what it
+shows, no page shows a notebook code cell, and every generated page names its scale.
+
 Runs on an existing build (``_build/html``, made by ``make book`` or ``make smoke-book``);
 skipped when there is none or Chromium is missing, unless ``BOOK_RENDER_REQUIRED=1``
 (CI), where that is a failure.
@@ -9,7 +14,9 @@ skipped when there is none or Chromium is missing, unless ``BOOK_RENDER_REQUIRED
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -150,3 +157,128 @@ def test_math_is_typeset_by_local_mathjax(pages):
     assert "_static/mathjax/tex-chtml.js" in intro.read_text().replace("../", "")
     dom = _chromium(["--dump-dom"], intro.as_uri()).stdout
     assert "mjx-container" in dom, "MathJax did not typeset the intro's equation"
+
+
+# --------------------------------------------------------------------------- layout probe
+#: measured in the page after MathJax has typeset it; the result lands in <body data-probe>
+_PROBE = r"""<script>
+(function () {
+  function measure() {
+    var art = document.querySelector("article");
+    var out = {width: 0, wide_tables: [], wide_math: [], math_errors: 0, raw_math: [],
+               bad_alt: [], code_cells: 0, text: ""};
+    if (art) {
+      var aw = art.getBoundingClientRect().width;
+      out.width = aw;
+      art.querySelectorAll("table").forEach(function (t) {
+        var w = Math.max(t.scrollWidth, t.getBoundingClientRect().width);
+        if (w > aw + 2) out.wide_tables.push(Math.round(w) + " px: " + t.innerText.slice(0, 80));
+      });
+      art.querySelectorAll('mjx-container[display="true"]').forEach(function (m) {
+        var inner = m.querySelector("mjx-math");
+        var w = inner ? inner.getBoundingClientRect().width : 0;
+        if (w > aw + 2) out.wide_math.push(Math.round(w) + " px: " + m.textContent.slice(0, 60));
+      });
+      out.math_errors = art.querySelectorAll("mjx-merror").length;
+      var skip = "code, pre, kbd, script, style, mjx-container, .highlight, textarea";
+      var walker = document.createTreeWalker(art, NodeFilter.SHOW_TEXT);
+      var n;
+      while ((n = walker.nextNode())) {
+        var el = n.parentElement;
+        if (!el || el.closest(skip) || el.offsetParent === null) continue;
+        if (/[$\\]/.test(n.textContent)) out.raw_math.push(n.textContent.trim().slice(0, 100));
+      }
+      art.querySelectorAll("img").forEach(function (img) {
+        var alt = (img.getAttribute("alt") || "").trim();
+        if (alt.split(/\s+/).length < 6 || /^[0-9a-f]{16,}/i.test(alt)
+            || /\.(png|jpe?g|svg|gif)$/i.test(alt))
+          out.bad_alt.push((img.getAttribute("src") || "") + " alt=" + JSON.stringify(alt));
+      });
+      out.code_cells = art.querySelectorAll(".cell_input, details.above-input").length;
+      out.text = art.innerText;
+    }
+    document.body.setAttribute("data-probe", JSON.stringify(out));
+  }
+  window.addEventListener("load", function () {
+    var ready = (window.MathJax && MathJax.startup && MathJax.startup.promise)
+      || Promise.resolve();
+    ready.then(function () { setTimeout(measure, 200); });
+  });
+})();
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def probes(pages) -> dict[str, dict]:
+    """Every built page, laid out by Chromium at 1,280 px and measured by :data:`_PROBE`."""
+    _require(CHROMIUM is not None, "chromium not installed (apt-get install -y chromium)")
+    out = {}
+    for name, path in pages.items():
+        if not path.is_file():
+            continue
+        # a copy beside the page, so that its relative links (MathJax, CSS) still resolve
+        probe = path.with_name(f".probe-{path.name}")
+        probe.write_text(path.read_text().replace("</body>", _PROBE + "</body>"))
+        try:
+            dom = _chromium(["--window-size=1280,1400", "--dump-dom"], probe.as_uri())
+        finally:
+            probe.unlink()
+        body = BeautifulSoup(dom.stdout, "html.parser").find("body")
+        raw = body.get("data-probe") if body is not None else None
+        assert raw, f"{name}: the layout probe did not run (chromium: {dom.stderr[-300:]})"
+        out[name] = json.loads(raw)
+    return out
+
+
+def _all_pages(probes, check) -> None:
+    """Run ``check(name, probe)`` (a message or None) on every page; fail listing all."""
+    bad = [msg for name, p in probes.items() if (msg := check(name, p))]
+    assert not bad, f"{len(bad)} page(s):\n" + "\n".join(bad)
+
+
+def test_tables_and_equations_fit_the_page(probes):
+    _all_pages(probes, lambda name, p: (
+        f"{name}: wider than the page ({p['width']:.0f} px): tables {p['wide_tables']}, "
+        f"equations {p['wide_math']}, {p['math_errors']} MathJax errors"
+        if p["wide_tables"] or p["wide_math"] or p["math_errors"] else None))
+
+
+def test_no_raw_math_on_any_page(probes):
+    _all_pages(probes, lambda name, p: (
+        f"{name}: text shows a raw '$' or '\\': {p['raw_math'][:3]}" if p["raw_math"] else None))
+
+
+def test_images_have_meaningful_alt_text(probes):
+    _all_pages(probes, lambda name, p: (
+        f"{name}: image without meaningful alt text: {p['bad_alt'][:2]}" if p["bad_alt"]
+        else None))
+
+
+def test_no_code_cell_on_a_book_page(probes):
+    _all_pages(probes, lambda name, p: (
+        f"{name}: {p['code_cells']} notebook code cells shown" if p["code_cells"] else None))
+
+
+def test_every_generated_page_names_its_scale(probes):
+    # "scale `cpu`" or "the cpu scale"
+    pattern = re.compile(r"\bscales?\b\W+(smoke|cpu|paper)\b|\b(smoke|cpu|paper)\W+scales?\b")
+    _all_pages(probes, lambda name, p: (
+        f"{name}: the page does not say its scale"
+        if "generated/" in name and not pattern.search(p["text"]) else None))
+
+
+def test_generated_figures_are_numbered_with_captions(soups):
+    """Every figure of a generated page is a numbered figure with a caption."""
+    n = 0
+    for name, soup in soups.items():
+        if "generated/" not in name:
+            continue
+        for img in soup.select("article img"):
+            fig = img.find_parent("figure")
+            assert fig is not None, f"{name}: image outside a figure: {img.get('src')}"
+            cap = fig.find("figcaption")
+            assert cap is not None and cap.select_one(".caption-number"), \
+                f"{name}: figure without a numbered caption: {img.get('src')}"
+            assert len(cap.get_text(" ", strip=True)) > 80, f"{name}: caption too short"
+            n += 1
+    assert n >= 5, f"only {n} numbered figures on the generated pages"

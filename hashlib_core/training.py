@@ -1,0 +1,312 @@
+"""Training histories of the stored runs: curves per epoch, and the choice of optimiser
+and learning rate from tuning runs.
+
+Every deep run stores a ``history``: one entry per epoch with the training ``loss``, the
+learning rate and, every few epochs, ``val_map`` (mAP of the validation split, held out
+of the training images; never the queries). :func:`load_histories` reads them into one
+tidy table; :func:`curves_figure` draws them as small multiples, one panel per method.
+
+Tuning runs are records whose ``variant`` starts with ``tune-`` (for instance
+``tune-adam-lr0.0003``), at one code length and seed, each with its ``config.optimizer``
+and ``config.lr``. :func:`tuning_table` picks, per method, the setting with the highest
+validation mAP at its best epoch: the selection sees validation data only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.grids import TUNE_CONFIGS, tune_variant
+from hashlib_core.plots import COLOURS, GREY, Drawn, _seeds_text
+from hashlib_core.tables import MISSING, display_name
+
+TUNE_PREFIX = "tune-"
+COLUMNS = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "epoch", "loss",
+           "val_map"]
+
+
+def load_histories(root: str | Path = "results", *, scale: str, protocol: str,
+                   n_bits: int | None = None, tuning: bool = False) -> pd.DataFrame:
+    """One row per (run, epoch) of the stored histories.
+
+    Parameters
+    ----------
+    n_bits : int, optional
+        Only runs of this code length.
+    tuning : bool
+        False: the default runs (no variant); True: the tuning runs (variant ``tune-*``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS` (``val_map`` NaN at epochs without validation; ``lr`` is
+        the configured learning rate, not the scheduled one). Empty when no run matches.
+    """
+    from hashlib_core.results import iter_records
+
+    rows = []
+    for rec in iter_records(root, scale=scale):
+        key, cfg = rec["key"], rec.get("config") or {}
+        variant = key["variant"]
+        if key["protocol"] != protocol or (n_bits is not None and key["n_bits"] != n_bits):
+            continue
+        is_tune = bool(variant) and variant.startswith(TUNE_PREFIX)
+        if (tuning and not is_tune) or (not tuning and variant is not None):
+            continue
+        for h in rec.get("history") or []:
+            if not isinstance(h, dict) or "epoch" not in h:
+                raise ValueError(f"{rec['_path']}: a history entry lacks 'epoch': {h!r}")
+            rows.append({"method": key["method"], "variant": variant,
+                         "n_bits": int(key["n_bits"]), "seed": int(key["seed"]),
+                         "optimizer": cfg.get("optimizer"), "lr": cfg.get("lr"),
+                         "epoch": int(h["epoch"]),
+                         "loss": np.nan if h.get("loss") is None else float(h["loss"]),
+                         "val_map": np.nan if h.get("val_map") is None else float(h["val_map"])})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _order(methods, order) -> list[str]:
+    present = list(dict.fromkeys(methods))
+    return [m for m in order if m in present] + sorted(set(present) - set(order))
+
+
+def still_rising(hist: pd.DataFrame, *, window: int = 10, min_gain: float = 0.01
+                 ) -> dict[str, float]:
+    """Per method, the gain in mean validation mAP over the last ``window`` epochs
+    (seeds averaged); NaN when the history is shorter than the window."""
+    out = {}
+    for m, g in hist.dropna(subset=["val_map"]).groupby("method"):
+        v = g.groupby("epoch").val_map.mean()
+        last = v.index.max()
+        before = v[v.index <= last - window]
+        out[m] = float(v.loc[last] - before.iloc[-1]) if len(before) else float("nan")
+    return out
+
+
+def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, protocol: str,
+                  order: list[str] = (), ncols: int = 5, window: int = 10) -> Drawn:
+    """Small multiples of the training loss (``what="loss"``) or validation mAP
+    (``what="val_map"``) per epoch, one panel per method; several seeds: thin lines and
+    their mean (loss) or a band of one standard deviation (validation mAP)."""
+    label = {"loss": "training loss", "val_map": "validation mAP"}[what]
+    sel = hist.dropna(subset=[what]) if not hist.empty else hist
+    if sel.empty:
+        return Drawn(None, f"**{label[0].upper() + label[1:]} per epoch, {n_bits} bits** ({protocol}, "
+                           f"scale `{scale}`): no stored run has a {label} history yet.")
+    methods = _order(sel.method, order)
+    ncols = min(ncols, len(methods))
+    nrows = -(-len(methods) // ncols)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.45 * ncols + 0.3, 1.3 * nrows + 0.3),
+                             squeeze=False, sharex=True, sharey=(what == "val_map"),
+                             layout="constrained")
+    for k, m in enumerate(methods):
+        ax = axes.flat[k]
+        g = sel[sel.method == m]
+        c = COLOURS.get(m, "black")
+        runs = [r.sort_values("epoch") for _, r in g.groupby("seed")]
+        stats = g.groupby("epoch")[what].agg(["mean", "std", "size"])
+        if len(runs) > 1 and what == "val_map":
+            sd = stats["std"].fillna(0)
+            ax.fill_between(stats.index, stats["mean"] - sd, stats["mean"] + sd, color=c,
+                            alpha=0.25, linewidth=0)
+        elif len(runs) > 1:
+            for r in runs:
+                ax.plot(r.epoch, r[what], color=c, linewidth=0.6, alpha=0.45)
+        ax.plot(stats.index, stats["mean"], color=c, linewidth=1.6,
+                marker="o" if what == "val_map" else None, markersize=3)
+        if what == "loss":
+            pos = stats["mean"][stats["mean"] > 0]
+            if len(pos) == len(stats) and pos.max() / pos.min() > 20:
+                ax.set_yscale("log")
+        seeds = f", {len(runs)} seeds" if len(runs) > 1 else ""
+        ax.set_title(f"{display_name(m)}{seeds}", fontsize=7)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=6)
+        if k % ncols == 0:
+            ax.set_ylabel(label, fontsize=7)
+        if k >= len(methods) - ncols:
+            ax.set_xlabel("epoch", fontsize=7)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
+    if what == "val_map":
+        gain = still_rising(sel, window=window)
+        known = [m for m in methods if np.isfinite(gain.get(m, np.nan))]
+        rising = [m for m in known if gain[m] > 0.01]
+        final = sel.groupby(["method", "epoch"]).val_map.mean().groupby("method").last()
+        best = final.idxmax()
+        if not known:
+            take = (f"The validation histories span fewer than {window} epochs, too few to "
+                    f"tell whether the methods still improve")
+        else:
+            take = (f"{len(rising)} of {len(known)} methods still gain more than 0.01 "
+                    f"validation mAP over their last {window} epochs"
+                    + (f" ({', '.join(map(display_name, rising))}), so a longer schedule "
+                       f"would likely raise them" if rising
+                       else ", so the schedule is long enough for them"))
+        take += f"; {display_name(best)} ends highest ({final[best]:.3f})."
+        what_text = ("mAP of the validation split (held out of the training images; the "
+                     "queries are never used for training or selection), measured every few "
+                     "epochs; panels share the y-axis")
+    else:
+        means = sel.groupby(["method", "epoch"]).loss.mean()
+        falls = [m for m in methods if means[m].iloc[-1] < means[m].iloc[0]]
+        take = (f"The training loss falls from the first to the last epoch for {len(falls)} "
+                f"of {len(methods)} methods"
+                + (f"; it does not for {', '.join(display_name(m) for m in methods if m not in falls)}"
+                   if len(falls) < len(methods) else "") + ".")
+        what_text = ("each method's own objective, so the scales differ between panels "
+                     "(a logarithmic axis where the loss spans more than a factor 20)")
+    cap = (f"{take} **{label[0].upper() + label[1:]} per epoch, {n_bits} bits** ({protocol}, scale "
+           f"`{scale}`): {what_text}; {_seeds_text(n_seeds)}; SHNet, CSQ, DSAH and ADSH in "
+           f"their colours of the other figures.")
+    alt = (f"{len(methods)} small line charts, one per deep method, of the {label} against "
+           f"the training epoch at {n_bits} bits. {take}")
+    return Drawn(fig, cap, alt)
+
+
+# --------------------------------------------------------------------------- tuning
+def _setting(optimizer, lr) -> str:
+    return f"{optimizer or '?'}, lr {lr:g}" if lr is not None else f"{optimizer or '?'}"
+
+
+def tuning_table(hist: pd.DataFrame) -> pd.DataFrame:
+    """Per method and tuning setting, the validation mAP at the best epoch.
+
+    ``hist`` is :func:`load_histories` with ``tuning=True``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, variant): ``method, variant, optimizer, lr, setting,
+        best_val_map, best_epoch, epochs, winner`` (``winner``: the highest
+        ``best_val_map`` of its method once all its settings of
+        :data:`~hashlib_core.grids.TUNE_CONFIGS` have run, ties to the first of them: the
+        rule by which the grid picks the settings of the method's other runs). Empty when
+        there is no tuning run.
+    """
+    cols = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "setting",
+            "best_val_map", "best_epoch", "epochs", "winner"]
+    if hist.empty:
+        return pd.DataFrame(columns=cols)
+    runs = hist[["n_bits", "seed"]].drop_duplicates()
+    if len(runs) > 1:
+        raise ValueError(f"tuning_table: the tuning runs mix code lengths and seeds "
+                         f"({runs.to_dict('records')}); select one (load_histories(n_bits=...))")
+    rows = []
+    for (m, v), g in hist.groupby(["method", "variant"], sort=True):
+        val = g.dropna(subset=["val_map"])
+        best = val.loc[val.val_map.idxmax()] if len(val) else None
+        lr = g.lr.iloc[0]
+        rows.append({"method": m, "variant": v, "n_bits": int(g.n_bits.iloc[0]),
+                     "seed": int(g.seed.iloc[0]), "optimizer": g.optimizer.iloc[0],
+                     "lr": None if pd.isna(lr) else float(lr),
+                     "setting": _setting(g.optimizer.iloc[0], None if pd.isna(lr) else float(lr)),
+                     "best_val_map": np.nan if best is None else float(best.val_map),
+                     "best_epoch": None if best is None else int(best.epoch),
+                     "epochs": int(g.epoch.max()) + 1, "winner": False})
+    out = pd.DataFrame(rows, columns=cols)
+    # the grid's rule (hashlib_core.tuning.tuning_table): a winner once all of a method's
+    # settings have run, the best validation mAP, ties to the first of TUNE_CONFIGS
+    rank = {tune_variant(o, lr): i for i, (o, lr) in enumerate(TUNE_CONFIGS)}
+    for _, g in out.groupby("method"):
+        if len(g) == len(TUNE_CONFIGS) and g.best_val_map.notna().all():
+            g = g.assign(rank=g.variant.map(rank).fillna(len(rank)))
+            out.loc[g.sort_values(["best_val_map", "rank"], ascending=[False, True]).index[0],
+                    "winner"] = True
+    return out
+
+
+def tuning_html(table: pd.DataFrame, *, order: list[str] = ()) -> str:
+    """The tuning table as HTML: methods as rows, settings as columns, each cell the
+    validation mAP at the best epoch (and that epoch), the winner of each row in bold."""
+    if table.empty:
+        return ""
+    settings = (table.sort_values(["optimizer", "lr"])
+                .drop_duplicates("setting").setting.tolist())
+    head = "".join(f"<th>{s}</th>" for s in settings)
+    body = []
+    for m in _order(table.method, order):
+        g = table[table.method == m].set_index("setting")
+        cells = []
+        for s in settings:
+            if s not in g.index or pd.isna(g.loc[s, "best_val_map"]):
+                cells.append(f"<td>{MISSING}</td>")
+                continue
+            r = g.loc[s]
+            txt = f"{r.best_val_map:.3f} (epoch {int(r.best_epoch)})"
+            cells.append(f"<td><strong>{txt} ✓</strong></td>" if r.winner else f"<td>{txt}</td>")
+        body.append(f"<tr><th>{display_name(m)}</th>{''.join(cells)}</tr>")
+    return (f"<table class='table'><thead><tr><th>method</th>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def tuning_text(table: pd.DataFrame, *, scale: str, protocol: str) -> str:
+    """The caption of the tuning table (what was tried, what won), or the sentence that no
+    tuning run is stored yet."""
+    if table.empty:
+        return (f"No tuning run is stored yet for protocol `{protocol}` at scale `{scale}`: "
+                f"every method trains with the optimiser and learning rate written in its "
+                f"run's configuration, none of them chosen on data yet.")
+    win = table[table.winner]
+    counts = win.setting.value_counts()
+    top = counts.index[0]
+    return (f"{counts.iloc[0]} of {len(win)} methods do best with {top}. "
+            f"**Choosing the optimiser and learning rate** ({protocol}, scale `{scale}`): "
+            f"{len(table)} tuning runs of {table.method.nunique()} methods at "
+            f"{int(table.n_bits.iloc[0])} bits, seed {int(table.seed.iloc[0])}, "
+            f"{table.setting.nunique()} settings; each cell is the validation mAP at the "
+            f"run's best epoch (that epoch in brackets), the winner of each method in bold "
+            f"with a tick. Selection uses the validation split only; the queries are never "
+            f"seen.")
+
+
+def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protocol: str,
+                  order: list[str] = (), ncols: int = 5) -> Drawn:
+    """Validation mAP per epoch of every tuning run, one panel per method: the winning
+    setting in colour, the others in grey."""
+    if table.empty or hist.dropna(subset=["val_map"]).empty:
+        return Drawn(None, "**Validation curves of the tuning runs**: none stored yet.")
+    import matplotlib.pyplot as plt
+
+    methods = _order(table.method, order)
+    ncols = min(ncols, len(methods))
+    nrows = -(-len(methods) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.45 * ncols + 0.3, 1.35 * nrows + 0.3),
+                             squeeze=False, sharex=True, sharey=True, layout="constrained")
+    sel = hist.dropna(subset=["val_map"])
+    for k, m in enumerate(methods):
+        ax = axes.flat[k]
+        win = table[(table.method == m) & table.winner]
+        for v, g in sel[sel.method == m].groupby("variant"):
+            is_win = len(win) and v == win.variant.iloc[0]
+            ax.plot(g.epoch, g.val_map, color=COLOURS.get(m, "black") if is_win else GREY,
+                    linewidth=1.8 if is_win else 0.8, zorder=3 if is_win else 1,
+                    marker="o" if is_win else None, markersize=3)
+        title = display_name(m) + (f": {win.setting.iloc[0]}" if len(win) else "")
+        ax.set_title(title, fontsize=6.5)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=6)
+        if k % ncols == 0:
+            ax.set_ylabel("validation mAP", fontsize=7)
+        if k >= len(methods) - ncols:
+            ax.set_xlabel("epoch", fontsize=7)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    win = table[table.winner]
+    take = ("The winning settings: " + "; ".join(
+        f"{display_name(r.method)} {r.setting} ({r.best_val_map:.3f})"
+        for r in win.itertuples()) + ".")
+    cap = (f"{take} **Validation curves of the tuning runs** ({protocol}, scale `{scale}`): "
+           f"validation mAP per epoch of every setting tried, one panel per method, the "
+           f"winner in colour, the other settings in grey.")
+    alt = (f"{len(methods)} small line charts of validation mAP against epoch, one per "
+           f"method, the winning optimiser and learning rate highlighted. {take}")
+    return Drawn(fig, cap, alt)
+
+
