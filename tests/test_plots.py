@@ -327,6 +327,7 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
     runs = {("csq", "adam", 3e-4): (0.95, [0.3, 0.4, 0.45]),
             ("csq", "adam", 1e-3): (0.80, [0.3, 0.5, 0.48]),
             ("csq", "adam", 3e-3): (0.75, [0.2, 0.3, 0.5]),  # ties: the earlier setting wins
+            ("csq", "adam", 1e-2): (0.75, [0.2, 0.3, 0.4]),
             ("csq", "sgd", 3e-2): (0.70, [0.1, 0.2, 0.3]),
             ("shnet", "adam", 1e-3): (0.80, [0.2, 0.3, 0.35]),
             ("shnet", "sgd", 3e-2): (0.85, [0.3, 0.36, 0.34])}
@@ -342,7 +343,7 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
     assert win.loc["csq", "best_val_map"] == pytest.approx(0.5)
     assert win.loc["csq", "best_epoch"] == 9
     assert "shnet" not in win.index  # its tuning is incomplete
-    assert table.winner.sum() == 1 and len(table) == 6
+    assert table.winner.sum() == 1 and len(table) == 7
     # the same winner as the grid's own rule
     from hashlib_core.tuning import tuning_table as grid_rule
     assert grid_rule(tune, "smoke", PROTOCOL).query("winner").variant.tolist() == ["tune-adam-lr0.001"]
@@ -350,14 +351,14 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
     assert html.count("<strong>") == 1 and html.index("SHNet") < html.index("CSQ")
     assert "0.500 (epoch 9) ✓" in html
     text = training.tuning_text(table, scale="smoke", protocol=PROTOCOL)
-    assert "6 tuning runs of 2 methods at 32 bits, seed 0" in text and "scale `smoke`" in text
+    assert "7 tuning runs of 2 methods at 32 bits, seed 0" in text and "scale `smoke`" in text
     _save(tune, None, split, "csq", 16, 0, 0.8, variant="tune-adam-lr0.001",
           history=_history([0.3, 0.3, 0.3]), optimizer="adam", lr=1e-3)
     mixed = training.load_histories(tune, scale="smoke", protocol=PROTOCOL, tuning=True)
     with pytest.raises(ValueError, match="mix code lengths"):
         training.tuning_table(mixed)
     assert len(training.tuning_table(training.load_histories(
-        tune, scale="smoke", protocol=PROTOCOL, n_bits=32, tuning=True))) == 6
+        tune, scale="smoke", protocol=PROTOCOL, n_bits=32, tuning=True))) == 7
     d = training.tuning_figure(hist, table, scale="smoke", protocol=PROTOCOL)
     assert "CSQ adam, lr 0.001 (0.500)" in d.caption
     plt.close(d.fig)

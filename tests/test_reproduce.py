@@ -23,7 +23,7 @@ def test_grid_definitions():
     assert {c.method for c in smoke} == set(grids.DEEP + grids.SHALLOW)
     assert {c.variant for c in smoke if c.variant} == set(grids.SHNET_ABLATION)
     assert {(c.method, c.n_bits) for c in smoke} >= {("shnet", 64), ("csq", 64)}
-    # cpu: the tuning runs (4 per deep method), 20 methods x 3 lengths with 2 extra seeds
+    # cpu: the tuning runs (5 per deep method), 20 methods x 3 lengths with 2 extra seeds
     # for SHNet, CSQ, CSDH, DHEH, the DSAH table at 12/24/36/48 bits (3 seeds for DSAH
     # and ADSH under ADSH's protocol), the ablation with 3 seeds
     n_tune = len(grids.DEEP) * len(grids.TUNE_CONFIGS)
