@@ -187,6 +187,7 @@ PAPER_SHALLOW_DATASETS = ("cifar10",)
 #: fine-tuning devices that the from-scratch scales leave out come back there
 FINE_TUNING_OVERRIDES: dict[str, dict[str, Any]] = {
     "hashnet": {"head_lr_mult": 10.0},  # the paper's tenfold rate of the new hash layer
+    "dpsh": {"pairs": "bank"},  # the official memory bank of all outputs (stale from scratch)
 }
 
 

@@ -129,7 +129,7 @@ def test_command_line(smoke, cache_dir):
     assert 0 < data["scalars"]["map"] <= 1 and data["timings"]["total_s"] > 0
     bad = subprocess.run([sys.executable, "-m", "hashlib_core.engine", "--scale", "smoke",
                           "--method", "csq", "--n-bits", "0"], capture_output=True, text=True)  # fmt: skip
-    assert bad.returncode == 2 and "RunConfig.n_bits" in bad.stderr
+    assert bad.returncode == 2 and "--n-bits: must be a positive integer" in bad.stderr
 
 
 def test_amp_is_ignored_on_cpu(smoke, cache_dir):

@@ -44,6 +44,7 @@ def test_grid_definitions():
     assert {c.protocol for c in paper} == {"cifar10-i", "cifar10-adsh", "imagenet100",
                                           "nuswide-21", "coco"}
     assert all(c.overrides == {"head_lr_mult": 10.0} for c in paper if c.method == "hashnet")
+    assert all(c.overrides == {"pairs": "bank"} for c in paper if c.method == "dpsh")
     assert len(set(paper)) == len(paper)
     with pytest.raises(ValueError, match="unknown scale"):
         grids.grid("huge")
@@ -315,7 +316,7 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
             "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
-    last = tmp_path / "runs" / "checkpoints" / "smoke" / "cifar10-smoke" / "dpsh" / "32b_seed0"
+    last = tmp_path / "r.checkpoints" / "smoke" / "cifar10-smoke" / "dpsh" / "32b_seed0"
     deadline = time.time() + 600
     while not (last / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
