@@ -124,10 +124,33 @@ def _relative(path: str | Path) -> str:
         return str(path)
 
 
+def unreadable_note(scale: str, root: str | Path) -> str:
+    """The note every page of a scale carries when some stored runs cannot be read ("" when
+    all can): how many were left out and which files (relative to the results folder)."""
+    from hashlib_core.results import RECORD, read_record
+
+    base = Path(root) / scale
+    bad = []
+    for path in sorted(base.glob(f"*/*/*/{RECORD}")):
+        try:
+            read_record(path)
+        except (OSError, ValueError):
+            bad.append(path.relative_to(Path(root)).as_posix())
+    if not bad:
+        return ""
+    n = len(bad)
+    return (f"**Note.** {n} stored run{'s' if n > 1 else ''} of this scale could not be read "
+            f"and {'are' if n > 1 else 'is'} left out of this page (truncated or corrupt "
+            f"record{'s' if n > 1 else ''}): " + ", ".join(f"`{b}`" for b in bad)
+            + ". Rerunning the same `python -m hashlib_core.reproduce` command replaces "
+            f"{'them' if n > 1 else 'it'}.")
+
+
 def execute_page(page: Page, *, scale: str, root: str | Path = "results",
                  out: str | Path = "book/generated", kernel: str = "python3",
-                 artifacts: str | Path = "runs/artifacts") -> Path:
+                 artifacts: str | Path = "runs/artifacts", note: str = "") -> Path:
     """Execute one page's notebook with papermill; returns the executed notebook's path.
+    ``note`` (Markdown) is put at the top of the page, under its title.
 
     Raises
     ------
@@ -154,6 +177,11 @@ def execute_page(page: Page, *, scale: str, root: str | Path = "results",
         extra_arguments=["--log-level=CRITICAL"],  # no kernel start-up chatter
     )
     _finish(path, page.name)
+    if note:
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0,
+                        nbformat.v4.new_markdown_cell(note))
+        nbformat.write(nb, path)
     return path
 
 
@@ -166,10 +194,11 @@ def build_notebooks(scale: str, *, root: str | Path = "results",
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; known: {', '.join(SCALES)}")
     failed = {}
+    note = unreadable_note(scale, root)
     for page in pages:
         start = time.perf_counter()
         try:
-            execute_page(page, scale=scale, root=root, out=out, artifacts=artifacts)
+            execute_page(page, scale=scale, root=root, out=out, artifacts=artifacts, note=note)
             status = "ok"
         except Exception as err:  # noqa: BLE001 - reported, the other pages still run
             # a papermill error's own text starts with a blank line: name its exception

@@ -3,6 +3,7 @@ of 10 with an empty "PapermillExecutionError: " message)."""
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from test_book import _store
 
@@ -24,3 +25,11 @@ def test_pages_execute_with_a_corrupt_record(tmp_path):
     failed = build_notebooks("smoke", root=root, out=tmp_path / "generated", pages=pages,
                              verbose=False)
     assert failed == {}
+    # each page says how many runs it left out, and which (no absolute path)
+    for page in pages:
+        nb = nbformat.read(tmp_path / "generated" / f"{page.name}.ipynb", as_version=4)
+        notes = [c.source for c in nb.cells if c.cell_type == "markdown" and "could not be read" in c.source]
+        assert len(notes) == 1, page.name
+        assert "1 stored run of this scale" in notes[0]
+        assert "`smoke/cifar10-smoke/csq/64b_seed0/record.json`" in notes[0]
+        assert str(tmp_path) not in notes[0]
