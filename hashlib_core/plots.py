@@ -127,6 +127,20 @@ def _order(methods, order: list[str] | None) -> list[str]:
     return [m for m in order if m in present] + sorted(set(present) - set(order))
 
 
+def label_small_multiples(axes, n_used: int, ncols: int, *, xlabel: str, ylabel: str) -> None:
+    """Label a grid of small multiples: small tick labels, the y label on the left column
+    and the x label on the bottom row of the ``n_used`` panels, the unused panels hidden."""
+    flat = list(axes.flat)
+    for k, ax in enumerate(flat[:n_used]):
+        ax.tick_params(labelsize=6)
+        if k % ncols == 0:
+            ax.set_ylabel(ylabel, fontsize=7)
+        if k >= n_used - ncols:
+            ax.set_xlabel(xlabel, fontsize=7)
+    for ax in flat[n_used:]:
+        ax.axis("off")
+
+
 def _fit_ylim(ax, values, *, pad: float = 0.06, floor: float = 0.0, ceil: float = 1.0) -> None:
     """Limit the y-axis to the range of the values drawn (plus a margin)."""
     vals = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) \
@@ -349,13 +363,7 @@ def pr_every_method_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, pro
         ax.plot(*means[m], color=COLOURS.get(m, "black"), linewidth=2.0, zorder=3)
         ax.set_title(f"{k + 1}. {display_name(m)} ({auc[m]:.2f})", fontsize=7)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=6)
-        if k % ncols == 0:
-            ax.set_ylabel("precision", fontsize=7)
-        if k >= len(methods) - ncols:
-            ax.set_xlabel("recall", fontsize=7)
-    for ax in list(axes.flat)[len(methods):]:
-        ax.axis("off")
+    label_small_multiples(axes, len(methods), ncols, xlabel="recall", ylabel="precision")
     _fit_ylim(axes.flat[0], [means[m][1] for m in methods])
     best, worst = methods[0], methods[-1]
     rank = {m: i + 1 for i, m in enumerate(methods)}
@@ -558,7 +566,7 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
                              squeeze=False, layout="constrained")
     im = None
     mac = {}
-    for k, (ax, m) in enumerate(zip(axes.flat, present)):
+    for ax, m in zip(axes.flat, present):
         c = np.abs(np.asarray(sel[sel.method == m].iloc[0].bit_correlation, dtype=float))
         off = c[np.triu_indices(len(c), 1)]
         mac[m] = float(np.nanmean(off)) if len(off) else float("nan")
@@ -569,13 +577,7 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
         ticks = [0, len(c) // 2, len(c) - 1]
         ax.set_xticks(ticks)
         ax.set_yticks(ticks)
-        ax.tick_params(labelsize=6)
-        if k % ncol == 0:
-            ax.set_ylabel("bit index", fontsize=7)
-        if k >= len(present) - ncol:
-            ax.set_xlabel("bit index", fontsize=7)
-    for ax in list(axes.flat)[len(present):]:
-        ax.axis("off")
+    label_small_multiples(axes, len(present), ncol, xlabel="bit index", ylabel="bit index")
     bar = fig.colorbar(im, ax=axes, shrink=0.7)
     bar.set_label("|correlation| between two bits", fontsize=7)
     bar.ax.tick_params(labelsize=6)

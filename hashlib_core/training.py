@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hashlib_core.grids import TUNE_CONFIGS, tune_variant
-from hashlib_core.plots import COLOURS, GREY, Drawn, _seeds_text
+from hashlib_core.plots import COLOURS, GREY, Drawn, _seeds_text, label_small_multiples
 from hashlib_core.tables import MISSING, display_name
 
 TUNE_PREFIX = "tune-"
@@ -126,13 +126,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
         seeds = f", {len(runs)} seeds" if len(runs) > 1 else ""
         ax.set_title(f"{display_name(m)}{seeds}", fontsize=7)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=6)
-        if k % ncols == 0:
-            ax.set_ylabel(label, fontsize=7)
-        if k >= len(methods) - ncols:
-            ax.set_xlabel("epoch", fontsize=7)
-    for ax in list(axes.flat)[len(methods):]:
-        ax.axis("off")
+    label_small_multiples(axes, len(methods), ncols, xlabel="epoch", ylabel=label)
     n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
     if what == "val_map":
         gain = still_rising(sel, window=window)
@@ -291,13 +285,7 @@ def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protoc
         title = display_name(m) + (f": {win.setting.iloc[0]}" if len(win) else "")
         ax.set_title(title, fontsize=6.5)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=6)
-        if k % ncols == 0:
-            ax.set_ylabel("validation mAP", fontsize=7)
-        if k >= len(methods) - ncols:
-            ax.set_xlabel("epoch", fontsize=7)
-    for ax in list(axes.flat)[len(methods):]:
-        ax.axis("off")
+    label_small_multiples(axes, len(methods), ncols, xlabel="epoch", ylabel="validation mAP")
     win = table[table.winner]
     take = ("The winning settings: " + "; ".join(
         f"{display_name(r.method)} {r.setting} ({r.best_val_map:.3f})"
