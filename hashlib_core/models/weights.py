@@ -26,12 +26,13 @@ resolves (downloads when online) and prints the file and its SHA-256.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from hashlib_core.data.cache import sha256_file
 
 #: seconds the download of torchvision weights may wait for the network
 DOWNLOAD_TIMEOUT = 20.0
@@ -71,14 +72,6 @@ def looks_like_path(spec: str | os.PathLike) -> bool:
     text = os.fspath(spec)
     return os.sep in text or "/" in text or text.endswith((".pt", ".pth", ".bin")) \
         or Path(text).exists()
-
-
-def sha256_file(path: str | os.PathLike, *, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _torchvision_weights(backbone: str, name: str):
