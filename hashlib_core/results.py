@@ -61,8 +61,10 @@ from hashlib_core.atomic import atomic_write
 SCHEMA = 1
 RECORD = "record.json"
 #: configuration fields that do not change a result (where it runs, how it reports and
-#: saves); the same list as ``hashlib_core.engine.config.NON_RESULT_FIELDS``
-NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads")
+#: saves, the encoding batch); ``hashlib_core.engine.config.NON_RESULT_FIELDS`` less
+#: ``allow_protocol_deviation`` (a record says whether its run was allowed to deviate)
+NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
+                     "encode_batch_size")
 
 
 class CorruptRecordWarning(UserWarning):

@@ -65,6 +65,33 @@ def test_frozen_hashable_and_result_key():
     assert a.replace(method_overrides={"lam": 0.2}).result_key() != a.result_key()
 
 
+def test_encode_batch_is_a_speed_setting_only():
+    """The encoding batch is left out of a run's identity (result key and record
+    settings) because, in eval mode, each image's code does not depend on its batch."""
+    import torch
+
+    from hashlib_core.methods import get_method_class
+    from hashlib_core.models import create_backbone
+    from hashlib_core.results import result_settings
+
+    a = RunConfig.from_scale("cpu", method="csq", n_bits=16)
+    b = a.replace(encode_batch_size=1000)
+    assert a.encode_batch_size != 1000
+    assert a.result_key() == b.result_key()
+    assert result_settings(a, "m") == result_settings(b, "m")
+    torch.manual_seed(0)
+    method = get_method_class("csq")(16, 10)
+    method.build(lambda: create_backbone("smallcnn", pretrained=None))
+    x = torch.randn(60, 3, 32, 32)
+    method.train()
+    method(x)  # batch-norm running statistics that differ from their initial values
+    method.eval()
+    with torch.inference_mode():
+        whole = method.encode_database(x)
+        pieces = torch.cat([method.encode_database(x[i : i + 7]) for i in range(0, 60, 7)])
+    assert torch.equal(whole, pieces)
+
+
 def test_schedule_and_batches():
     cfg = RunConfig(method="csq", n_bits=16, epochs=10)
     assert lr_factor(cfg, 0) == 1.0 and lr_factor(cfg, 5) == pytest.approx(0.5)

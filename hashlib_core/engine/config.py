@@ -17,9 +17,10 @@ LR_SCHEDULES = ("cosine", "constant", "step")
 DEVICES = ("cpu", "cuda", "auto")
 AMP_DTYPES = ("bfloat16", "float16")
 FEATURES = ("gist",)
-#: fields that do not change the result (where it runs, how it reports, where it saves)
+#: fields that do not change the result (where it runs, how it reports, where it saves,
+#: and the encoding batch: in eval mode each image's code does not depend on its batch)
 NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
-                     "allow_protocol_deviation")
+                     "allow_protocol_deviation", "encode_batch_size")
 #: fields added later that enter the result key only when they differ from their default
 #: (so the keys, and the checkpoints, of earlier configurations stay valid)
 KEY_IF_CHANGED = {"deterministic": True}
