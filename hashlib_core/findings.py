@@ -1,8 +1,8 @@
 """What the stored results show, computed: the numbers behind the discussion page.
 
-Rank agreement with the papers, the sanity check against LSH (every deep method above
-LSH at 32 bits, the best deep method at least 0.5 mAP at 64 bits), and the SHNet-vs-CSQ
-headline gap (the claims page, :mod:`hashlib_core.claims`, adds intervals and verdicts). Each function returns a DataFrame; :func:`headline_text` and
+Rank agreement with the papers, the learning check (every deep method against the bars a
+method trained from scratch should clear: mAP, code health, a flat validation curve), and
+the SHNet-vs-CSQ headline gap (the claims page, :mod:`hashlib_core.claims`, adds intervals and verdicts). Each function returns a DataFrame; :func:`headline_text` and
 :func:`ranking_text` turn them into sentences, so the page states only what the store
 holds.
 """
@@ -65,64 +65,112 @@ def ranking_text(agreement: pd.DataFrame, *, metric_label: str) -> str:
     return "\n".join(lines)
 
 
-def quality_floor(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
-    """Every deep method's mAP at 32 bits against LSH's, and its best mAP at 64 bits.
+#: issue 13's bars for a from-scratch method that learns (cpu scale, 32 bits)
+MIN_MAP = 0.40
+MIN_MEDIAN_MAP = 0.50
+MAX_MAC = 0.35
+MIN_DISTINCT_SHARE = 29 / 32  # distinct bits (up to sign) per bit of the code
+MAX_LATE_GAIN = 0.005  # validation mAP rise over the last 20% of the epochs
+MAX_DPSH_DHN_GAP = 0.05  # DPSH and DHN share the pairwise likelihood
+
+
+def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str,
+                   n_bits: int = 32) -> pd.DataFrame:
+    """Does every deep method learn? Each method's default runs at ``n_bits`` against
+    the bars a method trained from scratch should clear (issue 13): mean mAP@ALL over
+    seeds at least :data:`MIN_MAP`; query codes with at least :data:`MIN_DISTINCT_SHARE`
+    of their bits distinct up to sign and an mAC of at most :data:`MAX_MAC` (the worst
+    seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
+    below :data:`MAX_LATE_GAIN`, worst seed).
 
     Returns
     -------
     pandas.DataFrame
-        Index: deep methods with a run; columns ``map_32``, ``lsh_map_32``,
-        ``above_lsh`` (bool, or None without an LSH run) and ``map_64``.
+        Index: deep methods with a run, in registry order; columns ``map``, ``seeds``,
+        ``distinct_bits``, ``mac``, ``late_gain`` and one bool per bar (``map_ok``,
+        ``bits_ok``, ``mac_ok``, ``flat_ok``; None where the value is missing), then
+        ``fails`` (the bars missed, as text).
     """
-    rep = reproduced(results, protocol=protocol, metric="map")
-    if rep.empty:
-        return pd.DataFrame(columns=["map_32", "lsh_map_32", "above_lsh", "map_64"])
-    val = rep.set_index(["method", "n_bits"])["mean"]
-    lsh = val.get(("lsh", 32), np.nan)
+    from hashlib_core.tuning import convergence_table
+
+    cols = ["map", "seeds", "distinct_bits", "mac", "late_gain", "map_ok", "bits_ok",
+            "mac_ok", "flat_ok", "fails"]
+    if results.empty:
+        return pd.DataFrame(columns=cols)
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)
+                  & results.variant.isna() & results.method.isin(DEEP)]
+    conv = convergence_table(root, scale=scale)
+    conv = conv[(conv.protocol == protocol) & (conv.n_bits == n_bits) & conv.variant.isna()]
+    min_bits = int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))
     rows = {}
     for m in DEEP:
-        m32, m64 = val.get((m, 32), np.nan), val.get((m, 64), np.nan)
-        if np.isnan(m32) and np.isnan(m64):
+        runs = sel[sel.method == m]
+        if runs.empty:
             continue
-        above = None if np.isnan(lsh) or np.isnan(m32) else bool(m32 > lsh)
-        rows[m] = {"map_32": m32, "lsh_map_32": lsh, "above_lsh": above, "map_64": m64}
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["map_32", "lsh_map_32", "above_lsh", "map_64"])
+        gains = conv[conv.method == m].late_gain.dropna()
+        row = {"map": runs["map"].mean(), "seeds": len(runs),
+               "distinct_bits": runs.query_distinct_bits.min(), "mac": runs.query_mac.max(),
+               "late_gain": gains.max() if len(gains) else np.nan}
+        bars = {"map_ok": ("map", lambda v: v >= MIN_MAP, "mAP"),
+                "bits_ok": ("distinct_bits", lambda v: v >= min_bits, "distinct bits"),
+                "mac_ok": ("mac", lambda v: v <= MAX_MAC, "mAC"),
+                "flat_ok": ("late_gain", lambda v: v < MAX_LATE_GAIN, "still rising")}
+        fails = []
+        for name, (col, ok, label) in bars.items():
+            v = row[col]
+            row[name] = None if pd.isna(v) else bool(ok(v))
+            if row[name] is False:
+                fails.append(label)
+        row["fails"] = ", ".join(fails)
+        rows[m] = row
+    return pd.DataFrame.from_dict(rows, orient="index", columns=cols)
 
 
-def format_floor(floor: pd.DataFrame) -> pd.DataFrame:
-    """The table against LSH for the page: linked method names, readable headers, "—"."""
+def format_learning(check: pd.DataFrame) -> pd.DataFrame:
+    """The learning check for the page: linked names, readable headers, "—" and ✓/✗."""
     from hashlib_core.tables import format_numbers, method_link
 
-    out = format_numbers(floor.rename(index=method_link))
-    return out.rename(columns={"map_32": "mAP, 32 bits", "lsh_map_32": "LSH mAP, 32 bits",
-                               "above_lsh": "above LSH", "map_64": "mAP, 64 bits"})
+    def mark(v) -> str:
+        return "—" if v is None or pd.isna(v) else ("✓" if v else "✗")
+
+    out = check[["map", "seeds", "distinct_bits", "mac", "late_gain"]].copy()
+    out["seeds"] = out.seeds.astype(int)
+    out = format_numbers(out)
+    out["distinct_bits"] = [("—" if pd.isna(v) else str(int(v))) for v in check.distinct_bits]
+    out["meets every bar"] = [mark(None if r[["map_ok", "bits_ok", "mac_ok", "flat_ok"]].isna().any()
+                                   else not r.fails) for _, r in check.iterrows()]
+    out["misses"] = check.fails.replace("", "—")
+    return out.rename(index=method_link).rename(columns={
+        "map": "mAP@ALL (mean)", "seeds": "seeds", "distinct_bits": "distinct bits (worst seed)",
+        "mac": "mAC (worst seed)", "late_gain": "rise, last 20% of epochs"})
 
 
-def quality_text(floor: pd.DataFrame) -> str:
-    """Sentences on the quality floor (what is met, what is not, what is missing)."""
-    if floor.empty:
-        return ("No deep method has a run at this scale yet, so the comparison with LSH is "
-                "open.")
-    out = []
-    known = floor[floor.above_lsh.notna()]
-    below = [display_name(m) for m, r in known.iterrows() if not r.above_lsh]
-    if len(known):
-        lsh = known.lsh_map_32.iloc[0]
-        if below:
-            out.append(f"At 32 bits {len(known) - len(below)} of {len(known)} deep methods "
-                       f"beat LSH on GIST (mAP {lsh:.3f}); below it: {', '.join(below)}.")
-        else:
-            out.append(f"At 32 bits all {len(known)} deep methods with a run beat LSH on "
-                       f"GIST (mAP {lsh:.3f}).")
-    else:
-        out.append("LSH at 32 bits has no run yet, so the comparison with it is open.")
-    m64 = floor.map_64.dropna()
-    if len(m64):
-        best = m64.idxmax()
-        verdict = "at least" if m64.max() >= 0.5 else "below"
-        out.append(f"The strongest deep method at 64 bits is {display_name(best)} with mAP "
-                   f"{m64.max():.3f}, {verdict} 0.5.")
+def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
+    """Sentences on the learning check: how many methods clear every bar, the median
+    mAP, DPSH against DHN, and which methods miss what."""
+    if check.empty:
+        return "No deep method has a run at this code length yet, so the check is open."
+    done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "flat_ok"])
+    passing = [m for m, r in done.iterrows() if not r.fails]
+    out = [f"{len(passing)} of the {len(check)} deep methods with a {n_bits}-bit run clear "
+           f"every bar (mAP@ALL at least {MIN_MAP:.2f}, at least "
+           f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, mAC at most "
+           f"{MAX_MAC:.2f}, validation mAP rising by less than {MAX_LATE_GAIN} over the last "
+           "20% of epochs)."]
+    missing = len(DEEP) - len(check)
+    if missing:
+        out.append(f"{missing} deep method(s) have no {n_bits}-bit run yet.")
+    med = float(check["map"].median())
+    out.append(f"The median mAP@ALL across them is {med:.3f}, "
+               f"{'at least' if med >= MIN_MEDIAN_MAP else 'below'} {MIN_MEDIAN_MAP:.2f}.")
+    if {"dpsh", "dhn"} <= set(check.index):
+        gap = float(check.loc["dhn", "map"] - check.loc["dpsh", "map"])
+        within = abs(gap) <= MAX_DPSH_DHN_GAP
+        out.append(f"DPSH and DHN share the pairwise likelihood: DHN − DPSH = {gap:+.3f}, "
+                   f"{'within' if within else 'beyond'} {MAX_DPSH_DHN_GAP}.")
+    for m, r in check.iterrows():
+        if r.fails:
+            out.append(f"{display_name(m)} misses: {r.fails} (see its method page).")
     return " ".join(out)
 
 
@@ -263,7 +311,7 @@ def cost_text(cost: pd.DataFrame) -> str:
 
 
 def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,
-                window: int = 10) -> pd.DataFrame:
+                fraction: float = 0.2) -> pd.DataFrame:
     """Validation mAP over training, per deep method (default variant, seed 0).
 
     Returns
@@ -271,10 +319,12 @@ def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,
     pandas.DataFrame
         Index: methods (display names), best final first; columns ``epochs``,
         ``val_first`` (first validation), ``val_last`` (last), ``gain_last`` (the rise
-        over the last ``window`` epochs) and ``still_rising`` (``gain_last`` > 0.01: more
-        epochs would likely help).
+        over the last ``fraction`` of the epochs, :func:`hashlib_core.tuning.late_gain`)
+        and ``still_rising`` (``gain_last`` at least :data:`MAX_LATE_GAIN`: more epochs
+        would likely help).
     """
     from hashlib_core.results import iter_records
+    from hashlib_core.tuning import late_gain
 
     cols = ["epochs", "val_first", "val_last", "gain_last", "still_rising"]
     rows = {}
@@ -283,31 +333,31 @@ def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,
         if (key["protocol"], key["n_bits"], key["seed"], key["variant"]) != \
                 (protocol, n_bits, 0, None) or key["method"] not in DEEP:
             continue
-        vals = [(h["epoch"], h["val_map"]) for h in rec.get("history") or []
-                if h.get("val_map") is not None]
+        history = rec.get("history") or []
+        vals = [(h["epoch"], h["val_map"]) for h in history if h.get("val_map") is not None]
         if not vals:
             continue
-        last_epoch, last = vals[-1]
-        before = [v for e, v in vals if e <= last_epoch - window]
-        gain = last - before[-1] if before else np.nan
+        gain = late_gain(history, fraction)
         rows[display_name(key["method"])] = {
-            "epochs": last_epoch + 1, "val_first": vals[0][1], "val_last": last,
-            "gain_last": gain, "still_rising": None if np.isnan(gain) else bool(gain > 0.01)}
+            "epochs": max(h["epoch"] for h in history) + 1, "val_first": vals[0][1],
+            "val_last": vals[-1][1], "gain_last": gain,
+            "still_rising": None if np.isnan(gain) else bool(gain >= MAX_LATE_GAIN)}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
     return out.sort_values("val_last", ascending=False) if len(out) else out
 
 
-def convergence_text(conv: pd.DataFrame, *, window: int = 10) -> str:
+def convergence_text(conv: pd.DataFrame) -> str:
     """One sentence naming the methods still improving at the end of their schedule."""
     if conv.empty:
         return "No deep run with a validation history is stored."
     rising = [m for m, r in conv.iterrows() if r.still_rising]
     if not rising:
-        return (f"None of the {len(conv)} methods gained more than 0.01 validation mAP over "
-                f"its last {window} epochs: the schedule is long enough for all of them.")
-    return (f"{len(rising)} of {len(conv)} methods still gained more than 0.01 validation "
-            f"mAP over their last {window} epochs, so a longer schedule would likely raise "
-            f"them: {', '.join(rising)}.")
+        return (f"None of the {len(conv)} methods gained {MAX_LATE_GAIN} validation mAP or "
+                f"more over the last 20% of its epochs: the schedule is long enough for all "
+                "of them.")
+    return (f"{len(rising)} of {len(conv)} methods still gained {MAX_LATE_GAIN} validation "
+            f"mAP or more over the last 20% of their epochs, so a longer schedule would "
+            f"likely raise them: {', '.join(rising)}.")
 
 
 def learned_share_text(root: str, *, scale: str, protocol: str) -> str:

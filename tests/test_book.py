@@ -136,10 +136,6 @@ def test_findings(store):
                                        methods=["csq", "shnet"])
     assert agree.n_methods.tolist() == [2, 2] and agree.kendall_tau.isna().all()
     assert "too few" in findings.ranking_text(agree, metric_label="mAP")
-    floor = findings.quality_floor(results, protocol=PROTOCOL)
-    assert set(floor.index) == {"csq", "shnet", "dsah"}
-    assert floor.loc["csq", "above_lsh"] == (floor.loc["csq", "map_32"] > floor.loc["csq", "lsh_map_32"])
-    assert "LSH" in findings.quality_text(floor)
     gaps = findings.headline(results, reported, protocol=PROTOCOL)
     g64 = gaps.set_index("n_bits").loc[64]
     assert g64.reported_gap == pytest.approx(0.869 - 0.84, abs=1e-9) or g64.reported_gap > 0
@@ -237,9 +233,52 @@ def test_convergence(tmp_path):
         save_run(res, root=tmp_path, artifacts=None)
     conv = findings.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=32)
     assert conv.index.tolist() == ["CSQ", "DPSH"] and conv.epochs.tolist() == [20, 20]
-    assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.4)  # epoch 19 vs epoch 9
+    # the last 20% of 20 epochs: epochs 16-19 (0.6) against the last before them (epoch 14)
+    assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.5)
     assert conv.loc["CSQ", "still_rising"] and not conv.loc["DPSH", "still_rising"]
     assert "1 of 2 methods" in findings.convergence_text(conv) and "CSQ" in findings.convergence_text(conv)
+
+
+def test_learning_check(tmp_path):
+    """Each bar of issue 13 flags the method that misses it, and only that one."""
+    rng = np.random.default_rng(0)
+    ql, dl = rng.integers(0, 10, 200), rng.integers(0, 10, 400)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+
+    def run(method, codes_q, codes_d, vals, seed=0):
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=16, seed=seed, epochs=20)
+        hist = [{"epoch": 5 * i + 4, "loss": 1.0, "lr": 1e-3, "val_map": v}
+                for i, v in enumerate(vals)]
+        res = RunResult(cfg, codes_q, codes_d, qh, dh, evaluate(codes_q, codes_d, qh, dh),
+                        history=hist, timings={"total_s": 1.0},
+                        manifest={"protocol": PROTOCOL}, manifest_sha256="c" * 64)
+        save_run(res, root=tmp_path, artifacts=None)
+
+    good_q, good_d = _codes(rng, ql, 16, 0.95), _codes(rng, dl, 16, 0.95)
+    flat = [0.3, 0.5, 0.6, 0.601]
+    for seed in (0, 1):
+        run("dhn", good_q, good_d, flat, seed)
+    run("csq", good_q, good_d, [0.3, 0.5, 0.6, 0.7])  # still rising at the end
+    collapsed_q, collapsed_d = good_q.copy(), good_d.copy()
+    collapsed_q = collapsed_q[:, np.arange(16) % 2]  # 2 distinct bits, 8 copies each
+    collapsed_d = collapsed_d[:, np.arange(16) % 2]
+    run("dpsh", collapsed_q, collapsed_d, flat)
+    results = load_results("smoke", root=tmp_path)
+    check = findings.learning_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL,
+                                    n_bits=16)
+    assert check.index.tolist() == ["dhn", "dpsh", "csq"]  # registry order
+    assert check.loc["dhn", "seeds"] == 2 and check.loc["dhn", "fails"] == ""
+    assert check.loc["csq", "fails"] == "still rising"
+    assert check.loc["dpsh", "distinct_bits"] == 2 and not check.loc["dpsh", "bits_ok"]
+    assert not check.loc["dpsh", "mac_ok"] and check.loc["dpsh", "mac"] > findings.MAX_MAC
+    text = findings.learning_text(check, n_bits=16)
+    assert text.startswith("1 of the 3 deep methods") and "DHN − DPSH" in text
+    assert "DPSH misses: mAP, distinct bits, mAC" in text
+    table = findings.format_learning(check)
+    assert table["meets every bar"].tolist() == ["✓", "✗", "✗"]
+    empty = findings.learning_check(results.iloc[:0], str(tmp_path), scale="smoke",
+                                    protocol=PROTOCOL)
+    assert empty.empty and "open" in findings.learning_text(empty)
 
 
 def test_load_manifest_and_learned_share(tmp_path):
