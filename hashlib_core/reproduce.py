@@ -634,7 +634,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--bits", nargs="+", type=preflight.positive_int, help="code lengths")
     ap.add_argument("--seeds", nargs="+", type=preflight.non_negative_int, help="seeds")
     ap.add_argument("--kinds", nargs="+", choices=grids.KINDS,
-                    help="tune (tuning runs), main, ablation (default: all)")
+                    help="tune (tuning runs), main, ablation (SHNet variants), budget (a "
+                         "longer schedule for the budget check) (default: all)")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
     ap.add_argument("--epochs", type=preflight.positive_int, default=None,
                     help="override the scale's number of epochs (default: the scale's)")

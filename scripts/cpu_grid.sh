@@ -13,6 +13,9 @@
 # A method's chunk runs its four tuning runs first (grids.TUNE_CONFIGS, 32 bits, seed 0),
 # then its other cells with the winner (best validation mAP); a cell whose method's
 # tuning is not finished waits (it is reported, not failed) and the final pass runs it.
+# Last, the budget check: SHNet and CSQ at 32 bits, seed 0, for 60 epochs instead of 40.
+# (Edit this file by writing a new one and renaming it over: a running bash reads its
+# script as it goes.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -29,6 +32,7 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   echo "shnet ablation|--methods shnet --kinds ablation"
   for m in $OTHERS; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
   for m in $SHALLOW; do echo "$m all bits|--methods $m"; done
+  echo "budget check (60 epochs)|--kinds budget"
 }
 
 commit() {

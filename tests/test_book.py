@@ -281,6 +281,43 @@ def test_learning_check(tmp_path):
     assert empty.empty and "open" in findings.learning_text(empty)
 
 
+def test_budget_check(tmp_path):
+    """The longer-schedule run is set beside the same method's default run (same bits and
+    seed), with the seed spread of the default runs."""
+    rng = np.random.default_rng(1)
+    ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    empty = findings.budget_check(load_results("smoke", root=tmp_path), str(tmp_path),
+                                  scale="smoke", protocol=PROTOCOL)
+    assert empty.empty and "no run yet" in findings.budget_text(empty)
+
+    def run(seed, quality, epochs, variant=None):
+        q, d = _codes(rng, ql, 32, quality), _codes(rng, dl, 32, quality)
+        cfg = RunConfig.from_scale("smoke", method="csq", n_bits=32, seed=seed,
+                                   epochs=epochs, variant=variant)
+        hist = [{"epoch": e, "loss": 1.0, "lr": 1e-3,
+                 "val_map": 0.5 + 0.2 * e / epochs if e % 2 else None} for e in range(epochs)]
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), history=hist,
+                        timings={"total_s": 1.0}, manifest={"protocol": PROTOCOL},
+                        manifest_sha256="c" * 64)
+        save_run(res, root=tmp_path, artifacts=None)
+
+    run(0, 0.8, 40)
+    run(1, 0.7, 40)
+    run(0, 0.9, 60, "budget-epochs60")
+    results = load_results("smoke", root=tmp_path)
+    check = findings.budget_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL)
+    assert check.index.tolist() == ["csq"]  # SHNet has no runs
+    row = check.loc["csq"]
+    maps = results.set_index(["seed", results.variant.fillna("")])["map"]
+    assert (row.epochs, row.epochs_long) == (40, 60)
+    assert row["map"] == pytest.approx(maps[(0, "")])
+    assert row.map_change == pytest.approx(maps[(0, "budget-epochs60")] - maps[(0, "")])
+    assert row.seed_std == pytest.approx(np.std([maps[(0, "")], maps[(1, "")]], ddof=1))
+    assert row.val_long == pytest.approx(0.5 + 0.2 * 59 / 60)
+    assert "CSQ trained for 60 instead of 40 epochs" in findings.budget_text(check)
+
+
 def test_load_manifest_and_learned_share(tmp_path):
     from hashlib_core.results import load_manifest
 

@@ -65,6 +65,26 @@ def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
     assert cell_settings(tune, "cpu", tmp_path) == {"optimizer": "adam", "lr": 3e-4}
 
 
+def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
+    """The budget check: SHNet and CSQ at the tuning length and seed, the tuned optimiser
+    and BUDGET_EPOCHS epochs; a kind of its own, outside the main tables and the ablation."""
+    from hashlib_core.reproduce import cell_config
+
+    cells = grids.select(grids.grid("cpu"), kinds=["budget"])
+    assert [(c.method, c.n_bits, c.seed) for c in cells] == [
+        (m, grids.TUNE_BITS, grids.TUNE_SEED) for m in grids.BUDGET_METHODS]
+    assert all(c.variant == "budget-epochs60" and c.kind == "budget" for c in cells)
+    assert not set(grids.SHNET_ABLATION) & {c.variant for c in cells}
+    assert grids.grid("cpu")[-len(cells):] == cells  # the grid's last cells
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "csq", opt, lr, [0.7 if lr == 1e-2 else 0.5])
+    csq = next(c for c in cells if c.method == "csq")
+    cfg = cell_config(csq, "cpu", root=tmp_path)
+    assert (cfg.epochs, cfg.optimizer, cfg.lr) == (grids.BUDGET_EPOCHS, "adam", 1e-2)
+    with pytest.raises(TuningPending):
+        cell_config(next(c for c in cells if c.method == "shnet"), "cpu", root=tmp_path)
+
+
 def test_late_gain_measures_the_last_fifth_of_the_epochs():
     flat = [{"epoch": e, "val_map": min(0.6, 0.1 * e)} for e in range(10)]
     assert tuning.late_gain(flat) == pytest.approx(0.0)
