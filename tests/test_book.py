@@ -272,7 +272,8 @@ def test_learning_check(tmp_path):
     assert check.loc["dpsh", "distinct_bits"] == 2 and not check.loc["dpsh", "bits_ok"]
     assert not check.loc["dpsh", "mac_ok"] and check.loc["dpsh", "mac"] > findings.MAX_MAC
     text = findings.learning_text(check, n_bits=16)
-    assert text.startswith("1 of the 3 deep methods") and "DHN − DPSH" in text
+    assert text.startswith("2 of the 3 deep methods") and "1 also end with a flat" in text
+    assert "1 still rise by more" in text and "DHN − DPSH" in text
     assert "DPSH misses: mAP, distinct bits, mAC" in text
     table = findings.format_learning(check)
     assert table["meets every bar"].tolist() == ["✓", "✗", "✗"]
