@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import kendalltau
 
 from hashlib_core.grids import DEEP
-from hashlib_core.tables import comparison, display_name, reproduced
+from hashlib_core.tables import comparison, display_name
 
 
 def ranking_agreement(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
@@ -380,7 +380,13 @@ def budget_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str)
         20% of each run's epochs) and ``seed_std`` (the standard deviation of the method's
         default runs over seeds at that code length; NaN with one seed).
     """
-    from hashlib_core.grids import BUDGET_EPOCHS, BUDGET_METHODS, TUNE_BITS, TUNE_SEED, budget_variant
+    from hashlib_core.grids import (
+        BUDGET_EPOCHS,
+        BUDGET_METHODS,
+        TUNE_BITS,
+        TUNE_SEED,
+        budget_variant,
+    )
     from hashlib_core.tuning import convergence_table
 
     cols = ["epochs", "epochs_long", "map", "map_long", "map_change", "val", "val_long",
