@@ -108,8 +108,10 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         if runs.empty:
             continue
         gains = conv[conv.method == m].late_gain.dropna()
-        row = {"map": runs["map"].mean(), "seeds": len(runs),
-               "distinct_bits": runs.query_distinct_bits.min(), "mac": runs.query_mac.max(),
+        # records made before code health was stored have no such column: NaN
+        bits = runs["query_distinct_bits"].min() if "query_distinct_bits" in runs else np.nan
+        row = {"map": runs["map"].mean(), "seeds": len(runs), "distinct_bits": bits,
+               "mac": runs["query_mac"].max() if "query_mac" in runs else np.nan,
                "late_gain": gains.max() if len(gains) else np.nan}
         bars = {"map_ok": ("map", lambda v: v >= MIN_MAP, "mAP"),
                 "bits_ok": ("distinct_bits", lambda v: v >= min_bits, "distinct bits"),

@@ -277,6 +277,10 @@ def test_learning_check(tmp_path):
     assert "DPSH misses: mAP, distinct bits, mAC" in text
     table = findings.format_learning(check)
     assert table["meets every bar"].tolist() == ["✓", "✗", "✗"]
+    # records made before code health was stored: the health bars are unknown, not failed
+    old = findings.learning_check(results.drop(columns=["query_distinct_bits", "query_mac"]),
+                                  str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=16)
+    assert old.bits_ok.isna().all() and old.loc["dhn", "fails"] == ""
     empty = findings.learning_check(results.iloc[:0], str(tmp_path), scale="smoke",
                                     protocol=PROTOCOL)
     assert empty.empty and "open" in findings.learning_text(empty)
