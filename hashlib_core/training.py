@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashlib_core.grids import TUNE_CONFIGS, tune_variant
 from hashlib_core.plots import COLOURS, GREY, Drawn, _seeds_text, label_small_multiples
 from hashlib_core.tables import MISSING, display_name
+from hashlib_core.tuning import winners
 
 TUNE_PREFIX = "tune-"
 COLUMNS = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "epoch", "loss",
@@ -205,14 +205,7 @@ def tuning_table(hist: pd.DataFrame) -> pd.DataFrame:
                      "best_epoch": None if best is None else int(best.epoch),
                      "epochs": int(g.epoch.max()) + 1, "winner": False})
     out = pd.DataFrame(rows, columns=cols)
-    # the grid's rule (hashlib_core.tuning.tuning_table): a winner once all of a method's
-    # settings have run, the best validation mAP, ties to the first of TUNE_CONFIGS
-    rank = {tune_variant(o, lr): i for i, (o, lr) in enumerate(TUNE_CONFIGS)}
-    for _, g in out.groupby("method"):
-        if len(g) == len(TUNE_CONFIGS) and g.best_val_map.notna().all():
-            g = g.assign(rank=g.variant.map(rank).fillna(len(rank)))
-            out.loc[g.sort_values(["best_val_map", "rank"], ascending=[False, True]).index[0],
-                    "winner"] = True
+    out["winner"] = winners(out, value="best_val_map")  # the grid's own rule
     return out
 
 

@@ -57,12 +57,22 @@ def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
     if not rows:
         return pd.DataFrame(columns=cols)
     df = pd.DataFrame(rows)
-    df["winner"] = False
-    for _method, group in df.groupby("method", sort=False):
-        if len(group) == len(TUNE_CONFIGS) and group["val_map"].notna().all():
-            best = group.sort_values(["val_map", "order"], ascending=[False, True]).index[0]
-            df.loc[best, "winner"] = True
+    df["winner"] = winners(df, value="val_map")
     return df[cols]
+
+
+def winners(table: pd.DataFrame, *, value: str) -> pd.Series:
+    """The grid's rule, as a boolean column of ``table`` (columns ``method``, ``variant``
+    and ``value``, one row per tuning run): a method's winner is its run with the highest
+    ``value`` once all of :data:`TUNE_CONFIGS` have run with a value, ties to the first
+    of them; a method with missing runs has none. The book's tuning page uses it too."""
+    rank = {tune_variant(o, lr): i for i, (o, lr) in enumerate(TUNE_CONFIGS)}
+    out = pd.Series(False, index=table.index)
+    for _method, group in table.groupby("method", sort=False):
+        if len(group) == len(TUNE_CONFIGS) and group[value].notna().all():
+            group = group.assign(_rank=group["variant"].map(rank).fillna(len(rank)))
+            out[group.sort_values([value, "_rank"], ascending=[False, True]).index[0]] = True
+    return out
 
 
 def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:

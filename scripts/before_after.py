@@ -70,7 +70,9 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     out = before.merge(after, on=["method", "n_bits"], how="outer",
                        suffixes=("_before", "_after"))
     out["map_change"] = out.map_after - out.map_before
-    order = {m: i for i, m in enumerate(__import__("hashlib_core.grids").grids.DEEP)}
+    from hashlib_core.grids import DEEP
+
+    order = {m: i for i, m in enumerate(DEEP)}
     out["_o"] = out.method.map(order)
     return out.sort_values(["n_bits", "_o"]).drop(columns="_o").reset_index(drop=True)
 
