@@ -21,6 +21,13 @@ settings, or one that cannot be read, is not done: the cell runs again and its r
 replaced; the runner lists these cells, with the differing settings, before it starts and
 in the summary. ``--dry-run`` shows the same plan without running anything.
 
+The tuning winner's own cell. A tuned cell at the tuning length and seed (32 bits, seed
+0) is the very run that won its method's tuning: the same settings in every field but the
+variant name, and training is seeded and deterministic. The runner does not train it
+again: it copies the winner's record (and codes) to the cell, marks the copy in its
+provenance (``copied_from``; no wall time of its own, so the grid's cost counts the run
+once) and lists it as copied. ``--force`` trains it anyway.
+
 Resuming. Checkpoints go to ``<root>.checkpoints/...`` after every epoch, so an interrupted
 run resumes from its last epoch when the same command runs again. A checkpoint made with
 other settings (or unreadable) is discarded and the cell starts afresh; ``--force`` starts
@@ -123,6 +130,7 @@ class Plan:
     """What the runner does with one cell, and why.
 
     ``action``: ``"skip"`` (a record with these settings exists), ``"run"`` (no record),
+    ``"copy"`` (the cell is its method's winning tuning run: that record is copied),
     ``"rerun"`` (the record was made with other settings, is unreadable, or ``--force``:
     it is replaced), ``"resume"`` (no record, a checkpoint of these settings), ``"wait"``
     (a tuned cell whose method's tuning runs are not done yet: planned again when its
@@ -259,6 +267,12 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
             if not diff:
                 return Plan(cell, "skip", "a record with these settings exists", config=config)
             action, why = "rerun", "record made with other settings: " + "; ".join(diff)
+    if not force:
+        twin = twin_record(cell, config, scale=scale, root=root,
+                           manifest_sha256=manifest_sha256)
+        if twin is not None:
+            return Plan(cell, "copy", f"the same run as the tuning winner {twin.name}: "
+                        "its record is copied", config=config)
     folder = checkpoint_dir(root, scale, cell)
     if force:
         return Plan(cell, action, why, fresh=True, config=config)
@@ -271,6 +285,64 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
         return Plan(cell, action, "; ".join(x for x in (why, detail) if x), fresh=True,
                     config=config)
     return Plan(cell, action, why, config=config)
+
+
+# --------------------------------------------------------------------------- twins
+def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
+                manifest_sha256: str | None) -> Path | None:
+    """The folder of the tuning run that is this very cell, or None.
+
+    A tuned main cell at the tuning length and seed runs with its method's winning
+    optimiser settings: when the winner's record was made with the cell's settings in
+    every field but the variant name (and on the same protocol manifest), training the
+    cell would repeat that seeded, deterministic run."""
+    if not (cell.kind == "main" and cell.tuned and scale in grids.TUNED_SCALES
+            and (cell.n_bits, cell.seed) == (grids.TUNE_BITS, grids.TUNE_SEED)):
+        return None
+    from hashlib_core.tuning import tuned_settings
+
+    won = tuned_settings(cell.method, root, scale)
+    if won is None:
+        return None
+    variant = grids.tune_variant(won["optimizer"], won["lr"])
+    folder = record_dir(root, **{**cell.key(scale), "variant": variant})
+    try:
+        record = read_record(folder)
+    except ValueError:
+        return None
+    wanted = result_settings({**config.to_dict(), "variant": variant}, manifest_sha256)
+    if manifest_sha256 is None or settings_differences(record, wanted,
+                                                       defaults=_config_defaults()):
+        return None
+    return folder
+
+
+def copy_twin(source: Path, cell: GridCell, *, scale: str, root: str | Path = "results",
+              artifacts: str | Path = "runs/artifacts") -> Path:
+    """Store the record of ``source`` (a tuning run, :func:`twin_record`) as ``cell``'s:
+    the same scalars, curves, history and codes, its key and variant the cell's, and
+    ``provenance.copied_from`` naming the source; ``wall_time_s`` is None (no machine time
+    of its own). The record is written last, atomically. Returns the cell's folder."""
+    record = read_record(source)
+    record.pop("_path", None)
+    old_key, key = dict(record["key"]), cell.key(scale)
+    folder = record_dir(root, **key)
+    folder.mkdir(parents=True, exist_ok=True)
+    for what, base in (("query_codes", root), ("db_codes", artifacts)):
+        entry = record["files"].get(what)
+        src = record_dir(base, **old_key) / entry["name"] if entry else None
+        if src is not None and src.is_file():
+            atomic_write(record_dir(base, **key) / entry["name"], src.read_bytes())
+    if (Path(source) / "run.ipynb").is_file():
+        atomic_write(folder / "run.ipynb", (Path(source) / "run.ipynb").read_bytes())
+    record["key"] = key
+    record["config"]["variant"] = cell.variant
+    record["provenance"]["copied_from"] = run_id(old_key["n_bits"], old_key["seed"],
+                                                 old_key["variant"])
+    record["provenance"]["wall_time_s"] = None
+    atomic_write(folder / RECORD,
+                 json.dumps(record, separators=(",", ":"), allow_nan=False).encode())
+    return folder
 
 
 # --------------------------------------------------------------------------- summary
@@ -291,6 +363,7 @@ class Summary:
     claimed: list[str] = field(default_factory=list)  # being trained by another runner
     seconds: dict[str, float] = field(default_factory=dict)
     resumed: dict[str, str] = field(default_factory=dict)
+    copied: dict[str, str] = field(default_factory=dict)  # label -> why (tuning winner)
     replaced: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
@@ -306,6 +379,8 @@ class Summary:
         extra = []
         if self.resumed:
             extra.append(f"{len([d for d in self.done if d in self.resumed])} resumed")
+        if self.copied:
+            extra.append(f"{len(self.copied)} copied from their tuning winner")
         if self.replaced:
             extra.append(f"{len([d for d in self.done if d in self.replaced])} replacing a record")
         head = f"{len(self.done)} ran" + (f" ({', '.join(extra)})" if extra else "")
@@ -323,8 +398,10 @@ class Summary:
         for label in self.skipped:
             lines.append(f"  skipped {'':>9}    {label}")
         for label in self.done:
-            word = "resumed" if label in self.resumed else "ran"
-            note = self.resumed.get(label) or self.replaced.get(label)
+            word = ("resumed" if label in self.resumed else
+                    "copied" if label in self.copied else "ran")
+            note = (self.resumed.get(label) or self.copied.get(label)
+                    or self.replaced.get(label))
             lines.append(f"  {word:<8}{self.seconds.get(label, 0):7.1f} s   {label}"
                          + (f"\n{pad}({note})" if note else ""))
         for label, msg in self.failed.items():
@@ -557,7 +634,19 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
         if plan.action == "skip":
             summary.skipped.append(label)
             return
-    elif plan.action == "run" and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists():
+    if plan.action == "copy":
+        start = time.perf_counter()
+        twin = twin_record(plan.cell, plan.config, scale=scale, root=root,
+                           manifest_sha256=protocol_manifests([plan.config], check_images=False)
+                           [0].get(protocol_key(plan.config)))
+        if twin is not None:
+            copy_twin(twin, plan.cell, scale=scale, root=root, artifacts=artifacts)
+            summary.seconds[label] = time.perf_counter() - start
+            summary.done.append(label)
+            summary.copied[label] = plan.why
+            return
+        plan = Plan(plan.cell, "run", config=plan.config)  # the winner changed meanwhile
+    if plan.action == "run" and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists():
         # another runner sharing this results folder finished it meanwhile
         summary.skipped.append(label)
         return
@@ -798,9 +887,10 @@ def select_cells(args: argparse.Namespace) -> list[GridCell]:
 
 
 def _print_plan(plans: list[Plan], *, dry_run: bool) -> None:
-    word = {"skip": "done", "run": "todo", "rerun": "rerun", "resume": "resume", "wait": "wait"}
+    word = {"skip": "done", "run": "todo", "rerun": "rerun", "resume": "resume", "wait": "wait",
+            "copy": "copy"}
     for plan in plans:
-        if dry_run or plan.action in ("rerun", "resume", "wait") or plan.fresh:
+        if dry_run or plan.action in ("rerun", "resume", "wait", "copy") or plan.fresh:
             why = f"  ({plan.why})" if plan.why and plan.action != "skip" else ""
             print(f"{word[plan.action]:<6}  {plan.label}{why}", flush=True)
 
@@ -866,9 +956,10 @@ def _main(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_plan(plans, dry_run=True)
         counts = {a: sum(p.action == a for p in plans)
-                  for a in ("skip", "run", "rerun", "resume", "wait")}
+                  for a in ("skip", "run", "rerun", "resume", "wait", "copy")}
         print(f"{len(plans)} cells: {counts['skip']} done, {counts['run']} to run, "
               f"{counts['rerun']} to rerun, {counts['resume']} to resume, "
+              f"{counts['copy']} to copy from their tuning winner, "
               f"{counts['wait']} waiting for their method's tuning")
         return 0
     todo = [p for p in plans if p.action != "skip"]

@@ -115,3 +115,78 @@ def test_dry_run_shows_cells_waiting_for_tuning_then_their_winner(tmp_path, caps
                  "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "0 waiting" in out and out.count("todo  ") == 3
+
+
+def _winner_records(root, method, *, winner_epochs=None):
+    """The five tuning records of ``method`` at the cpu scale, the (sgd, 3e-2) one winning,
+    each with the full settings its cell runs with (``winner_epochs`` changes the
+    winner's number of epochs) and query codes on disk."""
+    from hashlib_core.reproduce import cell_config
+    from hashlib_core.results import result_settings
+
+    tunes = grids.select(grids.grid("cpu"), methods=[method], kinds=["tune"])
+    for cell in tunes:
+        config = cell_config(cell, "cpu", root=root).to_dict()
+        won = cell.settings == {"optimizer": "sgd", "lr": 3e-2}
+        if won and winner_epochs is not None:
+            config["epochs"] = winner_epochs
+        folder = record_dir(root, **cell.key("cpu"))
+        folder.mkdir(parents=True)
+        (folder / "query_codes-aaaa.npz").write_bytes(b"codes of " + cell.variant.encode())
+        (folder / "run.ipynb").write_text("{}")
+        record = {"schema": SCHEMA, "key": cell.key("cpu"), "config": config,
+                  "scalars": {"map": 0.61 if won else 0.3}, "curves": {},
+                  "history": [{"epoch": 0, "loss": 1.0, "val_map": 0.7 if won else 0.5}],
+                  "best_epoch": 0, "timings": {"total_s": 500.0},
+                  "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0},
+                  "files": {"query_codes": {"name": "query_codes-aaaa.npz", "sha256": "x"},
+                            "db_codes": None}}
+        assert result_settings(config, "m" * 64)["variant"] == cell.variant
+        (folder / RECORD).write_text(json.dumps(record))
+
+
+def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
+    """DHN at 32 bits, seed 0 with its winning settings is the winning tuning run itself:
+    the runner copies that record (marked, with no wall time of its own) instead of
+    training the same seeded run a second time; the other cells still train."""
+    from hashlib_core.reproduce import cell_config, copy_twin, plan_cell, twin_record
+    from hashlib_core.results import load_results, read_record
+
+    _winner_records(tmp_path, "dhn")
+    mains = {(c.n_bits, c.seed): c for c in
+             grids.select(grids.grid("cpu"), methods=["dhn"], kinds=["main"])}
+    cell = mains[(grids.TUNE_BITS, grids.TUNE_SEED)]
+    config = cell_config(cell, "cpu", root=tmp_path)
+    plan = plan_cell(cell, config, scale="cpu", root=tmp_path, logs=tmp_path / "logs",
+                     manifest_sha256="m" * 64)
+    assert plan.action == "copy" and "32b_seed0_tune-sgd-lr0.03" in plan.why
+    other = mains[(64, 0)]
+    assert plan_cell(other, cell_config(other, "cpu", root=tmp_path), scale="cpu",
+                     root=tmp_path, logs=tmp_path / "logs",
+                     manifest_sha256="m" * 64).action == "run"
+    # another protocol manifest (other splits) is another run
+    assert twin_record(cell, config, scale="cpu", root=tmp_path, manifest_sha256="n" * 64) is None
+
+    folder = copy_twin(twin_record(cell, config, scale="cpu", root=tmp_path,
+                                   manifest_sha256="m" * 64), cell, scale="cpu", root=tmp_path,
+                       artifacts=tmp_path / "artifacts")
+    rec = read_record(folder)
+    assert rec["key"]["variant"] is None and rec["config"]["variant"] is None
+    assert rec["provenance"]["copied_from"] == "32b_seed0_tune-sgd-lr0.03"
+    assert rec["provenance"]["wall_time_s"] is None and rec["scalars"]["map"] == 0.61
+    assert (folder / "query_codes-aaaa.npz").read_bytes() == b"codes of tune-sgd-lr0.03"
+    # the copy is the cell's record: done, and counted once in the grid's cost
+    assert plan_cell(cell, config, scale="cpu", root=tmp_path, logs=tmp_path / "logs",
+                     manifest_sha256="m" * 64).action == "skip"
+    df = load_results("cpu", root=tmp_path, method="dhn", variant=None)
+    assert len(df) == 1 and df.wall_time_s.isna().all()
+
+
+def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
+    from hashlib_core.reproduce import cell_config, plan_cell
+
+    _winner_records(tmp_path, "dhn", winner_epochs=7)
+    cell = grids.GridCell("dhn", "cifar10-i", grids.TUNE_BITS, grids.TUNE_SEED, tuned=True)
+    plan = plan_cell(cell, cell_config(cell, "cpu", root=tmp_path), scale="cpu",
+                     root=tmp_path, logs=tmp_path / "logs", manifest_sha256="m" * 64)
+    assert plan.action == "run"
