@@ -284,8 +284,10 @@ def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
     return " ".join(out)
 
 
-def grid_cost(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
-    """Wall time of the stored runs of ``protocol``, per method (minutes).
+def grid_cost(results: pd.DataFrame, *, protocol: str | None = None) -> pd.DataFrame:
+    """Wall time of the stored runs of ``protocol`` (None: every protocol), per method
+    (minutes). A run copied from its tuning winner has no wall time of its own and is not
+    counted (the winner is).
 
     Returns
     -------
@@ -296,7 +298,9 @@ def grid_cost(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     cols = ["runs", "median_min", "max_min", "total_min"]
     if results.empty or "wall_time_s" not in results.columns:
         return pd.DataFrame(columns=cols)
-    sel = results[(results.protocol == protocol) & results.wall_time_s.notna()]
+    sel = results[results.wall_time_s.notna()]
+    if protocol is not None:
+        sel = sel[sel.protocol == protocol]
     if sel.empty:
         return pd.DataFrame(columns=cols)
     g = sel.groupby("method").wall_time_s
@@ -307,7 +311,7 @@ def grid_cost(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
 
 
 def cost_text(cost: pd.DataFrame) -> str:
-    """One sentence on the grid's wall time, from :func:`grid_cost`."""
+    """One sentence on the stored runs' wall time, from :func:`grid_cost`."""
     if cost.empty:
         return "No run with a recorded wall time is stored."
     runs = int(cost.runs.sum())
@@ -315,6 +319,75 @@ def cost_text(cost: pd.DataFrame) -> str:
     return (f"{runs} stored runs took {total / 60:.1f} hours of wall time in all "
             f"({total / runs:.1f} min per run on average); the longest single run took "
             f"{cost.max_min.max():.1f} min ({cost.max_min.idxmax()}).")
+
+
+def grid_time(results: pd.DataFrame, cells) -> dict:
+    """The machine time of a whole grid (``cells``, :func:`hashlib_core.grids.grid`): the
+    stored runs' wall time, and an estimate for the cells without a record, each at the
+    median of the stored runs of its method and protocol (else of its protocol's deep or
+    shallow runs, else of all). A cell that will be copied from its tuning winner (the
+    tuned main cell at the tuning length and seed) costs nothing.
+
+    Returns
+    -------
+    dict
+        ``stored`` (cells with a record), ``stored_hours``, ``copied`` (stored runs copied
+        from a tuning winner), ``left`` (cells without a record), ``left_hours``
+        (estimate), ``total_hours``, ``cells``.
+    """
+    from hashlib_core import grids
+
+    have = {}
+    if not results.empty:
+        for r in results.itertuples():
+            variant = r.variant if isinstance(r.variant, str) else None
+            have[(r.protocol, r.method, int(r.n_bits), int(r.seed), variant)] = r.wall_time_s
+    timed = results[results.wall_time_s.notna()] if not results.empty else results
+    overall = float(timed.wall_time_s.median()) if len(timed) else float("nan")
+
+    def median(cell) -> float:
+        if not len(timed):
+            return float("nan")
+        same = timed[(timed.protocol == cell.protocol) & (timed.method == cell.method)]
+        if len(same):
+            return float(same.wall_time_s.median())
+        family = list(DEEP) if cell.method in DEEP else list(grids.SHALLOW)
+        kin = timed[(timed.protocol == cell.protocol) & timed.method.isin(family)]
+        return float(kin.wall_time_s.median()) if len(kin) else overall
+
+    stored_s = left_s = 0.0
+    stored = copied = left = 0
+    for cell in cells:
+        key = (cell.protocol, cell.method, cell.n_bits, cell.seed, cell.variant)
+        if key in have:
+            stored += 1
+            if pd.isna(have[key]):
+                copied += 1
+            else:
+                stored_s += float(have[key])
+            continue
+        left += 1
+        if not (cell.kind == "main" and cell.tuned
+                and (cell.n_bits, cell.seed) == (grids.TUNE_BITS, grids.TUNE_SEED)):
+            left_s += median(cell)
+    return {"cells": len(cells), "stored": stored, "stored_hours": stored_s / 3600,
+            "copied": copied, "left": left, "left_hours": left_s / 3600,
+            "total_hours": (stored_s + left_s) / 3600}
+
+
+def grid_time_text(t: dict, *, scale: str) -> str:
+    """Sentences on :func:`grid_time`: what the grid has cost and what it will."""
+    copied = (f" ({t['copied']} of them copied from their method's tuning winner, the same "
+              "run, at no cost)" if t["copied"] else "")
+    text = (f"The `{scale}` grid has {t['cells']} runs. The {t['stored']} stored{copied} "
+            f"took {t['stored_hours']:.1f} hours of machine time (one core per run).")
+    if t["left"]:
+        if np.isnan(t["left_hours"]):
+            return text + f" {t['left']} runs are not made yet; no stored run gives their cost."
+        text += (f" The {t['left']} runs not made yet would take about {t['left_hours']:.1f} "
+                 f"hours more (each at the median of its method's stored runs), about "
+                 f"{t['total_hours']:.1f} hours for the whole grid.")
+    return text
 
 
 def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,

@@ -341,3 +341,33 @@ def test_load_manifest_and_learned_share(tmp_path):
     (folder / "manifest-bbb.json").write_text("{}")
     with pytest.raises(ValueError, match="2 manifests"):
         load_manifest("cpu", "p", root=tmp_path)
+
+
+def test_grid_time_counts_stored_runs_and_estimates_the_rest():
+    """The discussion page's machine time of a whole grid: stored runs at their own wall
+    time, a copied run at none, cells without a record at their method's median (else
+    their protocol's deep median), the tuning winner's own cell at none."""
+    import pandas as pd
+
+    from hashlib_core import grids
+
+    cells = [grids.GridCell("dhn", "cifar10-i", 32, 0, "tune-adam-lr0.001"),
+             grids.GridCell("dhn", "cifar10-i", 16, 0, tuned=True),
+             grids.GridCell("dhn", "cifar10-i", 64, 0, tuned=True),
+             grids.GridCell("dhn", "cifar10-i", 32, 0, tuned=True),  # copied
+             grids.GridCell("dch", "cifar10-i", 16, 0, tuned=True)]
+    rows = [("dhn", 32, "tune-adam-lr0.001", 600.0), ("dhn", 16, None, 300.0),
+            ("dhn", 32, None, np.nan)]
+    results = pd.DataFrame([{"protocol": "cifar10-i", "method": m, "n_bits": b, "seed": 0,
+                             "variant": v, "wall_time_s": w} for m, b, v, w in rows])
+    t = findings.grid_time(results, cells)
+    assert (t["stored"], t["copied"], t["left"]) == (3, 1, 2)
+    assert t["stored_hours"] == pytest.approx(900 / 3600)
+    # DHN 64 bits at DHN's median (450 s), DCH (no run) at the deep median of the protocol
+    assert t["left_hours"] == pytest.approx((450 + 450) / 3600)
+    text = findings.grid_time_text(t, scale="cpu")
+    assert "5 runs" in text and "1 of them copied" in text and "0.5 hours for the whole" in text
+    assert findings.grid_cost(results).runs.sum() == 2  # the copy has no wall time
+    # the tuning winner's own cell, not stored yet, is estimated at nothing
+    t = findings.grid_time(results.iloc[:2], cells)
+    assert t["left"] == 3 and t["left_hours"] == pytest.approx(900 / 3600)
