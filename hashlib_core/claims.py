@@ -369,16 +369,28 @@ def _reported(reported: pd.DataFrame, source: str | None, method: str, metric: s
 
 def claim_protocol(claim: Claim, runs: list[Run], scale: str) -> tuple[str, str]:
     """The protocol a claim is tested on at ``scale`` and a sentence on the choice: the
-    first of ``claim.protocols`` with runs of both sides."""
+    first of ``claim.protocols`` with runs of both sides, at one of ``claim.focus_bits``
+    when the claim has them (the length its verdict rests on), else at any length."""
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     names = list(dict.fromkeys(book if p is None else p for p in claim.protocols))
-    for name in names:
-        have = {r.key["method"] for r in runs if r.key["protocol"] == name}
-        if claim.method in have and have & set(claim.against):
-            if name != names[0]:
-                return name, (f"No run on `{names[0]}` yet; tested on `{name}` instead.")
-            return name, ""
+
+    def both_sides(name: str, lengths) -> bool:
+        have = {r.key["method"] for r in runs if r.key["protocol"] == name
+                and (lengths is None or int(r.key["n_bits"]) in lengths)}
+        return claim.method in have and bool(have & set(claim.against))
+
+    for lengths in ([claim.focus_bits] if claim.focus_bits else []) + [None]:
+        for name in names:
+            if both_sides(name, lengths):
+                if name == names[0]:
+                    return name, ""
+                at = "" if lengths is None else f" at {_bits_words(lengths)}"
+                return name, f"No run{at} on `{names[0]}`{'' if at else ' yet'}; tested on `{name}` instead."
     return book, ""
+
+
+def _bits_words(lengths) -> str:
+    return " or ".join(f"{b} bits" for b in lengths)
 
 
 def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, scale: str,

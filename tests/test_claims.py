@@ -340,3 +340,21 @@ def test_evaluate_stores_the_per_query_values_behind_the_means():
         skip = evaluate(q, d, ql, dl, topk=50, empty="skip")
     assert np.isnan(skip.curves["per_query_map"][ql == 5]).all()
     assert np.nanmean(skip.curves["per_query_map"]) == pytest.approx(skip.scalars["map"])
+
+
+def test_a_claim_about_one_length_goes_where_that_length_was_run(tmp_path):
+    """DSAH's mAC claim is about 32 bits: ADSH's protocol runs 12/24/36/48 bits only, so
+    the claim is tested on the book's CIFAR-10 protocol, which has 32-bit runs; the
+    precision claim (every length) stays on ADSH's protocol."""
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    _store(root, artifacts, [("dsah", 24, 0, 0.85, None), ("adsh", 24, 0, 0.75, None)],
+           protocol="cifar10-adsh")
+    _store(root, artifacts, [("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)])
+    runs = claims.default_runs(root, "smoke")
+    by_id = {c.id: c for c in claims.CLAIMS}
+    protocol, note = claims.claim_protocol(by_id["dsah-mac"], runs, "smoke")
+    assert protocol == PROTOCOL
+    assert note == f"No run at 32 bits on `cifar10-adsh`; tested on `{PROTOCOL}` instead."
+    assert claims.claim_protocol(by_id["dsah-adsh"], runs, "smoke") == ("cifar10-adsh", "")
+    rows = claims.evaluate_claim(by_id["dsah-mac"], runs, REPORTED, scale="smoke", n_boot=100)
+    assert set(rows.protocol) == {PROTOCOL} and 32 in set(rows.n_bits)
