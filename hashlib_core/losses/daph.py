@@ -14,8 +14,8 @@ reading of the objective is ours, see ``hashlib_core.methods.daph``):
     {} + \alpha\,\frac{1}{BK}\left(\lVert u - b\rVert^2 + \lVert z - h\rVert^2\right)
     + \lambda\,\frac{1}{K^2}\left(\lVert \tfrac1B u^\top u - I\rVert_F^2
                                   + \lVert \tfrac1B z^\top z - I\rVert_F^2\right)
-    + \beta\,\frac1K\left(\lVert \tfrac1B u^\top \mathbf 1\rVert^2
-                          + \lVert \tfrac1B z^\top \mathbf 1\rVert^2\right),
+    + \beta\,\frac1K\left(\lVert u^\top \mathbf 1\rVert^2
+                          + \lVert z^\top \mathbf 1\rVert^2\right),
 
 over the mini-batch: the asymmetric pairwise likelihood (all B x B pairs, the pair
 (i, i) included: query and database codes of one image are two different vectors),
