@@ -15,9 +15,12 @@ executes the book's notebooks on the results and builds the HTML book.
 What counts as done. A cell is done when its record was made with the settings this
 command asks for: every setting that changes the result (the scale's preset with the
 cell's hyper-parameter overrides, ``--epochs``, the pre-trained weights; everything of
-:class:`~hashlib_core.engine.RunConfig` but device, paths and workers) and the protocol's
-manifest (its splits and the data they were drawn from). A record made with other
-settings, or one that cannot be read, is not done: the cell runs again and its record is
+:class:`~hashlib_core.engine.RunConfig` but device, paths and workers, and for a shallow
+method also but the network's training settings, which it never reads) and the
+protocol's manifest (its splits and the data they were drawn from), and it holds what
+the book reads (code health; per-query values for a default run:
+:func:`~hashlib_core.results.record_gaps`). A record made with other settings or by older
+code, or one that cannot be read, is not done: the cell runs again and its record is
 replaced; the runner lists these cells, with the differing settings, before it starts and
 in the summary. ``--dry-run`` shows the same plan without running anything.
 
@@ -77,6 +80,7 @@ from hashlib_core.results import (
     has_record,
     read_record,
     record_dir,
+    record_gaps,
     result_settings,
     run_id,
     settings_differences,
@@ -264,9 +268,14 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
         else:
             diff = settings_differences(record, result_settings(config, manifest_sha256),
                                         defaults=_config_defaults())
-            if not diff:
+            gaps = record_gaps(record)
+            if not diff and not gaps:
                 return Plan(cell, "skip", "a record with these settings exists", config=config)
-            action, why = "rerun", "record made with other settings: " + "; ".join(diff)
+            if diff:
+                action, why = "rerun", "record made with other settings: " + "; ".join(diff)
+            else:
+                action, why = "rerun", ("record made by older code, without "
+                                        + ", ".join(gaps))
     if not force:
         twin = twin_record(cell, config, scale=scale, root=root,
                            manifest_sha256=manifest_sha256)
@@ -311,8 +320,8 @@ def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
     except ValueError:
         return None
     wanted = result_settings({**config.to_dict(), "variant": variant}, manifest_sha256)
-    if manifest_sha256 is None or settings_differences(record, wanted,
-                                                       defaults=_config_defaults()):
+    if manifest_sha256 is None or record_gaps({**record, "key": cell.key(scale)}) \
+            or settings_differences(record, wanted, defaults=_config_defaults()):
         return None
     return folder
 

@@ -570,13 +570,46 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(_jsonable(value), sort_keys=True))
 
 
+def _is_shallow(method: Any) -> bool:
+    from hashlib_core.methods import get_method_class
+
+    try:
+        return get_method_class(str(method)).kind == "shallow"
+    except (KeyError, ValueError):
+        return False
+
+
 def result_settings(config: Any, manifest_sha256: str | None) -> dict[str, Any]:
     """The settings that decide a run's result: its configuration without
-    :data:`NON_RESULT_FIELDS`, plus ``manifest_sha256`` (the protocol's splits and data)."""
+    :data:`NON_RESULT_FIELDS` (and, for a shallow method, without the fields only a
+    network reads, ``engine.config.NETWORK_FIELDS``), plus ``manifest_sha256`` (the
+    protocol's splits and data)."""
+    from hashlib_core.engine.config import NETWORK_FIELDS
+
     cfg = _config_dict(config)
-    out = {k: _plain(v) for k, v in cfg.items() if k not in NON_RESULT_FIELDS}
+    drop = set(NON_RESULT_FIELDS) | (set(NETWORK_FIELDS) if _is_shallow(cfg.get("method")) else set())
+    out = {k: _plain(v) for k, v in cfg.items() if k not in drop}
     out["manifest_sha256"] = manifest_sha256
     return out
+
+
+#: what the book reads from every record (code health, issue 13) and, for a default run
+#: (no variant), the per-query values of its paired bootstrap (the claims page)
+RECORD_SCALARS = ("distinct_bits", "constant_bits")
+DEFAULT_RUN_CURVES = ("per_query_map",)
+
+
+def record_gaps(record: Mapping[str, Any]) -> list[str]:
+    """What a record lacks of what the current evaluation stores and the book reads
+    (:data:`RECORD_SCALARS`, and :data:`DEFAULT_RUN_CURVES` for a default run); [] when
+    nothing. A record with gaps was made by older code: the runner makes it again."""
+    scalars, curves = record.get("scalars") or {}, record.get("curves") or {}
+    key = record.get("key") or {}
+    gaps = [name for name in RECORD_SCALARS
+            if name not in scalars and int(key.get("n_bits") or 2) >= 2]
+    if not key.get("variant"):
+        gaps += [name for name in DEFAULT_RUN_CURVES if name not in curves]
+    return gaps
 
 
 def settings_differences(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -101,8 +102,9 @@ SHA = "ab" * 32
 
 @dataclass
 class _Eval:
-    scalars: dict = field(default_factory=lambda: {"map": 0.5})
-    curves: dict = field(default_factory=dict)
+    scalars: dict = field(default_factory=lambda: {"map": 0.5, "distinct_bits": 32.0,
+                                                   "constant_bits": 0.0})
+    curves: dict = field(default_factory=lambda: {"per_query_map": np.full(4, 0.5)})
 
 
 @dataclass
@@ -132,6 +134,38 @@ def _manifests(sha=SHA):
 def _plan(cell, root, tmp_path, sha=SHA, **settings):
     return RP.plan_cell(cell, RP.cell_config(cell, "smoke", **settings), scale="smoke",
                         root=root, logs=tmp_path / "logs", manifest_sha256=sha)
+
+
+def test_a_shallow_record_is_not_redone_for_a_network_setting(tmp_path):
+    """ITQ fits GIST features: the epochs, optimiser or learning rate of the preset do not
+    change its codes, so a record made under another schedule is still done; its own
+    hyper-parameters and the protocol still decide it."""
+    root = tmp_path / "results"
+    cell = GridCell("itq", "cifar10-smoke", 32)
+    _store(root, cell, epochs=6, lr=0.5, eval_every=3)
+    assert _plan(cell, root, tmp_path).action == "skip"
+    other = GridCell("itq", "cifar10-smoke", 32, overrides={"n_iter": 7})
+    plan = _plan(other, root, tmp_path)
+    assert plan.action == "rerun" and "method_overrides" in plan.why
+    assert _plan(cell, root, tmp_path, sha="cd" * 32).action == "rerun"
+
+
+def test_a_record_made_by_older_code_is_made_again(tmp_path):
+    """A record without code health (or, for a default run, without per-query values)
+    was made before the evaluation stored them: the book cannot read them from it, so
+    the cell runs again and says why."""
+    root = tmp_path / "results"
+    cell = GridCell("itq", "cifar10-smoke", 32)
+    folder = _store(root, cell)
+    assert _plan(cell, root, tmp_path).action == "skip"
+    rec = json.loads((folder / R.RECORD).read_text())
+    del rec["scalars"]["distinct_bits"], rec["curves"]["per_query_map"]
+    (folder / R.RECORD).write_text(json.dumps(rec))
+    plan = _plan(cell, root, tmp_path)
+    assert plan.action == "rerun"
+    assert plan.why == "record made by older code, without distinct_bits, per_query_map"
+    assert R.record_gaps({**rec, "key": {**rec["key"], "variant": "tune-adam-lr0.001"}}) \
+        == ["distinct_bits"]  # a tuning run needs no per-query values
 
 
 def test_a_record_made_with_other_settings_is_not_done(tmp_path):

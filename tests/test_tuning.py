@@ -117,7 +117,7 @@ def test_dry_run_shows_cells_waiting_for_tuning_then_their_winner(tmp_path, caps
     assert "0 waiting" in out and out.count("todo  ") == 3
 
 
-def _winner_records(root, method, *, winner_epochs=None):
+def _winner_records(root, method, *, winner_epochs=None, per_query=True):
     """The five tuning records of ``method`` at the cpu scale, the (sgd, 3e-2) one winning,
     each with the full settings its cell runs with (``winner_epochs`` changes the
     winner's number of epochs) and query codes on disk."""
@@ -135,7 +135,9 @@ def _winner_records(root, method, *, winner_epochs=None):
         (folder / "query_codes-aaaa.npz").write_bytes(b"codes of " + cell.variant.encode())
         (folder / "run.ipynb").write_text("{}")
         record = {"schema": SCHEMA, "key": cell.key("cpu"), "config": config,
-                  "scalars": {"map": 0.61 if won else 0.3}, "curves": {},
+                  "scalars": {"map": 0.61 if won else 0.3, "distinct_bits": 32,
+                              "constant_bits": 0},
+                  "curves": {"per_query_map": [0.6, 0.62]} if per_query else {},
                   "history": [{"epoch": 0, "loss": 1.0, "val_map": 0.7 if won else 0.5}],
                   "best_epoch": 0, "timings": {"total_s": 500.0},
                   "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0},
@@ -185,8 +187,11 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
 def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
     from hashlib_core.reproduce import cell_config, plan_cell
 
-    _winner_records(tmp_path, "dhn", winner_epochs=7)
-    cell = grids.GridCell("dhn", "cifar10-i", grids.TUNE_BITS, grids.TUNE_SEED, tuned=True)
-    plan = plan_cell(cell, cell_config(cell, "cpu", root=tmp_path), scale="cpu",
-                     root=tmp_path, logs=tmp_path / "logs", manifest_sha256="m" * 64)
-    assert plan.action == "run"
+    _winner_records(tmp_path / "a", "dhn", winner_epochs=7)
+    # a winner made by older code, without the per-query values a default run keeps
+    _winner_records(tmp_path / "b", "dhn", per_query=False)
+    for root in (tmp_path / "a", tmp_path / "b"):
+        cell = grids.GridCell("dhn", "cifar10-i", grids.TUNE_BITS, grids.TUNE_SEED, tuned=True)
+        plan = plan_cell(cell, cell_config(cell, "cpu", root=root), scale="cpu",
+                         root=root, logs=tmp_path / "logs", manifest_sha256="m" * 64)
+        assert plan.action == "run"

@@ -21,6 +21,12 @@ FEATURES = ("gist",)
 #: and the encoding batch: in eval mode each image's code does not depend on its batch)
 NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
                      "allow_protocol_deviation", "encode_batch_size")
+#: fields only a network reads (its training and schedule): a shallow method, fitted on
+#: GIST features in closed form or by its own solver, gives the same codes whatever they
+#: are, so they leave its result identity (a new epoch preset does not rerun ITQ)
+NETWORK_FIELDS = ("backbone", "pretrained", "image_size", "epochs", "batch_size", "lr",
+                  "weight_decay", "optimizer", "momentum", "lr_schedule", "lr_step", "amp",
+                  "amp_dtype", "eval_every", "deterministic")
 #: fields added later that enter the result key only when they differ from their default
 #: (so the keys, and the checkpoints, of earlier configurations stay valid)
 KEY_IF_CHANGED = {"deterministic": True}
