@@ -29,9 +29,10 @@ mkdir -p "$CLAIMS"
 
 chunks() {  # one line per chunk: "<description>|<reproduce args>"
   for m in $VERDICT; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
+  # minutes in all, and baselines of CSDH's, DHEH's and the DSAH table's claims
+  for m in $SHALLOW; do echo "$m all bits|--methods $m"; done
   echo "shnet ablation|--methods shnet --kinds ablation"
   for m in $OTHERS; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
-  for m in $SHALLOW; do echo "$m all bits|--methods $m"; done
   echo "budget check (60 epochs)|--kinds budget"
 }
 
