@@ -411,6 +411,7 @@ def _row(rec: dict) -> dict[str, Any]:
     row.update(
         best_epoch=rec.get("best_epoch"),
         wall_time_s=prov.get("wall_time_s"),
+        copied_from=prov.get("copied_from"),  # the tuning run this record is a copy of
         device=prov.get("device"),
         git_commit=prov.get("git_commit"),
         manifest_sha256=prov.get("manifest_sha256"),

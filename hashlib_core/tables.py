@@ -287,12 +287,13 @@ def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     pandas.DataFrame
         Plain values, one row per run sorted by method, variant, code length, seed:
         ``method, variant, n_bits, seed, map, precision_top5000, mac, epochs,
-        best_epoch, wall_time_min, git_commit, record`` (``record``: the run's
+        best_epoch, wall_time_min, copied_from, git_commit, record`` (``copied_from``:
+        the tuning run a copied record comes from, else None; ``record``: the run's
         ``record.json`` path; ``epochs``: epochs trained, None for a shallow method;
         ``best_epoch`` 0-based, -1 for a shallow method).
     """
     cols = ["method", "variant", "n_bits", "seed", "map", "precision_top5000", "mac",
-            "epochs", "best_epoch", "wall_time_min", "git_commit", "record"]
+            "epochs", "best_epoch", "wall_time_min", "copied_from", "git_commit", "record"]
     if results.empty:
         return pd.DataFrame(columns=cols)
     sel = results[results.protocol == protocol].copy()
@@ -514,12 +515,19 @@ def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
         "precision, top 5,000": [_fmt(x) for x in runs.precision_top5000],
         "mAC": [_fmt(x) for x in runs.mac],
         "epochs (best)": [epochs(r) for r in runs.itertuples()],
-        "wall time (min)": [MISSING if pd.isna(x) else f"{x:.1f}" for x in runs.wall_time_min],
+        "wall time (min)": [_wall(r) for r in runs.itertuples()],
         "commit": [f"`{str(c)[:7]}`" if isinstance(c, str) else MISSING
                    for c in runs.git_commit],
         "record": [_record_link(p, repo, link_base) for p in runs.record],
     }, columns=["run", "mAP", "precision, top 5,000", "mAC", "epochs (best)",
                 "wall time (min)", "commit", "record"])
+
+
+def _wall(run) -> str:
+    copied = getattr(run, "copied_from", None)
+    if isinstance(copied, str) and copied:
+        return "none: a copy of its tuning run"
+    return MISSING if pd.isna(run.wall_time_min) else f"{run.wall_time_min:.1f}"
 
 
 def _record_link(path: str, repo: Path, link_base: str) -> str:

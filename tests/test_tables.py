@@ -85,6 +85,12 @@ def test_runs_table_is_complete_with_provenance(store, tmp_path):
     assert page.run.str.contains("tune-adam-lr0.0003").sum() == 1
     # records outside the repository cannot be linked from the book
     assert (tables.runs_page_table(runs, repo=tmp_path).record == tables.MISSING).all()
+    # a record copied from its tuning run says so instead of a wall time
+    assert runs.copied_from.isna().all()
+    copied = runs.assign(copied_from=["32b_seed0_tune-adam-lr0.001"] + [None] * 6,
+                         wall_time_min=[np.nan] + [1.5] * 6)
+    walls = tables.runs_page_table(copied, repo=store.parent)["wall time (min)"]
+    assert walls.iloc[0] == "none: a copy of its tuning run" and walls.iloc[1] == "1.5"
 
 
 def test_results_page_writes_every_table_as_csv(store, tmp_path):
