@@ -342,6 +342,9 @@ def copy_twin(source: Path, cell: GridCell, *, scale: str, root: str | Path = "r
         src = record_dir(base, **old_key) / entry["name"] if entry else None
         if src is not None and src.is_file():
             atomic_write(record_dir(base, **key) / entry["name"], src.read_bytes())
+            for old in record_dir(base, **key).glob(f"{what}-*.npz"):  # a replaced run's
+                if old.name != entry["name"]:
+                    old.unlink()
     if (Path(source) / "run.ipynb").is_file():
         atomic_write(folder / "run.ipynb", (Path(source) / "run.ipynb").read_bytes())
     record["key"] = key

@@ -169,6 +169,9 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     # another protocol manifest (other splits) is another run
     assert twin_record(cell, config, scale="cpu", root=tmp_path, manifest_sha256="n" * 64) is None
 
+    stale = record_dir(tmp_path, **cell.key("cpu")) / "query_codes-bbbb.npz"  # an old run's
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     folder = copy_twin(twin_record(cell, config, scale="cpu", root=tmp_path,
                                    manifest_sha256="m" * 64), cell, scale="cpu", root=tmp_path,
                        artifacts=tmp_path / "artifacts")
@@ -177,6 +180,7 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     assert rec["provenance"]["copied_from"] == "32b_seed0_tune-sgd-lr0.03"
     assert rec["provenance"]["wall_time_s"] is None and rec["scalars"]["map"] == 0.61
     assert (folder / "query_codes-aaaa.npz").read_bytes() == b"codes of tune-sgd-lr0.03"
+    assert not stale.exists()
     # the copy is the cell's record: done, and counted once in the grid's cost
     assert plan_cell(cell, config, scale="cpu", root=tmp_path, logs=tmp_path / "logs",
                      manifest_sha256="m" * 64).action == "skip"
