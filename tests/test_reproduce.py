@@ -346,8 +346,10 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
 
     env = {**os.environ, "HASHLIB_DATA": str(shared_data),
            "PYTHONPATH": str(RP.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # 40 epochs: the signal must reach a run still training (a loaded machine polls late)
     args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
-            "dpsh", "csq", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
+            "dpsh", "csq", "--bits", "32", "--epochs", "40", "--no-book",
+            "--root", str(tmp_path / "r"),
             "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
