@@ -316,9 +316,9 @@ def cost_text(cost: pd.DataFrame) -> str:
         return "No run with a recorded wall time is stored."
     runs = int(cost.runs.sum())
     total = cost.total_min.sum()
-    return (f"{runs} stored runs took {total / 60:.1f} hours of wall time in all "
-            f"({total / runs:.1f} min per run on average); the longest single run took "
-            f"{cost.max_min.max():.1f} min ({cost.max_min.idxmax()}).")
+    return (f"{runs} stored runs with a wall time of their own, {total / runs:.1f} min per "
+            f"run on average; the longest single run took {cost.max_min.max():.1f} min "
+            f"({cost.max_min.idxmax()}).")
 
 
 def grid_time(results: pd.DataFrame, cells) -> dict:
