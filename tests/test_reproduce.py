@@ -357,9 +357,10 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
     deadline = time.time() + 600
     while not (last / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
+    seen = sorted(str(f.relative_to(tmp_path)) for f in tmp_path.rglob("*.pt"))
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"checkpoints seen before the signal: {seen}\n{out}\n{err}"
     assert "Traceback" not in err and "stopped by Ctrl-C during 1, 1 not run" in out
     assert "not run              cifar10-smoke/csq/32b_seed0" in out
     dry = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env)
