@@ -321,7 +321,7 @@ def cost_text(cost: pd.DataFrame) -> str:
             f"({cost.max_min.idxmax()}).")
 
 
-def grid_time(results: pd.DataFrame, cells) -> dict:
+def grid_time(results: pd.DataFrame, cells, *, scale: str) -> dict:
     """The machine time of a whole grid (``cells``, :func:`hashlib_core.grids.grid`): the
     stored runs' wall time, and an estimate for the cells without a record, each at the
     median of the stored runs of its method and protocol (else of its protocol's deep or
@@ -367,8 +367,7 @@ def grid_time(results: pd.DataFrame, cells) -> dict:
                 stored_s += float(have[key])
             continue
         left += 1
-        if not (cell.kind == "main" and cell.tuned
-                and (cell.n_bits, cell.seed) == (grids.TUNE_BITS, grids.TUNE_SEED)):
+        if not grids.is_tuning_twin(cell, scale):
             left_s += median(cell)
     return {"cells": len(cells), "stored": stored, "stored_hours": stored_s / 3600,
             "copied": copied, "left": left, "left_hours": left_s / 3600,

@@ -154,6 +154,14 @@ class GridCell:
                 "n_bits": self.n_bits, "seed": self.seed, "variant": self.variant}
 
 
+def is_tuning_twin(cell: GridCell, scale: str) -> bool:
+    """Whether ``cell`` is its method's winning tuning run itself once tuning is done: a
+    tuned main cell at the tuning length and seed on a tuned scale (the runner copies the
+    winner's record to it instead of training the same seeded run again)."""
+    return (cell.kind == "main" and cell.tuned and scale in TUNED_SCALES
+            and (cell.n_bits, cell.seed) == (TUNE_BITS, TUNE_SEED))
+
+
 def _ablation(protocol: str, n_bits: int, seeds=(0,), tuned: bool = False) -> list[GridCell]:
     return [GridCell("shnet", protocol, n_bits, s, name, dict(over), tuned=tuned)
             for s in seeds for name, over in SHNET_ABLATION.items()]

@@ -305,8 +305,7 @@ def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
     optimiser settings: when the winner's record was made with the cell's settings in
     every field but the variant name (and on the same protocol manifest), training the
     cell would repeat that seeded, deterministic run."""
-    if not (cell.kind == "main" and cell.tuned and scale in grids.TUNED_SCALES
-            and (cell.n_bits, cell.seed) == (grids.TUNE_BITS, grids.TUNE_SEED)):
+    if not grids.is_tuning_twin(cell, scale):
         return None
     from hashlib_core.tuning import tuned_settings
 

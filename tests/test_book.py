@@ -360,7 +360,7 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
             ("dhn", 32, None, np.nan)]
     results = pd.DataFrame([{"protocol": "cifar10-i", "method": m, "n_bits": b, "seed": 0,
                              "variant": v, "wall_time_s": w} for m, b, v, w in rows])
-    t = findings.grid_time(results, cells)
+    t = findings.grid_time(results, cells, scale="cpu")
     assert (t["stored"], t["copied"], t["left"]) == (3, 1, 2)
     assert t["stored_hours"] == pytest.approx(900 / 3600)
     # DHN 64 bits at DHN's median (450 s), DCH (no run) at the deep median of the protocol
@@ -369,5 +369,8 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
     assert "5 runs" in text and "1 of them copied" in text and "0.5 hours for the whole" in text
     assert findings.grid_cost(results).runs.sum() == 2  # the copy has no wall time
     # the tuning winner's own cell, not stored yet, is estimated at nothing
-    t = findings.grid_time(results.iloc[:2], cells)
+    t = findings.grid_time(results.iloc[:2], cells, scale="cpu")
     assert t["left"] == 3 and t["left_hours"] == pytest.approx(900 / 3600)
+    # on a scale without tuning the same cell is a run of its own
+    t = findings.grid_time(results.iloc[:2], cells, scale="paper")
+    assert t["left_hours"] == pytest.approx((900 + 450) / 3600)
