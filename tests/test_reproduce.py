@@ -346,13 +346,14 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
 
     env = {**os.environ, "HASHLIB_DATA": str(shared_data),
            "PYTHONPATH": str(RP.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    # 40 epochs: the signal must reach a run still training (a loaded machine polls late)
     args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
-            "dpsh", "csq", "--bits", "32", "--epochs", "40", "--no-book",
-            "--root", str(tmp_path / "r"),
+            "dpsh", "csq", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
             "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]
+    # a terminal's runner gets SIGINT's default action; a test suite started in the
+    # background (nohup ... &) has SIGINT ignored, which its children would inherit
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     last = tmp_path / "r.checkpoints" / "smoke" / "cifar10-smoke" / "dpsh" / "32b_seed0"
     deadline = time.time() + 600
     while not (last / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
