@@ -59,10 +59,13 @@ says what finished, and the same command resumes (exit code 130).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -474,6 +477,55 @@ class TuningPending(RuntimeError):
     """A cell waits for its method's tuning runs."""
 
 
+class _KernelShutdownAfterCtrlC(logging.Filter):
+    """Drops what nbclient and asyncio log about the notebook's kernel dying once Ctrl-C
+    has come: the runner shuts that kernel down itself, and a poll of the kernel that was
+    in flight then reports its death ("Kernel died while waiting for execute reply", and an
+    unretrieved ``DeadKernelError`` with its traceback). A kernel that dies on its own,
+    with no Ctrl-C, is still logged and fails its cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.interrupted:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (type(exc).__name__ == "DeadKernelError"
+                    or record.getMessage().startswith("Kernel died"))
+
+
+@contextlib.contextmanager
+def _quiet_kernel_shutdown_after_ctrl_c():
+    """While the grid runs, Ctrl-C raises KeyboardInterrupt as usual and also quietens the
+    kernel-shutdown messages (:class:`_KernelShutdownAfterCtrlC`). A runner whose SIGINT
+    is ignored (started with ``nohup ... &``) keeps it ignored."""
+    quiet = _KernelShutdownAfterCtrlC()
+    loggers = [logging.getLogger(name) for name in ("asyncio", "papermill", "nbclient")]
+    for lg in loggers:
+        lg.addFilter(quiet)
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):
+        quiet.interrupted = True
+        raise KeyboardInterrupt
+
+    try:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        yield quiet
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+        if not quiet.interrupted:  # else the kernel's task may still report at exit
+            for lg in loggers:
+                lg.removeFilter(quiet)
+
+
 def _is_interrupt(err: BaseException) -> bool:
     """Ctrl-C reaches the notebook's kernel too: it then fails with KeyboardInterrupt."""
     return isinstance(err, KeyboardInterrupt) or getattr(err, "ename", None) == "KeyboardInterrupt"
@@ -603,24 +655,25 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs "
                           "[{elapsed} elapsed, {remaining} left]{postfix}")
     k = 0
-    try:
-        for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
-            claim = claim_path(root, scale, plan.cell)
-            if not try_claim(claim):
-                summary.claimed.append(plan.label)
-                continue
-            try:
-                _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
-                         logs=logs, device=device, epochs=epochs, **cell_options)
-            finally:
-                claim.unlink(missing_ok=True)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-        finished = set(summary.done) | set(summary.failed)
-        left = [p.label for p in todo[k:] if p.label not in finished]
-        if left and left[0] in summary.seconds:  # it was running when Ctrl-C came
-            summary.stopped = left.pop(0)
-        summary.not_run = left
+    with _quiet_kernel_shutdown_after_ctrl_c():
+        try:
+            for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
+                claim = claim_path(root, scale, plan.cell)
+                if not try_claim(claim):
+                    summary.claimed.append(plan.label)
+                    continue
+                try:
+                    _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
+                             logs=logs, device=device, epochs=epochs, **cell_options)
+                finally:
+                    claim.unlink(missing_ok=True)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            finished = set(summary.done) | set(summary.failed)
+            left = [p.label for p in todo[k:] if p.label not in finished]
+            if left and left[0] in summary.seconds:  # it was running when Ctrl-C came
+                summary.stopped = left.pop(0)
+            summary.not_run = left
     bar.close()
     return summary
 

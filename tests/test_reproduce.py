@@ -334,6 +334,43 @@ def torch_cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def test_ctrl_c_quietens_the_kernel_shutdown_only_after_it_came():
+    """After Ctrl-C the runner shuts the kernel down itself; a kernel poll in flight then
+    logged 'Kernel died' and an unretrieved DeadKernelError with a traceback (CI saw it).
+    Those records are dropped once Ctrl-C came, and only then."""
+    import logging
+    import signal
+    import time
+
+    class DeadKernelError(RuntimeError):
+        pass
+
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    log = logging.getLogger("asyncio")
+    handler = Keep()
+    log.addHandler(handler)
+    try:
+        with RP._quiet_kernel_shutdown_after_ctrl_c():
+            log.error("Task exception was never retrieved", exc_info=DeadKernelError("x"))
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)  # the handler raises at the next bytecode
+            log.error("Task exception was never retrieved", exc_info=DeadKernelError("x"))
+            log.error("Kernel died while waiting for execute reply.")
+            log.error("something else")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        log.removeHandler(handler)
+        for lg in ("asyncio", "papermill", "nbclient"):
+            logging.getLogger(lg).filters.clear()
+    assert seen == ["Task exception was never retrieved", "something else"]
+
+
 @pytest.mark.slow
 def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
     """Case 5 as a user meets it: SIGINT to the whole process group (runner and notebook
