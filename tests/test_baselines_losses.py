@@ -170,7 +170,7 @@ def test_daph_loss_equals_loop(stream):
     z = torch.rand(5, K, generator=torch.Generator().manual_seed(7), dtype=torch.float64) * 2 - 1
     b = torch.where(u >= 0, 1.0, -1.0).flip(0)
     h = torch.where(z >= 0, 1.0, -1.0)
-    alpha, lam, beta = 2.0, 0.3, 0.5
+    alpha, lam, beta, n_items = 2.0, 0.3, 0.5, 50
     n = u.shape[0]
     lik = 0.0
     for i in range(n):
@@ -186,15 +186,16 @@ def test_daph_loss_equals_loop(stream):
             for m in range(K):
                 c = sum(float(x[i, k]) * float(x[i, m]) for i in range(n)) / n
                 dec += (c - (1.0 if k == m else 0.0)) ** 2
-        bal = sum(sum(float(x[i, k]) for i in range(n)) ** 2 for k in range(K))
-        return alpha * quant / (n * K) + lam * dec / K**2 + beta * bal / K
+        bal = sum((sum(float(x[i, k]) for i in range(n)) / n) ** 2 for k in range(K))
+        return alpha / n_items * quant / n + lam * dec / K**2 + beta * bal
 
     if stream != "database":
         total += own_terms(u, b)
     if stream != "query":
         total += own_terms(z, h)
     s = (labels @ labels.T > 0).double()
-    got = daph_loss(u, z, s, b=b, h=h, alpha=alpha, lam=lam, beta=beta, stream=stream)
+    got = daph_loss(u, z, s, b=b, h=h, alpha=alpha, lam=lam, beta=beta, n_items=n_items,
+                    stream=stream)
     assert got.item() == pytest.approx(total, rel=1e-12)
 
 
@@ -204,10 +205,14 @@ def test_daph_stream_detaches_the_fixed_network():
     u.requires_grad_(True)
     z.requires_grad_(True)
     s = (labels @ labels.T > 0).double()
-    daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, stream="query").backward()
+    daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, n_items=5,
+              stream="query").backward()
     assert u.grad is not None and z.grad is None
     with pytest.raises(ValueError, match="stream"):
-        daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, stream="both_ways")
+        daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, n_items=5,
+                  stream="both_ways")
+    with pytest.raises(ValueError, match="n_items"):
+        daph_loss(u, z, s, b=None, h=None, alpha=1.0, lam=0.1, beta=0.1, n_items=0)
 
 
 @pytest.mark.parametrize(("alpha", "gamma"), [(10.0, 10.0), (10.0, 1.0), (1.0, 10.0), (3.0, 0.5)])
@@ -232,13 +237,73 @@ def test_daph_code_step_is_the_joint_minimiser(alpha, gamma):
         daph_update_codes(u, z, alpha=1.0, gamma=-1.0)
 
 
-def test_daph_balance_term_is_the_official_sum_over_the_batch():
-    """beta * mean_k (sum_i u_ik)^2 (DeepHash-pytorch; the paper's ||U^T 1||^2 / K): a
-    common offset of a batch of 64 costs 64^2 times more than a per-item mean would."""
+def test_daph_loss_does_not_depend_on_the_batch_size():
+    """The paper's objective divided by n^2 and estimated on a batch: a batch repeated
+    twice has the same loss, term by term. DeepHash-pytorch's balance term (the batch sum,
+    squared) grows with the batch: repeated twice, it was 4 times larger."""
+    g = torch.Generator().manual_seed(3)
+    u = torch.rand(16, K, generator=g, dtype=torch.float64) * 2 - 1
+    z = torch.rand(16, K, generator=g, dtype=torch.float64) * 2 - 1
+    b, h = torch.where(u >= 0, 1.0, -1.0), torch.where(z >= 0, 1.0, -1.0)
+    labels = torch.eye(4, dtype=torch.float64)[torch.arange(16) % 4]
+    s = labels @ labels.T
+
+    def loss(rep, **weights):
+        return daph_loss(u.repeat(rep, 1), z.repeat(rep, 1), s.repeat(rep, rep),
+                         b=b.repeat(rep, 1), h=h.repeat(rep, 1), n_items=100,
+                         **weights).item()
+
+    for weights in ({"alpha": 10.0, "lam": 0.0, "beta": 0.0},
+                    {"alpha": 0.0, "lam": 0.01, "beta": 0.0},
+                    {"alpha": 0.0, "lam": 0.0, "beta": 0.01},
+                    {"alpha": 10.0, "lam": 0.01, "beta": 0.01}):
+        assert loss(2, **weights) == pytest.approx(loss(1, **weights), rel=1e-12), weights
+
+
+def test_daph_weights_follow_the_papers_sums():
+    """Quantisation alpha / n per item against the likelihood's pair mean, balance beta
+    times the squared batch mean of each bit: a common offset a on K bits costs beta K a^2
+    for each stream it trains, at any batch size."""
     n, k, a = 64, 8, 0.5
     u = torch.full((n, k), a, dtype=torch.float64)
     z = -u
     s = torch.zeros(n, n, dtype=torch.float64)
-    plain = daph_loss(u, z, s, b=None, h=None, alpha=0.0, lam=0.0, beta=0.0, stream="query")
-    with_balance = daph_loss(u, z, s, b=None, h=None, alpha=0.0, lam=0.0, beta=0.01, stream="query")
-    assert (with_balance - plain).item() == pytest.approx(0.01 * (n * a) ** 2)
+    none = {"alpha": 0.0, "lam": 0.0, "beta": 0.0}
+    plain = daph_loss(u, z, s, b=None, h=None, n_items=10, stream="query", **none)
+    balance = daph_loss(u, z, s, b=None, h=None, n_items=10, stream="query",
+                        **{**none, "beta": 0.01})
+    assert (balance - plain).item() == pytest.approx(0.01 * k * a**2)
+    ones = torch.ones_like(u)
+    quant = daph_loss(u, z, s, b=ones, h=ones, n_items=10, stream="query",
+                      **{**none, "alpha": 10.0})
+    assert (quant - plain).item() == pytest.approx(10.0 / 10 * k * (1 - a) ** 2)
+
+
+@pytest.mark.parametrize("classes", [4, 10, 100])
+def test_daph_default_balance_makes_a_common_offset_unprofitable(classes):
+    """The label-blind move of the two streams (u + a, z - a on every image) lowers the
+    likelihood of the dissimilar pairs by about (1 - 2p)/4 |a|^2 near the start (p: the
+    share of similar pairs) and costs 2 beta |a|^2 of balance: DAPH's default beta = 1/8
+    makes it unprofitable for any p, a weaker balance (beta = 0.01, measured: offsets half
+    the outputs' size on CIFAR-10) does not."""
+    from hashlib_core.methods.daph import DAPH
+
+    n, k = 200, 16
+    g = torch.Generator().manual_seed(5)
+    u = (torch.rand(n, k, generator=g, dtype=torch.float64) - 0.5) * 0.02
+    z = (torch.rand(n, k, generator=g, dtype=torch.float64) - 0.5) * 0.02
+    u, z = u - u.mean(0), z - z.mean(0)
+    labels = torch.eye(classes, dtype=torch.float64)[torch.arange(n) % classes]
+    s = labels @ labels.T
+    a = torch.full((k,), 0.1, dtype=torch.float64)
+    hp = DAPH.defaults
+    weights = {"alpha": hp["alpha"], "lam": hp["lam"], "n_items": n}
+
+    def change(beta):
+        def loss(uu, zz):
+            return daph_loss(uu, zz, s, b=None, h=None, beta=beta, **weights).item()
+        return loss(u + a, z - a) - loss(u, z)
+
+    assert hp["beta"] == 0.125
+    assert change(hp["beta"]) > 0
+    assert change(0.01) < 0

@@ -31,13 +31,12 @@ networks fixed (``alternate`` sets how the two networks share the mini-batches):
   :math:`\alpha(\lVert U - B\rVert^2 + \lVert Z - H\rVert^2) + \gamma\lVert B - H\rVert^2`,
   i.e. :math:`B = H = \operatorname{sign}(U + Z)` for :math:`\gamma \ge \alpha`.
 
-Why not DeepHash-pytorch's block-wise code step (B, then H) and epoch alternation, and
-why ``alpha = 1`` rather than its 10: with ``alpha = gamma`` and tanh outputs the
-block-wise step returns B = H = the previous H, so the codes never left the signs of the
-untrained database network, and at ``alpha = 10`` the (mean-normalised) quantisation
-outweighs the likelihood and holds the networks at stale codes. The derivation and the
-learning-test measurements behind each choice are on the book's DAPH page
-(``book/methods/daph.md``).
+Why not DeepHash-pytorch's block-wise code step (B, then H) and epoch alternation: with
+``alpha = gamma`` and tanh outputs the block-wise step returns B = H = the previous H, so
+the codes never left the signs of the untrained database network. Why the paper's
+objective divided by n^2 rather than DeepHash-pytorch's per-term normalisations: see
+:mod:`hashlib_core.losses.daph`. The derivations and the measurements behind each choice
+are on the book's DAPH page (``book/methods/daph.md``).
 
 Outside the training schedule (before any :meth:`~DAPH.begin_epoch`) a step updates both
 networks jointly. ``forward`` keeps the database stream's output of the batch for
@@ -52,11 +51,18 @@ The paper's text was not available to us; the structure of the objective and of 
 alternation follows the paper's description as summarised in the project's METHODS.md
 and DeepHash-pytorch's DAPH; every weight is a hyper-parameter.
 
-* ``alpha = 1`` (quantisation): DeepHash-pytorch's 10 (with each term a mean, as here)
-  holds the networks at their stale codes (above);
-* ``gamma = 10`` (B-H coupling), ``lam = 0.01`` (decorrelation), ``beta = 0.01``
-  (balance): DeepHash-pytorch's values and normalisations (each term a mean, except
-  the balance term, a sum over the batch before squaring; see the loss module); ``gamma >= alpha`` gives one code per item, B = H;
+* the normalisation: the paper's objective (sums over the training set) divided by n^2,
+  so that the likelihood is a pair mean; then the quantisation weighs ``alpha / n`` per
+  item and the balance is ``beta`` times the squared batch mean of each bit, summed
+  over the bits; the decorrelation keeps DeepHash-pytorch's form (a mean over the K^2
+  entries of the batch's second moments minus I);
+* ``alpha = 10``, ``gamma = 10``, ``lam = 0.01``: DeepHash-pytorch's values, read as
+  weights of the paper's objective; ``gamma >= alpha`` gives one code per item, B = H;
+* ``beta = 1/8``: the smallest balance weight at which the label-blind move of the two
+  streams (u + a, z - a on every image) does not lower the objective near the start, for
+  any share p of similar pairs (it gains about (1 - 2p)/4 |a|^2 of likelihood and costs
+  2 beta |a|^2 of balance). DeepHash-pytorch's 0.01 in this normalisation left offsets
+  half the size of the outputs (measured, ``scripts/daph_probe.py``);
 * the likelihood form of the asymmetric pairwise term (DPSH-style, on 1/2 u.z);
 * ``alternate = "batch"``: how the two networks share the mini-batches (above;
   DeepHash-pytorch runs one pass per network per epoch, the engine one pass per epoch);
@@ -102,10 +108,10 @@ class DAPH(SizedBuffers, DeepHashMethod):
         "ACM Multimedia 2017."
     )
     defaults: ClassVar[dict[str, Any]] = {
-        "alpha": 1.0,
+        "alpha": 10.0,
         "gamma": 10.0,
         "lam": 0.01,
-        "beta": 0.01,
+        "beta": 0.125,
         "alternate": "batch",
     }
     reconstructed: ClassVar[tuple[str, ...]] = ("alpha", "gamma", "lam", "beta", "alternate")
@@ -190,6 +196,7 @@ class DAPH(SizedBuffers, DeepHashMethod):
             alpha=float(hp["alpha"]),
             lam=float(hp["lam"]),
             beta=float(hp["beta"]),
+            n_items=self.u_bank.shape[0],
             stream=stream,
         )
 
