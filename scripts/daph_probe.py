@@ -5,7 +5,8 @@ The measurement behind the DAPH page's "Normalisation" section (``book/methods/d
 with a weak balance term the query and database networks move their outputs apart on a
 common offset (u near a, z near -a on every image), which lowers the likelihood of the
 dissimilar pairs without looking at the labels. The probe prints, per epoch, the mean
-over the bits of |mean_i u_ik| (the offset) next to mean |u_ik|, for both streams.
+over the bits of |mean_i u_ik| (the offset) next to mean |u_ik|, for both streams, and
+the cosine between the two streams' offsets (-1: opposite directions).
 
 Usage (about 50 s per epoch of ``cifar10-i`` on one core)::
 
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         for stream, bank in (("u", method.u_bank), ("z", method.z_bank)):
             row[f"{stream}_offset"] = round(bank.mean(0).abs().mean().item(), 3)
             row[f"{stream}_magnitude"] = round(bank.abs().mean().item(), 3)
+        # -1: the two streams' offsets point in opposite directions (the label-blind move)
+        row["offset_cosine"] = round(torch.nn.functional.cosine_similarity(
+            method.u_bank.mean(0), method.z_bank.mean(0), dim=0).item(), 3)
         print(json.dumps(row), flush=True)
 
 
