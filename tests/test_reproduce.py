@@ -354,6 +354,8 @@ def test_ctrl_c_quietens_the_kernel_shutdown_only_after_it_came():
     log = logging.getLogger("asyncio")
     handler = Keep()
     log.addHandler(handler)
+    # as in a terminal (a suite started with nohup ... & has SIGINT ignored)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with RP._quiet_kernel_shutdown_after_ctrl_c():
             log.error("Task exception was never retrieved", exc_info=DeadKernelError("x"))
@@ -365,6 +367,7 @@ def test_ctrl_c_quietens_the_kernel_shutdown_only_after_it_came():
             log.error("something else")
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
+        signal.signal(signal.SIGINT, outer)
         log.removeHandler(handler)
         for lg in ("asyncio", "papermill", "nbclient"):
             logging.getLogger(lg).filters.clear()
