@@ -404,7 +404,9 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
         paper_difference, mean, std, n_seeds, against_mean, against_std,
         against_n_seeds, difference, low, high, basis, verdict, n_runs, commits``
         (``against`` is the best of ``claim.against`` by mean at that length;
-        ``commits`` a sorted tuple; NaN where a number is missing).
+        ``missing`` those of ``claim.against`` with no run at that length: a claim that
+        would be supported is then inconclusive; ``commits`` a sorted tuple; NaN where a
+        number is missing).
     """
     protocol, _ = claim_protocol(claim, runs, scale)
     lengths = sorted({int(r.key["n_bits"]) for r in runs if r.key["protocol"] == protocol
@@ -416,6 +418,7 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
         rng = np.random.default_rng([seed, n_bits])
         mine = _runs_of(runs, protocol, claim.method, n_bits)
         others = {m: _runs_of(runs, protocol, m, n_bits) for m in claim.against}
+        missing = tuple(m for m, g in others.items() if not g)
         others = {m: g for m, g in others.items() if g}
         if not others:
             continue
@@ -447,15 +450,22 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
             "mean": a.mean, "std": a.std, "n_seeds": a.n_seeds,
             "against_mean": b.mean, "against_std": b.std, "against_n_seeds": b.n_seeds,
             "difference": a.mean - b.mean, "low": low, "high": high, "basis": basis,
-            "verdict": verdict(low, high, higher_is_better=claim.higher_is_better,
-                               randomness=randomness),
+            "verdict": _complete(verdict(low, high, higher_is_better=claim.higher_is_better,
+                                         randomness=randomness), missing),
+            "missing": missing,
             "n_runs": len(all_runs), "commits": tuple(sorted({r.commit for r in all_runs})),
         })
     cols = ["claim", "n_bits", "protocol", "method", "against", "paper_method",
             "paper_against", "paper_difference", "mean", "std", "n_seeds", "against_mean",
             "against_std", "against_n_seeds", "difference", "low", "high", "basis",
-            "verdict", "n_runs", "commits"]
+            "verdict", "missing", "n_runs", "commits"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _complete(v: str, missing: tuple[str, ...]) -> str:
+    """A claim against several methods is supported only when all of them were run: beating
+    the ones that were says nothing of the others. Losing to one of them already refutes it."""
+    return INCONCLUSIVE if missing and v == SUPPORTED else v
 
 
 def claim_verdict(claim: Claim, rows: pd.DataFrame) -> str:
@@ -692,6 +702,9 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
             paper = "—"
         ours = (f"{_ours(r.mean, r.std, r.n_seeds)} vs "
                 f"{(other + ' ') if many else ''}{_ours(r.against_mean, r.against_std, r.against_n_seeds)}")
+        missing = getattr(r, "missing", ())
+        if missing:
+            ours += f" (not run yet: {', '.join(display_name(m) for m in missing)})"
         focus = claim.focus_bits is None or r.n_bits in claim.focus_bits
         out.append({
             "bits": str(r.n_bits) + ("" if focus else " (context)"),
@@ -705,10 +718,18 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _missing_words(claim: Claim, row) -> str:
+    missing = getattr(row, "missing", ())
+    if not missing:
+        return ""
+    return f" ({len(missing)} of {len(claim.against)} compared methods not run yet)"
+
+
 def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
     if rows.empty:
         return "no run of both methods at this scale"
-    text = "; ".join(f"{r.n_bits} bits: {r.verdict}" for r in rows.itertuples()
+    text = "; ".join(f"{r.n_bits} bits: {r.verdict}" + _missing_words(claim, r)
+                     for r in rows.itertuples()
                      if claim.focus_bits is None or r.n_bits in claim.focus_bits)
     if not text:
         return ("no run at " + ", ".join(str(b) for b in claim.focus_bits)
@@ -803,12 +824,13 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
 
 
 def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every claim row in one plain table (commits joined by spaces)."""
+    """Every claim row in one plain table (commits and missing methods joined by spaces)."""
     frames = [r for r in results.values() if len(r)]
     if not frames:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     out["commits"] = [" ".join(c) for c in out.commits]
+    out["missing"] = [" ".join(m) for m in out.missing]
     return out
 
 

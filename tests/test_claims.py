@@ -358,3 +358,27 @@ def test_a_claim_about_one_length_goes_where_that_length_was_run(tmp_path):
     assert claims.claim_protocol(by_id["dsah-adsh"], runs, "smoke") == ("cifar10-adsh", "")
     rows = claims.evaluate_claim(by_id["dsah-mac"], runs, REPORTED, scale="smoke", n_boot=100)
     assert set(rows.protocol) == {PROTOCOL} and 32 in set(rows.n_bits)
+
+
+def test_a_claim_against_several_is_supported_only_when_all_were_run():
+    """DHEH beat FastH, the only baseline of its claim stored at first: 'supported' would
+    have said it beats the deep baselines too, which had not been run."""
+    runs = [_scalar_run(m, 16, s, v + 0.001 * s) for m, v in (("dheh", 0.55), ("lsh", 0.10))
+            for s in (0, 1)]
+    claim = Claim("d", "DHEH", "DHEH beats its baselines.", "dheh", ("lsh", "dpsh"), "map",
+                  focus_bits=(16,))
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke", n_boot=300)
+    r = rows.iloc[0]
+    assert r.low > 0 and r.missing == ("dpsh",)
+    assert r.verdict == INCONCLUSIVE and claims.claim_verdict(claim, rows) == INCONCLUSIVE
+    assert "not run yet: DPSH" in claims.claim_table(claim, rows).iloc[0, 2]
+    assert "1 of 2 compared methods not run yet" in claims._claim_evidence(claim, rows)
+    # losing to a baseline that was run refutes the claim whatever is missing
+    runs += [_scalar_run("cnnh", 16, s, 0.70 + 0.001 * s) for s in (0, 1)]
+    lost = Claim("e", "DHEH", "x", "dheh", ("lsh", "cnnh", "dpsh"), "map", focus_bits=(16,))
+    assert claims.evaluate_claim(lost, runs, REPORTED, scale="smoke",
+                                 n_boot=300).iloc[0].verdict == NOT_SUPPORTED
+    # all run: supported
+    runs += [_scalar_run("dpsh", 16, s, 0.30 + 0.001 * s) for s in (0, 1)]
+    assert claims.evaluate_claim(claim, runs, REPORTED, scale="smoke",
+                                 n_boot=300).iloc[0].verdict == SUPPORTED
