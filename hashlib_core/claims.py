@@ -702,9 +702,8 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
             paper = "—"
         ours = (f"{_ours(r.mean, r.std, r.n_seeds)} vs "
                 f"{(other + ' ') if many else ''}{_ours(r.against_mean, r.against_std, r.against_n_seeds)}")
-        missing = getattr(r, "missing", ())
-        if missing:
-            ours += f" (not run yet: {', '.join(display_name(m) for m in missing)})"
+        if r.missing:
+            ours += f" (not run yet: {', '.join(display_name(m) for m in r.missing)})"
         focus = claim.focus_bits is None or r.n_bits in claim.focus_bits
         out.append({
             "bits": str(r.n_bits) + ("" if focus else " (context)"),
@@ -719,10 +718,9 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _missing_words(claim: Claim, row) -> str:
-    missing = getattr(row, "missing", ())
-    if not missing:
+    if not row.missing:
         return ""
-    return f" ({len(missing)} of {len(claim.against)} compared methods not run yet)"
+    return f" ({len(row.missing)} of {len(claim.against)} compared methods not run yet)"
 
 
 def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
