@@ -89,6 +89,11 @@ def test_same_seed_same_codes_and_resume_after_kills(smoke, cache_dir, tmp_path,
     assert ckpt.load(tmp_path / "b" / ckpt.LAST)["epoch"] == 1
     monkeypatch.setattr(CSQ, "loss", original)
     resumed = run(cfg, progress=False)
+    # the record's times count the epochs trained before the resume too
+    assert resumed.timings["resumed_after_epochs"] == 2 and "resumed_after_epochs" not in ref.timings
+    epochs_s = sum(h["seconds"] for h in resumed.history)
+    assert resumed.timings["train_s"] >= epochs_s
+    assert resumed.timings["total_s"] >= resumed.timings["train_s"] + resumed.timings["encode_s"]
     np.testing.assert_array_equal(resumed.query_codes, ref.query_codes)
     np.testing.assert_array_equal(resumed.db_codes, ref.db_codes)
     assert [h["loss"] for h in resumed.history] == [h["loss"] for h in ref.history]

@@ -33,7 +33,8 @@ class RunResult:
         The epoch whose weights were kept (-1 for shallow methods).
     timings : dict
         ``train_s``, ``encode_s``, ``eval_s``, ``total_s`` (seconds) and ``epoch_s``
-        (mean seconds per epoch of this process's epochs).
+        (mean seconds per epoch). A resumed run's ``train_s`` and ``total_s`` include the
+        epochs trained before the resume, and ``resumed_after_epochs`` says how many.
     device : str
     manifest : dict
         The protocol's manifest (which images, which splits).

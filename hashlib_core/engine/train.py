@@ -450,7 +450,11 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
                         cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
                         num_workers=cfg.num_workers)  # fmt: skip
         trainer.resume()
-        train_s = trainer.fit(callbacks)
+        # a resumed run's times include the epochs its earlier processes trained (their
+        # seconds are in the checkpointed history): the record states what the run cost
+        earlier_s = float(sum(h.get("seconds", 0.0) for h in trainer.history))
+        resumed_after = trainer.start_epoch
+        train_s = trainer.fit(callbacks) + earlier_s
         trainer.close()
         t1 = time.perf_counter()
         query_codes, db_codes = trainer.encode_all()
@@ -459,7 +463,9 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
         ev = evaluate_codes(query_codes, db_codes, protocol)
         eval_s = time.perf_counter() - t2
         timings = {"train_s": train_s, "encode_s": encode_s, "eval_s": eval_s,
-                   "total_s": time.perf_counter() - t_start}  # fmt: skip
+                   "total_s": time.perf_counter() - t_start + earlier_s}  # fmt: skip
+        if resumed_after:
+            timings["resumed_after_epochs"] = resumed_after
         done = [h for h in trainer.history if "seconds" in h]
         if done:
             timings["epoch_s"] = float(np.mean([h["seconds"] for h in done]))
