@@ -506,7 +506,8 @@ def budget_text(check: pd.DataFrame) -> str:
     out = []
     for m, r in check.iterrows():
         noise = ("" if np.isnan(r.seed_std) else
-                 f" (its seed-to-seed standard deviation: {r.seed_std:.3f})")
+                 f" (its seed-to-seed standard deviation: {r.seed_std:.3f}; the change is "
+                 f"{'within' if abs(r.map_change) <= 2 * r.seed_std else 'beyond'} two of them)")
         out.append(f"{display_name(m)} trained for {int(r.epochs_long)} instead of {int(r.epochs)} "
                    f"epochs: mAP@ALL {r['map']:.3f} → {r.map_long:.3f}, a change of "
                    f"{r.map_change:+.3f}{noise}; best validation mAP {r.val:.3f} → "

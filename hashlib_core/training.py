@@ -73,21 +73,25 @@ def _order(methods, order) -> list[str]:
     return [m for m in order if m in present] + sorted(set(present) - set(order))
 
 
-def still_rising(hist: pd.DataFrame, *, window: int = 10, min_gain: float = 0.01
-                 ) -> dict[str, float]:
-    """Per method, the gain in mean validation mAP over the last ``window`` epochs
-    (seeds averaged); NaN when the history is shorter than the window."""
+def still_rising(hist: pd.DataFrame, *, fraction: float = 0.2) -> dict[str, float]:
+    """Per method, the rise of its seed-averaged validation mAP over the last ``fraction``
+    of its epochs (:func:`hashlib_core.tuning.late_gain`, the rule of the discussion
+    page's convergence check); NaN when the history has no validation before or inside
+    that window."""
+    from hashlib_core.tuning import late_gain
+
     out = {}
     for m, g in hist.dropna(subset=["val_map"]).groupby("method"):
-        v = g.groupby("epoch").val_map.mean()
-        last = v.index.max()
-        before = v[v.index <= last - window]
-        out[m] = float(v.loc[last] - before.iloc[-1]) if len(before) else float("nan")
+        mean = g.groupby("epoch").val_map.mean()
+        n_epochs = int(hist[hist.method == m].epoch.max()) + 1
+        points = [{"epoch": int(e), "val_map": float(v)} for e, v in mean.items()]
+        points.append({"epoch": n_epochs - 1, "val_map": None})  # the run's length
+        out[m] = late_gain(points, fraction)
     return out
 
 
 def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, protocol: str,
-                  order: list[str] = (), ncols: int = 5, window: int = 10) -> Drawn:
+                  order: list[str] = (), ncols: int = 5) -> Drawn:
     """Small multiples of the training loss (``what="loss"``) or validation mAP
     (``what="val_map"``) per epoch, one panel per method; several seeds: thin lines and
     their mean (loss) or a band of one standard deviation (validation mAP)."""
@@ -129,19 +133,21 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
     label_small_multiples(axes, len(methods), ncols, xlabel="epoch", ylabel=label)
     n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
     if what == "val_map":
-        gain = still_rising(sel, window=window)
+        from hashlib_core.findings import MAX_LATE_GAIN
+
+        gain = still_rising(hist[hist.method.isin(methods)])
         known = [m for m in methods if np.isfinite(gain.get(m, np.nan))]
-        rising = [m for m in known if gain[m] > 0.01]
+        rising = [m for m in known if gain[m] >= MAX_LATE_GAIN]
         final = sel.groupby(["method", "epoch"]).val_map.mean().groupby("method").last()
         best = final.idxmax()
         if not known:
-            take = (f"The validation histories span fewer than {window} epochs, too few to "
-                    f"tell whether the methods still improve")
+            take = ("The validation histories are too short to tell whether the methods "
+                    "still improve")
         else:
-            take = (f"{len(rising)} of {len(known)} methods still gain more than 0.01 "
-                    f"validation mAP over their last {window} epochs"
+            take = (f"{len(rising)} of {len(known)} methods still gain {MAX_LATE_GAIN} "
+                    f"validation mAP or more over the last 20% of their epochs"
                     + (f" ({', '.join(map(display_name, rising))}), so a longer schedule "
-                       f"would likely raise them" if rising
+                       f"would likely raise their validation mAP" if rising
                        else ", so the schedule is long enough for them"))
         take += f"; {display_name(best)} ends highest ({final[best]:.3f})."
         what_text = ("mAP of the validation split (held out of the training images; the "
@@ -291,3 +297,60 @@ def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protoc
     return Drawn(fig, cap, alt)
 
 
+
+
+# --------------------------------------------------------------------------- budget check
+def budget_figure(root: str | Path = "results", *, scale: str, protocol: str) -> Drawn:
+    """The budget check drawn: for each method of :data:`hashlib_core.grids.BUDGET_METHODS`,
+    the validation mAP per epoch of its default run and of its longer run (same code
+    length, seed and settings), one panel per method, each line labelled with the run's
+    mAP@ALL on the queries."""
+    from hashlib_core.grids import BUDGET_EPOCHS, BUDGET_METHODS, TUNE_BITS, TUNE_SEED, budget_variant
+    from hashlib_core.results import iter_records
+
+    long_name = budget_variant(BUDGET_EPOCHS)
+    runs: dict[str, dict[str, dict]] = {}
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if (key["protocol"], key["n_bits"], key["seed"]) != (protocol, TUNE_BITS, TUNE_SEED):
+            continue
+        if key["method"] in BUDGET_METHODS and key["variant"] in (None, long_name):
+            runs.setdefault(key["method"], {})["long" if key["variant"] else "default"] = rec
+    methods = [m for m in BUDGET_METHODS if len(runs.get(m, {})) == 2]
+    what = (f"**Validation mAP of the default and the longer schedule** ({TUNE_BITS} bits, "
+            f"seed {TUNE_SEED}, {protocol}, scale `{scale}`)")
+    if not methods:
+        return Drawn(None, f"{what}: the budget check has no pair of runs stored yet.")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.3 * len(methods) + 0.3, 2.5),
+                             squeeze=False, sharey=True, layout="constrained")
+    parts = []
+    for ax, m in zip(axes.flat, methods):
+        maps = {}
+        for which, style in (("default", dict(color=GREY, linewidth=1.4, linestyle="--")),
+                             ("long", dict(color=COLOURS.get(m, "black"), linewidth=1.8))):
+            rec = runs[m][which]
+            pts = [(h["epoch"] + 1, h["val_map"]) for h in rec["history"] if h.get("val_map") is not None]
+            n_epochs = len(rec["history"])
+            maps[which] = (n_epochs, float(rec["scalars"]["map"]))
+            ax.plot(*zip(*pts), marker="o", markersize=2.5, **style,
+                    label=f"{n_epochs} epochs: queries' mAP@ALL {maps[which][1]:.3f}")
+        ax.axvspan(0.8 * maps["long"][0], maps["long"][0], color=GREY, alpha=0.12, linewidth=0)
+        ax.set_title(display_name(m), fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        (n0, m0), (n1, m1) = maps["default"], maps["long"]
+        parts.append(f"{display_name(m)} {m0:.3f} → {m1:.3f} ({m1 - m0:+.3f})")
+    axes.flat[0].set_ylabel("validation mAP")
+    longer = maps["long"][0] / maps["default"][0] - 1
+    take = (f"Training {longer:.0%} longer changes the queries' mAP@ALL by "
+            + "; ".join(parts) + ".")
+    cap = (f"{take} {what}: validation mAP (the validation queries against the training "
+           f"items) of the default run (grey, dashed) and of the run trained "
+           f"{BUDGET_EPOCHS} epochs (in colour); the shaded band marks the last 20% "
+           f"of the longer run's epochs, over which the convergence check measures the rise.")
+    alt = (f"{len(methods)} line charts of validation mAP against epoch, the default "
+           f"schedule against the {BUDGET_EPOCHS}-epoch one. {take}")
+    return Drawn(fig, cap, alt)

@@ -293,12 +293,15 @@ def test_training_curves(store):
     hist = training.load_histories(root, scale="smoke", protocol=PROTOCOL, n_bits=32)
     assert set(hist.method) == {"csq", "shnet", "dsah", "adsh"}  # no LSH, no variant
     assert len(hist[(hist.method == "csq")]) == 3 * 15
-    gain = training.still_rising(hist, window=10)
-    # CSQ: mean of 0.60, 0.61, 0.62 at epoch 14 minus 0.3 at epoch 4
-    assert gain["csq"] == pytest.approx(0.61 - 0.3)
+    gain = training.still_rising(hist)
+    # the last 20% of 15 epochs are epochs 12-14: CSQ's mean of 0.60, 0.61, 0.62 at
+    # epoch 14 minus its 0.5 at epoch 9; ADSH's curve is flat
+    assert gain["csq"] == pytest.approx(0.61 - 0.5) and gain["dsah"] == pytest.approx(0.01)
+    assert gain["adsh"] == pytest.approx(0.0)
     val = training.curves_figure(hist, what="val_map", n_bits=32, scale="smoke",
                                  protocol=PROTOCOL, order=["csq", "shnet", "dsah", "adsh"])
-    assert val.caption.startswith("3 of 4 methods still gain more than 0.01")
+    assert val.caption.startswith("3 of 4 methods still gain 0.005 validation mAP or more "
+                                  "over the last 20% of their epochs (CSQ, SHNet, DSAH)")
     assert "SHNet ends highest" in val.caption
     loss = training.curves_figure(hist, what="loss", n_bits=32, scale="smoke",
                                   protocol=PROTOCOL)
@@ -309,6 +312,30 @@ def test_training_curves(store):
     empty = training.curves_figure(hist.iloc[:0], what="loss", n_bits=32, scale="smoke",
                                    protocol=PROTOCOL)
     assert empty.fig is None and "no stored run" in empty.caption
+
+
+def test_budget_figure_pairs_each_default_run_with_its_longer_run(store, split, tmp_path):
+    root, _ = store
+    assert training.budget_figure(root, scale="smoke", protocol=PROTOCOL).fig is None
+    from hashlib_core.grids import BUDGET_EPOCHS, budget_variant
+
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    _save(root, artifacts, split, "shnet", 32, 0, 0.8, history=_history([0.3, 0.5, 0.6]))
+    _save(root, artifacts, split, "shnet", 32, 0, 0.9, variant=budget_variant(BUDGET_EPOCHS),
+          history=_history([0.3, 0.5, 0.6, 0.65, 0.66]))
+    _save(root, artifacts, split, "shnet", 32, 1, 0.7, history=_history([0.3, 0.5, 0.6]))  # other seed
+    _save(root, artifacts, split, "csq", 32, 0, 0.8, history=_history([0.3, 0.5, 0.6]))  # no pair
+    res = load_results("smoke", root=root).query("seed == 0 and method == 'shnet'")
+    short, long = res[res.variant.isna()]["map"].iloc[0], res[res.variant.notna()]["map"].iloc[0]
+    drawn = training.budget_figure(root, scale="smoke", protocol=PROTOCOL)
+    assert drawn.caption.startswith(f"Training 67% longer changes the queries' mAP@ALL by "
+                                    f"SHNet {short:.3f} → {long:.3f} ({long - short:+.3f}).")
+    assert "CSQ" not in drawn.caption
+    (ax,) = drawn.fig.axes
+    assert [len(line.get_xdata()) for line in ax.get_lines()] == [3, 5]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"15 epochs: queries' mAP@ALL {short:.3f}", f"25 epochs: queries' mAP@ALL {long:.3f}"]
+    plt.close(drawn.fig)
 
 
 def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
