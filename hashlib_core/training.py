@@ -297,15 +297,19 @@ def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protoc
     return Drawn(fig, cap, alt)
 
 
-
-
 # --------------------------------------------------------------------------- budget check
 def budget_figure(root: str | Path = "results", *, scale: str, protocol: str) -> Drawn:
     """The budget check drawn: for each method of :data:`hashlib_core.grids.BUDGET_METHODS`,
     the validation mAP per epoch of its default run and of its longer run (same code
     length, seed and settings), one panel per method, each line labelled with the run's
     mAP@ALL on the queries."""
-    from hashlib_core.grids import BUDGET_EPOCHS, BUDGET_METHODS, TUNE_BITS, TUNE_SEED, budget_variant
+    from hashlib_core.grids import (
+        BUDGET_EPOCHS,
+        BUDGET_METHODS,
+        TUNE_BITS,
+        TUNE_SEED,
+        budget_variant,
+    )
     from hashlib_core.results import iter_records
 
     long_name = budget_variant(BUDGET_EPOCHS)
@@ -331,17 +335,19 @@ def budget_figure(root: str | Path = "results", *, scale: str, protocol: str) ->
         for which, style in (("default", dict(color=GREY, linewidth=1.4, linestyle="--")),
                              ("long", dict(color=COLOURS.get(m, "black"), linewidth=1.8))):
             rec = runs[m][which]
-            pts = [(h["epoch"] + 1, h["val_map"]) for h in rec["history"] if h.get("val_map") is not None]
+            pts = [(h["epoch"], h["val_map"]) for h in rec["history"]
+                   if h.get("val_map") is not None]
             n_epochs = len(rec["history"])
             maps[which] = (n_epochs, float(rec["scalars"]["map"]))
             ax.plot(*zip(*pts), marker="o", markersize=2.5, **style,
                     label=f"{n_epochs} epochs: queries' mAP@ALL {maps[which][1]:.3f}")
-        ax.axvspan(0.8 * maps["long"][0], maps["long"][0], color=GREY, alpha=0.12, linewidth=0)
+        n_long = maps["long"][0]  # the last 20% of its epochs, as tuning.late_gain counts them
+        ax.axvspan(n_long - round(0.2 * n_long), n_long - 1, color=GREY, alpha=0.12, linewidth=0)
         ax.set_title(display_name(m), fontsize=9)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-        (n0, m0), (n1, m1) = maps["default"], maps["long"]
+        m0, m1 = maps["default"][1], maps["long"][1]
         parts.append(f"{display_name(m)} {m0:.3f} → {m1:.3f} ({m1 - m0:+.3f})")
     axes.flat[0].set_ylabel("validation mAP")
     longer = maps["long"][0] / maps["default"][0] - 1
