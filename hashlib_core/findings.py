@@ -516,6 +516,90 @@ def budget_text(check: pd.DataFrame) -> str:
     return " ".join(out)
 
 
+def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
+    """The diagnosis runs (:data:`hashlib_core.grids.DIAGNOSES`) beside their method's own
+    run of the same code length and seed: what changing one part of a method does.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run that has a record, the method's own run first: ``method``,
+        ``variant`` (None for the method's own run), ``change`` (what differs, in words),
+        ``map`` (mAP@ALL on the queries), ``map_change`` (against the method's own run),
+        ``distinct_codes``, ``mac`` and ``bit_balance`` (of the query codes).
+    """
+    from hashlib_core.grids import (
+        DIAGNOSES,
+        DIAGNOSIS_DESCRIPTIONS,
+        TUNE_BITS,
+        TUNE_SEED,
+        diagnosis_variant,
+    )
+
+    cols = ["method", "variant", "change", "map", "map_change", "distinct_codes", "mac",
+            "bit_balance"]
+    rows = []
+    if results.empty:
+        return pd.DataFrame(columns=cols)
+    for m, variants in DIAGNOSES.items():
+        sel = results[(results.protocol == protocol) & (results.method == m)
+                      & (results.n_bits == TUNE_BITS) & (results.seed == TUNE_SEED)]
+        base = sel[sel.variant.isna()]
+        if base.empty:
+            continue
+        runs = [(None, "none: the method as its paper describes it", base.iloc[0])]
+        for name in variants:
+            got = sel[sel.variant == diagnosis_variant(name)]
+            if len(got):
+                runs.append((diagnosis_variant(name), DIAGNOSIS_DESCRIPTIONS[m][name],
+                             got.iloc[0]))
+        if len(runs) == 1:
+            continue
+        ref = float(base["map"].iloc[0])
+        for variant, change, r in runs:
+            rows.append({"method": m, "variant": variant, "change": change,
+                         "map": float(r["map"]), "map_change": float(r["map"]) - ref,
+                         "distinct_codes": r.get("query_distinct_codes", np.nan),
+                         "mac": r.get("query_mac", np.nan),
+                         "bit_balance": r.get("query_bit_balance", np.nan)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def diagnosis_text(table: pd.DataFrame, check: pd.DataFrame | None = None) -> str:
+    """Sentences on :func:`diagnoses`: for each diagnosed method, whether it misses the
+    mAP bar and what each change does to its mAP@ALL and bit balance."""
+    from hashlib_core.grids import DIAGNOSES, TUNE_BITS
+
+    if table.empty:
+        names = ", ".join(display_name(m) for m in DIAGNOSES)
+        return f"The diagnosis runs ({names}) have no record yet."
+    out = []
+    for m, rows in table.groupby("method", sort=False):
+        own = rows[rows.variant.isna()].iloc[0]
+        bar = ("below" if own["map"] < MIN_MAP else "at or above")
+        out.append(f"{display_name(m)} at {TUNE_BITS} bits reaches mAP@ALL {own['map']:.3f}, "
+                   f"{bar} the {MIN_MAP:.2f} bar, with a bit balance (mean absolute bit "
+                   f"mean) of {own.bit_balance:.2f}.")
+        for _, r in rows[rows.variant.notna()].iterrows():
+            out.append(f"With {r.change}: mAP@ALL {r['map']:.3f} ({r.map_change:+.3f}), "
+                       f"bit balance {r.bit_balance:.2f}.")
+    return " ".join(out)
+
+
+def format_diagnoses(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`diagnoses` for the page: method names, readable headers, 3 decimals."""
+    from hashlib_core.tables import format_numbers
+
+    out = table[["change", "map", "map_change", "distinct_codes", "mac", "bit_balance"]].copy()
+    out.index = [display_name(m) for m in table.method]
+    out = format_numbers(out)
+    out["distinct_codes"] = [("—" if pd.isna(v) else f"{int(v):,}") for v in table.distinct_codes]
+    out.loc[table.variant.isna().to_numpy(), "map_change"] = "—"
+    return out.rename(columns={
+        "change": "what is changed", "map": "mAP@ALL", "map_change": "change",
+        "distinct_codes": "distinct codes", "mac": "mAC", "bit_balance": "bit balance"})
+
+
 def learned_share_text(root: str, *, scale: str, protocol: str) -> str:
     """How many database items of a protocol are training items, i.e. carry the codes an
     asymmetric method (ADSH, DSAH, DAPH) learns directly; the rest are encoded. Read

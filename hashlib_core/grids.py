@@ -69,6 +69,31 @@ BUDGET_EPOCHS = 60
 BUDGET_METHODS = ("shnet", "csq")
 
 
+#: diagnoses (cpu scale): for a method that misses a bar of the learning check, runs at
+#: the tuning length and seed with its tuned settings and one part of the method changed,
+#: to measure which part costs it (the book shows them beside the method's own run; none
+#: is the method of its paper). Variant name ``diag-<name>``: hyper-parameter overrides.
+DIAGNOSES: dict[str, dict[str, dict[str, Any]]] = {
+    "dnnh": {
+        "fc": {"encoder": "fc"},
+        "exact": {"threshold_gradient": "exact"},
+    },
+}
+DIAGNOSIS_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "dnnh": {
+        "fc": "one fully connected layer: every bit sees the whole feature "
+              "(no divide-and-encode)",
+        "exact": "the threshold function's own derivative (zero outside the band), "
+                 "the paper taken literally",
+    },
+}
+
+
+def diagnosis_variant(name: str) -> str:
+    """The variant name of a diagnosis run, e.g. ``"diag-fc"``."""
+    return f"diag-{name}"
+
+
 def budget_variant(epochs: int) -> str:
     """The variant name of a budget-check run, e.g. ``"budget-epochs60"``."""
     return f"budget-epochs{epochs}"
@@ -134,11 +159,14 @@ class GridCell:
     @property
     def kind(self) -> str:
         """``"tune"`` (a tuning run), ``"budget"`` (a longer schedule, the budget check),
-        ``"ablation"`` (a SHNet variant) or ``"main"``."""
+        ``"diagnosis"`` (one part of a method changed), ``"ablation"`` (a SHNet variant)
+        or ``"main"``."""
         if self.variant and self.variant.startswith("tune-"):
             return "tune"
         if self.variant and self.variant.startswith("budget-"):
             return "budget"
+        if self.variant and self.variant.startswith("diag-"):
+            return "diagnosis"
         return "ablation" if self.variant else "main"
 
     @property
@@ -200,9 +228,12 @@ def _cpu() -> list[GridCell]:
         else:
             cells += [GridCell(m, p, b, tuned=m in DEEP) for b in (12, 24, 36, 48)]
     cells += _ablation(p, 32, seeds=(0, 1, 2), tuned=True)
-    return cells + [GridCell(m, p, TUNE_BITS, TUNE_SEED, budget_variant(BUDGET_EPOCHS),
-                             settings={"epochs": BUDGET_EPOCHS}, tuned=True)
-                    for m in BUDGET_METHODS]
+    cells += [GridCell(m, p, TUNE_BITS, TUNE_SEED, budget_variant(BUDGET_EPOCHS),
+                       settings={"epochs": BUDGET_EPOCHS}, tuned=True)
+              for m in BUDGET_METHODS]
+    return cells + [GridCell(m, p, TUNE_BITS, TUNE_SEED, diagnosis_variant(name), dict(over),
+                             tuned=True)
+                    for m, variants in DIAGNOSES.items() for name, over in variants.items()]
 
 
 #: the datasets on which the paper grid runs the shallow methods (GIST of in-memory images)
@@ -232,7 +263,7 @@ def _paper() -> list[GridCell]:
     return cells + _ablation(p, 32)
 
 
-KINDS = ("tune", "main", "ablation", "budget")
+KINDS = ("tune", "main", "ablation", "budget", "diagnosis")
 
 
 def grid(scale: str) -> list[GridCell]:

@@ -147,6 +147,27 @@ def test_piecewise_threshold_training_mode_and_codes():
         DivideAndEncode(3, 4)
 
 
+def test_dnnh_fc_encoder_gives_every_bit_the_whole_feature():
+    """The diagnosis encoder ("fc"): one linear layer, so each bit depends on every entry
+    of the feature (the paper's module: only on its own slice); same threshold, same codes
+    rule."""
+    torch.manual_seed(0)
+    m = create_method("dnnh", 4, 3, encoder="fc")
+    m.build(tiny_backbone)
+    m.eval()
+    assert isinstance(m.head, nn.Linear)
+    feature = torch.randn(1, m.head.in_features)
+    jac = torch.autograd.functional.jacobian(lambda v: torch.sigmoid(m.head(v)), feature)
+    assert jac.reshape(4, -1).abs().min() > 0
+    x = torch.randn(5, 3, 4, 4)
+    assert torch.equal(m.encode_query(x), torch.where(m(x) > 0.5, 1.0, -1.0))
+    m.train()
+    out = m(x)
+    assert out.shape == (5, 4) and ((out >= 0) & (out <= 1)).all()
+    with pytest.raises(ValueError, match="encoder must be"):
+        create_method("dnnh", 4, 3, encoder="conv")
+
+
 # ---- DAPH -----------------------------------------------------------------------------
 def test_daph_encodes_the_database_with_its_second_network():
     m = create_method("daph", 8, 3)

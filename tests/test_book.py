@@ -326,6 +326,46 @@ def test_budget_check(tmp_path):
     assert f"the change is {'beyond' if beyond else 'within'} two of them" in text
 
 
+def test_diagnoses_set_each_change_beside_the_methods_own_run(tmp_path):
+    """A diagnosis run is set beside its method's own run of the same length and seed, the
+    change in mAP@ALL measured from it; the text says whether the own run misses the bar."""
+    from hashlib_core import grids
+
+    rng = np.random.default_rng(2)
+    ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    empty = findings.diagnoses(load_results("smoke", root=tmp_path), protocol=PROTOCOL)
+    assert empty.empty and "no record yet" in findings.diagnosis_text(empty)
+
+    def run(quality, variant=None, seed=0):
+        q, d = _codes(rng, ql, 32, quality), _codes(rng, dl, 32, quality)
+        cfg = RunConfig.from_scale("smoke", method="dnnh", n_bits=32, seed=seed, variant=variant)
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), history=[],
+                        timings={"total_s": 1.0}, manifest={"protocol": PROTOCOL},
+                        manifest_sha256="c" * 64)
+        save_run(res, root=tmp_path, artifacts=None)
+
+    run(0.55)
+    run(0.9, seed=1)  # another seed: not the reference
+    results = load_results("smoke", root=tmp_path)
+    assert findings.diagnoses(results, protocol=PROTOCOL).empty  # no diagnosis run yet
+    run(0.95, grids.diagnosis_variant("fc"))
+    results = load_results("smoke", root=tmp_path)
+    table = findings.diagnoses(results, protocol=PROTOCOL)
+    assert table.variant.isna().tolist() == [True, False] and table.variant.iloc[1] == "diag-fc"
+    seed0 = results[results.seed == 0]
+    maps = seed0.set_index(seed0.variant.fillna(""))["map"]
+    assert table["map"].tolist() == pytest.approx([maps[""], maps["diag-fc"]])
+    assert table.map_change.iloc[1] == pytest.approx(maps["diag-fc"] - maps[""])
+    assert table.change.iloc[1] == grids.DIAGNOSIS_DESCRIPTIONS["dnnh"]["fc"]
+    text = findings.diagnosis_text(table)
+    own = "below" if maps[""] < findings.MIN_MAP else "at or above"
+    assert f"DNNH at 32 bits reaches mAP@ALL {maps['']:.3f}, {own} the 0.40 bar" in text
+    assert f"({maps['diag-fc'] - maps['']:+.3f})" in text
+    page = findings.format_diagnoses(table)
+    assert page["change"].tolist()[0] == "—" and page.index.tolist() == ["DNNH", "DNNH"]
+
+
 def test_load_manifest_and_learned_share(tmp_path):
     from hashlib_core.results import load_manifest
 

@@ -85,6 +85,30 @@ def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
         cell_config(next(c for c in cells if c.method == "shnet"), "cpu", root=tmp_path)
 
 
+def test_diagnosis_cells_change_one_part_with_the_tuned_settings(tmp_path):
+    """A diagnosis: the method at the tuning length and seed, its tuned optimiser, one
+    hyper-parameter changed; a kind of its own (not in the tables, the ablation or the
+    tuning), and every override is one the method accepts."""
+    from hashlib_core.methods import create_method
+    from hashlib_core.reproduce import cell_config
+
+    cells = grids.select(grids.grid("cpu"), kinds=["diagnosis"])
+    expected = [(m, grids.diagnosis_variant(name), over)
+                for m, variants in grids.DIAGNOSES.items() for name, over in variants.items()]
+    assert [(c.method, c.variant, c.overrides) for c in cells] == expected
+    assert all((c.n_bits, c.seed, c.kind, c.tuned) == (grids.TUNE_BITS, grids.TUNE_SEED,
+                                                       "diagnosis", True) for c in cells)
+    assert not grids.select(grids.grid("smoke"), kinds=["diagnosis"])
+    for c in cells:
+        assert set(grids.DIAGNOSIS_DESCRIPTIONS[c.method]) == set(grids.DIAGNOSES[c.method])
+        create_method(c.method, c.n_bits, 10, **c.overrides)  # accepted, valid values
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "dnnh", opt, lr, [0.7 if lr == 3e-3 else 0.5])
+    cfg = cell_config(cells[0], "cpu", root=tmp_path)
+    assert (cfg.optimizer, cfg.lr, cfg.variant) == ("adam", 3e-3, cells[0].variant)
+    assert cfg.overrides == {"encoder": "fc"}
+
+
 def test_late_gain_measures_the_last_fifth_of_the_epochs():
     flat = [{"epoch": e, "val_map": min(0.6, 0.1 * e)} for e in range(10)]
     assert tuning.late_gain(flat) == pytest.approx(0.0)

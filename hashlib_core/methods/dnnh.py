@@ -43,7 +43,7 @@ import torch
 from hashlib_core.losses.dnnh import TripletRankingLoss
 from hashlib_core.methods import register
 from hashlib_core.methods.base import BackboneFactory, DeepHashMethod
-from hashlib_core.models.divide_encode import piecewise_threshold
+from hashlib_core.models.divide_encode import DivideAndEncode, piecewise_threshold
 
 
 @register
@@ -58,7 +58,9 @@ class DNNH(DeepHashMethod):
         Width of the multi-hot labels.
     **overrides
         ``margin`` (paper: 1), ``epsilon`` (threshold band), ``threshold_gradient``
-        ("straight_through" or "exact").
+        ("straight_through" or "exact"), ``encoder`` ("divide_encode", the paper's
+        module, or "fc": one fully connected layer that gives every bit the whole
+        feature, a diagnosis of the module, not the paper's method).
     """
 
     name = "dnnh"
@@ -70,6 +72,7 @@ class DNNH(DeepHashMethod):
         "margin": 1.0,
         "epsilon": 0.1,
         "threshold_gradient": "straight_through",
+        "encoder": "divide_encode",
     }
     reconstructed: ClassVar[tuple[str, ...]] = ("epsilon", "threshold_gradient")
 
@@ -80,19 +83,30 @@ class DNNH(DeepHashMethod):
                 "dnnh: threshold_gradient must be 'straight_through' or 'exact', got "
                 f"{self.hparams['threshold_gradient']!r}"
             )
+        if self.hparams["encoder"] not in ("divide_encode", "fc"):
+            raise ValueError(
+                f"dnnh: encoder must be 'divide_encode' or 'fc', got {self.hparams['encoder']!r}"
+            )
         self.criterion = TripletRankingLoss(n_bits, margin=float(self.hparams["margin"]))
 
     def build(self, make_backbone: BackboneFactory) -> None:
-        from hashlib_core.models.divide_encode import DivideAndEncode
-
         self.backbone, feature_dim = make_backbone()
-        self.head = DivideAndEncode(
-            feature_dim, self.n_bits, epsilon=float(self.hparams["epsilon"])
-        )
+        if self.hparams["encoder"] == "fc":  # diagnosis only: every bit sees all of x
+            self.head = torch.nn.Linear(feature_dim, self.n_bits)
+        else:
+            self.head = DivideAndEncode(
+                feature_dim, self.n_bits, epsilon=float(self.hparams["epsilon"])
+            )
+
+    def _pre_activation(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(images)
+        if isinstance(self.head, DivideAndEncode):
+            return self.head.pre_activation(features)
+        return self.head(features)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Training: g(s) (straight-through or exact gradient); evaluation: s."""
-        s = torch.sigmoid(self.head.pre_activation(self.backbone(images)))
+        s = torch.sigmoid(self._pre_activation(images))
         if not self.training:
             return s
         g = piecewise_threshold(s, float(self.hparams["epsilon"]))
@@ -106,5 +120,5 @@ class DNNH(DeepHashMethod):
     @torch.no_grad()
     def encode_query(self, images: torch.Tensor) -> torch.Tensor:
         """Codes in {-1,+1}: +1 where the sigmoid output exceeds 0.5."""
-        s = torch.sigmoid(self.head.pre_activation(self.backbone(images)))
+        s = torch.sigmoid(self._pre_activation(images))
         return torch.where(s > 0.5, torch.ones_like(s), -torch.ones_like(s))
