@@ -77,6 +77,7 @@ DIAGNOSES: dict[str, dict[str, dict[str, Any]]] = {
     "dnnh": {
         "fc": {"encoder": "fc"},
         "exact": {"threshold_gradient": "exact"},
+        "margin8": {"margin": 8.0},
     },
 }
 DIAGNOSIS_DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -85,6 +86,7 @@ DIAGNOSIS_DESCRIPTIONS: dict[str, dict[str, str]] = {
               "(no divide-and-encode)",
         "exact": "the threshold function's own derivative (zero outside the band), "
                  "the paper taken literally",
+        "margin8": "a margin of 8 bits (a quarter of the code) instead of the paper's 1",
     },
 }
 
