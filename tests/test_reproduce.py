@@ -26,12 +26,15 @@ def test_grid_definitions():
     assert {(c.method, c.n_bits) for c in smoke} >= {("shnet", 64), ("csq", 64)}
     # cpu: the tuning runs (5 per deep method), 20 methods x 3 lengths with 2 extra seeds
     # for SHNet, CSQ, CSDH, DHEH, the DSAH table at 12/24/36/48 bits (3 seeds for DSAH
-    # and ADSH under ADSH's protocol), the ablation with 3 seeds, the budget check
+    # and ADSH under ADSH's protocol), the ablation with 3 seeds, the budget check, the
+    # diagnoses
     n_tune = len(grids.DEEP) * len(grids.TUNE_CONFIGS)
     n_main = 20 * 3 + 4 * 2 * 3
     n_dsah = 2 * 4 * 3 + (len(grids.DSAH_TABLE) - 2) * 4
     n_budget = len(grids.BUDGET_METHODS)
-    assert len(cpu) == n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget
+    n_diag = sum(len(v) for v in grids.DIAGNOSES.values())
+    assert len(cpu) == (n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget
+                        + n_diag)
     assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
     assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}
     assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2]
