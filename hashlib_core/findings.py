@@ -526,7 +526,8 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
         One row per run that has a record, the method's own run first: ``method``,
         ``variant`` (None for the method's own run), ``change`` (what differs, in words),
         ``map`` (mAP@ALL on the queries), ``map_change`` (against the method's own run),
-        ``distinct_codes``, ``mac`` and ``bit_balance`` (of the query codes).
+        ``distinct_codes``, ``constant_bits`` (how many bits are the same for every
+        query), ``mac`` and ``bit_balance`` (of the query codes).
     """
     from hashlib_core.grids import (
         DIAGNOSES,
@@ -536,8 +537,8 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
         diagnosis_variant,
     )
 
-    cols = ["method", "variant", "change", "map", "map_change", "distinct_codes", "mac",
-            "bit_balance"]
+    cols = ["method", "variant", "change", "map", "map_change", "distinct_codes",
+            "constant_bits", "mac", "bit_balance"]
     rows = []
     if results.empty:
         return pd.DataFrame(columns=cols)
@@ -560,6 +561,7 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
             rows.append({"method": m, "variant": variant, "change": change,
                          "map": float(r["map"]), "map_change": float(r["map"]) - ref,
                          "distinct_codes": r.get("query_distinct_codes", np.nan),
+                         "constant_bits": r.get("query_constant_bits", np.nan) * TUNE_BITS,
                          "mac": r.get("query_mac", np.nan),
                          "bit_balance": r.get("query_bit_balance", np.nan)})
     return pd.DataFrame(rows, columns=cols)
@@ -578,26 +580,38 @@ def diagnosis_text(table: pd.DataFrame, check: pd.DataFrame | None = None) -> st
         own = rows[rows.variant.isna()].iloc[0]
         bar = ("below" if own["map"] < MIN_MAP else "at or above")
         out.append(f"{display_name(m)} at {TUNE_BITS} bits reaches mAP@ALL {own['map']:.3f}, "
-                   f"{bar} the {MIN_MAP:.2f} bar, with a bit balance (mean absolute bit "
-                   f"mean) of {own.bit_balance:.2f}.")
+                   f"{bar} the {MIN_MAP:.2f} bar, with a bit balance of "
+                   f"{own.bit_balance:.2f}{_constant(own.constant_bits)}.")
         for _, r in rows[rows.variant.notna()].iterrows():
             out.append(f"With {r.change}: mAP@ALL {r['map']:.3f} ({r.map_change:+.3f}), "
-                       f"bit balance {r.bit_balance:.2f}.")
+                       f"bit balance {r.bit_balance:.2f}{_constant(r.constant_bits)}.")
     return " ".join(out)
+
+
+def _constant(n) -> str:
+    """", 3 constant bits" (nothing when unknown)."""
+    if pd.isna(n):
+        return ""
+    n = int(round(float(n)))
+    return f", {n} constant bit{'' if n == 1 else 's'}"
 
 
 def format_diagnoses(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`diagnoses` for the page: method names, readable headers, 3 decimals."""
     from hashlib_core.tables import format_numbers
 
-    out = table[["change", "map", "map_change", "distinct_codes", "mac", "bit_balance"]].copy()
+    out = table[["change", "map", "map_change", "distinct_codes", "constant_bits", "mac",
+                 "bit_balance"]].copy()
     out.index = [display_name(m) for m in table.method]
     out = format_numbers(out)
-    out["distinct_codes"] = [("—" if pd.isna(v) else f"{int(v):,}") for v in table.distinct_codes]
-    out.loc[table.variant.isna().to_numpy(), "map_change"] = "—"
+    for col in ("distinct_codes", "constant_bits"):
+        out[col] = [("—" if pd.isna(v) else f"{int(round(v)):,}") for v in table[col]]
+    out["map_change"] = [("—" if v is None or pd.isna(v) else f"{c:+.3f}")
+                         for v, c in zip(table.variant, table.map_change, strict=True)]
     return out.rename(columns={
         "change": "what is changed", "map": "mAP@ALL", "map_change": "change",
-        "distinct_codes": "distinct codes", "mac": "mAC", "bit_balance": "bit balance"})
+        "distinct_codes": "distinct codes", "constant_bits": "constant bits", "mac": "mAC",
+        "bit_balance": "bit balance"})
 
 
 def learned_share_text(root: str, *, scale: str, protocol: str) -> str:

@@ -363,7 +363,10 @@ def test_diagnoses_set_each_change_beside_the_methods_own_run(tmp_path):
     assert f"DNNH at 32 bits reaches mAP@ALL {maps['']:.3f}, {own} the 0.40 bar" in text
     assert f"({maps['diag-fc'] - maps['']:+.3f})" in text
     page = findings.format_diagnoses(table)
-    assert page["change"].tolist()[0] == "—" and page.index.tolist() == ["DNNH", "DNNH"]
+    assert page.index.tolist() == ["DNNH", "DNNH"]
+    assert page["change"].tolist() == ["—", f"{maps['diag-fc'] - maps['']:+.3f}"]
+    constant = results.set_index(results.variant.fillna(""))["query_constant_bits"]
+    assert page["constant bits"].iloc[1] == str(round(constant["diag-fc"] * 32))
 
 
 def test_load_manifest_and_learned_share(tmp_path):
