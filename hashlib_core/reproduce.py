@@ -710,8 +710,10 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
             summary.copied[label] = plan.why
             return
         plan = Plan(plan.cell, "run", config=plan.config)  # the winner changed meanwhile
-    if plan.action == "run" and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists():
-        # another runner sharing this results folder finished it meanwhile
+    if (plan.action in ("run", "resume")
+            and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists()):
+        # another runner sharing this results folder finished it meanwhile (a cell planned
+        # to resume from a checkpoint too: the other runner started from the same one)
         summary.skipped.append(label)
         return
     bar.set_postfix_str(label)

@@ -231,6 +231,18 @@ def test_claims_keep_two_runners_apart(tmp_path, monkeypatch):
                                  progress=False)
     assert summary.done == [cell.label] and len(ran) == 1 and not path.exists()
 
+    # a cell planned to run or resume whose record another runner wrote meanwhile is skipped
+    from hashlib_core.reproduce import Plan
+    from hashlib_core.results import RECORD, record_dir
+
+    folder = record_dir(tmp_path / "results", **cell.key("smoke"))
+    folder.mkdir(parents=True)
+    (folder / RECORD).write_text("{}")
+    for action in ("run", "resume"):
+        summary = reproduce.run_grid([cell], scale="smoke", root=tmp_path / "results",
+                                     progress=False, plans=[Plan(cell, action)])
+        assert summary.skipped == [cell.label] and len(ran) == 1
+
 
 def test_checkpoints_live_beside_their_root(tmp_path):
     cell = GridCell("csq", "cifar10-i", 16)
