@@ -39,6 +39,8 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   for m in $SHALLOW; do echo "$m all bits|--methods $m"; done
   echo "shnet ablation|--methods shnet --kinds ablation"
   for m in $OTHERS; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
+  # a method below the learning check's bar, one part changed at a time (grids.DIAGNOSES)
+  echo "diagnoses|--kinds diagnosis"
 }
 
 commit() {
