@@ -567,7 +567,7 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def diagnosis_text(table: pd.DataFrame, check: pd.DataFrame | None = None) -> str:
+def diagnosis_text(table: pd.DataFrame) -> str:
     """Sentences on :func:`diagnoses`: for each diagnosed method, whether it misses the
     mAP bar and what each change does to its mAP@ALL and bit balance."""
     from hashlib_core.grids import DIAGNOSES, TUNE_BITS
