@@ -162,6 +162,43 @@ def git_commit(repo: str | Path = _REPO) -> str:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def host_info() -> dict[str, Any]:
+    """The machine a run was made on: host name, CPU model, logical cores, OS, and (when
+    torch is already imported) its build: CUDA version, BLAS and threads. The same seed
+    gives bit-identical codes on one machine, and codes within seed noise on another."""
+    import os
+    import sys
+
+    info: dict[str, Any] = {"hostname": platform.node() or "unknown", "cpu": _cpu_model(),
+                            "logical_cores": os.cpu_count(), "machine": platform.machine(),
+                            "os": platform.platform(terse=True)}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        build = ""
+        try:
+            build = torch.__config__.show()
+        except Exception:  # noqa: BLE001 - a build string is informative, never required
+            pass
+        blas = [part.split("=", 1)[1] for line in build.splitlines()
+                for part in line.replace(",", " ").split() if part.startswith("BLAS_INFO=")]
+        info.update({"torch_cuda": getattr(torch.version, "cuda", None),
+                     "blas": blas[0] if blas else "unknown",
+                     "torch_threads": torch.get_num_threads()})
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
 def package_versions() -> dict[str, str]:
     """Versions of the packages a result depends on (``"absent"`` if not installed)."""
     versions = {"python": platform.python_version()}
@@ -277,6 +314,7 @@ def save_run(
             "manifest_file": manifest_name,
             "git_commit": git_commit(),
             "versions": package_versions(),
+            "host": host_info(),
             "device": str(getattr(result, "device", "unknown")),
             "wall_time_s": _wall_time(timings),
             "notebook": notebook,

@@ -19,7 +19,8 @@
 # script as it goes.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+mkdir -p runs
+PY=${PY:-.venv/bin/python}
 # the methods whose claims the book judges, then the other deep methods
 VERDICT="shnet csq adsh dsah csdh dheh"
 BASELINES="dhn dpsh dch dtsh hashnet cnnh dnnh"
@@ -30,6 +31,30 @@ CLAIMS=runs/grid_claims.$$
 mkdir -p "$CLAIMS"
 
 chunks() {  # one line per chunk: "<description>|<reproduce args>"
+  # issue 23 first (the five-seed verdicts, the same-rate twin of CSQ, the budget
+  # robustness, the alternatives of issue 24), in the order the claims page needs them
+  echo "claims: shnet seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
+  echo "claims: csq seeds 3-4|--methods csq --kinds main --seeds 3 4"
+  echo "confound: shnet parallel head seeds 3-4|--methods shnet --kinds ablation --seeds 3 4"
+  echo "claims: dheh seeds 3-4|--methods dheh --kinds main --seeds 3 4"
+  echo "claims: csdh seeds 3-4|--methods csdh --kinds main --seeds 3 4"
+  echo "claims: cnnh seeds 1-2|--methods cnnh --kinds main --bits 16 32 64 --seeds 1 2"
+  echo "claims: cnnh seeds 3-4|--methods cnnh --kinds main --bits 16 32 64 --seeds 3 4"
+  echo "budget robustness: shnet 80 epochs|--methods shnet --kinds budget"
+  echo "budget robustness: csq 80 epochs|--methods csq --kinds budget"
+  echo "alternatives: csq Bernoulli centres|--methods csq --kinds alternative"
+  echo "alternatives: shnet Bernoulli centres|--methods shnet --kinds alternative"
+  echo "budget robustness: dheh 80 epochs|--methods dheh --kinds budget"
+  echo "budget robustness: csdh cnnh 80 epochs|--methods csdh cnnh --kinds budget"
+  echo "claims: dsah 32 bits|--methods dsah --kinds main --bits 32"
+  echo "claims: adsh 32 bits|--methods adsh --kinds main --datasets cifar10-adsh --bits 32"
+  echo "claims: dsah seeds 3-4|--methods dsah --kinds main --seeds 3 4"
+  echo "claims: adsh seeds 3-4|--methods adsh --kinds main --datasets cifar10-adsh --seeds 3 4"
+  for m in hashnet dnnh daph itq ksh sdh fasth; do
+    echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
+  done
+  echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
+  # the first grid (issue 13; every cell has a record: these pass quickly)
   for m in $VERDICT; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
   # two runs whose curves decide whether 40 epochs is enough for the verdict methods
   echo "budget check (60 epochs)|--kinds budget"

@@ -33,11 +33,25 @@ def test_grid_definitions():
     n_dsah = 2 * 4 * 3 + (len(grids.DSAH_TABLE) - 2) * 4
     n_budget = len(grids.BUDGET_METHODS)
     n_diag = sum(len(v) for v in grids.DIAGNOSES.values())
-    assert len(cpu) == (n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget
-                        + n_diag)
+    n_first = (n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget + n_diag)
+    # issue 23: seeds 3-4 of the claims' methods (CNNH, the pre-specified baseline: 1-4),
+    # DSAH/ADSH at 32 bits (5 seeds) and seeds 3-4 of their table, the same-rate twin,
+    # the budget robustness, the alternatives and the DSAH table's baselines at 5 seeds
+    n_verdict = (4 * 2 * 3 + 4 * 3 + 2 * (5 + 2 * 4) + 2
+                 + 3 * sum(len(m) for _, m, _ in grids.ROBUSTNESS) + 2 * 2 * 3
+                 + (len(grids.DSAH_TABLE) - 2) * 4 * 4)
+    assert len(cpu) == n_first + n_verdict
     assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
     assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}
-    assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2]
+    assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2, 3, 4]
+    for m in grids.CLAIM_METHODS_I:  # five seeds at every length of the claims
+        assert {(c.n_bits, c.seed) for c in cpu if c.method == m and not c.variant
+                and c.n_bits in (16, 32, 64)} == {(b, s) for b in (16, 32, 64) for s in range(5)}
+    for m in grids.ADSH_PROTOCOL_METHODS:
+        assert {(c.n_bits, c.seed) for c in cpu if c.method == m and not c.variant
+                and c.protocol == "cifar10-adsh"} == {
+            (b, s) for b in grids.ADSH_PROTOCOL_BITS for s in range(5)}
+    assert sorted(c.seed for c in cpu if c.variant == "parallel") == [0, 1, 2, 3, 4]
     assert sorted({c.seed for c in cpu if c.variant == "segments3"}) == [0, 1, 2]
     # tuning first, and every deep cell but the tuning runs takes the tuned settings
     kinds = [c.kind for c in cpu]
@@ -53,7 +67,7 @@ def test_grid_definitions():
     assert len(set(paper)) == len(paper)
     with pytest.raises(ValueError, match="unknown scale"):
         grids.grid("huge")
-    sel = grids.select(cpu, datasets=["cifar10"], methods=["csq"], bits=[64], seeds=[1],
+    sel = grids.select(cpu, datasets=["cifar10"], methods=["csq"], bits=[64], seeds=[1], kinds=["main"],
                        scale="cpu")
     assert [c.label for c in sel] == ["cifar10-i/csq/64b_seed1"]
     with pytest.raises(ValueError, match="not in the cpu grid"):

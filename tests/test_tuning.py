@@ -70,13 +70,17 @@ def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
     and BUDGET_EPOCHS epochs; a kind of its own, outside the main tables and the ablation."""
     from hashlib_core.reproduce import cell_config
 
-    cells = grids.select(grids.grid("cpu"), kinds=["budget"])
+    cells = [c for c in grids.select(grids.grid("cpu"), kinds=["budget"])
+             if c.variant == grids.budget_variant(grids.BUDGET_EPOCHS)]
     assert [(c.method, c.n_bits, c.seed) for c in cells] == [
         (m, grids.TUNE_BITS, grids.TUNE_SEED) for m in grids.BUDGET_METHODS]
     assert all(c.variant == "budget-epochs60" and c.kind == "budget" for c in cells)
     assert not set(grids.SHNET_ABLATION) & {c.variant for c in cells}
-    n_diag = sum(len(v) for v in grids.DIAGNOSES.values())
-    assert grids.grid("cpu")[-len(cells) - n_diag:-n_diag] == cells  # last but the diagnoses
+    # issue 23's robustness runs: the compared methods of each claim, 80 epochs, 3 seeds
+    robust = [c for c in grids.select(grids.grid("cpu"), kinds=["budget"]) if c not in cells]
+    assert {(c.protocol, c.method, c.n_bits, c.seed) for c in robust} == {
+        (p, m, b, s) for p, methods, b in grids.ROBUSTNESS for m in methods for s in (0, 1, 2)}
+    assert all(c.settings == {"epochs": 2 * 40} and c.tuned for c in robust)
     for opt, lr in grids.TUNE_CONFIGS:
         _write_tune_record(tmp_path, "csq", opt, lr, [0.7 if lr == 1e-2 else 0.5])
     csq = next(c for c in cells if c.method == "csq")
