@@ -161,7 +161,7 @@ SHNET_ABLATION: dict[str, dict[str, Any]] = {
     "checkfeat": {"check_sees_features": True},
 }
 ABLATION_DESCRIPTIONS: dict[str, str] = {
-    "parallel": "CSQ's parallel head tanh(W phi + b): SHNet's code layer removed (= CSQ)",
+    "parallel": "CSQ's parallel head tanh(W·φ + b): SHNet's code layer removed (= CSQ)",
     "parallelbn": "one segment: all bits in parallel from the feature, with batch norm",
     "segments3": "three segments: information bits, then two chained check segments",
     "segments4": "four segments: information bits, then three chained check segments",
