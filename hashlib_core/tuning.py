@@ -75,6 +75,51 @@ def winners(table: pd.DataFrame, *, value: str) -> pd.Series:
     return out
 
 
+def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataFrame:
+    """The tie rule (:data:`hashlib_core.grids.TUNE_TIES`): for each method with near-tied
+    settings, their validation mAP at seed 0 and at the tie seed, the mean, and whether the
+    best mean picks another winner than seed 0 alone (``changes``: "yes", "no", or
+    "pending" while a tie run is missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method, optimizer, lr, val_seed0, val_seed1, val_mean, winner_seed0,
+        winner_mean, changes``.
+    """
+    from hashlib_core.grids import TUNE_TIE_SEED, TUNE_TIES
+    from hashlib_core.results import read_record, record_dir
+
+    protocol = protocol or BOOK_PROTOCOLS[scale]["cifar10"]
+
+    def val(method: str, opt: str, lr: float, seed: int) -> float:
+        folder = record_dir(root, scale=scale, protocol=protocol, method=method,
+                            n_bits=TUNE_BITS, seed=seed, variant=tune_variant(opt, lr))
+        try:
+            rec = read_record(folder)
+        except (OSError, ValueError):
+            return float("nan")
+        vals = [h["val_map"] for h in rec.get("history", []) if h.get("val_map") is not None]
+        return max(vals) if vals else float("nan")
+
+    rows = []
+    for method, ties in TUNE_TIES.items():
+        group = [{"method": method, "optimizer": opt, "lr": lr,
+                  "val_seed0": val(method, opt, lr, TUNE_SEED),
+                  "val_seed1": val(method, opt, lr, TUNE_TIE_SEED)} for opt, lr in ties]
+        for g in group:
+            g["val_mean"] = (g["val_seed0"] + g["val_seed1"]) / 2
+        first = max(range(len(group)), key=lambda i: group[i]["val_seed0"])
+        done = all(np.isfinite(g["val_mean"]) for g in group)
+        best = max(range(len(group)), key=lambda i: group[i]["val_mean"]) if done else None
+        for i, g in enumerate(group):
+            g.update({"winner_seed0": i == first, "winner_mean": i == best,
+                      "changes": "pending" if not done else ("yes" if best != first else "no")})
+        rows += group
+    return pd.DataFrame(rows, columns=["method", "optimizer", "lr", "val_seed0", "val_seed1",
+                                       "val_mean", "winner_seed0", "winner_mean", "changes"])
+
+
 def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:
     """The winning tuning settings of a method (``{"optimizer": ..., "lr": ...}``), or None
     while its tuning runs are incomplete."""

@@ -39,7 +39,8 @@ def test_grid_definitions():
     # the budget robustness, the alternatives and the DSAH table's baselines at 5 seeds
     n_verdict = (4 * 2 * 3 + 4 * 3 + 2 * (5 + 2 * 4) + 2
                  + 3 * sum(len(m) for _, m, _ in grids.ROBUSTNESS) + 2 * 2 * 3
-                 + (len(grids.DSAH_TABLE) - 2) * 4 * 4)
+                 + (len(grids.DSAH_TABLE) - 2) * 4 * 4
+                 + sum(len(t) for t in grids.TUNE_TIES.values()))  # the tie rule's seed 1
     assert len(cpu) == n_first + n_verdict
     assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
     assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}

@@ -13,10 +13,10 @@ from hashlib_core.reproduce import TuningPending, cell_settings
 from hashlib_core.results import RECORD, SCHEMA, record_dir
 
 
-def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0):
+def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0, seed=grids.TUNE_SEED):
     variant = grids.tune_variant(opt, lr)
     key = {"scale": "cpu", "protocol": "cifar10-i", "method": method,
-           "n_bits": grids.TUNE_BITS, "seed": grids.TUNE_SEED, "variant": variant}
+           "n_bits": grids.TUNE_BITS, "seed": seed, "variant": variant}
     folder = record_dir(root, **key)
     folder.mkdir(parents=True)
     history = [{"epoch": e, "loss": 1.0, "val_map": v} for e, v in enumerate(val_curve)]
@@ -228,3 +228,44 @@ def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
         plan = plan_cell(cell, cell_config(cell, "cpu", root=root), scale="cpu",
                          root=root, logs=tmp_path / "logs", manifest_sha256="m" * 64)
         assert plan.action == "run"
+
+
+def test_tune_ties_are_the_near_ties_of_the_stored_tuning_runs():
+    """The tie rule's list (grids.TUNE_TIES) is what the rule gives on the committed tuning
+    runs: every setting within TUNE_TIE of its method's best seed-0 validation mAP, for the
+    methods with two or more such settings; each gets a seed-1 tuning cell."""
+    from pathlib import Path
+
+    from hashlib_core.tuning import tie_check, tuning_table
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    table = tuning_table(root, "cpu")
+    if table.empty:
+        pytest.skip("no committed tuning runs in this checkout")
+    derived = {}
+    for method, g in table.groupby("method"):
+        near = g[g.val_map >= g.val_map.max() - grids.TUNE_TIE]
+        if len(near) > 1:
+            derived[method] = {(r.optimizer, r.lr) for r in near.itertuples()}
+    assert derived == {m: set(t) for m, t in grids.TUNE_TIES.items()}
+    cells = [c for c in grids.select(grids.grid("cpu"), kinds=["tune"])
+             if c.seed == grids.TUNE_TIE_SEED]
+    assert {(c.method, c.settings["optimizer"], c.settings["lr"]) for c in cells} == {
+        (m, o, lr) for m, t in grids.TUNE_TIES.items() for o, lr in t}
+    check = tie_check(root, "cpu")
+    assert set(check.method) == set(grids.TUNE_TIES)
+    assert check.groupby("method").winner_seed0.sum().eq(1).all()
+
+
+def test_tie_check_picks_the_best_two_seed_mean(tmp_path, monkeypatch):
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.698])
+    assert set(tuning.tie_check(tmp_path, "cpu").changes) == {"pending"}
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    check = tuning.tie_check(tmp_path, "cpu")
+    assert set(check.changes) == {"yes"}
+    assert check[check.winner_mean].lr.tolist() == [3e-3]
