@@ -35,6 +35,7 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   # robustness, the alternatives of issue 24), in the order the claims page needs them
   echo "claims: shnet seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
   echo "claims: csq seeds 3-4|--methods csq --kinds main --seeds 3 4"
+  echo "tie rule: seed 1 of the near-tied tuning settings|--kinds tune --seeds 1"
   echo "confound: shnet parallel head seeds 3-4|--methods shnet --kinds ablation --seeds 3 4"
   echo "claims: dheh seeds 3-4|--methods dheh --kinds main --seeds 3 4"
   echo "claims: csdh seeds 3-4|--methods csdh --kinds main --seeds 3 4"
