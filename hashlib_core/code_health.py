@@ -46,7 +46,10 @@ __all__ = [
     "health_from_records",
     "health_table",
     "health_text",
+    "hadamard_text",
     "least_correlated",
+    "lengths_display",
+    "lengths_table",
 ]
 
 #: a method's codes are flagged when their effective bits fall below this share of the length
@@ -252,18 +255,77 @@ def health_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: in
             f"effective bits than {FLAG_SHARE:.0%} of the length.")
 
 
+def lengths_table(root: str | Path = "results", *, scale: str, protocol: str,
+                  methods: list[str], bits: tuple[int, ...] = (16, 32, 64),
+                  seed: int = 0) -> pd.DataFrame:
+    """:func:`health_table` of ``methods`` at every length of ``bits`` (default variant,
+    ``seed``), one frame with a column ``n_bits``; lengths without a run are left out."""
+    frames = [health_table(root, scale=scale, protocol=protocol, n_bits=b, methods=methods,
+                           seed=seed) for b in bits]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return health_table(root, scale=scale, protocol=protocol, n_bits=bits[0],
+                            methods=methods, seed=seed)
+    return pd.concat(frames)
+
+
+def lengths_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lengths_table` for the page: per method and length, effective bits,
+    constant bits, near-duplicate groups and distinct bits."""
+    if table.empty:
+        return pd.DataFrame()
+    bad = set(zip(flagged(table).index, flagged(table).n_bits))
+    return pd.DataFrame([{
+        "method": display_name(m), "bits": int(r.n_bits),
+        "effective bits": int(r.effective_bits),
+        "constant bits": int(r.n_constant_bits),
+        "near-duplicate groups (varying bits)": f"{int(r.dup_groups)} ({int(r.varying_bits)})",
+        "distinct bits": int(r.distinct_bits),
+        "flagged": "yes" if (m, r.n_bits) in bad else "no",
+    } for m, r in table.iterrows()])
+
+
+def hadamard_text(n_classes: int = 10, bits: tuple[int, ...] = (32, 64)) -> str:
+    """Why CSQ's Hadamard centres repeat on few classes, with the counts computed from
+    :func:`hashlib_core.losses.csq.hash_centers` (the rows the runs train towards)."""
+    from hashlib_core.losses.csq import hash_centers
+    from hashlib_core.metrics import code_redundancy
+
+    parts = []
+    for b in bits:
+        c = hash_centers(n_classes, b, method="hadamard").numpy()
+        r = code_redundancy(c)
+        period = next(p for p in range(1, b + 1)
+                      if b % p == 0 and (c == np.tile(c[:, :p], b // p)).all())
+        parts.append(f"at {b} bits the {n_classes} centres repeat every {period} columns: "
+                     f"{int(r['n_constant_bits'])} columns are constant and the "
+                     f"{int(r['varying_bits'])} others form {int(r['dup_groups'])} groups of "
+                     f"identical columns, so the targets hold {int(r['dup_groups'])} distinct "
+                     f"varying bits")
+    return ("CSQ takes its centres from the first rows of a Sylvester Hadamard matrix, "
+            "built as $H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}$ "
+            "from $H_1 = [1]$. Every doubling beyond order 16 keeps rows 0 to 15 in its top "
+            "half, where the matrix repeats its left half, and column 0 is all ones, so "
+            f"the first {n_classes} rows repeat every 16 columns and bit $j$ and bit $j + 16$ "
+            "get the same target: "
+            + "; ".join(parts) + ".")
+
+
 # --------------------------------------------------------------------------- backfill
 def _same(a: Any, b: Any) -> bool:
+    """Equal up to float rounding (a recomputation may differ in the last bit: not worth
+    a rewrite)."""
     if a is None or b is None:
         return a is None and b is None
-    return float(a) == float(b)
+    return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=1e-15))
 
 
 def backfill_record(path: str | Path, *, write: bool = True) -> bool:
-    """Add (or refresh) the query-code redundancy values ``query_<key>`` of
-    :data:`hashlib_core.metrics.CODE_REDUNDANCY_KEYS` to one record, recomputed from its
-    stored query codes. Database values are not touched: the committed records do not
-    keep their database codes.
+    """Add (or refresh) the query-code values ``query_<key>`` of
+    :data:`hashlib_core.metrics.CODE_REDUNDANCY_KEYS` (redundancy) and
+    :data:`hashlib_core.metrics.CODE_HEALTH_KEYS` (code health, which records made before
+    issue 13 lack) to one record, recomputed from its stored query codes. Database values
+    are not touched: the committed records do not keep their database codes.
 
     Idempotent: a record whose values are already right is not rewritten. The record is
     written atomically (:func:`hashlib_core.atomic.atomic_write`), compact as
@@ -290,10 +352,15 @@ def backfill_record(path: str | Path, *, write: bool = True) -> bool:
     codes = _query_codes(rec)
     if len(codes) < 2:
         return False
-    new = {f"query_{k}": (None if np.isnan(v) else v)
-           for k, v in code_redundancy(codes).items()}
+    from hashlib_core.metrics import code_health
+
+    values = {**_quiet(code_health, codes), **code_redundancy(codes)}
+    new = {f"query_{k}": (None if np.isnan(v) else float(v)) for k, v in values.items()}
     raw = json.loads(path.read_bytes().decode("utf-8"))
     scalars = raw["scalars"]
+    # code health the record already holds is its own (computed when it was evaluated)
+    new = {k: v for k, v in new.items()
+           if k[len("query_"):] in CODE_REDUNDANCY_KEYS or k not in scalars}
     if all(k in scalars and _same(scalars[k], v) for k, v in new.items()):
         return False
     if write:
@@ -359,7 +426,7 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
     -------
     pandas.DataFrame
         One row per (method, n_bits); columns ``method, n_bits, runs_alt, runs_default,
-        expected_alt`` (seeds the grid plans), ``map_alt, std_alt, map_default,
+        expected_alt`` (runs the scale's grid plans), ``map_alt, std_alt, map_default,
         std_default`` (mAP@ALL over seeds), ``eff_alt, eff_default`` (mean effective bits
         of the query codes), ``diff, low, high`` (alternative - default and its 95% Welch
         interval over seeds), ``verdict``.
@@ -373,6 +440,7 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
         warnings.simplefilter("ignore")
         res = load_results(scale, root=root, protocol=protocol)
     methods = [m for m, v in grids.ALTERNATIVES.items() if name in v]
+    planned = [c for c in grids.grid(scale) if c.variant == variant and c.protocol == protocol]
     rows = []
     for m in methods:
         for b in grids.ALTERNATIVE_BITS:
@@ -391,7 +459,8 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
                 return float(health_from_records(recs).effective_bits.mean())
 
             rows.append({"method": m, "n_bits": b, "runs_alt": len(a), "runs_default": len(d),
-                         "expected_alt": len(grids.FIRST_SEEDS),
+                         "expected_alt": sum(c.method == m and c.n_bits == b
+                                             for c in planned),
                          "map_alt": a.mean() if len(a) else np.nan,
                          "std_alt": a.std(ddof=1) if len(a) > 1 else np.nan,
                          "map_default": d.mean() if len(d) else np.nan,
@@ -435,7 +504,8 @@ def alternatives_section(root: str | Path, scale: str, *,
     planned = int(rows.expected_alt.sum()) if len(rows) else 0
     have = int(rows.runs_alt.sum()) if len(rows) else 0
     head = (f"**The `{variant}` alternative** ({desc}), scale `{scale}`: "
-            f"{have} of {planned} planned runs exist.")
+            + (f"{have} of {planned} planned runs exist." if planned else
+               f"{have} runs exist; the `{scale}` grid plans none (the cpu grid runs it)."))
     if have == 0:
         return head + (" No run of the alternative has been stored yet, so there is "
                        "nothing to compare; the faithful default (the Hadamard rows, as "

@@ -4,7 +4,9 @@ For every ``record.json`` under the given roots (default ``results``), recompute
 run's stored query codes (``query_codes-*.npz``) the measures of
 :func:`hashlib_core.metrics.code_redundancy` and store them as ``query_n_constant_bits``,
 ``query_varying_bits``, ``query_mac_varying``, ``query_dup_groups``,
-``query_redundant_bits`` and ``query_effective_bits``. Records are rewritten atomically
+``query_redundant_bits`` and ``query_effective_bits`` (and the code health of
+:func:`hashlib_core.metrics.code_health`, ``query_distinct_bits`` ..., where a record
+made by older code lacks it). Records are rewritten atomically
 and compactly, every other field unchanged; a record that already holds the right values
 is left alone, so the script is safe to re-run (after the grid adds runs).
 
