@@ -232,8 +232,9 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
     -------
     pandas.DataFrame
         Index: variant names, largest absolute change first; columns ``description``,
-        ``map``, ``delta`` (variant minus default), ``noise`` and ``beyond_noise``
-        (bool, or None without a noise estimate).
+        ``map`` (mean over the variant's seeds), ``delta`` (variant minus default, both
+        means over their seeds), ``noise``, ``beyond_noise`` (bool, or None without a
+        noise estimate), ``runs`` and ``default_runs`` (the seeds behind each mean).
     """
     from hashlib_core.grids import ABLATION_DESCRIPTIONS
 
@@ -254,9 +255,142 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
         delta = runs.mean() - default.mean()
         beyond = None if np.isnan(noise) else bool(abs(delta) > 2 * noise)
         rows[v] = {"description": desc, "map": runs.mean(), "delta": delta, "noise": noise,
-                   "beyond_noise": beyond}
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+                   "beyond_noise": beyond, "runs": len(runs), "default_runs": len(default)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols + ["runs", "default_runs"])
     return out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+
+
+def seeds_words(effects: pd.DataFrame) -> str:
+    """How many seeds the ablation's means rest on, from :func:`ablation_effects`:
+    ``"each a mean over 3 seeds, the default over 5"``, or ``"1 to 3 seeds per variant"``."""
+    if effects.empty or "runs" not in effects.columns:
+        return "no run"
+    lo, hi = int(effects.runs.min()), int(effects.runs.max())
+    each = (f"each variant a mean over {hi} seed{'s' * (hi != 1)}" if lo == hi
+            else f"{lo} to {hi} seeds per variant")
+    d = int(effects.default_runs.iloc[0])
+    return f"{each}, the default over {d} seed{'s' * (d != 1)}"
+
+
+def seeds_per_method(results: pd.DataFrame, cells) -> pd.DataFrame:
+    """Seeds per method of a grid's main runs (default variant), planned and stored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (protocol, method, n_bits): ``planned`` (seeds in the grid) and
+        ``stored`` (of those, the ones with a record in ``results``).
+    """
+    have = set()
+    if len(results):
+        have = {(r.protocol, r.method, int(r.n_bits), int(r.seed))
+                for r in results.itertuples()
+                if not isinstance(r.variant, str)}
+    rows: dict[tuple, dict[str, int]] = {}
+    for c in cells:
+        if c.kind != "main":
+            continue
+        row = rows.setdefault((c.protocol, c.method, c.n_bits), {"planned": 0, "stored": 0})
+        row["planned"] += 1
+        row["stored"] += (c.protocol, c.method, c.n_bits, c.seed) in have
+    out = pd.DataFrame([{"protocol": p, "method": m, "n_bits": b, **v}
+                        for (p, m, b), v in rows.items()],
+                       columns=["protocol", "method", "n_bits", "planned", "stored"])
+    return out
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def seeds_text(results: pd.DataFrame, cells, *, methods=None) -> str:
+    """Sentences: how many seeds each method's main runs get in the grid, and how many of
+    them are stored, grouped by protocol and code lengths (computed from the grid and the
+    records, never typed). ``methods``: only these (default: all)."""
+    table = seeds_per_method(results, cells)
+    if methods is not None:
+        table = table[table.method.isin(list(methods))]
+    if table.empty:
+        return "The grid of this scale plans no main run of these methods."
+    parts = []
+    for protocol, sub in table.groupby("protocol", sort=False):
+        groups: dict[tuple, list[str]] = {}
+        stored: dict[tuple, list[int]] = {}
+        for m, g in sub.groupby("method", sort=False):
+            sig = tuple((int(n), tuple(sorted(int(b) for b in gg.n_bits)))
+                        for n, gg in sorted(g.groupby("planned"), key=lambda x: -x[0]))
+            groups.setdefault(sig, []).append(display_name(m))
+            acc = stored.setdefault(sig, [0, 0])
+            acc[0] += int(g.stored.sum())
+            acc[1] += int(g.planned.sum())
+        for sig, names in sorted(groups.items(), key=lambda kv: -kv[0][0][0]):
+            how = " and ".join(
+                f"{_NUMBER_WORDS.get(n, str(n))} seed{'s' * (n > 1)} at "
+                f"{'/'.join(str(b) for b in bits)} bits" for n, bits in sig)
+            have, total = stored[sig]
+            parts.append(f"{', '.join(names)} on `{protocol}`: {how} ({have} of {total} "
+                         "runs stored)")
+    return "Seeds per method in this scale's grid (main runs): " + "; ".join(parts) + "."
+
+
+def validation_gap(results: pd.DataFrame, root: str, *, scale: str, protocol: str,
+                   n_bits: int = 32) -> dict:
+    """Why the validation mAP runs above the query mAP: the sizes of the two searches,
+    read from the stored manifest, and the median over the deep methods' default runs
+    at ``n_bits`` of their best validation mAP and of their query mAP@ALL."""
+    from hashlib_core.results import iter_records, load_manifest
+
+    out: dict = {"protocol": protocol, "n_bits": n_bits}
+    try:
+        splits = load_manifest(scale, protocol, root=root).get("splits") or {}
+    except (FileNotFoundError, ValueError):
+        splits = {}
+    for k in ("query", "database", "train", "val"):
+        out[k] = (splits.get(k) or {}).get("n")
+    if splits.get("database") and splits.get("train"):
+        trained = set(splits["train"]["indices"]) | set((splits.get("val") or {})
+                                                        .get("indices", []))
+        out["db_trained"] = sum(i in trained for i in splits["database"]["indices"])
+    val, query = [], []
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if key["protocol"] != protocol or key["n_bits"] != n_bits or key["variant"] \
+                or key["method"] not in DEEP:
+            continue
+        vals = [h["val_map"] for h in rec.get("history") or [] if h.get("val_map") is not None]
+        q = (rec.get("scalars") or {}).get("map")
+        if vals and q is not None:
+            val.append(max(vals))
+            query.append(float(q))
+    out["runs"] = len(val)
+    out["val_median"] = float(np.median(val)) if val else np.nan
+    out["query_median"] = float(np.median(query)) if query else np.nan
+    return out
+
+
+def validation_gap_text(gap: dict) -> str:
+    """The training page's explanation of :func:`validation_gap`, with its numbers."""
+    p = gap["protocol"]
+    if not gap.get("runs"):
+        head = ""
+    else:
+        head = (f"Over the {gap['runs']} default runs of the deep methods at {gap['n_bits']} "
+                f"bits, the median best validation mAP is {gap['val_median']:.3f} and the "
+                f"median query mAP@ALL {gap['query_median']:.3f}. ")
+    if not all(gap.get(k) for k in ("query", "database", "train", "val")):
+        return head + (f"The sizes of the splits of `{p}` are not stored, so the two "
+                       "searches cannot be compared here.")
+    db, trained = gap["database"], gap.get("db_trained")
+    unseen = "" if trained is None else (
+        f", of which {db - trained:,} were never trained on (the other {trained:,} are "
+        f"the training and validation images)")
+    return head + (
+        f"The two numbers measure different searches. Validation: {gap['val']:,} held-out "
+        f"training images (the validation split) search the {gap['train']:,} images the "
+        f"network trains on, whose codes the loss has fitted to their labels. Test: the "
+        f"{gap['query']:,} queries search the {db:,}-image database{unseen}, whose codes "
+        f"are as noisy as the queries' own. Both sets of queries are unseen images; the "
+        f"difference is the database, so the validation mAP is the higher number by "
+        f"construction, and is used only to choose epochs and settings, never as a result.")
 
 
 def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -267,8 +401,9 @@ def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
     top = effects.iloc[0]
     spread = effects.delta.abs().max()
     noise = effects.noise.iloc[0]
-    out = [f"Across the {len(effects)} variants at {n_bits} bits, the largest change of "
-           f"mAP@ALL from SHNet's default is {top.delta:+.4f} ({top.description})."]
+    out = [f"Across the {len(effects)} variants at {n_bits} bits ({seeds_words(effects)}), "
+           f"the largest change of mAP@ALL from SHNet's default is {top.delta:+.4f} "
+           f"({top.description})."]
     if np.isnan(noise):
         out.append("The seed noise is not measured yet (fewer than two seeds of SHNet or "
                    "CSQ), so these changes cannot be weighed against it.")

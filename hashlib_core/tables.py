@@ -38,6 +38,28 @@ METRIC_NAMES = {"map": "mAP", "precision_top5000": "precision of the top 5,000",
                 "precision_r2": "precision within Hamming radius 2", "mac": "mAC"}
 
 
+#: plain-text formulas of the grid's descriptions (hashlib_core.grids) -> MyST inline math
+_PLAIN_MATH: tuple[tuple[str, str], ...] = (
+    ("tanh(W·φ + b)", r"$\tanh(W\phi + b)$"),
+    ("tanh(W phi + b)", r"$\tanh(W\phi + b)$"),
+    ("[a; phi]", r"$[a;\,\phi]$"),
+    ("[a; φ]", r"$[a;\,\phi]$"),
+    ("K/2", "$K/2$"),
+)
+
+
+def math_label(text: str) -> str:
+    """A description with its plain-text formulas (``"tanh(W phi + b)"``, ``"[a; phi]"``)
+    written as inline math, for a Markdown table row or caption.
+
+    >>> print(math_label("CSQ's parallel head tanh(W phi + b)"))
+    CSQ's parallel head $\\tanh(W\\phi + b)$
+    """
+    for plain, math in _PLAIN_MATH:
+        text = text.replace(plain, math)
+    return text
+
+
 def display_name(method: str) -> str:
     """The papers' spelling of a registry name (``"fasth"`` -> ``"FastH"``)."""
     return DISPLAY_NAMES.get(method, method)
@@ -342,11 +364,14 @@ def cell(mean: float, std: float = np.nan, n: int = 1) -> str:
 
 
 def markdown_table(table: pd.DataFrame, *, index: bool = False) -> str:
-    """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped."""
+    """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped, and
+    ``& < >`` as HTML entities (a value read from a record never becomes markup)."""
+    from html import escape
+
     frame = table.reset_index() if index else table
 
     def esc(x) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
+        return escape(str(x), quote=False).replace("|", "\\|").replace("\n", " ")
 
     head = "| " + " | ".join(esc(c) for c in frame.columns) + " |"
     rule = "|" + "|".join(":--" for _ in frame.columns) + "|"
