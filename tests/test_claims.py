@@ -403,3 +403,35 @@ def test_baseline_selection_rederives_the_pre_specified_baseline():
     assert sel.method.iloc[0] == grids.DHEH_CSDH_BASELINE and sel.chosen.iloc[0]
     assert set(sel.method) <= set(claims.DHEH_BASELINES) and not set(sel.method) & set(grids.SHALLOW)
     assert list(sel.val_map) == sorted(sel.val_map, reverse=True)
+
+
+def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
+    """Issue 23's done-when, read back from the page built on the committed cpu runs: for
+    each claim the comparison set and its source, the multiplicity rule, the budget
+    robustness, both DSAH metrics, the measured coverage and the training status; no
+    claim row draws an interval from a borrowed spread."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    if not (root / "cpu").is_dir():
+        pytest.skip("no committed cpu results in this checkout")
+    blocks = claims.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
+    text = "\n".join(blocks)
+    assert "Bonferroni" in text and "supported at every one of them" in text
+    cov = claims.coverage_check(claims.default_runs(root, "cpu"), protocol="cifar10-i")
+    assert 0.93 <= cov["t3"] <= 0.97 and cov["bootstrap3"] < 0.93
+    assert f"{cov['t3']:.1%}" in text and f"{cov['bootstrap3']:.1%}" in text
+    status = claims.training_status(root, "cpu")
+    assert f"Of the {status['runs']} default deep runs, {status['rising']} were still" in text
+    for claim in claims.CLAIMS:
+        block = next(b for b in blocks if f"**{claim.paper}: {claim.statement}**" in b)
+        assert "Compared (pre-specified): " + claim.comparison in block
+        rob = claims.budget_robustness(root, "cpu")
+        if claim.id in set(rob.claim):
+            assert "Budget robustness of" in block
+    dsah = next(b for b in blocks if b.startswith("**Table") and "**DSAH: DSAH has a higher precision" in b)
+    assert "The same comparison in mAP@ALL" in dsah and "which the verdict uses" in dsah
+    rows = pd.read_csv(tmp_path / "claims_shnet-csq.csv")
+    assert not rows.basis.str.contains("borrowed").any()
+    for name in tmp_path.glob("claims_*.csv"):
+        assert "borrowed" not in name.read_text()
