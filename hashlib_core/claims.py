@@ -745,12 +745,19 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
     """For each claim's decisive length (:data:`hashlib_core.grids.ROBUSTNESS`), the
     claim's difference at the main budget and at :data:`~hashlib_core.grids.ROBUST_EPOCHS`
     epochs, on the same seeds (those with a run at both), with intervals, verdicts and
-    whether the verdict changes (``"pending"`` until both sides have two seeds)."""
+    whether the verdict changes (``"pending"`` until both sides have two seeds). Empty at
+    a scale whose grid has no such runs."""
+    from hashlib_core.grids import grid
+
+    planned = {(c.protocol, c.n_bits) for c in grid(scale)
+               if c.variant == budget_variant(ROBUST_EPOCHS)}
     main = [Run(rec, None) for rec in iter_records(root, scale=scale)
             if rec["key"]["variant"] is None]
     long = _variant_runs(root, scale, budget_variant(ROBUST_EPOCHS))
     rows = []
     for proto, methods, n_bits in ROBUSTNESS:
+        if (proto, n_bits) not in planned:  # not part of this scale's grid
+            continue
         for claim in CLAIMS:
             if claim.method not in methods or claim.compared not in methods:
                 continue
