@@ -499,18 +499,22 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
                markerscale=2, fontsize=7, title="class", title_fontsize=8, frameon=False)
     names = " and ".join(display_name(m) for m, _, _ in panels)
     scores = ", ".join(f"{display_name(m)} {100 * a:.0f} %" for m, a in agreement.items())
+    # the score is a property of the 2-D projection (t-SNE keeps local neighbourhoods and
+    # distorts the rest), not a retrieval with the codes: the caption says so
+    share = (f"of a query's 10 nearest points on the 2-D map, the share of its own class "
+             f"is {scores}")
+    proj = ("; this measures the t-SNE projection, not a search with the codes, whose "
+            "Hamming ranking the P@N curves measure")
     if len(agreement) >= 2:
         best = max(agreement, key=agreement.get)
         if max(agreement.values()) - min(agreement.values()) < 0.02:
-            take = (f"The codes of {names} separate the classes about equally well in this "
-                    f"map: a query's 10 nearest neighbours on the map share its class "
-                    f"({scores} of them).")
+            take = (f"In this map the classes of {names} form clusters about equally clean: "
+                    f"{share}{proj}.")
         else:
-            take = (f"{display_name(best)}'s codes separate the classes best in this map: a "
-                    f"query's 10 nearest neighbours on the map share its class ({scores} of "
-                    f"them).")
+            take = (f"In this map {display_name(best)}'s classes form the cleanest clusters: "
+                    f"{share}{proj}.")
     else:
-        take = f"A query's 10 nearest neighbours on the map share its class ({scores} of them)."
+        take = f"In this map, {share}{proj}."
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
            f"`{scale}`): each point is a query image's binary code embedded in 2-D by t-SNE "
            f"(Euclidean distance on ±1 codes, i.e. twice the square root of the Hamming "
@@ -544,9 +548,11 @@ def _redundant(health: pd.DataFrame | None, methods) -> dict[str, str]:
             if r.n_constant_bits:
                 parts.append(f"{int(r.n_constant_bits)} constant")
             if r.redundant_bits:
-                parts.append(f"{int(r.redundant_bits)} near-copies of another bit")
-            out[m] = ", ".join(parts)
-    return out
+                n = int(r.redundant_bits)
+                parts.append(f"{n} near-cop{'ies' if n > 1 else 'y'} of another bit")
+            out[m] = (r.n_constant_bits + r.redundant_bits, ", ".join(parts))
+    # the most wasteful first
+    return {m: w for m, (_, w) in sorted(out.items(), key=lambda kv: -kv[1][0])}
 
 
 def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
@@ -574,10 +580,9 @@ def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
         text += (f"; DSAH's bits are {rel} correlated than ADSH's ({mac['dsah']:.2f} vs "
                  f"{mac['adsh']:.2f})")
     if redundant:
-        text += ("; " + "; ".join(f"{display_name(m)}'s query codes have {w}"
-                                  for m, w in redundant.items())
-                 + ", so a low mAC there does not mean independent bits (see the "
-                   "code-health table)")
+        text += ("; left out of that ranking, as their query codes have constant or "
+                 "near-duplicate bits (a low mAC there does not mean independent bits): "
+                 + "; ".join(f"{display_name(m)} ({w})" for m, w in redundant.items()))
     bad = [m for m in mac if m in set(collapsed) and m not in redundant]
     if bad:
         text += (f"; the codes of {', '.join(map(display_name, bad))} collapse (see the "
