@@ -251,6 +251,28 @@ def _source_files(kind: str, folder: Path) -> list[Path]:
     return [folder / "cifar10_jpeg.zip", folder / "std_order_index.csv"]
 
 
+def _read_meta(path: Path) -> dict | None:
+    """The decoded-copy cache's meta JSON, or None (the copy is rebuilt): absent, or
+    unreadable (named in a :class:`~hashlib_core.data.cache.CorruptCacheWarning`)."""
+    import json
+    import warnings
+
+    from hashlib_core.data.cache import CorruptCacheWarning
+
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as err:
+        warnings.warn(f"cache file {path} is unreadable ({type(err).__name__}: "
+                      f"{' '.join(str(err).split())[:120]}); the decoded copy is rebuilt",
+                      CorruptCacheWarning, stacklevel=3)
+        return None
+    return meta
+
+
 def load_cifar10(
     *,
     root: str | os.PathLike | None = None,
@@ -308,16 +330,14 @@ def load_cifar10(
     cache = cache_root(cache_dir)
     stem = cache / f"cifar10-{kind}-v{_CACHE_VERSION}"
     meta_path = Path(f"{stem}-meta.json")
-    if meta_path.is_file():
-        import json
-
-        meta = json.loads(meta_path.read_text())
+    meta = _read_meta(meta_path)
+    if meta is not None:
         if meta.get("stamps") == stamps:
             images = load_array(f"{stem}-images.npy")  # None (named) when corrupt: rebuilt
             labels = load_array(f"{stem}-labels.npy") if images is not None else None
             if labels is not None and images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and \
                     labels.shape == (N_TRAIN + N_TEST,):
-                return InMemoryData(images, labels, meta["info"])
+                return InMemoryData(images, labels, meta.get("info") or {})
     start = time.perf_counter()
     data = _decode_jpeg_zip(folder) if kind == "jpeg" else _read_pickles(folder)
     seconds = time.perf_counter() - start
