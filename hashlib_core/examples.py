@@ -413,10 +413,15 @@ def page_figure(scale: str, protocol: str, methods: list[str], n_bits: int, *, s
     from hashlib_core.data.cifar import load_cifar10
     from hashlib_core.results import load_curves, load_manifest, load_results
 
-    n_bits, seed = choose_run(runs_with_db_codes(scale, protocol, methods, root=root),
-                              n_bits=n_bits, seed=seed)
-    what = f"**Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`)"
     stored = load_results(scale, root=root, protocol=protocol, variant=None)
+    # a run whose database codes are stored for every method, else one that every method
+    # has (the examples then search the query set, and the caption says so)
+    with_db = runs_with_db_codes(scale, protocol, methods, root=root)
+    every = sorted(set.intersection(*(
+        {(int(r.n_bits), int(r.seed)) for r in stored[stored.method == m].itertuples()}
+        for m in methods))) if len(stored) and methods else []
+    n_bits, seed = choose_run(with_db or every, n_bits=n_bits, seed=seed)
+    what = f"**Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`)"
     have = [m for m in methods if len(stored) and ((stored.method == m) & (stored.n_bits == n_bits)
                                                    & (stored.seed == seed)).any()]
     if len(have) < len(methods):

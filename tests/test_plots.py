@@ -170,7 +170,9 @@ def test_tsne_and_bit_figures(store):
     panels = [(m, *load_query_codes("smoke", PROTOCOL, m, 64, root=root))
               for m in ("shnet", "csq")]
     d = plots.tsne_figure(panels, n_bits=64, **kw)
-    assert "share its class" in d.caption and "ImageNet-100" in d.caption
+    assert "share of its own class" in d.caption and "ImageNet-100" in d.caption
+    # the neighbour score is the projection's, not a retrieval with the codes (issue 27)
+    assert "measures the t-SNE projection, not a search with the codes" in d.caption
     plt.close(d.fig)
     corr = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "adsh", "csq", "dpsh"],
                                     collapsed=["adsh"], **kw)

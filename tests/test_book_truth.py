@@ -1,0 +1,178 @@
+"""Issue 27: the book's pages state what the records and the grid hold.
+
+Retrieval examples search the stored database codes (``scripts/store_db_codes.py``) and
+describe their frames as drawn; the seeds, protocols and validation sizes a page states
+are computed; deviating runs are marked where they are read; the results page links its
+run list, orders the methods, flags the paper's outlier cell.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+
+from hashlib_core import examples, findings, grids, tables
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.results import load_results, record_dir, save_run
+
+REPO = Path(__file__).resolve().parents[1]
+PROTOCOL = "cifar10-smoke"
+N_QUERY, N_DB, N_IMAGES = 30, 120, 200
+
+
+@pytest.fixture(scope="module")
+def split():
+    labels = np.arange(N_IMAGES) % 10  # every class among the queries
+    perm = np.random.default_rng(5).permutation(N_IMAGES // 10) * 10
+    idx = np.sort((perm[:, None] + np.arange(10)).ravel())
+    return labels, idx[:N_QUERY], idx[N_QUERY:N_QUERY + N_DB]
+
+
+def _save(root, artifacts, split, method, n_bits, seed, *, sizes=None, **config):
+    labels, q_idx, d_idx = split
+    rng = np.random.default_rng(100 * seed + n_bits + len(method))
+    centres = np.where(np.random.default_rng(n_bits).random((10, n_bits)) > 0.5, 1, -1)
+    ql, dl = labels[q_idx], labels[d_idx]
+    q = np.where(rng.random((len(ql), n_bits)) > 0.85, -centres[ql], centres[ql]).astype(np.int8)
+    d = np.where(rng.random((len(dl), n_bits)) > 0.85, -centres[dl], centres[dl]).astype(np.int8)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed, **config)
+    manifest = {"protocol": PROTOCOL, "splits": {
+        "query": {"indices": q_idx.tolist(), "n": len(q_idx)},
+        "database": {"indices": d_idx.tolist(), "n": len(d_idx)}}}
+    run_info = {"protocol_sizes": {"query": len(q_idx), "database": len(d_idx)}}
+    if sizes:
+        run_info.update(sizes)
+    res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                    manifest=manifest, manifest_sha256="d" * 64, run_info=run_info)
+    return save_run(res, root=root, artifacts=artifacts)
+
+
+@pytest.fixture()
+def store(tmp_path, split):
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    for m in ("shnet", "csq"):
+        for b, s in ((32, 3), (64, 0)):
+            _save(root, artifacts, split, m, b, s)
+    return root, artifacts
+
+
+# --------------------------------------------------------------------------- item 2
+def test_store_db_codes_copies_checked_files_and_the_page_uses_them(store, split, monkeypatch):
+    root, artifacts = store
+    monkeypatch.setattr(examples, "default_artifacts", lambda root: root / "nowhere")
+    assert examples.runs_with_db_codes("smoke", PROTOCOL, ["shnet", "csq"], root=root) == []
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "store_db_codes.py"),
+                          str(artifacts), "--root", str(root), "--scale", "smoke",
+                          "--bits", "32", "--seeds", "3"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    stored = [ln for ln in out.stdout.splitlines() if ln.startswith("stored")]
+    assert len(stored) == 2 and all(f"{N_DB:,} codes x 4 bytes packed" in ln for ln in stored)
+    assert examples.runs_with_db_codes("smoke", PROTOCOL, ["shnet", "csq"],
+                                       root=root) == [(32, 3)]
+    # without any artifacts folder, the examples search the whole stored database
+    ex = examples.retrieval_examples("smoke", PROTOCOL, ["shnet", "csq"], 32, seed=3,
+                                     root=root, artifacts=None, n_queries=3)
+    assert ex.database == "database" and ex.n_db == N_DB
+    assert set(ex.returned["csq"].ravel()) <= set(split[2])
+    # a second call leaves the stored files alone
+    again = examples.store_db_codes(artifacts, root=root, scale="smoke", bits=[32])
+    assert sum(ln.startswith("present") for ln in again) == 2
+    # the page picks the run with stored codes over the one asked for
+    assert examples.choose_run([(32, 3)], n_bits=64, seed=0) == (32, 3)
+    assert examples.choose_run([(16, 3), (32, 4), (32, 3)], n_bits=32, seed=0) == (32, 3)
+    assert examples.choose_run([], n_bits=64, seed=0) == (64, 0)
+
+
+def test_store_db_codes_refuses_a_file_that_is_not_the_records(store):
+    root, artifacts = store
+    rec_dir = record_dir(root, scale="smoke", protocol=PROTOCOL, method="csq", n_bits=64,
+                         seed=0)
+    art = record_dir(artifacts, scale="smoke", protocol=PROTOCOL, method="csq", n_bits=64,
+                     seed=0)
+    f = next(art.glob("db_codes-*.npz"))
+    f.write_bytes(f.read_bytes()[:-1] + b"x")
+    with pytest.raises(ValueError, match=r"^error: .*SHA-256 differs"):
+        examples.store_db_codes(artifacts, root=root, scale="smoke", methods=["csq"],
+                                bits=[64])
+    assert not list(rec_dir.glob("db_codes-*.npz"))
+
+
+def test_frames_are_described_as_drawn(store):
+    root, artifacts = store
+    ex = examples.retrieval_examples("smoke", PROTOCOL, ["shnet", "csq"], 32, seed=3,
+                                     root=root, artifacts=artifacts, n_queries=10)
+    # one query of each of the 10 classes
+    assert sorted(ex.query_class.tolist()) == list(range(10))
+    images = np.zeros((N_IMAGES, 8, 8, 3), np.uint8)
+    d = examples.examples_figure(ex, images, class_names=[f"c{i}" for i in range(10)],
+                                 scale="smoke", protocol=PROTOCOL, n_bits=32, seed=3)
+    assert "one query of each of the 10 classes" in d.caption
+    drawn = {}
+    for ax in d.fig.axes:
+        sp = ax.spines["top"]
+        drawn.setdefault(to_hex(sp.get_edgecolor()), set()).add(sp.get_linestyle())
+    plt.close(d.fig)
+    wrong_colour = to_hex(examples.WRONG)
+    # dashed (a dash pattern with gaps), as described; correct images solid
+    (style,) = drawn[wrong_colour]
+    assert style not in ("-", "solid") and style[1][1] > 0
+    assert drawn[to_hex(examples.CORRECT)] <= {"-", "solid"}
+    assert "dashed red-orange (vermillion) frame" in d.caption
+    assert "solid green frame" in d.caption and "red (dashed)" not in d.caption
+
+
+# --------------------------------------------------------------------------- item 5
+def test_seeds_text_is_computed_from_the_grid_and_records():
+    results = load_results("cpu", root=REPO / "results")
+    cells = grids.grid("cpu")
+    text = findings.seeds_text(results, cells)
+    table = findings.seeds_per_method(results, cells)
+    dsah = table[(table.method == "dsah") & (table.protocol == "cifar10-adsh")]
+    assert set(dsah.planned) == {len(grids.CLAIM_SEEDS)}
+    assert "DSAH on `cifar10-adsh`: five seeds" in text.replace("ADSH, DSAH", "DSAH")
+    assert "three seeds" not in text or (table.planned == 3).any()
+    # every stored count is a count of real records
+    for r in table.itertuples():
+        n = ((results.protocol == r.protocol) & (results.method == r.method)
+             & (results.n_bits == r.n_bits) & results.variant.isna()).sum()
+        assert r.stored <= n
+
+
+def test_ablation_effects_state_their_seeds():
+    results = load_results("cpu", root=REPO / "results")
+    effects = findings.ablation_effects(results, protocol="cifar10-i", n_bits=32)
+    if effects.empty:
+        pytest.skip("no ablation run stored")
+    text = findings.ablation_text(effects)
+    assert "seed 0" not in text and "seeds" in text
+    assert (effects.runs >= 1).all()
+
+
+# --------------------------------------------------------------------------- item 4
+def test_validation_gap_reads_the_stored_manifest():
+    results = load_results("cpu", root=REPO / "results")
+    gap = findings.validation_gap(results, str(REPO / "results"), scale="cpu",
+                                  protocol="cifar10-i")
+    assert gap["val"] + gap["train"] == 5000 and gap["database"] == 59000
+    text = findings.validation_gap_text(gap)
+    assert f"{gap['val']:,} held-out" in text and f"{gap['train']:,} images" in text
+    assert f"{gap['database'] - gap['db_trained']:,} were never trained on" in text
+    assert gap["val_median"] > gap["query_median"]
+
+
+# --------------------------------------------------------------------------- item 7
+def test_math_labels():
+    for desc in grids.ABLATION_DESCRIPTIONS.values():
+        label = tables.math_label(desc)
+        assert "phi" not in label.replace("\\phi", "")
+        assert "tanh(" not in label.replace("\\tanh(", "")
