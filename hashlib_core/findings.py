@@ -79,22 +79,26 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
     """Does every deep method learn? Each method's default runs at ``n_bits`` against
     the bars a method trained from scratch should clear (issue 13): mean mAP@ALL over
     seeds at least :data:`MIN_MAP`; query codes with at least :data:`MIN_DISTINCT_SHARE`
-    of their bits distinct up to sign and an mAC of at most :data:`MAX_MAC` (the worst
-    seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
+    of their bits distinct up to sign, an mAC of at most :data:`MAX_MAC` and at least
+    :data:`hashlib_core.code_health.FLAG_SHARE` of their length in effective bits
+    (:func:`hashlib_core.metrics.effective_bits`: a code whose bits nearly copy one
+    another has all its bits distinct and a low mAC, and still carries few bits; the
+    worst seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
     below :data:`MAX_LATE_GAIN`, worst seed).
 
     Returns
     -------
     pandas.DataFrame
         Index: deep methods with a run, in registry order; columns ``map``, ``seeds``,
-        ``distinct_bits``, ``mac``, ``late_gain`` and one bool per bar (``map_ok``,
-        ``bits_ok``, ``mac_ok``, ``flat_ok``; None where the value is missing), then
-        ``fails`` (the bars missed, as text).
+        ``distinct_bits``, ``mac``, ``effective_bits``, ``late_gain`` and one bool per
+        bar (``map_ok``, ``bits_ok``, ``mac_ok``, ``eff_ok``, ``flat_ok``; None where the
+        value is missing), then ``fails`` (the bars missed, as text).
     """
+    from hashlib_core.code_health import FLAG_SHARE
     from hashlib_core.tuning import convergence_table
 
-    cols = ["map", "seeds", "distinct_bits", "mac", "late_gain", "map_ok", "bits_ok",
-            "mac_ok", "flat_ok", "fails"]
+    cols = ["map", "seeds", "distinct_bits", "mac", "effective_bits", "late_gain", "map_ok",
+            "bits_ok", "mac_ok", "eff_ok", "flat_ok", "fails"]
     if results.empty:
         return pd.DataFrame(columns=cols)
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)
@@ -112,10 +116,15 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         bits = runs["query_distinct_bits"].min() if "query_distinct_bits" in runs else np.nan
         row = {"map": runs["map"].mean(), "seeds": len(runs), "distinct_bits": bits,
                "mac": runs["query_mac"].max() if "query_mac" in runs else np.nan,
+               # records made before issue 24 (and not backfilled): NaN, the bar unknown
+               "effective_bits": runs["query_effective_bits"].min()
+               if "query_effective_bits" in runs else np.nan,
                "late_gain": gains.max() if len(gains) else np.nan}
         bars = {"map_ok": ("map", lambda v: v >= MIN_MAP, "mAP"),
                 "bits_ok": ("distinct_bits", lambda v: v >= min_bits, "distinct bits"),
                 "mac_ok": ("mac", lambda v: v <= MAX_MAC, "mAC"),
+                "eff_ok": ("effective_bits", lambda v: v >= FLAG_SHARE * n_bits,
+                           "effective bits"),
                 "flat_ok": ("late_gain", lambda v: v < MAX_LATE_GAIN, "still rising")}
         fails = []
         for name, (col, ok, label) in bars.items():
@@ -135,16 +144,18 @@ def format_learning(check: pd.DataFrame) -> pd.DataFrame:
     def mark(v) -> str:
         return "—" if v is None or pd.isna(v) else ("✓" if v else "✗")
 
-    out = check[["map", "seeds", "distinct_bits", "mac", "late_gain"]].copy()
+    out = check[["map", "seeds", "distinct_bits", "effective_bits", "mac", "late_gain"]].copy()
     out["seeds"] = out.seeds.astype(int)
     out = format_numbers(out)
-    out["distinct_bits"] = [("—" if pd.isna(v) else str(int(v))) for v in check.distinct_bits]
-    out["meets every bar"] = [mark(None if r[["map_ok", "bits_ok", "mac_ok", "flat_ok"]].isna().any()
-                                   else not r.fails) for _, r in check.iterrows()]
+    for col in ("distinct_bits", "effective_bits"):
+        out[col] = [("—" if pd.isna(v) else str(int(v))) for v in check[col]]
+    bars = ["map_ok", "bits_ok", "mac_ok", "eff_ok", "flat_ok"]
+    out["meets every bar"] = [mark(None if r[bars].isna().any() else not r.fails)
+                              for _, r in check.iterrows()]
     out["misses"] = check.fails.replace("", "—")
     return out.rename(index=method_link).rename(columns={
         "map": "mAP@ALL (mean)", "seeds": "seeds", "distinct_bits": "distinct bits (worst seed)",
-        "mac": "mAC (worst seed)", "late_gain": "rise, last 20% of epochs"})
+        "effective_bits": "effective bits (worst seed)", "mac": "mAC (worst seed)", "late_gain": "rise, last 20% of epochs"})
 
 
 def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -152,15 +163,25 @@ def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
     mAP, DPSH against DHN, and which methods miss what."""
     if check.empty:
         return "No deep method has a run at this code length yet, so the check is open."
-    done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "flat_ok"])
+    from hashlib_core.code_health import FLAG_SHARE
+
+    done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "eff_ok", "flat_ok"])
     passing = [m for m, r in done.iterrows() if not r.fails]
-    learns = [m for m, r in check.iterrows() if r.map_ok and r.bits_ok and r.mac_ok]
+    # a missing value (None/NaN: a record without the measure) is not a miss
+    few = [m for m, r in check.iterrows() if pd.notna(r.eff_ok) and not r.eff_ok]
+    learns = [m for m, r in check.iterrows()
+              if r.map_ok and r.bits_ok and r.mac_ok and m not in few]
     rising = [m for m, r in check.iterrows() if r.flat_ok is False]
     out = [f"{len(learns)} of the {len(check)} deep methods with a {n_bits}-bit run reach "
            f"mAP@ALL {MIN_MAP:.2f} or more with healthy codes (at least "
-           f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, mAC at most "
+           f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, at least "
+           f"{int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} effective bits, mAC at most "
            f"{MAX_MAC:.2f}); {len(passing)} also end with a flat validation curve (a rise "
            f"below {MAX_LATE_GAIN} over the last 20% of their epochs)."]
+    if few:
+        out.append("Flagged, fewer effective bits than half the length: " + "; ".join(
+            f"{display_name(m)} ({int(check.loc[m, 'effective_bits'])} of {n_bits}, worst "
+            "seed)" for m in few) + ".")
     if rising:
         out.append(f"{len(rising)} still rise by more: the budget check below measures what "
                    "a longer schedule changes on the queries.")

@@ -122,3 +122,177 @@ def test_hadamard_centres_repeat_every_16_columns():
         assert r["dup_groups"] == 15 and r["n_constant_bits"] == n_bits // 16
         assert (centres[:, :16] == centres[:, 16:32]).all()
         assert effective_bits(centres) <= 9  # 10 points span at most 9 directions
+
+
+# --------------------------------------------------------------------------- stored runs
+def _class_codes(rng, labels, n_bits, quality, seed=0):
+    centres = np.where(np.random.default_rng(100 + seed + n_bits).random((10, n_bits)) > 0.5,
+                       1, -1)
+    codes = centres[labels]
+    return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
+
+
+def _near_copies(base, n_bits, rng):
+    """``base`` followed by copies of its columns (cyclic) with one entry flipped each."""
+    cols = [base[:, j % base.shape[1]].copy() for j in range(n_bits - base.shape[1])]
+    for c in cols:
+        c[rng.integers(len(c))] *= -1
+    return np.column_stack([base, *cols]).astype(np.int8)
+
+
+def _save(root, method, codes_q, codes_d, ql, dl, *, scale="smoke", protocol="cifar10-smoke",
+          seed=0, variant=None, vals=(0.3, 0.5, 0.6, 0.601)):
+    from hashlib_core.engine import RunConfig, RunResult
+    from hashlib_core.evaluation import evaluate
+    from hashlib_core.results import save_run
+
+    n_bits = codes_q.shape[1]
+    cfg = RunConfig.from_scale(scale, method=method, n_bits=n_bits, seed=seed, epochs=20,
+                               variant=variant)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    hist = [{"epoch": 5 * i + 4, "loss": 1.0, "lr": 1e-3, "val_map": v}
+            for i, v in enumerate(vals)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = RunResult(cfg, codes_q, codes_d, qh, dh, evaluate(codes_q, codes_d, qh, dh),
+                        history=hist, timings={"total_s": 1.0},
+                        manifest={"protocol": protocol}, manifest_sha256="c" * 64)
+    return save_run(res, root=root, artifacts=None, variant=variant)
+
+
+def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tmp_path):
+    """A code whose bits nearly copy one another passes the distinct-bits and mAC bars and
+    is flagged by the effective-bits bar (issue 24); a healthy code is not."""
+    from hashlib_core import findings
+    from hashlib_core.results import load_results
+
+    rng = np.random.default_rng(0)
+    ql, dl = rng.integers(0, 10, 200), rng.integers(0, 10, 400)
+    good_q, good_d = _class_codes(rng, ql, 16, 0.9), _class_codes(rng, dl, 16, 0.9)
+    _save(tmp_path, "dhn", good_q, good_d, ql, dl)
+    rep_q = _near_copies(_class_codes(rng, ql, 6, 0.9), 16, rng)
+    rep_d = _near_copies(_class_codes(rng, dl, 6, 0.9), 16, rng)
+    _save(tmp_path, "csq", rep_q, rep_d, ql, dl)
+    results = load_results("smoke", root=tmp_path)
+    check = findings.learning_check(results, str(tmp_path), scale="smoke",
+                                    protocol="cifar10-smoke", n_bits=16)
+    assert check.loc["csq", "bits_ok"] and check.loc["csq", "mac_ok"]  # the old bars pass
+    assert check.loc["csq", "effective_bits"] == effective_bits(rep_q) < 8
+    assert not check.loc["csq", "eff_ok"] and "effective bits" in check.loc["csq", "fails"]
+    assert check.loc["dhn", "eff_ok"] and check.loc["dhn", "fails"] == ""
+    text = findings.learning_text(check, n_bits=16)
+    assert (f"Flagged, fewer effective bits than half the length: CSQ "
+            f"({effective_bits(rep_q)} of 16, worst seed)") in text
+    assert text.startswith("1 of the 2 deep methods")
+    table = findings.format_learning(check)
+    assert table["effective bits (worst seed)"].tolist() == [
+        str(effective_bits(good_q)), str(effective_bits(rep_q))]
+    assert table["meets every bar"].tolist() == ["✓", "✗"]
+
+
+def test_captions_never_call_redundant_codes_least_correlated():
+    import pandas as pd
+
+    from hashlib_core import plots
+
+    health = pd.DataFrame({"n_bits": [32] * 3, "effective_bits": [14, 29, 29],
+                           "n_constant_bits": [2, 0, 0], "redundant_bits": [15, 0, 0]},
+                          index=["csq", "dsah", "adsh"])
+    mac = {"csq": 0.14, "dsah": 0.18, "adsh": 0.19}
+    text = plots._ranked_mac_text(mac, (), n_bits=32, health=health)
+    assert text.startswith("Of the methods whose codes have no constant or near-duplicate "
+                           "bit, DSAH's bits are the least correlated at 32 bits (mAC 0.18)")
+    assert "CSQ (14 effective bits of 32, 2 constant, 15 near-copies of another bit)" in text
+    assert "CSQ's bits are the least" not in text
+    # without the health table the old ranking stands (and names CSQ): the failure mode
+    assert plots._ranked_mac_text(mac, (), n_bits=32).startswith("CSQ's bits are the least")
+
+
+def test_backfill_adds_the_query_measures_once_and_touches_nothing_else(tmp_path, capsys):
+    import json
+    import runpy
+    from pathlib import Path
+
+    from hashlib_core import code_health
+    from hashlib_core.results import load_query_codes
+
+    rng = np.random.default_rng(5)
+    ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 200)
+    half = _class_codes(rng, ql, 8, 0.9)
+    codes_q = np.hstack([half, half, np.ones((100, 16), dtype=np.int8)])
+    folder = _save(tmp_path, "csq", codes_q, _class_codes(rng, dl, 32, 0.9), ql, dl)
+    path = Path(folder) / "record.json"
+    # a record made before issue 24: no redundancy values
+    rec = json.loads(path.read_text())
+    keys = [f"query_{k}" for k in ("n_constant_bits", "varying_bits", "mac_varying",
+                                   "dup_groups", "redundant_bits", "effective_bits")]
+    for k in keys:
+        del rec["scalars"][k]
+    path.write_text(json.dumps(rec, separators=(",", ":")))
+    before = json.loads(path.read_text())
+    out = code_health.backfill(tmp_path)
+    assert len(out["updated"]) == 1 and not out["failed"]
+    after = json.loads(path.read_text())
+    want = code_redundancy(load_query_codes("smoke", "cifar10-smoke", "csq", 32,
+                                            root=tmp_path)[0])
+    assert {k: after["scalars"][k] for k in keys} == pytest.approx(
+        {f"query_{k}": v for k, v in want.items()})
+    assert after["scalars"]["query_effective_bits"] == 8
+    assert after["scalars"]["query_n_constant_bits"] == 16
+    assert {k: v for k, v in after.items() if k != "scalars"} == \
+        {k: v for k, v in before.items() if k != "scalars"}
+    assert set(after["scalars"]) - set(before["scalars"]) == set(keys)
+    assert ": " not in path.read_text()[:200]  # compact, as results.write_record writes
+    # idempotent: a second pass changes nothing, byte for byte
+    text = path.read_bytes()
+    assert code_health.backfill(tmp_path)["unchanged"] == [str(path)]
+    assert path.read_bytes() == text
+    # the command line: --check exits 0 now; a broken codes file gives one error: line
+    script = Path(__file__).parents[1] / "scripts" / "code_health.py"
+    run = runpy.run_path(str(script))
+    assert run["main"]([str(tmp_path), "--check"]) == 0
+    npz = next(Path(folder).glob("query_codes-*.npz"))
+    npz.write_bytes(npz.read_bytes()[:-10])
+    assert run["main"]([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and "sha256" in err
+
+
+def test_alternatives_section_counts_runs_and_gives_a_welch_interval(tmp_path):
+    from scipy import stats
+
+    from hashlib_core import code_health, grids
+
+    cells = [c for c in grids.grid("cpu") if c.variant == "alt-bernoulli-centres"]
+    planned = len(cells)  # 12 when this was written: csq and shnet, 32 and 64 bits, 3 seeds
+    text = code_health.alternatives_section(tmp_path, "cpu")
+    assert f"0 of {planned} planned runs exist" in text and "No run of the alternative" in text
+    rng = np.random.default_rng(7)
+    ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
+    kw = dict(scale="cpu", protocol="cifar10-i")
+    for seed, q in zip((0, 1, 2), (0.70, 0.72, 0.74)):
+        _save(tmp_path, "csq", _class_codes(rng, ql, 32, q), _class_codes(rng, dl, 32, q),
+              ql, dl, seed=seed, **kw)
+    for seed, q in zip((0, 1), (0.9, 0.92)):
+        _save(tmp_path, "csq", _class_codes(rng, ql, 32, q), _class_codes(rng, dl, 32, q),
+              ql, dl, seed=seed, variant="alt-bernoulli-centres", **kw)
+    rows = code_health.alternative_rows(tmp_path, "cpu").set_index(["method", "n_bits"])
+    r = rows.loc[("csq", 32)]
+    assert (r.runs_alt, r.runs_default) == (2, 3)
+    assert r.expected_alt == sum(c.method == "csq" and c.n_bits == 32 for c in cells)
+    from hashlib_core.results import load_results
+
+    res = load_results("cpu", root=tmp_path)
+    a = res[res.variant == "alt-bernoulli-centres"].map_all.to_numpy()
+    d = res[res.variant.isna()].map_all.to_numpy()
+    va, vd = a.var(ddof=1) / 2, d.var(ddof=1) / 3
+    dof = (va + vd) ** 2 / (va**2 / 1 + vd**2 / 2)
+    half = stats.t.ppf(0.975, dof) * np.sqrt(va + vd)
+    assert r["diff"] == pytest.approx(a.mean() - d.mean())
+    assert (r.low, r.high) == pytest.approx((r["diff"] - half, r["diff"] + half))
+    assert r.verdict == ("better" if r.low > 0 else "worse" if r.high < 0
+                         else "no difference shown")
+    assert rows.loc[("shnet", 64)].verdict == "—"
+    text = code_health.alternatives_section(tmp_path, "cpu")
+    assert f"2 of {planned} planned runs exist" in text and f"CSQ at 32 bits: {r.verdict}" in text
+    assert "fewer than 2 runs a side" in text
