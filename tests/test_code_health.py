@@ -296,3 +296,70 @@ def test_alternatives_section_counts_runs_and_gives_a_welch_interval(tmp_path):
     text = code_health.alternatives_section(tmp_path, "cpu")
     assert f"2 of {planned} planned runs exist" in text and f"CSQ at 32 bits: {r.verdict}" in text
     assert "fewer than 2 runs a side" in text
+
+
+# --------------------------------------------------------------------------- the page
+@pytest.mark.slow
+def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
+    """Execute the bit-correlation page on the committed cpu results and read its numbers
+    back: every count in the code-health caption, the lengths caption and the figure
+    caption equals the value recomputed from the stored query codes (npz files)."""
+    import json
+    import re
+    from pathlib import Path
+
+    from hashlib_core import book, grids
+    from hashlib_core.results import load_query_codes
+
+    repo = Path(__file__).parents[1]
+    root = repo / "results"
+    if not (root / "cpu").is_dir():
+        pytest.skip("no committed cpu results")
+    protocol = grids.BOOK_PROTOCOLS["cpu"]["cifar10"]
+    page = next(p for p in book.PAGES if p.name == "bit_correlation")
+    path = book.execute_page(page, scale="cpu", root=root, out=tmp_path)
+    nb = json.loads(Path(path).read_text())
+    texts = []
+    for cell in nb["cells"]:
+        fig = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+        if fig.get("caption"):
+            texts.append(fig["caption"])
+        for out in cell.get("outputs", []):
+            md = out.get("data", {}).get("text/markdown")
+            if md:
+                texts.append("".join(md))
+    text = "\n".join(texts)
+    names = {"CSQ": "csq", "SHNet": "shnet", "DSAH": "dsah", "ADSH": "adsh"}
+
+    def truth(name, n_bits):
+        codes = load_query_codes("cpu", protocol, names[name], n_bits, root=root)[0]
+        return code_redundancy(codes)
+
+    # the code-health caption, e.g. "CSQ (14 effective bits of 32, 2 constant, 15 redundant
+    # (30 varying bits in 15 near-duplicate groups))"
+    found = re.findall(r"(CSQ|SHNet) \((\d+) effective bits of (\d+), (\d+) constant, (\d+) "
+                       r"redundant \((\d+) varying bits in (\d+) near-duplicate groups\)\)", text)
+    assert {f[0] for f in found} == {"CSQ", "SHNet"}
+    for name, eff, n_bits, const, red, var, groups in found:
+        t = truth(name, int(n_bits))
+        assert [int(eff), int(const), int(red), int(var), int(groups)] == [
+            t["effective_bits"], t["n_constant_bits"], t["redundant_bits"],
+            t["varying_bits"], t["dup_groups"]], name
+    # the figure caption: "CSQ (14 effective bits of 32, 2 constant, 15 near-copies ...)"
+    fig = re.findall(r"(CSQ|SHNet) \((\d+) effective bits of (\d+), (\d+) constant, (\d+) "
+                     r"near-cop", text)
+    assert {f[0] for f in fig} == {"CSQ", "SHNet"}
+    for name, eff, n_bits, const, red in fig:
+        t = truth(name, int(n_bits))
+        assert [int(eff), int(const), int(red)] == [
+            t["effective_bits"], t["n_constant_bits"], t["redundant_bits"]], name
+    # the lengths caption: "CSQ 14 / 14 / 15 at 16 / 32 / 64 bits"
+    lengths = re.findall(r"(CSQ|SHNet|DSAH|ADSH) ([\d / ]+) at ([\d / ]+) bits", text)
+    assert {f[0] for f in lengths} == set(names)
+    for name, effs, bits in lengths:
+        for eff, n_bits in zip(effs.split(" / "), bits.split(" / ")):
+            assert int(eff) == truth(name, int(n_bits))["effective_bits"], (name, n_bits)
+    # redundant codes are never called the least correlated
+    assert not re.search(r"(CSQ|SHNet)'s bits are the least correlated", text)
+    # the Hadamard text and the alternative section are there
+    assert "repeat every 16 columns" in text and "alt-bernoulli-centres" in text
