@@ -322,13 +322,27 @@ def hadamard_text(n_classes: int = 10, bits: tuple[int, ...] = (32, 64)) -> str:
                      f"{int(r['varying_bits'])} others form {int(r['dup_groups'])} groups of "
                      f"identical columns, so the targets hold {int(r['dup_groups'])} distinct "
                      f"varying bits")
+    import torch
+
+    from hashlib_core.metrics import code_health
+
+    alt = []
+    for b in bits:  # the alternative's centres, drawn as the method draws them (center_seed 0)
+        c = hash_centers(n_classes, b, generator=torch.Generator().manual_seed(0),
+                         method="bernoulli").numpy()
+        r = code_redundancy(c)
+        alt.append(f"{int(_quiet(code_health, c)['distinct_bits'])} distinct columns of {b} "
+                   f"(up to sign) and {int(r['n_constant_bits'])} constant")
+    tail = (" The Bernoulli centres of the alternative below (CSQ's own draw, every two "
+            "centres at least K/2 apart, seed 0) have " + "; ".join(
+                f"at {b} bits {a}" for b, a in zip(bits, alt)) + ".")
     return ("CSQ takes its centres from the first rows of a Sylvester Hadamard matrix, "
             "built as $H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}$ "
             "from $H_1 = [1]$. Every doubling beyond order 16 keeps rows 0 to 15 in its top "
             "half, where the matrix repeats its left half, and column 0 is all ones, so "
             f"the first {n_classes} rows repeat every 16 columns and bit $j$ and bit $j + 16$ "
             "get the same target: "
-            + "; ".join(parts) + ".")
+            + "; ".join(parts) + "." + tail)
 
 
 # --------------------------------------------------------------------------- backfill

@@ -363,3 +363,43 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     assert not re.search(r"(CSQ|SHNet)'s bits are the least correlated", text)
     # the Hadamard text and the alternative section are there
     assert "repeat every 16 columns" in text and "alt-bernoulli-centres" in text
+
+
+def test_method_pages_agree_with_the_centres_the_records_and_the_presets():
+    """The CSQ and SHNet pages: the Hadamard counts are those of the centres the runs use;
+    every result number of CSQ's cpu section is a value some stored CSQ record holds (the
+    hand-typed 0.563 / 0.166 of issue 27 had none); SHNet's paper-scale optimiser is the
+    one its preset gives."""
+    import json
+    import re
+    from pathlib import Path
+
+    from hashlib_core.engine import RunConfig
+    from hashlib_core.losses.csq import hash_centers
+
+    repo = Path(__file__).parents[1]
+    csq = (repo / "book" / "methods" / "csq.md").read_text()
+    shnet = (repo / "book" / "methods" / "shnet.md").read_text()
+    r32, r64 = (code_redundancy(hash_centers(10, b, method="hadamard").numpy()) for b in (32, 64))
+    assert r32["dup_groups"] == r64["dup_groups"] == 15
+    assert (f"hold {int(r32['dup_groups'])} distinct varying bits and "
+            f"{int(r32['n_constant_bits'])} (at 32 bits)\nor {int(r64['n_constant_bits'])} "
+            f"(at 64 bits) constant") in csq
+    assert "H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}" in csq
+    assert "H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}" in shnet
+    assert "ha_d[0:num_class]" in csq and "ha_d[0:num_class]" in shnet
+    # the numbers of CSQ's cpu section, against its records (the tuning margin aside)
+    section = csq.split("## At the cpu scale")[1]
+    stored = set()
+    for path in (repo / "results" / "cpu").glob("*/csq/*b_seed*/record.json"):
+        rec = json.loads(path.read_text())
+        stored |= {f"{rec['scalars']['map_all']:.3f}", f"{rec['history'][-1]['loss']:.3f}"}
+    if not stored:
+        pytest.skip("no committed cpu records of CSQ")
+    numbers = set(re.findall(r"\b0\.\d{3}\b", section)) - {"0.013"}
+    assert numbers and numbers <= stored, sorted(numbers - stored)
+    # SHNet's paper scale
+    cfg = RunConfig.from_scale("paper", method="shnet", n_bits=32)
+    assert cfg.optimizer == "adam" and cfg.weight_decay == 5e-3 and cfg.lr == 1e-5
+    assert "sets **Adam**" in shnet and "weight decay 0.005" in shnet
+    assert "| Adam, $10^{-5}$, 0.005 |" in shnet
