@@ -339,6 +339,14 @@ def test_help_and_argument_errors_do_not_import_torch(module, args):
     assert rc in (0, 2) and "torch" not in imported and "hashlib_core" in imported
 
 
+@pytest.mark.xfail(strict=True, reason="hashlib_core/engine/__init__.py imports train (torch) "
+                   "eagerly; a lazy __getattr__ for RunResult and run fixes it (not this "
+                   "helper's file; patch in the issue 29 report)")
+def test_engine_help_does_not_import_torch():
+    rc, imported = _imports("hashlib_core.engine", "--help")
+    assert rc == 0 and "torch" not in imported
+
+
 def test_engine_command_line_module_imports_no_torch():
     """The engine's own modules (command line, config, preflight) import no torch before
     the arguments are parsed (the package ``hashlib_core.engine`` itself is bypassed)."""
@@ -474,7 +482,7 @@ def test_preflight_decodes_images_and_names_list_file_and_line(tmp_path, monkeyp
     assert protocol is not None and len(problems) == 1, problems
     text, t = problems[0], lists / "train.txt"
     assert text.startswith("protocol nuswide-21: 4 image file(s) do not decode")
-    for line, words in ((3, "corrupt"), (4, "0 bytes"), (5, "not an image"),
+    for line, words in ((3, "corrupt"), (4, "0 bytes"), (5, "not an image file"),
                         (6, "decompression-bomb")):
         assert f"{t}:{line}: " in text and words in text, (line, text)
 

@@ -287,7 +287,8 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys,
                      f"{q}: 10 items, the paper's protocol has 2,100"):
         assert expected in out, expected
     bad_lines = [ln for ln in out.splitlines() if ln.startswith(str(lists))]
-    assert len(bad_lines) == 9  # 5 bad items, no database.txt, 3 sizes
+    # 5 bad items, no database.txt (described once: no database size line), 2 sizes
+    assert len(bad_lines) == 8
 
     # the runner refuses the paper scale on it before any training, even when allowed
     # to run on other sizes, naming the same files and lines

@@ -13,6 +13,19 @@ from hashlib_core.reproduce import TuningPending, cell_settings
 from hashlib_core.results import RECORD, SCHEMA, record_dir
 
 
+def _codes(folder, n_bits, tag=""):
+    """A real query codes file in ``folder`` (a record counts only with one) and its
+    ``files`` entry."""
+    from hashlib_core.results import _codes_npz, _sha256
+
+    seed = sum(tag.encode())
+    codes = np.where(np.random.default_rng(seed).random((2, n_bits)) > 0.5, 1, -1)
+    data = _codes_npz(codes, np.zeros(2, np.int64), tag or "test")
+    name = f"query_codes-{_sha256(data)[:12]}.npz"
+    (folder / name).write_bytes(data)
+    return {"name": name, "sha256": _sha256(data)}
+
+
 def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0, seed=grids.TUNE_SEED):
     variant = grids.tune_variant(opt, lr)
     key = {"scale": "cpu", "protocol": "cifar10-i", "method": method,
@@ -22,7 +35,8 @@ def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0, seed=gri
     history = [{"epoch": e, "loss": 1.0, "val_map": v} for e, v in enumerate(val_curve)]
     best = max(range(len(val_curve)), key=lambda e: val_curve[e])
     record = {"schema": SCHEMA, "key": key, "config": {"optimizer": opt, "lr": lr, "epochs": len(val_curve)},
-              "scalars": {"map": query_map}, "curves": {}, "provenance": {}, "files": {},
+              "scalars": {"map": query_map}, "curves": {}, "provenance": {},
+              "files": {"query_codes": _codes(folder, grids.TUNE_BITS, variant)},
               "history": history, "best_epoch": best}
     (folder / RECORD).write_text(json.dumps(record))
 
@@ -161,7 +175,7 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
             config["epochs"] = winner_epochs
         folder = record_dir(root, **cell.key("cpu"))
         folder.mkdir(parents=True)
-        (folder / "query_codes-aaaa.npz").write_bytes(b"codes of " + cell.variant.encode())
+        entry = _codes(folder, cell.n_bits, cell.variant)
         (folder / "run.ipynb").write_text("{}")
         record = {"schema": SCHEMA, "key": cell.key("cpu"), "config": config,
                   "scalars": {"map": 0.61 if won else 0.3, "distinct_bits": 32,
@@ -170,7 +184,7 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
                   "history": [{"epoch": 0, "loss": 1.0, "val_map": 0.7 if won else 0.5}],
                   "best_epoch": 0, "timings": {"total_s": 500.0},
                   "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0},
-                  "files": {"query_codes": {"name": "query_codes-aaaa.npz", "sha256": "x"},
+                  "files": {"query_codes": entry,
                             "db_codes": None}}
         assert result_settings(config, "m" * 64)["variant"] == cell.variant
         (folder / RECORD).write_text(json.dumps(record))
@@ -208,7 +222,9 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     assert rec["key"]["variant"] is None and rec["config"]["variant"] is None
     assert rec["provenance"]["copied_from"] == "32b_seed0_tune-sgd-lr0.03"
     assert rec["provenance"]["wall_time_s"] is None and rec["scalars"]["map"] == 0.61
-    assert (folder / "query_codes-aaaa.npz").read_bytes() == b"codes of tune-sgd-lr0.03"
+    won = record_dir(tmp_path, **{**cell.key("cpu"), "variant": "tune-sgd-lr0.03"})
+    name = rec["files"]["query_codes"]["name"]
+    assert (folder / name).read_bytes() == (won / name).read_bytes()
     assert not stale.exists()
     # the copy is the cell's record: done, and counted once in the grid's cost
     assert plan_cell(cell, config, scale="cpu", root=tmp_path, logs=tmp_path / "logs",

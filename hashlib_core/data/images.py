@@ -51,7 +51,7 @@ def probe_image(path: str) -> str | None:
         return (f"image too large: over Pillow's decompression-bomb limit of "
                 f"{Image.MAX_IMAGE_PIXELS:,} pixels ({' '.join(str(err).split())[:100]})")
     except UnidentifiedImageError:
-        return "not an image file (Pillow cannot identify it)"
+        return "unreadable or corrupt image (not an image file: Pillow cannot identify it)"
     except Exception as err:  # noqa: BLE001 - every failure is a finding
         return f"unreadable or corrupt image ({type(err).__name__}: {err})"
     return None
