@@ -44,6 +44,7 @@ __all__ = [
     "health_caption",
     "health_display",
     "health_from_records",
+    "health_markdown_table",
     "health_table",
     "health_text",
     "hadamard_text",
@@ -51,6 +52,7 @@ __all__ = [
     "lengths_caption",
     "lengths_display",
     "lengths_table",
+    "runs_health",
 ]
 
 #: a method's codes are flagged when their effective bits fall below this share of the length
@@ -145,6 +147,34 @@ def health_table(root: str | Path = "results", *, scale: str, protocol: str, n_b
     order = [m for m in (methods or sorted(recs)) if m in recs]
     table = health_from_records([recs[m] for m in order])
     return table.set_index("method")
+
+
+def runs_health(runs: Iterable[Any], protocol: str, methods: tuple[str, ...] | list[str],
+                n_bits: int, *, seed: int = 0) -> pd.DataFrame:
+    """:func:`health_from_records` for objects with a ``record`` attribute (e.g.
+    ``hashlib_core.claims.Run``): each method's default run at ``n_bits`` and ``seed`` on
+    ``protocol``, indexed by method in ``methods`` order (methods without one left out).
+    The drop-in for the claims page's code-health table."""
+    recs = {}
+    for run in runs:
+        k = run.record["key"]
+        if (k["protocol"], k["n_bits"], k["seed"], k["variant"]) == (protocol, n_bits, seed,
+                                                                     None):
+            recs.setdefault(k["method"], run.record)
+    order = [m for m in methods if m in recs]
+    return health_from_records([recs[m] for m in order]).set_index("method")
+
+
+def health_markdown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`health_display` with the methods as links to their pages (a column, for
+    :func:`hashlib_core.tables.markdown_table`)."""
+    from hashlib_core.tables import method_link
+
+    if table.empty:
+        return pd.DataFrame()
+    out = health_display(table).reset_index(drop=True)
+    out.insert(0, "method", [method_link(m) for m in table.index])
+    return out
 
 
 # --------------------------------------------------------------------------- verdicts

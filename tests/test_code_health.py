@@ -403,3 +403,27 @@ def test_method_pages_agree_with_the_centres_the_records_and_the_presets():
     assert cfg.optimizer == "adam" and cfg.weight_decay == 5e-3 and cfg.lr == 1e-5
     assert "sets **Adam**" in shnet and "weight decay 0.005" in shnet
     assert "| Adam, $10^{-5}$, 0.005 |" in shnet
+
+
+def test_runs_health_is_the_claims_drop_in(tmp_path):
+    from types import SimpleNamespace
+
+    from hashlib_core import code_health
+    from hashlib_core.results import iter_records
+
+    rng = np.random.default_rng(3)
+    ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 200)
+    half = _class_codes(rng, ql, 8, 0.9)
+    _save(tmp_path, "csq", np.hstack([half, half]), _class_codes(rng, dl, 16, 0.9), ql, dl)
+    _save(tmp_path, "dsah", _class_codes(rng, ql, 16, 0.9), _class_codes(rng, dl, 16, 0.9),
+          ql, dl)
+    runs = [SimpleNamespace(record=r) for r in iter_records(tmp_path, scale="smoke")]
+    table = code_health.runs_health(runs, "cifar10-smoke", ("dsah", "csq", "dpsh"), 16)
+    assert table.index.tolist() == ["dsah", "csq"]
+    assert table.loc["csq", "effective_bits"] == 8 and table.loc["csq", "redundant_bits"] == 8
+    assert code_health.flagged(table).index.tolist() == []  # 8 of 16 is not below half
+    # runs evaluated after issue 24 store their database values too
+    assert table.db_effective_bits.notna().all() and table.db_n_constant_bits.notna().all()
+    md = code_health.health_markdown_table(table)
+    assert md.method.tolist()[1].startswith("[CSQ]") and md["effective bits"][1] == "8 of 16"
+    assert "CSQ (8 effective bits of 16, 8 redundant" in code_health.health_text(table, 16)
