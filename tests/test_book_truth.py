@@ -14,7 +14,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
@@ -176,3 +175,109 @@ def test_math_labels():
         label = tables.math_label(desc)
         assert "phi" not in label.replace("\\phi", "")
         assert "tanh(" not in label.replace("\\tanh(", "")
+
+
+# --------------------------------------------------------------------------- item 3
+def test_protocol_usage_is_counted_from_grid_and_records():
+    root = REPO / "results"
+    names = ["cifar10-i", "cifar10-adsh", "imagenet100", "mnist-small"]
+    usage = tables.protocol_usage(names, root=root)
+    cpu = load_results("cpu", root=root)
+    for p in names:
+        assert usage.loc[p, ("cpu", "stored")] == (cpu.protocol == p).sum()
+        for s in grids.SCALES:
+            assert usage.loc[p, (s, "planned")] == sum(c.protocol == p for c in grids.grid(s))
+    text = tables.markdown_table(tables.protocols_table(names, usage))
+    adsh = next(ln for ln in text.splitlines() if ln.startswith("| `cifar10-adsh`"))
+    n = int((cpu.protocol == "cifar10-adsh").sum())
+    assert f"`cpu`: {n:,} of" in adsh and "none" not in adsh.split("|")[2]
+    img = next(ln for ln in text.splitlines() if ln.startswith("| `imagenet100`"))
+    assert "`smoke`" not in img and "`cpu`" not in img  # no grid of those scales uses it
+    said = tables.book_protocols_text(cpu, "cpu")
+    assert "DSAH, ADSH on `cifar10-adsh`" in said and "on `cifar10-i`" in said
+
+
+def test_dsah_table_caption_names_each_methods_protocol():
+    results = load_results("cpu", root=REPO / "results")
+    from hashlib_core.reported import load_reported
+
+    out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
+    dsah = [t for t in out if t.metric == "precision_top5000"]
+    assert dsah
+    for t in dsah:
+        assert "which the DSAH paper follows" not in t.caption
+        assert "Paper: DSAH paper" in t.caption and "protocol `cifar10-i`. Ours" not in t.caption
+        assert set(t.data.protocol) <= {"cifar10-i", "cifar10-adsh"}
+        assert dict(zip(t.data.method, t.data.protocol)).get("DSAH") in (None, "cifar10-adsh")
+
+
+# --------------------------------------------------------------------------- item 6
+def test_results_tables_order_flag_and_link():
+    from hashlib_core.reported import load_reported
+
+    results = load_results("cpu", root=REPO / "results")
+    out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
+    assert {t.metric for t in out} >= {"map", "precision_top5000", "precision_r2"}
+    for t in out:
+        assert "[run list](runs)" in t.caption
+    m16 = next(t for t in out if (t.metric, t.n_bits) == ("map", 16))
+    names = [r.split("]")[0].lstrip("[") for r in m16.table.method]
+    assert names.index("SHNet") < names.index("LSH") and names.index("CSQ") < names.index("ITQ")
+    hashnet = m16.table[m16.table.method.str.contains("HashNet")].paper.iloc[0]
+    assert hashnet.endswith("†") and "outlier" in m16.caption and "0.570" in m16.caption
+    assert "CNNH and DNNH" in m16.caption and "illegible" in m16.caption
+    r2 = next(t for t in out if t.metric == "precision_r2")
+    assert list(r2.table.columns) == ["method", "ours"]
+
+
+def test_run_list_uses_the_records_total_time(tmp_path, split):
+    import json
+
+    root = tmp_path / "results"
+    path = _save(root, None, split, "csq", 16, 1)
+    rec = json.loads((path / "record.json").read_text())
+    rec["timings"] = {"train_s": 494.5, "encode_s": 47.0, "eval_s": 2.4, "total_s": 545.1}
+    rec["provenance"]["wall_time_s"] = 50.6  # the last session of a resumed run
+    (path / "record.json").write_text(json.dumps(rec))
+    runs = tables.runs_table(load_results("smoke", root=root), protocol=PROTOCOL)
+    assert runs.wall_time_min.iloc[0] == pytest.approx(545.1 / 60)
+    page = tables.runs_page(load_results("smoke", root=root), scale="smoke", out_dir=tmp_path)
+    assert "| 9.1 |" in page[0]
+
+
+# --------------------------------------------------------------------------- issue 25.1
+def test_deviating_run_is_marked_on_the_executed_page(tmp_path):
+    """A paper-scale NUS-WIDE run on 150 images for 1 epoch: the results page, its caption
+    and the run list say what deviates."""
+    from hashlib_core import book
+
+    root = tmp_path / "results"
+    rng = np.random.default_rng(0)
+    ql, dl = rng.integers(0, 2, (20, 21)), rng.integers(0, 2, (150, 21))
+    q = np.where(rng.random((20, 32)) > 0.5, 1, -1).astype(np.int8)
+    d = np.where(rng.random((150, 32)) > 0.5, 1, -1).astype(np.int8)
+    cfg = RunConfig.from_scale("paper", method="dhn", n_bits=32, protocol="nuswide-21",
+                               epochs=1, allow_protocol_deviation=True)
+    info = {"protocol_sizes": {"query": 20, "train": 30, "database": 150},
+            "paper_sizes": {"query": 2100, "train": 10500, "database": 193734},
+            "protocol_deviations": ["database 150 instead of 193,734"],
+            "protocol_deviation_allowed": True,
+            "weights": {"spec": "/w.pth", "path": "/w.pth", "sha256": "ab" * 32,
+                        "source": "file"}}
+    res = RunResult(cfg, q, d, ql.astype(np.uint8), dl.astype(np.uint8),
+                    evaluate(q, d, ql, dl, topk=100), timings={"total_s": 60.0},
+                    manifest={"protocol": "nuswide-21"}, manifest_sha256="f" * 64,
+                    run_info=info)
+    save_run(res, root=root, artifacts=None)
+    out = tmp_path / "generated"
+    pages = {p.name: p for p in book.PAGES}
+    for name in ("results_other", "runs"):
+        path = book.execute_page(pages[name], scale="paper", root=root, out=out)
+        text = "\n".join("".join(o.get("data", {}).get("text/markdown", ""))
+                         for c in __import__("nbformat").read(path, as_version=4).cells
+                         for o in c.get("outputs", []))
+        assert "database 150 instead of 193,734" in text, name
+        assert "1 epoch instead of 150" in text, name
+        assert "start weights not ImageNet's" in text, name
+        if name == "results_other":  # the two datasets without runs: what a GPU box needs
+            assert text.count("What a GPU box needs") == 2 and "‡" in text
