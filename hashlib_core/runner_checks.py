@@ -46,10 +46,12 @@ def folder_problems(root: str | os.PathLike, artifacts: str | os.PathLike,
                (Path(artifacts), "artifacts folder (--artifacts)"),
                (Path(logs), "logs folder (--logs)")]
     problems: list[str] = []
-    bad_root = False
+    failed: list[Path] = []
     for path, what in folders:
-        if bad_root and what in ("checkpoint folder (beside --root)", "claims folder"):
-            continue  # one line for a root that cannot be used
+        if any(f == path or f in path.parents for f in failed):
+            continue  # one line for a folder that cannot be used, not one per folder in it
+        if what in ("checkpoint folder (beside --root)", "claims folder") and Path(root) in failed:
+            continue  # beside a root that cannot be used: the same cause
         blocker = _file_above(path)
         if blocker == path:
             found = [f"{what} {path} is a file, not a folder"]
@@ -59,8 +61,8 @@ def folder_problems(root: str | os.PathLike, artifacts: str | os.PathLike,
             found = preflight.check_writable(path, what)
         else:
             found = []
-        if found and what.startswith("results folder"):
-            bad_root = True
+        if found:
+            failed.append(path)
         problems += found[:1]
     return problems
 
@@ -90,3 +92,28 @@ def sweep_leftovers(folder: str | os.PathLike) -> list[Path]:
 def running_log(out: Path) -> Path:
     """The name this process writes ``out`` (a log notebook) under while the cell runs."""
     return out.with_name(f"{out.stem}.running-{_HOST}-{os.getpid()}.ipynb")
+
+
+def short_notebook_errors(shell=None) -> bool:
+    """In a notebook kernel (``notebooks/train_eval.ipynb`` calls it first): render the
+    errors a user fixes without reading code (weights that are missing, data that is
+    missing, a protocol that deviates without ``allow_protocol_deviation``) as one
+    ``error: ...`` line instead of a traceback, in the notebook and in what papermill
+    reports. Other exceptions keep their traceback. False outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - papermill needs IPython
+        return False
+    shell = shell or get_ipython()
+    if shell is None:
+        return False
+    from hashlib_core.engine.train import ProtocolDeviation
+    from hashlib_core.models.weights import WeightsUnavailable
+
+    def one_line(self, etype, value, tb, tb_offset=None):
+        stb = ["error: " + " ".join(str(value).split())]
+        self._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((WeightsUnavailable, ProtocolDeviation, FileNotFoundError), one_line)
+    return True

@@ -83,8 +83,16 @@ def save_to(obj: Any, fh, path: str | os.PathLike) -> None:
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save(obj)`` to ``path`` through a temporary file + ``os.replace``."""
-    return atomic_write(path, lambda fh: save_to(obj, fh, path))
+    """``torch.save(obj)`` to ``path`` through a temporary file + ``os.replace``; a full
+    disk (while writing, flushing or syncing) raises ``OSError`` saying "no space left on
+    device" and naming ``path``."""
+    try:
+        return atomic_write(path, lambda fh: save_to(obj, fh, path))
+    except OSError as err:
+        if err.errno == errno.ENOSPC and str(path) not in str(err):
+            raise OSError(errno.ENOSPC, f"no space left on device: cannot write checkpoint "
+                          f"{path}") from err
+        raise
 
 
 def safe_load(path: str | os.PathLike, *, mmap: bool = False) -> Any:
