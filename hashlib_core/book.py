@@ -242,6 +242,26 @@ def rebuild_command(page: Page, scale: str) -> str:
             "&& jupyter-book build .")
 
 
+def what_holds_criterion(scale: str) -> str:
+    """The introduction's definition of *holds* (the verdict words of
+    :mod:`hashlib_core.claims`, its interval level), said before the verdicts."""
+    from hashlib_core import claims
+
+    level = f"{100 * getattr(claims, 'LEVEL', 0.95):.0f}%"
+    return (
+        f"A claim of the source papers is **{claims.SUPPORTED}** (it holds here) when the "
+        f"{level} interval of our difference, over the seeds of both methods and the "
+        f"queries, lies wholly on the paper's side of zero at every code length the claim "
+        f"rests on; **{claims.NOT_SUPPORTED}** when at one of those lengths it lies wholly "
+        f"on the other side (with a Bonferroni correction over the lengths); "
+        f"**{claims.INCONCLUSIVE}** otherwise, where the runs cannot tell the methods "
+        f"apart. A paper's ranking of the methods holds when Kendall's τ between its "
+        f"values and ours is above zero with a {level} interval at every code length. "
+        f"The verdicts are about the `{scale}` scale's setting, not the papers' own, and "
+        f"for SHNet, CSDH, DHEH and DSAH about this project's reconstruction of each "
+        f"method (see above).")
+
+
 def write_summary(scale: str, *, root: str | Path = "results",
                   out: str | Path = "book/generated",
                   artifacts: str | Path = "runs/artifacts") -> Path:
@@ -257,7 +277,7 @@ def write_summary(scale: str, *, root: str | Path = "results",
     rows = "\n".join(f"| [{p.title}](generated/{p.name}) | `{rebuild_command(p, scale)}` |"
                       for p in PAGES)
     text = (
-        "## What holds\n\n" + " ".join(sentences)
+        "## What holds\n\n" + what_holds_criterion(scale) + "\n\n" + " ".join(sentences)
         + " The [claims page](generated/claims) gives every claim with its interval.\n\n"
         f"This book was built from commit {_build_commit()} at the `{scale}` scale, from "
         f"{n_records} stored runs; the last section, *Rebuilding a page*, gives the "

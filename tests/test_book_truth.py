@@ -281,3 +281,57 @@ def test_deviating_run_is_marked_on_the_executed_page(tmp_path):
         assert "start weights not ImageNet's" in text, name
         if name == "results_other":  # the two datasets without runs: what a GPU box needs
             assert text.count("What a GPU box needs") == 2 and "‡" in text
+
+
+# --------------------------------------------------------------------------- item 4
+def test_intro_defines_what_holds_and_names_the_reconstructions():
+    from hashlib_core import book, claims
+
+    text = book.what_holds_criterion("cpu")
+    for word in (claims.SUPPORTED, claims.NOT_SUPPORTED, claims.INCONCLUSIVE):
+        assert f"**{word}**" in text
+    assert "Kendall's τ" in text and "95% interval" in text
+    intro = (REPO / "book" / "intro.md").read_text()
+    assert "reconstructions" in intro
+    for what in ("garbled scan", "abstracts", "poster"):
+        assert what in intro
+
+
+# --------------------------------------------------------------------------- issue 25
+def _code_blocks(path: Path) -> list[str]:
+    import re
+
+    return re.findall(r"```(?:bash|sh)\n(.*?)```", path.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "book/rerun.md"])
+def test_documented_commands_work_in_a_fresh_clone(doc):
+    """A block that writes into runs/ creates it first; a batch script sources conda's
+    hook before ``conda activate``; no test count or untimed duration is typed."""
+    import re
+
+    for block in _code_blocks(REPO / doc):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if re.search(r">\s*runs/", line):
+                assert any("mkdir -p runs" in ln for ln in lines[:i]), (doc, line)
+            if line.strip().startswith("conda activate") and block.startswith("#!/bin/bash"):
+                assert any('eval "$(conda shell.bash hook)"' in ln for ln in lines[:i]), line
+    text = (REPO / doc).read_text()
+    assert not re.search(r"\b\d{3,} tests\b", text), "a typed test count"
+    assert "download.pytorch.org/whl/cpu" in text  # the CPU-only install is explained
+
+
+def test_smoke_book_time_is_the_same_in_readme_and_rerun_page():
+    import re
+
+    said = [re.findall(r"smoke-book[^\n]*?about (\d+) min", (REPO / d).read_text())
+            + re.findall(r"`make smoke-book`: about (\d+) minutes", (REPO / d).read_text())
+            for d in ("README.md", "book/rerun.md")]
+    assert said[0] and said[1] and set(said[0]) == set(said[1])
+
+
+def test_rerun_page_states_the_reproducibility_envelope():
+    text = (REPO / "book" / "rerun.md").read_text()
+    assert "bit for bit" in text and "0.396" in text and "0.392" in text
+    assert "17.5%" in text and "provenance.host" in text
