@@ -269,7 +269,9 @@ def health_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def health_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: int) -> str:
     """Caption of the code-health table: the computed sentences first."""
-    sources = set(table.source) if len(table) else set()
+    if table.empty:
+        return health_text(table, n_bits)
+    sources = set(table.source)
     how = ("read from the records" if sources == {"record"} else
            "computed from the stored query codes" if sources == {"codes"} else
            "read from the records or computed from the stored query codes")
