@@ -180,6 +180,9 @@ def effective_bits(codes: Any, *, variance: float = EFFECTIVE_VARIANCE,
     Tolerance: with few codes, sampling noise spreads the eigenvalues of independent bits
     (Marchenko-Pastur); for ``n_bits / n_codes <= 0.064`` (64 bits, 1,000 codes) the
     smallest share stays near 1% and independent bits give ``n_bits`` or ``n_bits - 1``.
+    On the book's 1,000 stored query codes (cpu scale, seed 0) the count is stable: over
+    20 bootstrap resamples it moved by at most 4 (CSQ 32 bits: 14 on all codes, 13-14
+    resampled; SHNet 64 bits: 36, 32-35; DSAH 32 bits: 29, 29-29).
 
     Parameters
     ----------
