@@ -558,3 +558,25 @@ def test_dry_run_streams_and_quiet_lists_only_the_cells_to_do(tmp_path, no_proto
     lines = capsys.readouterr().out.splitlines()
     assert not any(ln.startswith("done") for ln in lines)
     assert any(ln.startswith("todo") and CSQ.label in ln for ln in lines)
+
+
+# --------------------------------------------------------------------------- broken records
+@pytest.mark.parametrize("breakage", ["wrong type", "codes file missing"])
+def test_a_broken_record_is_not_done(tmp_path, no_protocols, capsys, breakage):
+    """Issue 29 items 3-4 on the runner's side: a record whose map is a string, or whose
+    codes file is gone, was "done" at the dry run. The runner asks
+    :func:`hashlib_core.results.record_problems`."""
+    if not hasattr(R, "record_problems"):
+        pytest.skip("hashlib_core.results.record_problems is not there yet")
+    folder = _store(tmp_path / "r", DPSH)
+    if breakage == "wrong type":
+        record = json.loads((folder / R.RECORD).read_text())
+        record["scalars"]["map"] = "abc"
+        (folder / R.RECORD).write_text(json.dumps(record))
+    else:
+        for codes in folder.glob("query_codes-*.npz"):
+            codes.unlink()
+    assert RP.main(_args(tmp_path, "--dry-run")) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if DPSH.label in ln)
+    assert line.startswith("rerun") and "0 done" in out, line
