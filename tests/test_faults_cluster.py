@@ -511,6 +511,13 @@ def test_checkpoints_hold_only_plain_values(tmp_path):
     loaded = torch.load(path, weights_only=True)
     ckpt.set_rng_state(loaded["rng"][0], gen)
     np.testing.assert_array_equal(np.random.random(5), expected)  # noqa: NPY002
+    # a checkpoint written before (numpy's state as a tuple with an array) still loads
+    np.random.seed(5)  # noqa: NPY002
+    old = {"format": ckpt.FORMAT, "rng": [{**state, "numpy": np.random.get_state()}]}  # noqa: NPY002
+    expected = np.random.random(3)  # noqa: NPY002
+    torch.save(old, path)
+    ckpt.set_rng_state(ckpt.load(path)["rng"][0], gen)
+    np.testing.assert_array_equal(np.random.random(3), expected)  # noqa: NPY002
 
 
 def test_torchrun_results_travel_as_plain_values():
@@ -545,6 +552,8 @@ def test_cpu_shards_keep_a_methods_tuning_together():
         holders = {i for i, part in enumerate(parts) for c in part
                    if c.method == method and (c.kind == "tune" or c.tuned)}
         assert len(holders) == 1, method
+    assert "a method's tuning runs and the cells that use their winner stay in one shard" in \
+        " ".join(RP._parser().format_help().split())
 
 
 def test_dry_run_streams_and_quiet_lists_only_the_cells_to_do(tmp_path, no_protocols, capsys):
