@@ -168,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
                     "committed cpu records)")
     args = ap.parse_args(argv)
     train, enc = args.train_ips, args.encode_ips
+    for flag, value in (("--train-ips", train), ("--encode-ips", enc), ("--gpus", args.gpus),
+                        ("--shallow-s", args.shallow_s)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            print(f"error: {flag} {value:g}: must be a positive number", file=sys.stderr)
+            return 2
     if args.from_bench:
         try:
             train, enc = bench_figures(args.from_bench)

@@ -69,6 +69,16 @@ def test_estimate_grid_from_a_bench_file_without_the_paper_preset(tmp_path, caps
     assert len(_errors(err)) == 1 and words in err and str(path) in err
 
 
+@pytest.mark.parametrize("args", [["--gpus", "0"], ["--train-ips", "0"], ["--encode-ips", "-5"],
+                                  ["--shallow-s", "nan"]])
+def test_estimate_grid_refuses_figures_that_are_not_positive(capsys, args):
+    """``--gpus 0`` and ``--train-ips 0`` raised ZeroDivisionError; a negative figure
+    printed negative hours."""
+    assert _load("estimate_grid").main(args) == 2
+    err = capsys.readouterr().err
+    assert len(_errors(err)) == 1 and args[0] in err and "positive" in err
+
+
 def test_estimate_grid_reads_the_paper_figures(tmp_path, capsys):
     estimate = _load("estimate_grid")
     path = tmp_path / "bench.json"
