@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hashlib_core import claims
+from hashlib_core import claim_checks, claims, claims_book
 from hashlib_core.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -279,7 +279,7 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
     assert results["dsah-adsh"].empty
     # the page: blocks with tables and CSV files beside it
-    blocks = claims.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
+    blocks = claims_book.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
                                 n_boot=200)
     text = "\n".join(blocks)
     assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
@@ -288,7 +288,7 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
         assert (tmp_path / name).is_file() and f"({name})" in text
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
-    sentences = claims.summary_sentences(claims.CLAIMS, results,
+    sentences = claims_book.summary_sentences(claims.CLAIMS, results,
                                          claims.rankings(runs, REPORTED, scale="smoke",
                                                          n_boot=100), scale="smoke")
     assert len(sentences) == 3
@@ -307,34 +307,10 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     assert set(rows.protocol) == {"cifar10-adsh"}
 
 
-def test_code_health_of_the_compared_methods(store):
-    from hashlib_core.metrics import code_health
-
-    root, _ = store
-    runs = claims.default_runs(root, "smoke")
-    health = claims.code_health(runs, PROTOCOL, ("dsah", "adsh", "dpsh"), 32)
-    assert list(health.index) == ["dsah", "adsh"]  # dpsh has no run
-    dsah = next(r for r in runs if r.key["method"] == "dsah")
-    want = code_health(dsah.query_codes()[0])
-    assert health.loc["dsah", "query_distinct_bits"] == want["distinct_bits"]
-    assert health.loc["dsah", "query_constant_bits"] == want["constant_bits"]
-    assert health.loc["dsah", "distinct_bits"] == dsah.record["scalars"]["distinct_bits"]
-    # a collapsed method is named, with its numbers; healthy codes are said to be so
-    frame = pd.DataFrame({"query_distinct_bits": [8.0, 31.0], "query_distinct_codes": [29.0, 400.0],
-                          "query_constant_bits": [0.78, 0.0], "distinct_bits": [np.nan] * 2,
-                          "distinct_codes": [np.nan] * 2, "constant_bits": [np.nan] * 2,
-                          "n_queries": [1000, 1000]}, index=["adsh", "csq"])
-    text = claims.code_health_text(frame, 32)
-    assert "ADSH keeps 8 distinct bits of 32" in text and "78%" in text and "CSQ" not in text
-    assert "None" in claims.code_health_text(frame.loc[["csq"]], 32)
-    table = claims.code_health_table(frame, 32)
-    assert table.iloc[0]["distinct bits of 32, database"] == "—"
-
-
 def test_summary_says_when_the_claimed_length_was_not_run():
     claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
     rows = pd.DataFrame({"n_bits": [32], "verdict": [SUPPORTED], "low": [0.1], "high": [0.2]})
-    summary = claims.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
+    summary = claims_book.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
     assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
     assert "no run at 16 bits" in summary.evidence.iloc[0]
 
@@ -375,7 +351,7 @@ def test_the_mac_claim_rests_on_adsh_protocol_32_bit_runs_only(tmp_path):
     rows = claims.evaluate_claim(by_id["dsah-mac"], runs, REPORTED, scale="smoke")
     assert set(rows.protocol) == {"cifar10-adsh"} and 32 not in set(rows.n_bits)
     assert claims.claim_verdict(by_id["dsah-mac"], rows) == INCONCLUSIVE
-    assert "no run at 32 bits" in claims._claim_evidence(by_id["dsah-mac"], rows)
+    assert "no run at 32 bits" in claims_book._claim_evidence(by_id["dsah-mac"], rows)
 
 
 def test_a_missing_compared_method_is_named():
@@ -385,8 +361,8 @@ def test_a_missing_compared_method_is_named():
     rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
     r = rows.iloc[0]
     assert r.missing == ("dpsh",) and np.isnan(r.low) and r.verdict == INCONCLUSIVE
-    assert "DPSH not run yet" in claims.claim_table(claim, rows).iloc[0, 2]
-    assert "DPSH not run yet" in claims._claim_evidence(claim, rows)
+    assert "DPSH not run yet" in claims_book.claim_table(claim, rows).iloc[0, 2]
+    assert "DPSH not run yet" in claims_book._claim_evidence(claim, rows)
 
 
 def test_baseline_selection_rederives_the_pre_specified_baseline():
@@ -397,7 +373,7 @@ def test_baseline_selection_rederives_the_pre_specified_baseline():
     from hashlib_core import grids
 
     root = Path(__file__).resolve().parents[1] / "results"
-    sel = claims.baseline_selection(root, "cpu")
+    sel = claim_checks.baseline_selection(root, "cpu")
     if sel.empty:
         pytest.skip("no committed tuning runs in this checkout")
     assert sel.method.iloc[0] == grids.DHEH_CSDH_BASELINE and sel.chosen.iloc[0]
@@ -415,18 +391,18 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     root = Path(__file__).resolve().parents[1] / "results"
     if not (root / "cpu").is_dir():
         pytest.skip("no committed cpu results in this checkout")
-    blocks = claims.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
+    blocks = claims_book.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
     text = "\n".join(blocks)
     assert "Bonferroni" in text and "supported at every one of them" in text
-    cov = claims.coverage_check(claims.default_runs(root, "cpu"), protocol="cifar10-i")
+    cov = claim_checks.coverage_check(claims.default_runs(root, "cpu"), protocol="cifar10-i")
     assert 0.93 <= cov["t3"] <= 0.97 and cov["bootstrap3"] < 0.93
     assert f"{cov['t3']:.1%}" in text and f"{cov['bootstrap3']:.1%}" in text
-    status = claims.training_status(root, "cpu")
+    status = claim_checks.training_status(root, "cpu")
     assert f"Of the {status['runs']} default deep runs, {status['rising']} were still" in text
     for claim in claims.CLAIMS:
         block = next(b for b in blocks if f"**{claim.paper}: {claim.statement}**" in b)
         assert "Compared (pre-specified): " + claim.comparison in block
-        rob = claims.budget_robustness(root, "cpu")
+        rob = claim_checks.budget_robustness(root, "cpu")
         if claim.id in set(rob.claim):
             assert "Budget robustness of" in block
     dsah = next(b for b in blocks if b.startswith("**Table") and "**DSAH: DSAH has a higher precision" in b)
