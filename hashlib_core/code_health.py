@@ -253,15 +253,15 @@ def health_display(table: pd.DataFrame) -> pd.DataFrame:
     out["effective bits"] = [frac(r.effective_bits, r.n_bits) for r in table.itertuples()]
     out["distinct bits"] = [frac(r.distinct_bits, r.n_bits) for r in table.itertuples()]
     out["constant bits"] = [str(int(v)) for v in table.n_constant_bits]
-    out["near-duplicate groups (bits in them)"] = [
+    out["near-dup. groups (varying bits)"] = [
         f"{int(r.dup_groups)} ({int(r.varying_bits)})" for r in table.itertuples()]
     n_q = table.n_queries.dropna().unique()
-    head = f"distinct codes (of {int(n_q[0]):,})" if len(n_q) == 1 else "distinct codes"
+    head = f"codes (of {int(n_q[0]):,})" if len(n_q) == 1 else "codes"
     out[head] = [f"{int(v):,}" for v in table.distinct_codes]
-    out["mAC, varying bits"] = [MISSING if pd.isna(v) else f"{v:.3f}" for v in table.mac_varying]
-    out["mAC, all bits (database)"] = [
+    out["mAC, varying"] = [MISSING if pd.isna(v) else f"{v:.3f}" for v in table.mac_varying]
+    out["mAC, all (db)"] = [
         MISSING if pd.isna(d) else f"{d:.3f}" for d in table.db_mac]
-    out["bit balance"] = [f"{v:.3f}" for v in table.bit_balance]
+    out["balance"] = [f"{v:.3f}" for v in table.bit_balance]
     out["flagged"] = ["yes" if m in bad else "no" for m in table.index]
     out.index.name = "method"
     return out
@@ -280,11 +280,13 @@ def health_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: in
             f"database codes of the committed runs are not stored): *effective bits* = "
             f"principal components explaining {EFFECTIVE_VARIANCE:.0%} of the codes' "
             f"variance; *distinct bits* = different bit columns up to sign (every constant "
-            f"bit together counts once); *constant bits* each counted; *near-duplicate "
-            f"groups* = connected groups of varying bits with |r| ≥ {DUPLICATE_THRESHOLD}, "
-            f"out of the varying bits in brackets; *mAC, varying bits* = mean absolute "
-            f"correlation over pairs of varying bits; *mAC, all bits (database)* = the "
-            f"matrices' mAC, which counts a constant bit as uncorrelated. *Flagged*: fewer "
+            f"bit together counts once); *constant bits* each counted; *near-dup. groups* = "
+            f"connected groups of varying bits with |r| ≥ {DUPLICATE_THRESHOLD}, the number "
+            f"of varying bits in brackets; *codes* = distinct codes among the queries; *mAC, "
+            f"varying* = mean absolute correlation over pairs of varying bits; *mAC, all "
+            f"(db)* = the matrices' mAC over the database codes, which counts a constant bit "
+            f"as uncorrelated; *balance* = mean over bits of |mean of the bit| (0 = every bit "
+            f"splits the codes in half). *Flagged*: fewer "
             f"effective bits than {FLAG_SHARE:.0%} of the length.")
 
 
@@ -343,17 +345,15 @@ def hadamard_text(n_classes: int = 10, bits: tuple[int, ...] = (32, 64)) -> str:
     from hashlib_core.losses.csq import hash_centers
     from hashlib_core.metrics import code_redundancy
 
-    parts = []
+    parts, periods = [], set()
     for b in bits:
         c = hash_centers(n_classes, b, method="hadamard").numpy()
         r = code_redundancy(c)
-        period = next(p for p in range(1, b + 1)
-                      if b % p == 0 and (c == np.tile(c[:, :p], b // p)).all())
-        parts.append(f"at {b} bits the {n_classes} centres repeat every {period} columns: "
-                     f"{int(r['n_constant_bits'])} columns are constant and the "
-                     f"{int(r['varying_bits'])} others form {int(r['dup_groups'])} groups of "
-                     f"identical columns, so the targets hold {int(r['dup_groups'])} distinct "
-                     f"varying bits")
+        periods.add(next(p for p in range(1, b + 1)
+                         if b % p == 0 and (c == np.tile(c[:, :p], b // p)).all()))
+        parts.append(f"at {b} bits {int(r['n_constant_bits'])} constant columns and "
+                     f"{int(r['varying_bits'])} others in {int(r['dup_groups'])} groups of "
+                     f"identical columns")
     import torch
 
     from hashlib_core.metrics import code_health
@@ -363,18 +363,18 @@ def hadamard_text(n_classes: int = 10, bits: tuple[int, ...] = (32, 64)) -> str:
         c = hash_centers(n_classes, b, generator=torch.Generator().manual_seed(0),
                          method="bernoulli").numpy()
         r = code_redundancy(c)
-        alt.append(f"{int(_quiet(code_health, c)['distinct_bits'])} distinct columns of {b} "
-                   f"(up to sign) and {int(r['n_constant_bits'])} constant")
-    tail = (" The Bernoulli centres of the alternative below (CSQ's own draw, every two "
-            "centres at least K/2 apart, seed 0) have " + "; ".join(
-                f"at {b} bits {a}" for b, a in zip(bits, alt)) + ".")
-    return ("CSQ takes its centres from the first rows of a Sylvester Hadamard matrix, "
-            "built as $H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}$ "
-            "from $H_1 = [1]$. Every doubling beyond order 16 keeps rows 0 to 15 in its top "
-            "half, where the matrix repeats its left half, and column 0 is all ones, so "
-            f"the first {n_classes} rows repeat every 16 columns and bit $j$ and bit $j + 16$ "
-            "get the same target: "
-            + "; ".join(parts) + "." + tail)
+        alt.append(f"at {b} bits {int(_quiet(code_health, c)['distinct_bits'])} distinct "
+                   f"columns of {b} (up to sign) and {int(r['n_constant_bits'])} constant")
+    every = " or ".join(str(p) for p in sorted(periods))
+    return ("With $H_1 = [1]$ and "
+            "$H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}$, every "
+            "doubling beyond order 16 keeps rows 0 to 15 in its top half, where the matrix "
+            "repeats its left half, and column 0 is all ones. So the first "
+            f"{n_classes} rows repeat every {every} columns, and bit $j$ and bit $j + 16$ "
+            "get the same target for every class. Counted on the centres the runs use: "
+            + "; ".join(parts) + ". The Bernoulli centres of the alternative below (CSQ's "
+            "own draw, every two centres at least K/2 apart, seed 0) have "
+            + "; ".join(alt) + ".")
 
 
 # --------------------------------------------------------------------------- backfill
