@@ -506,3 +506,23 @@ def test_all_zero_query_labels_fail_before_training(tmp_path):
     assert protocol is None and len(problems) == 1
     assert "test.txt: all 4 items have all-zero label rows" in problems[0]
     assert "query split would be empty" in problems[0]
+
+
+def test_all_zero_rows_are_notes_but_an_emptied_split_is_an_error(tmp_path, capsys):
+    from hashlib_core.data.__main__ import main
+
+    lists = _dataset(tmp_path, n_query=5, n_train=15, folder="voc2012", n_classes=20)
+    train = (lists / "train.txt").read_text().splitlines()
+    train[2] = train[2].rsplit(" ", 20)[0] + " 0" * 20
+    (lists / "train.txt").write_text("\n".join(train) + "\n")
+    (lists / "database.txt").write_text((lists / "train.txt").read_text())
+    rc = main(["check", "voc2012", "--root", str(tmp_path), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0 and f"{lists / 'train.txt'}:3: all-zero label row" in out, out
+    assert "ok, lists and images sound" in out and "note(s) above" in out
+    test = [ln.rsplit(" ", 20)[0] + " 0" * 20
+            for ln in (lists / "test.txt").read_text().splitlines()]
+    (lists / "test.txt").write_text("\n".join(test) + "\n")
+    rc = main(["check", "voc2012", "--root", str(tmp_path), "--workers", "1", "--no-images"])
+    out = capsys.readouterr().out
+    assert rc == 1 and "test.txt: all 5 items have all-zero label rows" in out, out

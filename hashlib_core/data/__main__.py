@@ -117,11 +117,14 @@ def _scan_list(path: Path, n_classes: int, problems: Report) -> dict[str, tuple[
                 problems.append(item.problem)
             continue
         if "1" not in item.labels:
-            problems.append(f"{path}:{item.line}: all-zero label row ({item.name}; "
-                            "the loader drops it)")
+            problems.note(f"{path}:{item.line}: all-zero label row ({item.name}; "
+                          "the loader drops it)")
         items[item.name] = (item.line, " ".join(item.labels))
     if not items:
         problems.append(f"{path}: no items")
+    elif all("1" not in labels.split() for _, labels in items.values()):
+        problems.append(f"{path}: all {len(items):,} items have all-zero label rows; the "
+                        "loader drops them all, so the split would be empty")
     return items
 
 
@@ -296,20 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     if len(problems) > len(shown):
         print(f"... and {len(problems) - len(shown):,} more (--all prints them all)")
     took = time.perf_counter() - t0
-    if problems:
-        n_err = len(problems.errors)
+    n_err, n_dev, n_note = len(problems.errors), len(problems.deviations), len(problems.notes)
+    if n_err or n_dev:
+        then = ("a run stops on the errors: fix them (python -m hashlib_core.data layout)"
+                if n_err else "a paper-scale run on it needs --allow-protocol-deviation")
         print(f"{args.dataset}: {len(problems):,} problem(s) found in {took:.0f} s "
-              f"({n_err:,} error(s), {len(problems.deviations):,} deviation(s) from the paper's "
-              f"protocol, {len(problems.notes):,} note(s)); a paper-scale run on it needs "
-              "--allow-protocol-deviation (see python -m hashlib_core.data layout)",
-              file=sys.stderr)
+              f"({n_err:,} error(s), {n_dev:,} deviation(s) from the paper's protocol, "
+              f"{n_note:,} note(s)); {then}", file=sys.stderr)
         return 1
     sizes = _sizes(problems.sizes) if problems.sizes else "sizes unknown"
+    if n_note:
+        sizes += f"; {n_note:,} note(s) above: the loader reads the lists as they are"
+    what = "lists sound (images not checked: --no-images)" if args.no_images else \
+        "lists and images sound"
     if problems.paper is None:
-        print(f"{args.dataset}: ok, lists and images sound ({sizes}); no paper sizes are "
-              f"known for it, so they are not compared ({took:.0f} s)")
+        print(f"{args.dataset}: ok, {what} ({sizes}); no paper sizes are known for it, so "
+              f"they are not compared ({took:.0f} s)")
     else:
-        print(f"{args.dataset}: ok, the paper's protocol ({sizes}; {took:.0f} s)")
+        print(f"{args.dataset}: ok, {what}, the paper's protocol ({sizes}; {took:.0f} s)")
     return 0
 
 
