@@ -1051,7 +1051,8 @@ def _parser() -> argparse.ArgumentParser:
                     "done ones), then the counts")
     ap.add_argument("--release-claims", action="store_true",
                     help="remove the claims of the selected cells (left by runners that "
-                    "died, e.g. on a failed node) and exit; a claim not refreshed for "
+                    "died, e.g. on a failed node) and exit (with --dry-run: only list them); "
+                    "a claim not refreshed for "
                     f"{cell_claims.STALE_AFTER} heartbeat intervals is taken over anyway")
     ap.add_argument("--root", default="results", help="results folder (default: results)")
     ap.add_argument("--artifacts", default="runs/artifacts",
@@ -1241,6 +1242,13 @@ def _with_claim(plan: Plan, root: str | Path, scale: str) -> Plan:
 def _release(args: argparse.Namespace, cells: list[GridCell]) -> int:
     """``--release-claims``: remove the claim files of the selected cells."""
     paths = [claim_path(args.root, args.scale, c) for c in cells]
+    if args.dry_run:  # name them, remove nothing
+        held = [info for info in map(cell_claims.read_claim, paths) if info is not None]
+        for info in held:
+            print(f"would release  {info.describe()}", flush=True)
+        print(f"{len(held)} claim(s) among {len(cells)} selected cells (--dry-run: none "
+              "removed)", flush=True)
+        return 0
     removed = cell_claims.release_claims(paths)
     for info in removed:
         print(f"released  {info.describe()}", flush=True)
