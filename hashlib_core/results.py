@@ -384,6 +384,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
 #: what a name in a record's key may hold (registry, protocol and variant names): no
 #: markup, no path separators, no spaces
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_COMMIT_RE = re.compile(r"^([0-9a-f]{4,40}|unknown)$")
 #: scalars a record must hold as finite numbers (every other scalar: a number or null)
 REQUIRED_SCALARS = ("map",)
 _PROBLEMS_CACHE: dict[tuple, list[str]] = {}
@@ -433,6 +434,13 @@ def _type_problems(record: Mapping[str, Any]) -> list[str]:
     info = record.get("eval_info")
     if info is not None and not isinstance(info, dict):
         out.append("eval_info must be a JSON object")
+    prov = record.get("provenance") or {}
+    commit = prov.get("git_commit")  # shown on pages (runs tables, provenance lines)
+    if commit is not None and not (isinstance(commit, str) and _COMMIT_RE.match(commit)):
+        out.append(f"provenance.git_commit must be a hex commit or 'unknown', got {commit!r}")
+    copied = prov.get("copied_from")
+    if copied is not None and not (isinstance(copied, str) and _NAME_RE.match(copied)):
+        out.append(f"provenance.copied_from must be a run folder name, got {copied!r}")
     return out
 
 

@@ -96,6 +96,8 @@ def test_valid_record_has_no_problems(tmp_path):
     (lambda r: r["key"].__setitem__("n_bits", "thirty-two"), "key.n_bits must be an integer > 0"),
     (lambda r: r["key"].__setitem__("seed", -1), "key.seed must be an integer >= 0"),
     (lambda r: r["key"].__setitem__("method", "csq<img src=x>"), "key.method must be a name"),
+    (lambda r: r["provenance"].__setitem__("git_commit", "`<img src=x onerror=alert(1)>`"),
+     "provenance.git_commit must be a hex commit"),
     (lambda r: r["files"]["query_codes"].__setitem__("name", "query_codes-absent.npz"),
      "query codes file missing"),
     (lambda r: r["files"]["query_codes"].__setitem__("sha256", "0" * 64),
