@@ -449,6 +449,12 @@ def test_a_full_tmpfs_fails_the_checkpoint_write(tmp_path):
             ckpt.atomic_save({"w": torch.zeros(100_000)}, small / "last.pt")
         assert str(small / "last.pt") in str(info.value)
         assert not list(small.iterdir())  # no temporary file left behind
+        # every atomic write (records, caches, logs) says so and names its file
+        from hashlib_core.atomic import atomic_write
+
+        with pytest.raises(OSError, match="no space left on device") as info:
+            atomic_write(small / "record.json", b"x" * 400_000)
+        assert str(small / "record.json") in str(info.value) and not list(small.iterdir())
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)
 
