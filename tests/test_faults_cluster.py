@@ -485,6 +485,7 @@ class _Marker:
         return (os.system, (f"touch {self.path}",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("how", ["torch.save", "pickle"])
 def test_a_planted_checkpoint_runs_no_code(tmp_path, how, no_protocols):
     """A crafted ``last.pt`` in a shared checkpoint folder ran code on resume (torch.load
