@@ -357,7 +357,9 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
             + " and ".join(f"{display_name(m)} returns {counts[m]} of {total} correct images"
                            for m in methods) + " in its top "
             + f"{k}.")
-    where = (f"the {ex.n_db:,} database images of protocol `{protocol}`"
+    where = (f"the {ex.n_db:,} database images of protocol `{protocol}` (their codes are "
+             f"stored with the run, bit-packed: {ex.n_db * n_bits / 8 / 1024:.0f} KiB per "
+             f"method)"
              if ex.database == "database" else
              f"the other {ex.n_db:,} query images (the {n_bits}-bit database codes are "
              f"not stored with these runs, so the examples search the query set, leaving "

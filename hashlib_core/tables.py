@@ -570,12 +570,15 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
             table = table[columns]
             data = sub.assign(method=sub.method.map(display_name), scale=scale, metric=metric)
             protos = list(dict.fromkeys(sub.protocol))
+            adsh = (" (the queries and database of `cifar10-i`, with the whole database as "
+                    "their training set)")
             if len(protos) == 1:
                 ours = f"protocol `{protos[0]}`, scale `{scale}`"
             else:
                 ours = f"scale `{scale}`; " + "; ".join(
                     f"{', '.join(display_name(m) for m in sub.method[sub.protocol == p])} "
-                    f"on protocol `{p}`" for p in protos)
+                    f"on protocol `{p}`" + (adsh if p == "cifar10-adsh" else "")
+                    for p in protos)
             smaller = scale != "paper"
             if source:
                 paper_part = f"Paper: {SOURCES[source]}" + (
@@ -585,9 +588,6 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
                 paper_part = ("Paper: none of the source papers prints this metric as a "
                               "table (the SHNet paper draws it against code length on "
                               "ImageNet-100)")
-            if "cifar10-adsh" in protos:
-                ours += (" (`cifar10-adsh`: the queries and database of `cifar10-i`, the "
-                         "whole database as the asymmetric methods' training set)")
             caption = (
                 f"{paper_part}. Ours: {ours}"
                 + (" (a smaller setting than the paper's: compare rankings, not values)"
