@@ -91,18 +91,12 @@ signal.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import logging
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,20 +114,30 @@ from hashlib_core.results import (
     run_id,
     settings_differences,
 )
+from hashlib_core.runner_checks import (  # noqa: F401 - the runner's preflight, re-exported
+    _images_checked,
+    preflight_protocols,
+    preflight_weights,
+)
+from hashlib_core.runner_exec import (  # noqa: F401 - re-exported: tests and callers use them
+    CLAIMED_ELSEWHERE,
+    INTERRUPTED,
+    MAX_MESSAGE,
+    STOP_SIGNALS,
+    Summary,
+    _error_message,
+    _execute,
+    _is_interrupt,
+    _KernelShutdownAfterCtrlC,
+    _quiet_kernel_shutdown_after_ctrl_c,
+    _stop_kernel,
+)
+from hashlib_core.runner_twins import _config_defaults, copy_twin, twin_record  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "notebooks" / "train_eval.ipynb"
 #: executed notebooks above this size stay in runs/logs only (keeps results/ small)
 MAX_COMMITTED_LOG = 256 * 1024
-#: a failure message longer than this is cut in the summary (the log holds all of it)
-MAX_MESSAGE = 4000
-INTERRUPTED = 130
-#: exit code of a run that left cells to other runners' claims (and failed none)
-CLAIMED_ELSEWHERE = 75
-#: the signals that stop the grid like Ctrl-C, and the exit codes they give
-STOP_SIGNALS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143),
-                signal.SIGHUP: ("SIGHUP", 129)}
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # --------------------------------------------------------------------------- cell identity
@@ -158,15 +162,6 @@ def cell_config(cell: GridCell, scale: str, *, epochs: int | None = None,
 def protocol_key(config) -> tuple:
     """What a protocol build depends on: name, protocol seed, data and cache folders."""
     return (config.protocol, config.protocol_seed, config.data_root, config.cache_dir)
-
-
-def _config_defaults() -> dict[str, Any]:
-    import dataclasses
-
-    from hashlib_core.engine.config import RunConfig
-
-    return {f.name: f.default for f in dataclasses.fields(RunConfig)
-            if f.default is not dataclasses.MISSING}
 
 
 @dataclass
@@ -364,182 +359,6 @@ def _plan_cell(cell: GridCell, config, *, path: Path, scale: str, root: str | Pa
     return Plan(cell, action, why, config=config)
 
 
-# --------------------------------------------------------------------------- twins
-def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
-                manifest_sha256: str | None) -> Path | None:
-    """The folder of the tuning run that is this very cell, or None.
-
-    A tuned main cell at the tuning length and seed runs with its method's winning
-    optimiser settings: when the winner's record was made with the cell's settings in
-    every field but the variant name (and on the same protocol manifest), training the
-    cell would repeat that seeded, deterministic run."""
-    if not grids.is_tuning_twin(cell, scale):
-        return None
-    from hashlib_core.tuning import tuned_settings
-
-    won = tuned_settings(cell.method, root, scale)
-    if won is None:
-        return None
-    variant = grids.tune_variant(won["optimizer"], won["lr"])
-    folder = record_dir(root, **{**cell.key(scale), "variant": variant})
-    try:
-        record = read_record(folder)
-    except ValueError:
-        return None
-    wanted = result_settings({**config.to_dict(), "variant": variant}, manifest_sha256)
-    if manifest_sha256 is None or record_gaps({**record, "key": cell.key(scale)}) \
-            or settings_differences(record, wanted, defaults=_config_defaults()):
-        return None
-    return folder
-
-
-def copy_twin(source: Path, cell: GridCell, *, scale: str, root: str | Path = "results",
-              artifacts: str | Path = "runs/artifacts") -> Path:
-    """Store the record of ``source`` (a tuning run, :func:`twin_record`) as ``cell``'s:
-    the same scalars, curves, history and codes, its key and variant the cell's, and
-    ``provenance.copied_from`` naming the source; ``wall_time_s`` is None (no machine time
-    of its own). The record is written last, atomically. Returns the cell's folder."""
-    record = read_record(source)
-    record.pop("_path", None)
-    old_key, key = dict(record["key"]), cell.key(scale)
-    folder = record_dir(root, **key)
-    folder.mkdir(parents=True, exist_ok=True)
-    for what, base in (("query_codes", root), ("db_codes", artifacts)):
-        entry = record["files"].get(what)
-        src = record_dir(base, **old_key) / entry["name"] if entry else None
-        if src is not None and src.is_file():
-            atomic_write(record_dir(base, **key) / entry["name"], src.read_bytes())
-            for old in record_dir(base, **key).glob(f"{what}-*.npz"):  # a replaced run's
-                if old.name != entry["name"]:
-                    old.unlink()
-    if (Path(source) / "run.ipynb").is_file():
-        atomic_write(folder / "run.ipynb", (Path(source) / "run.ipynb").read_bytes())
-    record["key"] = key
-    record["config"]["variant"] = cell.variant
-    record["provenance"]["copied_from"] = run_id(old_key["n_bits"], old_key["seed"],
-                                                 old_key["variant"])
-    record["provenance"]["wall_time_s"] = None
-    atomic_write(folder / RECORD,
-                 json.dumps(record, separators=(",", ":"), allow_nan=False).encode())
-    return folder
-
-
-# --------------------------------------------------------------------------- summary
-@dataclass
-class Summary:
-    """Outcome of a grid run: cell labels by status, and wall seconds per ran cell.
-
-    ``done``: cells that ran to the end (new, resumed or replacing a record);
-    ``resumed`` and ``replaced`` (label -> why) say which of them did what;
-    ``stopped``: the cell that was running when Ctrl-C (or SIGTERM, SIGHUP: ``signal``)
-    stopped the grid (``interrupted``), ``not_run``: the cells left; ``claimed`` the cells
-    left to other runners' claims, ``claimed_by`` (label -> who holds it, since when, the
-    claim file).
-    """
-
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    waiting: dict[str, str] = field(default_factory=dict)
-    claimed: list[str] = field(default_factory=list)  # being trained by another runner
-    claimed_by: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    resumed: dict[str, str] = field(default_factory=dict)
-    copied: dict[str, str] = field(default_factory=dict)  # label -> why (tuning winner)
-    replaced: dict[str, str] = field(default_factory=dict)
-    not_run: list[str] = field(default_factory=list)
-    logs: dict[str, str] = field(default_factory=dict)
-    interrupted: bool = False
-    stopped: str | None = None
-    signal: str = "Ctrl-C"
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.interrupted
-
-    @property
-    def exit_code(self) -> int:
-        """130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 1 a cell failed, 75 cells left to
-        other runners' claims, else 0."""
-        if self.interrupted:
-            return {name: code for name, code in STOP_SIGNALS.values()}.get(self.signal,
-                                                                             INTERRUPTED)
-        if self.failed:
-            return 1
-        return CLAIMED_ELSEWHERE if self.claimed else 0
-
-    def report(self) -> str:
-        total = sum(self.seconds.values())
-        extra = []
-        if self.resumed:
-            extra.append(f"{len([d for d in self.done if d in self.resumed])} resumed")
-        if self.copied:
-            extra.append(f"{len(self.copied)} copied from their tuning winner")
-        if self.replaced:
-            extra.append(f"{len([d for d in self.done if d in self.replaced])} replacing a record")
-        head = f"{len(self.done)} ran" + (f" ({', '.join(extra)})" if extra else "")
-        head += (f", {len(self.skipped)} skipped (record with these settings exists), "
-                 f"{len(self.failed)} failed")
-        if self.waiting:
-            head += f", {len(self.waiting)} waiting for tuning"
-        if self.claimed:
-            head += f", {len(self.claimed)} claimed by another runner"
-        if self.interrupted:
-            head += (f", stopped by {self.signal}{' during 1' if self.stopped else ''}, "
-                     f"{len(self.not_run)} not run")
-        lines = [f"{head}; {total / 60:.1f} min of runs"]
-        pad = " " * 22
-        for label in self.skipped:
-            lines.append(f"  skipped {'':>9}    {label}")
-        for label in self.done:
-            word = ("resumed" if label in self.resumed else
-                    "copied" if label in self.copied else "ran")
-            note = (self.resumed.get(label) or self.copied.get(label)
-                    or self.replaced.get(label))
-            lines.append(f"  {word:<8}{self.seconds.get(label, 0):7.1f} s   {label}"
-                         + (f"\n{pad}({note})" if note else ""))
-        for label, msg in self.failed.items():
-            body = msg.splitlines() or [""]
-            lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s   {label}: {body[0]}")
-            lines += [f"{pad}{line}" for line in body[1:]]
-            if label in self.logs:
-                lines.append(f"{pad}(log: {self.logs[label]})")
-        if self.stopped:
-            lines.append(f"  stopped {self.seconds.get(self.stopped, 0):7.1f} s   {self.stopped}"
-                         f"\n{pad}({self.signal}; it resumes from its last finished "
-                         "epoch)")
-        for label, msg in self.waiting.items():
-            lines.append(f"  waiting {'':>9}    {label}\n{pad}({msg})")
-        for label in self.claimed:
-            lines.append(f"  claimed {'':>9}    {label}\n{pad}("
-                         f"{self.claimed_by.get(label) or 'being trained by another runner'})")
-        for label in self.not_run:
-            lines.append(f"  not run {'':>9}    {label}")
-        if self.interrupted:
-            lines.append("The same command resumes: finished cells are skipped, an "
-                         "interrupted one continues from its last epoch.")
-        elif self.claimed:
-            lines.append(f"{len(self.claimed)} cell(s) were left to other runners' claims "
-                         f"(exit code {CLAIMED_ELSEWHERE}): run the same command again when "
-                         "those runners are done; if a runner died, its claim goes stale "
-                         f"after {cell_claims.STALE_AFTER} of its heartbeat intervals, or "
-                         "--release-claims removes the claims at once.")
-        return "\n".join(lines)
-
-
-def _error_message(err: BaseException) -> str:
-    """The whole message of a failure: ``Name: value`` (a papermill error's own exception),
-    without terminal colours, cut only beyond :data:`MAX_MESSAGE` characters."""
-    name = getattr(err, "ename", None) or type(err).__name__
-    value = getattr(err, "evalue", None)
-    if value is None:
-        value = str(err)
-    text = _ANSI.sub("", f"{name}: {value}").strip()
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + " ... (cut; the whole message is in the log)"
-    return text
-
-
 def cell_settings(cell: GridCell, scale: str, root: str | Path) -> dict:
     """The RunConfig fields a cell changes: its own, or its method's tuned optimiser
     settings (read from the tuning records under ``root``).
@@ -565,136 +384,7 @@ class TuningPending(RuntimeError):
     """A cell waits for its method's tuning runs."""
 
 
-class _KernelShutdownAfterCtrlC(logging.Filter):
-    """Drops what nbclient and asyncio log about the notebook's kernel dying once Ctrl-C
-    has come: the runner shuts that kernel down itself, and a poll of the kernel that was
-    in flight then reports its death ("Kernel died while waiting for execute reply", and an
-    unretrieved ``DeadKernelError`` with its traceback). A kernel that dies on its own,
-    with no Ctrl-C, is still logged and fails its cell."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.interrupted = False
-        self.signum: int | None = None
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.interrupted:
-            return True
-        exc = record.exc_info[1] if record.exc_info else None
-        return not (type(exc).__name__ == "DeadKernelError"
-                    or record.getMessage().startswith("Kernel died"))
-
-
-@contextlib.contextmanager
-def _quiet_kernel_shutdown_after_ctrl_c():
-    """While the grid runs, Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt (the signal
-    is kept in ``quiet.signum``) and quieten the kernel-shutdown messages
-    (:class:`_KernelShutdownAfterCtrlC`). A signal the runner was started with ignored
-    (SIGINT and SIGHUP under ``nohup ... &``) stays ignored."""
-    quiet = _KernelShutdownAfterCtrlC()
-    loggers = [logging.getLogger(name) for name in ("asyncio", "papermill", "nbclient")]
-    for lg in loggers:
-        lg.addFilter(quiet)
-
-    def on_signal(signum, frame):
-        if quiet.interrupted:
-            return  # a second signal while stopping: the first one's stop goes on
-        quiet.interrupted, quiet.signum = True, signum
-        raise KeyboardInterrupt
-
-    previous = {}
-    for signum in STOP_SIGNALS:
-        before = signal.getsignal(signum)
-        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
-        if before is not default:
-            continue
-        try:
-            signal.signal(signum, on_signal)
-        except ValueError:  # not the main thread: leave signals alone
-            break
-        previous[signum] = before
-    try:
-        yield quiet
-    finally:
-        for signum, before in previous.items():
-            signal.signal(signum, before)
-        if not quiet.interrupted:  # else the kernel's task may still report at exit
-            for lg in loggers:
-                lg.removeFilter(quiet)
-
-
-def _is_interrupt(err: BaseException) -> bool:
-    """Ctrl-C reaches the notebook's kernel too: it then fails with KeyboardInterrupt."""
-    return isinstance(err, KeyboardInterrupt) or getattr(err, "ename", None) == "KeyboardInterrupt"
-
-
 # --------------------------------------------------------------------------- running
-def _kernels() -> list:
-    """The notebook kernels this process started (its child processes)."""
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil comes with ipykernel
-        return []
-    try:
-        return psutil.Process().children(recursive=False)
-    except psutil.Error:
-        return []
-
-
-def _stop_kernel(worker: threading.Thread, signum: int | None) -> None:
-    """After a stop signal: interrupt the cell's kernel (SIGINT: the training loop ends
-    with KeyboardInterrupt; its last checkpoint stays) and wait for the notebook to end;
-    a kernel that does not stop within a minute is killed."""
-    if signum == signal.SIGINT:
-        worker.join(3)  # Ctrl-C in a terminal reached the kernel too
-    for signame, wait in ((signal.SIGINT, 60), (signal.SIGKILL, 15)):
-        if not worker.is_alive():
-            return
-        for proc in _kernels():
-            with contextlib.suppress(Exception):
-                proc.send_signal(signame)
-        worker.join(wait)
-
-
-def _execute(target, *, claim=None, progress_dir: Path | None = None, label: str = "",
-             echo=print, poll_s: float = 0.5, quiet=None):
-    """Run ``target()`` (a papermill execution) in a worker thread and wait: the main
-    thread keeps the stop signals (nbclient would otherwise take SIGINT and SIGTERM over),
-    refreshes the cell's ``claim`` (the heartbeat) and relays the engine's progress from
-    ``progress_dir``. Returns what ``target`` returned or raises what it raised."""
-    box: dict[str, Any] = {}
-
-    def work():
-        try:
-            box["value"] = target()
-        except BaseException as err:  # noqa: BLE001 - handed to the main thread
-            box["error"] = err
-
-    seen = (live.read(progress_dir) or {}).get("time") if progress_dir else None
-    lost = False
-    worker = threading.Thread(target=work, name=f"cell {label}", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(poll_s)
-            if claim is not None and not claim.refresh() and not lost:
-                lost = True
-                held = claim.lost.describe() if claim.lost else "removed (--release-claims?)"
-                echo(f"warning: {label}: this runner's claim is no longer its own ({held}); "
-                     "the cell goes on")
-            if progress_dir is not None:
-                info = live.read(progress_dir)
-                if info and info.get("time") != seen:
-                    seen = info.get("time")
-                    echo(f"  {label}: {live.format_state(info)}")
-    except KeyboardInterrupt:
-        _stop_kernel(worker, getattr(quiet, "signum", None))
-        raise
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 def _quarantine_record(folder: Path, since: float) -> Path | None:
     """Move aside a record written at or after ``since`` (by the cell that then failed), so
     it does not count as done; returns where it went."""
@@ -1073,89 +763,6 @@ def _parser() -> argparse.ArgumentParser:
                     help="run the paper scale on datasets whose split sizes differ from the "
                     "paper's (the records and the book's tables say so)")
     return ap
-
-
-def _images_checked(name: str, root: str | Path) -> tuple[bool, Path | None]:
-    """Whether the images of list protocol ``name`` passed ``data check`` already (a stamp
-    keyed by the list files' contents and the image folder), and the stamp's path."""
-    import hashlib
-
-    from hashlib_core.data.cache import sha256_file
-    from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
-
-    if name not in LIST_PROTOCOLS:
-        return True, None
-    try:
-        lists = find_list_folder(LIST_PROTOCOLS[name][0])
-    except FileNotFoundError:
-        return True, None  # load_protocol names what is missing
-    parts = [str(_image_root(lists, None).resolve())]
-    parts += [sha256_file(f) for f in sorted(lists.glob("*.txt"))]
-    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    stamp = checkpoint_root(root) / "data-checks" / f"{name}-{key}.ok"
-    return stamp.is_file(), stamp
-
-
-def preflight_protocols(scale: str, cells: list[GridCell], allow: bool,
-                        root: str | Path = "results") -> list[str]:
-    """Paper scale: the problems that stop the grid before any training, one line each:
-    a protocol that cannot be built, split sizes that differ from the paper's (unless
-    ``allow``), and, for the list datasets, a missing or corrupt image or a bad list line
-    (``python -m hashlib_core.data check``, run once per version of the lists and image
-    folder: a stamp beside the results root remembers a passed check)."""
-    from hashlib_core.data import load_protocol
-    from hashlib_core.data.__main__ import check
-    from hashlib_core.data.protocols import size_deviations
-
-    if scale != "paper":
-        return []
-    problems = []
-    for name in dict.fromkeys(c.protocol for c in cells):
-        done, stamp = _images_checked(name, root)
-        if not done:
-            print(f"{name}: checking every listed image once (python -m hashlib_core.data "
-                  f"check {name})", file=sys.stderr, flush=True)
-            report = check(name, out=sys.stderr)
-            errors = report.errors
-            for line in errors[:20]:
-                problems.append(f"{name}: {line}")
-            if len(errors) > 20:
-                problems.append(f"{name}: {len(errors) - 20} more problems: python -m "
-                                f"hashlib_core.data check {name} lists them all")
-            if errors:
-                continue
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(stamp, "\n".join(report.deviations).encode() + b"\n")
-        try:
-            p = load_protocol(name)
-        except (OSError, ValueError) as err:
-            problems.append(f"{name}: {' '.join(str(err).split())}")
-            continue
-        dev = size_deviations(p)
-        if dev and not allow:
-            problems.append(f"{name}: not the paper's protocol ({'; '.join(dev)}); check it "
-                            f"with python -m hashlib_core.data check {name}, or pass "
-                            "--allow-protocol-deviation to run on it (records and tables "
-                            "then say so)")
-    return problems
-
-
-def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
-    """Resolve (download once when online) the weights the cells need; the one-line error
-    when they cannot be had, else None."""
-    from hashlib_core import scales
-    from hashlib_core.methods import get_method_class
-    from hashlib_core.models.weights import resolve_weights
-
-    if not any(get_method_class(c.method).kind != "shallow" for c in cells):
-        return None
-    preset = scales.preset(scale)
-    spec = pretrained if pretrained is not None else preset.get("pretrained")
-    try:
-        resolve_weights(spec, preset["backbone"])
-    except ValueError as err:
-        return str(err)
-    return None
 
 
 def _values(values) -> str:

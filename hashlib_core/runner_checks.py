@@ -11,15 +11,24 @@ which writes nothing) it only refuses a path that is a file or lies under a file
 temporary file of an atomic write (``.run.ipynb.<host>-<pid>.<random>.tmp`` when killed
 while copying the log next to the record) whose process is gone, and the partial log
 notebook of a runner that no longer runs.
+
+:func:`preflight_protocols` and :func:`preflight_weights` are the runner's checks of the
+paper scale's data and of the pre-trained weights (re-exported by
+:mod:`hashlib_core.reproduce`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hashlib_core.atomic import _HOST, _pid_running, remove_stale_temporaries
+from hashlib_core.atomic import _HOST, _pid_running, atomic_write, remove_stale_temporaries
+
+if TYPE_CHECKING:
+    from hashlib_core.grids import GridCell
 
 #: a log notebook while its runner writes it: ``<run id>.running-<host>-<pid>.ipynb``
 _RUNNING_LOG = re.compile(r"^(?P<stem>.+)\.running-(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.ipynb$")
@@ -117,3 +126,92 @@ def short_notebook_errors(shell=None) -> bool:
 
     shell.set_custom_exc((WeightsUnavailable, ProtocolDeviation, FileNotFoundError), one_line)
     return True
+
+
+def _checkpoint_root(root):
+    from hashlib_core.reproduce import checkpoint_root
+
+    return checkpoint_root(root)
+
+
+def _images_checked(name: str, root: str | Path) -> tuple[bool, Path | None]:
+    """Whether the images of list protocol ``name`` passed ``data check`` already (a stamp
+    keyed by the list files' contents and the image folder), and the stamp's path."""
+    import hashlib
+
+    from hashlib_core.data.cache import sha256_file
+    from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
+
+    if name not in LIST_PROTOCOLS:
+        return True, None
+    try:
+        lists = find_list_folder(LIST_PROTOCOLS[name][0])
+    except FileNotFoundError:
+        return True, None  # load_protocol names what is missing
+    parts = [str(_image_root(lists, None).resolve())]
+    parts += [sha256_file(f) for f in sorted(lists.glob("*.txt"))]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    stamp = _checkpoint_root(root) / "data-checks" / f"{name}-{key}.ok"
+    return stamp.is_file(), stamp
+
+
+def preflight_protocols(scale: str, cells: list[GridCell], allow: bool,
+                        root: str | Path = "results") -> list[str]:
+    """Paper scale: the problems that stop the grid before any training, one line each:
+    a protocol that cannot be built, split sizes that differ from the paper's (unless
+    ``allow``), and, for the list datasets, a missing or corrupt image or a bad list line
+    (``python -m hashlib_core.data check``, run once per version of the lists and image
+    folder: a stamp beside the results root remembers a passed check)."""
+    from hashlib_core.data import load_protocol
+    from hashlib_core.data.__main__ import check
+    from hashlib_core.data.protocols import size_deviations
+
+    if scale != "paper":
+        return []
+    problems = []
+    for name in dict.fromkeys(c.protocol for c in cells):
+        done, stamp = _images_checked(name, root)
+        if not done:
+            print(f"{name}: checking every listed image once (python -m hashlib_core.data "
+                  f"check {name})", file=sys.stderr, flush=True)
+            report = check(name, out=sys.stderr)
+            errors = report.errors
+            for line in errors[:20]:
+                problems.append(f"{name}: {line}")
+            if len(errors) > 20:
+                problems.append(f"{name}: {len(errors) - 20} more problems: python -m "
+                                f"hashlib_core.data check {name} lists them all")
+            if errors:
+                continue
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(stamp, "\n".join(report.deviations).encode() + b"\n")
+        try:
+            p = load_protocol(name)
+        except (OSError, ValueError) as err:
+            problems.append(f"{name}: {' '.join(str(err).split())}")
+            continue
+        dev = size_deviations(p)
+        if dev and not allow:
+            problems.append(f"{name}: not the paper's protocol ({'; '.join(dev)}); check it "
+                            f"with python -m hashlib_core.data check {name}, or pass "
+                            "--allow-protocol-deviation to run on it (records and tables "
+                            "then say so)")
+    return problems
+
+
+def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
+    """Resolve (download once when online) the weights the cells need; the one-line error
+    when they cannot be had, else None."""
+    from hashlib_core import scales
+    from hashlib_core.methods import get_method_class
+    from hashlib_core.models.weights import resolve_weights
+
+    if not any(get_method_class(c.method).kind != "shallow" for c in cells):
+        return None
+    preset = scales.preset(scale)
+    spec = pretrained if pretrained is not None else preset.get("pretrained")
+    try:
+        resolve_weights(spec, preset["backbone"])
+    except ValueError as err:
+        return str(err)
+    return None
