@@ -600,3 +600,22 @@ def test_a_broken_record_is_not_done(tmp_path, no_protocols, capsys, breakage):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if DPSH.label in ln)
     assert line.startswith("rerun") and "0 done" in out, line
+
+
+def test_no_unsafe_load_in_the_package():
+    """Every torch.load reads with weights_only=True; numpy never unpickles; pickle itself
+    reads only the CIFAR-10 batches (the dataset's own format, data/cifar.py)."""
+    offenders = []
+    for path in sorted([*(REPO / "hashlib_core").rglob("*.py"),
+                        *(REPO / "benchmarks").glob("*.py")]):
+        text = path.read_text()
+        rel = path.relative_to(REPO)
+        for n, line in enumerate(text.splitlines(), 1):
+            code = line.split("#")[0]
+            if "weights_only=False" in code or "allow_pickle=True" in code:
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+            if re.search(r"\btorch\.load\(", code) and "weights_only=True" not in code:
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+            if re.search(r"\bpickle\.loads?\(", code) and rel.as_posix() != "hashlib_core/data/cifar.py":
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
