@@ -335,3 +335,26 @@ def test_rerun_page_states_the_reproducibility_envelope():
     text = (REPO / "book" / "rerun.md").read_text()
     assert "bit for bit" in text and "0.396" in text and "0.392" in text
     assert "17.5%" in text and "provenance.host" in text
+
+
+def test_executed_protocols_page_states_what_the_records_hold(tmp_path):
+    """The protocols page, executed on the committed results: the scale each protocol is
+    used at and its run counts are the grid's and the records'."""
+    import nbformat
+
+    from hashlib_core import book
+
+    page = next(p for p in book.PAGES if p.name == "protocols")
+    path = book.execute_page(page, scale="cpu", root=REPO / "results", out=tmp_path)
+    text = "\n".join("".join(o.get("data", {}).get("text/markdown", ""))
+                     for c in nbformat.read(path, as_version=4).cells
+                     for o in c.get("outputs", []))
+    cpu = load_results("cpu", root=REPO / "results")
+    for p in ("cifar10-i", "cifar10-adsh"):
+        row = next(ln for ln in text.splitlines() if ln.startswith(f"| `{p}`"))
+        planned = sum(c.protocol == p for c in grids.grid("cpu"))
+        assert f"`cpu`: {(cpu.protocol == p).sum():,} of {planned:,} runs stored" in row
+    for p in ("imagenet100", "nuswide-21", "coco"):
+        row = next(ln for ln in text.splitlines() if ln.startswith(f"| `{p}`"))
+        assert "`cpu`" not in row.split("|")[2] and "`smoke`" not in row.split("|")[2]
+    assert "its CIFAR-10 pages use protocol" not in text
