@@ -281,6 +281,10 @@ def save_run(
         if not mpath.exists():
             atomic_write(mpath, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
 
+    width = np.shape(result.query_codes)[-1] if np.ndim(result.query_codes) == 2 else None
+    if width is not None and _is_int(key["n_bits"]) and width != key["n_bits"]:
+        raise ValueError(f"{folder}: query codes of {width} bits for a run of "
+                         f"n_bits={key['n_bits']}: such a record would not count as done")
     q_bytes = _codes_npz(result.query_codes, result.query_labels, f"{folder} query")
     q_sha = _sha256(q_bytes)
     q_name = f"query_codes-{q_sha[:12]}.npz"
