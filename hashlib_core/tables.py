@@ -378,6 +378,12 @@ def cell(mean: float, std: float = np.nan, n: int = 1) -> str:
     return f"{mean:.3f}"
 
 
+def no_break(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``"0.560 ± 0.006"`` kept on one line (no-break spaces around ±)."""
+    return table.map(lambda v: v.replace(" ± ", "\u00a0±\u00a0") if isinstance(v, str)
+                     else v)
+
+
 def markdown_table(table: pd.DataFrame, *, index: bool = False) -> str:
     """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped, and
     ``& < >`` as HTML entities (a value read from a record never becomes markup)."""
