@@ -141,6 +141,16 @@ def test_codes_file_of_another_shape_is_named_before_use(tmp_path):
         R._read_codes(bad, None)
 
 
+def test_save_run_refuses_codes_of_another_width(tmp_path):
+    folder = _save(tmp_path / "a", n_bits=16)
+    rec = R.read_record(folder)
+    codes, labels = R._read_codes(folder / rec["files"]["query_codes"]["name"], None)
+    cfg = {**rec["config"], "n_bits": 32}
+    res = _Result(cfg, codes, None, labels, None, _Eval({"map": 0.5}, {}))
+    with pytest.raises(ValueError, match="query codes of 16 bits for a run of n_bits=32"):
+        R.save_run(res, root=tmp_path / "b", artifacts=None)
+
+
 def test_pickled_codes_file_is_refused(tmp_path):
     folder = _save(tmp_path)
     target = next(folder.glob("query_codes-*.npz"))
