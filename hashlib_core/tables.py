@@ -863,6 +863,7 @@ def not_run_here(dataset: str, reported: pd.DataFrame, *, scale: str) -> str:
     cells for the dataset, the check and the command."""
     from hashlib_core import grids
     from hashlib_core.data.__main__ import LAYOUT
+    from hashlib_core.reported import doubtful_note
 
     protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
     rep = reported[(reported.protocol == REPORTED_PROTOCOLS[dataset])
@@ -870,15 +871,21 @@ def not_run_here(dataset: str, reported: pd.DataFrame, *, scale: str) -> str:
     topk = rep.topk.iloc[0] if len(rep) else None
     wide = rep.pivot_table(index="method", columns="n_bits", values="value")
     wide = wide.reindex(results_order(list(wide.index)))
+    notes = {(m, b): doubtful_note(reported, "shnet_table2", m, dataset, b)
+             for m in wide.index for b in wide.columns}
     table = pd.DataFrame({"method": [method_link(m) for m in wide.index],
-                          **{f"{b} bits": [_fmt(v) for v in wide[b]] for b in wide.columns}})
+                          **{f"{b} bits": [_fmt(v) + (" †" if notes[(m, b)] else "")
+                                           for m, v in zip(wide.index, wide[b])]
+                             for b in wide.columns}})
+    flagged = " ".join(f"† {n[0].upper()}{n[1:]}." for n in notes.values() if n)
     cells = [c for c in grids.grid("paper") if c.protocol == protocol]
     return (
         f"### {DATASET_NAMES[dataset]}\n\n"
         f"No run on protocol `{protocol}` is stored at the `{scale}` scale: its images are "
         "not on the machines that built this book. The SHNet paper's values "
         f"({metric_label('map', topk)}, Table 2):\n\n" + markdown_table(table) + "\n\n"
-        f"**What a GPU box needs** (the paper grid has {len(cells)} cells on `{protocol}`: "
+        + (f"{flagged}\n\n" if flagged else "")
+        + f"**What a GPU box needs** (the paper grid has {len(cells)} cells on `{protocol}`: "
         f"{len({c.method for c in cells})} deep methods at "
         f"{'/'.join(str(b) for b in sorted({c.n_bits for c in cells}))} bits):\n\n"
         "1. the images and the list files, in the layout below "

@@ -228,6 +228,10 @@ def test_results_tables_order_flag_and_link():
     assert "CNNH and DNNH" in m16.caption and "illegible" in m16.caption
     r2 = next(t for t in out if t.metric == "precision_r2")
     assert list(r2.table.columns) == ["method", "ours"]
+    # the datasets not run here: the paper's values, flagged, and what a GPU box needs
+    img = tables.not_run_here("imagenet100", load_reported(), scale="cpu")
+    assert "0.829 †" in img and "What a GPU box needs" in img
+    assert "python -m hashlib_core.data check imagenet100" in img
 
 
 def test_run_list_uses_the_records_total_time(tmp_path, split):
