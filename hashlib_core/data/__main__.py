@@ -254,7 +254,7 @@ def check(dataset: str, *, root=None, image_root=None, workers=None, images=True
     if protocol.startswith("cifar10"):
         return check_cifar10(root=root, out=out)
     if protocol not in LIST_PROTOCOLS:
-        known = sorted(PAPER_PROTOCOLS) + sorted(LIST_PROTOCOLS)
+        known = sorted(PAPER_PROTOCOLS) + sorted(set(LIST_PROTOCOLS) - set(PAPER_PROTOCOLS))
         raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(known)}")
     return check_list_dataset(protocol, root=root, image_root=image_root, workers=workers,
                               images=images, out=out)
@@ -266,7 +266,7 @@ def _sizes(sizes: dict[str, int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hashlib_core.preflight import ArgumentParser
+    from hashlib_core.preflight import ArgumentParser, positive_int
 
     ap = ArgumentParser(prog="python -m hashlib_core.data", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--root", help="data folder with hashing-lists/ (default: $HASHLIB_DATA)")
     c.add_argument("--images", help="image folder the lists' paths start from "
                                     "(default: $HASHLIB_IMAGES/<list folder>, else the list folder)")
-    c.add_argument("--workers", type=int, help="decoding processes (default: all cores)")
+    c.add_argument("--workers", type=positive_int, help="decoding processes (default: all cores)")
     c.add_argument("--no-images", action="store_true", help="check the lists and sizes only")
     c.add_argument("--all", action="store_true",
                    help=f"print every problem line (default: the first {MAX_LINES})")
