@@ -29,7 +29,10 @@ permission) never stops a reader: :func:`iter_records` skips it with a
 :class:`CorruptRecordWarning` naming the file and the reason, and :func:`load_results` /
 :func:`load_curves` list the skipped files in ``df.attrs["skipped_records"]``
 (:func:`skipped_note` turns that into a sentence for a page). The batch runner treats
-such a cell as not done and reruns it.
+such a cell as not done and reruns it. So is a record that reads but is not valid
+(:func:`record_problems`: a key or scalar of the wrong type, a name with markup, a codes
+file that is missing, altered, pickled or of another shape than the record's ``n_bits``
+and ``eval_info.n_queries``): readers skip it the same way, naming the file.
 
 What a run was made with: :func:`settings_differences` compares the result-determining
 settings stored in a record (its configuration without device, paths and workers, and
