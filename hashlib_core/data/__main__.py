@@ -1,10 +1,15 @@
 """Check a dataset before training: ``python -m hashlib_core.data check DATASET``.
 
-``check`` reads every line of the dataset's list files and opens and decodes every
-listed image (in parallel worker processes), then compares the split sizes and label
-widths with the paper's protocol. It prints one line per problem, naming the list file
-and line (``<file>:<line>: <problem>``), then a summary, and exits 1 when anything is
-wrong (0 when the dataset is exactly the paper's). It never stops at the first problem.
+``check`` reads every line of the dataset's list files with the loader's own reader
+(:func:`hashlib_core.data.listfile.scan_list_text`: UTF-8 or UTF-16 with its mark, CRLF,
+paths with spaces), opens and decodes every listed image (in parallel worker processes),
+then compares the split sizes with the paper's protocol. It prints one line per problem
+and occurrence, ``<file>:<line>: <problem>``, sorted by file and line (the first
+:data:`MAX_LINES`, then how many more; ``--all`` prints every one), an image folder where
+no listed image exists as one line with the likely cause, then a summary, and exits 1
+when anything is wrong: an error, or a deviation from the paper's sizes. Notes (an empty
+line, an all-zero label row: the loader skips them) are printed but do not fail it. It
+never stops at the first problem.
 
 ``layout`` prints where each dataset's list files come from, the folder layout the
 loaders expect, and the variable or flag that points at it.
