@@ -351,9 +351,6 @@ def test_help_and_argument_errors_do_not_import_torch(module, args):
     assert rc in (0, 2) and "torch" not in imported and "hashlib_core" in imported
 
 
-@pytest.mark.xfail(strict=True, reason="hashlib_core/engine/__init__.py imports train (torch) "
-                   "eagerly; a lazy __getattr__ for RunResult and run fixes it (not this "
-                   "helper's file; patch in the issue 29 report)")
 def test_engine_help_does_not_import_torch():
     rc, imported = _imports("hashlib_core.engine", "--help")
     assert rc == 0 and "torch" not in imported
