@@ -497,7 +497,8 @@ def protocol_manifests(configs, *, check_images: bool = True) -> tuple[dict, dic
             continue
         protocol, found = preflight.check_protocol(config.protocol, seed=config.protocol_seed,
                                                    root=config.data_root,
-                                                   cache_dir=config.cache_dir)
+                                                   cache_dir=config.cache_dir,
+                                                   decode=check_images)
         if protocol is not None:
             manifests[key] = protocol.manifest_sha256
         if found and (check_images or protocol is None):
@@ -956,10 +957,19 @@ def _main(args: argparse.Namespace) -> int:
     for cell in selected:  # what a runner killed in a cell's folders left there
         runner_checks.sweep_leftovers(record_dir(args.root, **cell.key(args.scale)))
     if todo:
+        from hashlib_core.engine.config import method_problems
+
         checks = runner_checks.folder_problems(args.root, args.artifacts, args.logs)
+        caches = {plan.config.cache_dir for plan in todo if plan.config is not None}
+        from hashlib_core.data.cache import cache_folder
+
+        for cache in sorted(caches, key=str):  # the data and feature cache the runs write
+            checks += preflight.check_writable(cache_folder(cache),
+                                               "cache folder ($HASHLIB_CACHE or --cache-dir)")
         for plan in todo:
-            if plan.config is not None:
+            if plan.config is not None:  # weights, then the method's hyper-parameters
                 checks += preflight.check_weights(plan.config)
+                checks += [f"{plan.cell.label}: {p}" for p in method_problems(plan.config)]
         if checks:
             return preflight.report(checks)
     print(f"{args.scale} grid: {len(plans)} cells, device {args.device}: "

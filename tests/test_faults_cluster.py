@@ -619,3 +619,17 @@ def test_no_unsafe_load_in_the_package():
             if re.search(r"\bpickle\.loads?\(", code) and rel.as_posix() != "hashlib_core/data/cifar.py":
                 offenders.append(f"{rel}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_cache_that_is_a_file_stops_the_run_before_any_cell(tmp_path, monkeypatch,
+                                                              no_protocols, capsys):
+    """The data and feature cache is a folder every run writes: a file there (or a
+    read-only one) is named in one error line before any cell runs, not a traceback mid-run."""
+    calls = _fake_runs(monkeypatch)
+    cache = tmp_path / "cache"
+    cache.write_text("x")
+    monkeypatch.setenv("HASHLIB_CACHE", str(cache))
+    assert RP.main(_args(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert len(_errors(err)) == 1 and "cache folder" in err and str(cache) in err
+    assert calls == []
