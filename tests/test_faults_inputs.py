@@ -535,3 +535,38 @@ def test_all_zero_rows_are_notes_but_an_emptied_split_is_an_error(tmp_path, caps
     rc = main(["check", "voc2012", "--root", str(tmp_path), "--workers", "1", "--no-images"])
     out = capsys.readouterr().out
     assert rc == 1 and "test.txt: all 5 items have all-zero label rows" in out, out
+
+
+def test_a_planted_cifar_pickle_cannot_run_code(tmp_path):
+    """The CIFAR-10 python batches are pickles (the dataset's own format): they are read
+    with an unpickler that builds data only, so a crafted batch is refused, naming the
+    file, and its code never runs; a real-format batch still loads."""
+    import pickle
+
+    import numpy as np
+
+    from hashlib_core.data.cifar import read_cifar_batch, read_cifar_meta
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    bad = tmp_path / "data_batch_1"
+    bad.write_bytes(pickle.dumps({b"data": Evil(), b"labels": [0]}, protocol=2))
+    with pytest.raises(ValueError, match="data_batch_1"):
+        read_cifar_batch(bad)
+    assert not marker.exists()
+    meta = tmp_path / "batches.meta"
+    meta.write_bytes(pickle.dumps(Evil(), protocol=2))
+    with pytest.raises(ValueError, match="batches.meta"):
+        read_cifar_meta(meta)
+    assert not marker.exists()
+    good = tmp_path / "test_batch"
+    data = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
+    good.write_bytes(pickle.dumps({b"data": data, b"labels": [3, 7]}, protocol=2))
+    images, labels = read_cifar_batch(good)
+    assert images.shape == (2, 32, 32, 3) and labels.tolist() == [3, 7]
+    meta.write_bytes(pickle.dumps({b"label_names": [b"airplane", b"cat"]}))
+    assert read_cifar_meta(meta) == ["airplane", "cat"]
