@@ -132,21 +132,19 @@ def _relative(path: str | Path) -> str:
 def unreadable_note(scale: str, root: str | Path) -> str:
     """The note every page of a scale carries when some stored runs cannot be read ("" when
     all can): how many were left out and which files (relative to the results folder)."""
-    from hashlib_core.results import RECORD, read_record
+    from hashlib_core.results import RECORD, record_problems
 
     base = Path(root) / scale
     bad = []
     for path in sorted(base.glob(f"*/*/*/{RECORD}")):
-        try:
-            read_record(path)
-        except (OSError, ValueError):
+        if record_problems(path.parent):  # unreadable, wrong types, codes file missing
             bad.append(path.relative_to(Path(root)).as_posix())
     if not bad:
         return ""
     n = len(bad)
     return (f"**Note.** {n} stored run{'s' if n > 1 else ''} of this scale could not be read "
-            f"and {'are' if n > 1 else 'is'} left out of this page (truncated or corrupt "
-            f"record{'s' if n > 1 else ''}): " + ", ".join(f"`{b}`" for b in bad)
+            f"and {'are' if n > 1 else 'is'} left out of this page (truncated, corrupt or "
+            f"wrongly typed record{'s' if n > 1 else ''}, or a missing codes file): " + ", ".join(f"`{b}`" for b in bad)
             + ". Rerunning the same `python -m hashlib_core.reproduce` command replaces "
             f"{'them' if n > 1 else 'it'}.")
 
