@@ -138,20 +138,30 @@ def ranking_verdict(rows: pd.DataFrame) -> str:
 
 
 def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
-    """The rank agreement as strings: table, bits, methods, τ with interval, τ over the
-    deep methods only, verdict, the two orders."""
+    """The rank agreement as strings: table, bits, methods, protocol, τ with interval, τ
+    over the deep methods only, verdict (the orders are :func:`ranking_orders`: one table
+    of both would not fit the page)."""
     from hashlib_core.reported import SOURCES
 
     cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
-            "τ, deep methods only", "verdict", "paper's order", "our order"]
+            "τ, deep methods only", "verdict"]
     return pd.DataFrame([{
         "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
         "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
         "Kendall τ (95% interval)": f"{_num(r.tau, True)} {interval_text(r.low, r.high)}",
         "τ, deep methods only": _num(r.tau_deep, True),
         "verdict": f"**{r.verdict}**",
-        "paper's order": r.paper_order, "our order": r.our_order,
     } for r in ranks.itertuples()], columns=cols)
+
+
+def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The paper's order of the methods and ours, per ranked table and code length."""
+    from hashlib_core.reported import SOURCES
+
+    return pd.DataFrame([{
+        "table, bits": f"{SOURCES.get(r.source, r.source).split(' (')[0]}, {r.n_bits}",
+        "paper's order": r.paper_order, "our order": r.our_order,
+    } for r in ranks.itertuples()], columns=["table, bits", "paper's order", "our order"])
 
 
 def _runs_line(rows: pd.DataFrame) -> str:
@@ -328,6 +338,21 @@ def _method_section(runs: list[Run], results, coverage: dict, status: dict,
             "picked from a list is picked on validation mAP." + sel + st)
 
 
+def _deviations(runs: list[Run]) -> str:
+    """The sentence marking the runs that deviate from the paper's setting (sizes, epochs,
+    weights: :func:`hashlib_core.tables.record_deviations`), "" when none does."""
+    from hashlib_core.tables import record_deviations
+
+    dev = [(r, d) for r in runs if (d := record_deviations(r.record))]
+    if not dev:
+        return ""
+    shown = "; ".join(f"{display_name(r.key['method'])} {r.key['n_bits']} bits seed "
+                      f"{r.seed} (`{r.key['protocol']}`): {', '.join(d)}" for r, d in dev[:6])
+    more = f"; and {len(dev) - 6} more" if len(dev) > 6 else ""
+    return (f" ‡ **{len(dev)} of these runs deviate from the paper's setting** (a verdict "
+            f"that uses them is about that setting, not the paper's): {shown}{more}.")
+
+
 def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                 out_dir: str | Path, page: str = "claims", reported: pd.DataFrame | None = None,
                 n_boot: int = N_BOOT) -> list[str]:
@@ -348,7 +373,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     blocks = [
         f"Scale `{scale}`: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
-        f"tuning, budget, diagnosis and alternative runs left out).",
+        f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
         _method_section(runs, results, coverage_check(runs, protocol=book),
                         training_status(root, scale), baseline_selection(root, scale), n_boot),
     ]
@@ -422,6 +447,9 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
             "the deep methods alone is given beside it. Supported: the interval lies above "
             f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
             + markdown_table(ranking_table(ranks)))
+        blocks.append(f"**Table {n + 2}. The orders behind Table {n + 1}**: the methods from "
+                      "the best value to the worst, as the paper printed them and as ours "
+                      "came out.\n\n" + markdown_table(ranking_orders(ranks)))
     else:
         blocks.append("No method of the papers' ranked tables has a run at this scale, so "
                       "the rankings are not tested.")

@@ -411,3 +411,14 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     assert not rows.basis.str.contains("borrowed").any()
     for name in tmp_path.glob("claims_*.csv"):
         assert "borrowed" not in name.read_text()
+
+
+def test_claims_page_marks_runs_that_deviate_from_the_paper():
+    """Issue 25: a run made with --allow-protocol-deviation (other split sizes) is marked
+    on the claims page, as in every table's caption."""
+    run = _run("shnet", 32, 0, np.full(10, 0.5))
+    assert claims_book._deviations([run]) == ""
+    run.record["provenance"]["run"] = {"protocol_deviations": ["train 150 instead of 10,500"]}
+    text = claims_book._deviations([run])
+    assert "‡" in text and "1 of these runs deviate" in text
+    assert "SHNet 32 bits seed 0" in text and "train 150 instead of 10,500" in text
