@@ -285,3 +285,17 @@ def test_tie_check_picks_the_best_two_seed_mean(tmp_path, monkeypatch):
     check = tuning.tie_check(tmp_path, "cpu")
     assert set(check.changes) == {"yes"}
     assert check[check.winner_mean].lr.tolist() == [3e-3]
+
+
+def test_tie_markdown_says_what_the_two_seed_mean_decides(tmp_path, monkeypatch):
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.698])
+    assert "DHN: pending" in tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    text = tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    assert "picks adam at 0.003 instead of 0.001" in text and "| DHN | adam, lr 0.001 |" in text
+    assert tuning.tie_markdown(tuning.tie_check(tmp_path, "smoke")) == ""
