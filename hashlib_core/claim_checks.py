@@ -191,3 +191,29 @@ def confound_sentence(table: pd.DataFrame) -> str:
     return (f"At the same learning rate and seeds ({r.seeds} of them), SHNet minus its "
             f"parallel-head twin (= CSQ) is {r.difference:+.3f} {interval_text(r.low, r.high)} "
             f"mAP@ALL at 32 bits: {what}.")
+
+
+def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:
+    """The stored default runs made with other optimiser settings than their method's
+    current winner (:func:`hashlib_core.tuning.tuned_settings`, which the tie rule can
+    change after they ran): one row per method with ``runs`` (how many), ``made_with`` and
+    ``winner``. The runner reruns them; until then the page says so."""
+    from hashlib_core.grids import TUNED_SCALES
+    from hashlib_core.tuning import tuned_settings
+
+    rows = []
+    if scale not in TUNED_SCALES:
+        return pd.DataFrame(columns=["method", "runs", "made_with", "winner"])
+    for method in sorted({r.key["method"] for r in runs}):
+        won = tuned_settings(method, root, scale)
+        if won is None:
+            continue
+        stale = [r for r in runs if r.key["method"] == method
+                 and (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
+                 != (won["optimizer"], won["lr"])]
+        if stale:
+            cfg = stale[0].record["config"]
+            rows.append({"method": method, "runs": len(stale),
+                         "made_with": f"{cfg.get('optimizer')} at {cfg.get('lr'):g}",
+                         "winner": f"{won['optimizer']} at {won['lr']:g}"})
+    return pd.DataFrame(rows, columns=["method", "runs", "made_with", "winner"])

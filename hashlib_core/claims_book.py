@@ -18,6 +18,7 @@ from hashlib_core.claim_checks import (
     confound_sentence,
     coverage_check,
     interval_text,
+    stale_settings,
     training_status,
 )
 from hashlib_core.claims import (
@@ -338,6 +339,18 @@ def _method_section(runs: list[Run], results, coverage: dict, status: dict,
             "picked from a list is picked on validation mAP." + sel + st)
 
 
+def _stale_text(stale: pd.DataFrame) -> str:
+    """A warning for methods whose stored runs used a superseded tuning winner."""
+    if stale.empty:
+        return ""
+    parts = [f"{display_name(r.method)}'s {r.runs} runs were made with {r.made_with}, and "
+             f"its winner is now {r.winner}" for r in stale.itertuples()]
+    return (" **Runs to be redone.** The tuning page's tie rule (the best mean validation "
+            "mAP of two seeds for near-tied settings) changed a winner after its runs were "
+            "made: " + "; ".join(parts) + ". The verdicts below still rest on the runs as "
+            "made, and the runner retrains them with the new winner.")
+
+
 def _deviations(runs: list[Run]) -> str:
     """The sentence marking the runs that deviate from the paper's setting (sizes, epochs,
     weights: :func:`hashlib_core.tables.record_deviations`), "" when none does."""
@@ -375,7 +388,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
         _method_section(runs, results, coverage_check(runs, protocol=book),
-                        training_status(root, scale), baseline_selection(root, scale), n_boot),
+                        training_status(root, scale), baseline_selection(root, scale), n_boot)
+        + _stale_text(stale_settings(runs, root, scale)),
     ]
     summary = summary_table(CLAIMS, results, ranks)
     write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),

@@ -163,13 +163,20 @@ def tie_markdown(check: pd.DataFrame) -> str:
 
 def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:
     """The winning tuning settings of a method (``{"optimizer": ..., "lr": ...}``), or None
-    while its tuning runs are incomplete."""
+    while its tuning runs are incomplete: the best seed-0 validation mAP, except for a
+    method with near-tied settings (:data:`hashlib_core.grids.TUNE_TIES`) whose seed-1
+    runs are all stored, where the best two-seed mean wins (:func:`tie_check`)."""
     df = tuning_table(root, scale)
     win = df[(df["method"] == method) & df["winner"]]
     if win.empty:
         return None
     row = win.iloc[0]
-    return {"optimizer": str(row["optimizer"]), "lr": float(row["lr"])}
+    out = {"optimizer": str(row["optimizer"]), "lr": float(row["lr"])}
+    ties = tie_check(root, scale)
+    mine = ties[(ties.method == method) & ties.winner_mean]
+    if len(mine) and mine.changes.iloc[0] != "pending":
+        out = {"optimizer": str(mine.optimizer.iloc[0]), "lr": float(mine.lr.iloc[0])}
+    return out
 
 
 

@@ -422,3 +422,20 @@ def test_claims_page_marks_runs_that_deviate_from_the_paper():
     text = claims_book._deviations([run])
     assert "‡" in text and "1 of these runs deviate" in text
     assert "SHNet 32 bits seed 0" in text and "train 150 instead of 10,500" in text
+
+
+def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
+    """When the tie rule changes a method's winner after its runs were made, the claims
+    page says which runs are to be redone instead of passing them off as tuned."""
+    from hashlib_core import tuning
+
+    runs = [_scalar_run("shnet", 32, s, 0.5) for s in range(3)] + [_scalar_run("csq", 32, 0, 0.5)]
+    for r in runs:
+        r.record["config"] = {"optimizer": "adam", "lr": 3e-3}
+    monkeypatch.setattr(tuning, "tuned_settings", lambda m, root, scale="cpu": (
+        {"optimizer": "adam", "lr": 1e-2} if m == "shnet" else {"optimizer": "adam", "lr": 3e-3}))
+    stale = claim_checks.stale_settings(runs, "unused", "cpu")
+    assert stale.to_dict("records") == [{"method": "shnet", "runs": 3,
+                                         "made_with": "adam at 0.003", "winner": "adam at 0.01"}]
+    assert "SHNet's 3 runs were made with adam at 0.003" in claims_book._stale_text(stale)
+    assert claim_checks.stale_settings(runs, "unused", "smoke").empty

@@ -299,3 +299,20 @@ def test_tie_markdown_says_what_the_two_seed_mean_decides(tmp_path, monkeypatch)
     text = tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
     assert "picks adam at 0.003 instead of 0.001" in text and "| DHN | adam, lr 0.001 |" in text
     assert tuning.tie_markdown(tuning.tie_check(tmp_path, "smoke")) == ""
+
+
+def test_tuned_settings_follow_the_two_seed_mean_once_the_tie_runs_exist(tmp_path,
+                                                                          monkeypatch):
+    """Issue 23's tie rule decides the settings every other cell of the method uses:
+    the seed-0 winner while its tie's seed-1 runs are missing, the best two-seed mean after."""
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "dhn", opt, lr,
+                           [{1e-3: 0.700, 3e-3: 0.698}.get(lr, 0.5) if opt == "adam" else 0.4])
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 3e-3}
