@@ -41,6 +41,9 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   echo "claims: csdh seeds 3-4|--methods csdh --kinds main --seeds 3 4"
   echo "claims: cnnh seeds 1-2|--methods cnnh --kinds main --bits 16 32 64 --seeds 1 2"
   echo "claims: cnnh seeds 3-4|--methods cnnh --kinds main --bits 16 32 64 --seeds 3 4"
+  # the tie rule changed SHNet's winner (adam 0.01): its cells are rerun with it
+  echo "tie winner: shnet seeds 0-1|--methods shnet --kinds main --datasets cifar10-i --seeds 0 1"
+  echo "tie winner: shnet seeds 2-4|--methods shnet --kinds main --datasets cifar10-i --seeds 2 3 4"
   echo "budget robustness: shnet 80 epochs|--methods shnet --kinds budget"
   echo "budget robustness: csq 80 epochs|--methods csq --kinds budget"
   echo "alternatives: csq Bernoulli centres|--methods csq --kinds alternative"
@@ -55,6 +58,7 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done
   echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
+  echo "tie winner: shnet ablation|--methods shnet --kinds ablation"
   # the first grid (issue 13; every cell has a record: these pass quickly)
   for m in $VERDICT; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
   # two runs whose curves decide whether 40 epochs is enough for the verdict methods
