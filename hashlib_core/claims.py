@@ -475,13 +475,14 @@ def evaluate_claims(runs: list[Run], reported: pd.DataFrame, *, scale: str,
 
 def seeds_short(claim: Claim, rows: pd.DataFrame, want: int = len(CLAIM_SEEDS)) -> list[str]:
     """Where a claim's compared methods have fewer than ``want`` seeds at its lengths, as
-    "CNNH at 16 bits: 1 of 5" phrases (empty when complete)."""
-    out = []
+    "CNNH: 1 of 5 at 16, 32 bits" phrases, one per method and count (empty when complete)."""
+    short: dict[tuple[str, int], list[int]] = {}
     for r in rows.itertuples():
         for m, n in ((r.method, r.n_seeds), (r.against, r.against_n_seeds)):
             if n < want:
-                out.append(f"{display_name(m)} at {r.n_bits} bits: {n} of {want}")
-    return out
+                short.setdefault((m, int(n)), []).append(int(r.n_bits))
+    return [f"{display_name(m)}: {n} of {want} at {', '.join(map(str, bits))} bits"
+            for (m, n), bits in short.items()]
 
 
 # --------------------------------------------------------------------------- rankings

@@ -305,7 +305,7 @@ def _method_section(runs: list[Run], results, coverage: dict, status: dict,
     seeds, tuning, training status."""
     cov = ""
     if coverage:
-        cov = (f" Its coverage was measured when this page was built: {coverage['n_claims']:,}"
+        cov = (f"\n\nThe interval's coverage was measured when this page was built: {coverage['n_claims']:,}"
                f" simulated claims of two equal methods, with the seed spread "
                f"(σ = {coverage['sigma']:.4f}), run-by-query noise (η = {coverage['eta']:.3f})"
                f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored SHNet "
@@ -322,7 +322,7 @@ def _method_section(runs: list[Run], results, coverage: dict, status: dict,
                + ("" if selection.chosen.iloc[0] else "; NOTE: no longer the best") + ").")
     st = ""
     if status.get("runs"):
-        st = (f" **Training had not finished.** Of the {status['runs']} default deep runs, "
+        st = (f"\n\n**Training had not finished.** Of the {status['runs']} default deep runs, "
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
               f"validation mAP at the last evaluation. Each claim below says whether twice "
@@ -331,7 +331,7 @@ def _method_section(runs: list[Run], results, coverage: dict, status: dict,
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
             "seeds already carry); a method with one run gets no interval and borrows no "
-            "other method's spread." + cov + " A claim made for several code lengths is "
+            "other method's spread." + cov + "\n\nA claim made for several code lengths is "
             "supported when it is supported at every one of them, and not supported when, "
             "at one of its k lengths, the interval at level 1 − 0.05/k (Bonferroni) lies on "
             "the other side of zero. What each claim compares was fixed before the query "
@@ -345,7 +345,7 @@ def _stale_text(stale: pd.DataFrame) -> str:
         return ""
     parts = [f"{display_name(r.method)}'s {r.runs} runs were made with {r.made_with}, and "
              f"its winner is now {r.winner}" for r in stale.itertuples()]
-    return (" **Runs to be redone.** The tuning page's tie rule (the best mean validation "
+    return ("\n\n**Runs to be redone.** The tuning page's tie rule (the best mean validation "
             "mAP of two seeds for near-tied settings) changed a winner after its runs were "
             "made: " + "; ".join(parts) + ". The verdicts below still rest on the runs as "
             "made, and the runner retrains them with the new winner.")

@@ -109,7 +109,7 @@ def test_single_runs_never_borrow_a_spread():
     big = seeds + [_scalar_run("csq", 32, 0, 0.5), _scalar_run("shnet", 32, 0, 0.6)]
     r = claims.evaluate_claim(CLAIM, big, REPORTED, scale="smoke").iloc[0]
     assert r.verdict == INCONCLUSIVE and np.isnan(r.low) and r.basis == "none"
-    assert "CSQ at 32 bits: 1 of 5" in claims.seeds_short(CLAIM, claims.evaluate_claim(
+    assert "CSQ: 1 of 5 at 32 bits" in claims.seeds_short(CLAIM, claims.evaluate_claim(
         CLAIM, big, REPORTED, scale="smoke"))
     # the robust pooled spread (rankings only) ignores one collapsed seed
     healthy = [_scalar_run(m, 32, s, v + 0.01 * s) for m, v in (("dhn", 0.5), ("dtsh", 0.45),
