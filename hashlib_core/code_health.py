@@ -255,14 +255,11 @@ def health_display(table: pd.DataFrame) -> pd.DataFrame:
     out["constant bits"] = [str(int(v)) for v in table.n_constant_bits]
     out["near-copy groups (varying bits)"] = [
         f"{int(r.dup_groups)} ({int(r.varying_bits)})" for r in table.itertuples()]
-    n_q = table.n_queries.dropna().unique()
-    head = f"distinct codes (of {int(n_q[0]):,})" if len(n_q) == 1 else "distinct codes"
-    out[head] = [f"{int(v):,}" for v in table.distinct_codes]
     out["mAC of the varying bits"] = [MISSING if pd.isna(v) else f"{v:.3f}"
                                       for v in table.mac_varying]
     out["flagged"] = ["yes" if m in bad else "no" for m in table.index]
-    # (the database codes' mAC and the bit balance are in the CSV: one table of every
-    # measure would not fit the page)
+    # (the distinct codes, the database codes' mAC and the bit balance are in the CSV:
+    # one table of every measure would not fit the page)
     out.index.name = "method"
     return out
 

@@ -185,7 +185,7 @@ def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tm
             f"({effective_bits(rep_q)} of 16, worst seed)") in text
     assert text.startswith("1 of the 2 deep methods")
     table = findings.format_learning(check)
-    assert table["effective bits"].tolist() == [
+    assert [v.split(" / ")[1] for v in table["bits: distinct / effective"]] == [
         str(effective_bits(good_q)), str(effective_bits(rep_q))]
     assert table["meets every bar"].tolist() == ["✓", "✗"]
 
