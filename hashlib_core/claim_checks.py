@@ -217,3 +217,17 @@ def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFram
                          "made_with": f"{cfg.get('optimizer')} at {cfg.get('lr'):g}",
                          "winner": f"{won['optimizer']} at {won['lr']:g}"})
     return pd.DataFrame(rows, columns=["method", "runs", "made_with", "winner"])
+
+
+def current_runs(runs: list[Run], root: str | Path, scale: str) -> list[Run]:
+    """``runs`` without those made with a superseded tuning winner
+    (:func:`stale_settings`): a verdict never mixes runs of two learning rates."""
+    from hashlib_core.grids import TUNED_SCALES
+    from hashlib_core.tuning import tuned_settings
+
+    if scale not in TUNED_SCALES:
+        return list(runs)
+    won = {m: tuned_settings(m, root, scale) for m in {r.key["method"] for r in runs}}
+    return [r for r in runs if won[r.key["method"]] is None
+            or (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
+            == (won[r.key["method"]]["optimizer"], won[r.key["method"]]["lr"])]

@@ -17,6 +17,7 @@ from hashlib_core.claim_checks import (
     confound,
     confound_sentence,
     coverage_check,
+    current_runs,
     interval_text,
     stale_settings,
     training_status,
@@ -196,7 +197,8 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     if csv:
         head += f" Download: [CSV]({csv})."
     if rows.empty:
-        return head + "\n\nNo run of both methods is stored at this scale, so the claim is not tested."
+        return head + ("\n\nNo run of both methods with their current settings is stored at "
+                       "this scale, so the claim is not tested yet.")
     short = seeds_short(claim, rows)
     tail = ("The interval is a t interval over " + "; ".join(sorted(set(rows.basis) - {"none"}))
             + " (Welch's degrees of freedom)." if set(rows.basis) - {"none"} else "")
@@ -347,8 +349,9 @@ def _stale_text(stale: pd.DataFrame) -> str:
              f"its winner is now {r.winner}" for r in stale.itertuples()]
     return ("\n\n**Runs to be redone.** The tuning page's tie rule (the best mean validation "
             "mAP of two seeds for near-tied settings) changed a winner after its runs were "
-            "made: " + "; ".join(parts) + ". The verdicts below still rest on the runs as "
-            "made, and the runner retrains them with the new winner.")
+            "made: " + "; ".join(parts) + ". The verdicts below leave those runs out (a "
+            "verdict never mixes two learning rates) until the runner has retrained them "
+            "with the new winner.")
 
 
 def _deviations(runs: list[Run]) -> str:
@@ -376,7 +379,9 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     from hashlib_core.tables import markdown_table, write_csv
 
     reported = load_reported() if reported is None else reported
-    runs = default_runs(root, scale, artifacts=artifacts)
+    every = default_runs(root, scale, artifacts=artifacts)
+    stale = stale_settings(every, root, scale)
+    runs = current_runs(every, root, scale)
     results = evaluate_claims(runs, reported, scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
@@ -387,9 +392,9 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
         f"Scale `{scale}`: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
-        _method_section(runs, results, coverage_check(runs, protocol=book),
+        _method_section(runs, results, coverage_check(every, protocol=book),
                         training_status(root, scale), baseline_selection(root, scale), n_boot)
-        + _stale_text(stale_settings(runs, root, scale)),
+        + _stale_text(stale),
     ]
     summary = summary_table(CLAIMS, results, ranks)
     write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),
@@ -476,7 +481,7 @@ def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
     from hashlib_core.reported import load_reported
 
     reported = load_reported()
-    runs = default_runs(root, scale, artifacts=artifacts)
+    runs = current_runs(default_runs(root, scale, artifacts=artifacts), root, scale)
     results = evaluate_claims(runs, reported, scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     return summary_sentences(CLAIMS, results, ranks, scale=scale)
