@@ -337,6 +337,11 @@ def save_run(
     for old in folder.glob("query_codes-*.npz"):
         if old.name != q_name:
             old.unlink()
+    # database codes stored beside an earlier record of this cell (the retrieval page's,
+    # scripts/store_db_codes.py) belong to that run, not to this one
+    for old in folder.glob("db_codes-*.npz"):
+        if db_entry is None or old.name != db_entry["name"]:
+            old.unlink()
     return folder
 
 
