@@ -112,9 +112,9 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
 
     planned = {(c.protocol, c.n_bits) for c in grid(scale)
                if c.variant == budget_variant(ROBUST_EPOCHS)}
-    main = [Run(rec, None) for rec in iter_records(root, scale=scale)
-            if rec["key"]["variant"] is None]
-    long = _variant_runs(root, scale, budget_variant(ROBUST_EPOCHS))
+    main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
+                         if rec["key"]["variant"] is None], root, scale)
+    long = current_runs(_variant_runs(root, scale, budget_variant(ROBUST_EPOCHS)), root, scale)
     rows = []
     for proto, methods, n_bits in ROBUSTNESS:
         if (proto, n_bits) not in planned:  # not part of this scale's grid
@@ -150,10 +150,11 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
     """SHNet against CSQ without the learning-rate confound: SHNet with its serial head
     against SHNet with CSQ's parallel head (ablation variant ``parallel``, which is CSQ
     trained at SHNet's tuned rate), same rate and same seeds; beside SHNet against CSQ at
-    CSQ's own tuned rate (the claim). One row each, with interval and verdict."""
-    main = [Run(rec, None) for rec in iter_records(root, scale=scale)
-            if rec["key"]["variant"] is None]
-    par = _variant_runs(root, scale, "parallel")
+    CSQ's own tuned rate (the claim). One row each, with interval and verdict; runs made
+    with a superseded tuning winner are left out (:func:`current_runs`)."""
+    main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
+                         if rec["key"]["variant"] is None], root, scale)
+    par = current_runs(_variant_runs(root, scale, "parallel"), root, scale)
     proto = BOOK_PROTOCOLS[scale]["cifar10"]
     shnet = _runs_of(main, proto, "shnet", n_bits)
     rows = []
