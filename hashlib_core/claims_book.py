@@ -389,7 +389,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     protocols = sorted({r.key["protocol"] for r in runs})
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     blocks = [
-        f"Scale `{scale}`: {len(runs)} runs with the default settings of their method on "
+        f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
         _method_section(runs, results, coverage_check(every, protocol=book),
