@@ -386,7 +386,7 @@ ROW_COLUMNS = ["claim", "n_bits", "protocol", "metric", "method", "against", "pa
 
 
 def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, scale: str,
-                   metric: str | None = None, **_: Any) -> pd.DataFrame:
+                   metric: str | None = None) -> pd.DataFrame:
     """One row per code length at which the claim can be tested.
 
     ``metric`` (default the claim's) evaluates the same comparison in another metric (the
@@ -468,7 +468,7 @@ def claim_verdict(claim: Claim, rows: pd.DataFrame) -> str:
 
 
 def evaluate_claims(runs: list[Run], reported: pd.DataFrame, *, scale: str,
-                    claims: tuple[Claim, ...] = CLAIMS, **_: Any) -> dict[str, pd.DataFrame]:
+                    claims: tuple[Claim, ...] = CLAIMS) -> dict[str, pd.DataFrame]:
     """:func:`evaluate_claim` for every claim: ``{claim id: rows}``."""
     return {c.id: evaluate_claim(c, runs, reported, scale=scale) for c in claims}
 

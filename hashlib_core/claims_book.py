@@ -301,8 +301,7 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     return out
 
 
-def _method_section(runs: list[Run], results, coverage: dict, status: dict,
-                    selection: pd.DataFrame, n_boot: int) -> str:
+def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
     cov = ""
@@ -392,8 +391,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
         f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
-        _method_section(runs, results, coverage_check(every, protocol=book),
-                        training_status(root, scale), baseline_selection(root, scale), n_boot)
+        _method_section(coverage_check(every, protocol=book), training_status(root, scale),
+                        baseline_selection(root, scale))
         + _stale_text(stale),
     ]
     summary = summary_table(CLAIMS, results, ranks)

@@ -29,13 +29,15 @@ COLUMNS = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "epoch", "l
 
 
 def load_histories(root: str | Path = "results", *, scale: str, protocol: str,
-                   n_bits: int | None = None, tuning: bool = False) -> pd.DataFrame:
+                   n_bits: int | None = None, seed: int | None = None,
+                   tuning: bool = False) -> pd.DataFrame:
     """One row per (run, epoch) of the stored histories.
 
     Parameters
     ----------
-    n_bits : int, optional
-        Only runs of this code length.
+    n_bits, seed : int, optional
+        Only runs of this code length, of this seed (the tuning page: seed 0, the tie
+        rule's second seed is shown apart).
     tuning : bool
         False: the default runs (no variant); True: the tuning runs (variant ``tune-*``).
 
@@ -51,7 +53,8 @@ def load_histories(root: str | Path = "results", *, scale: str, protocol: str,
     for rec in iter_records(root, scale=scale):
         key, cfg = rec["key"], rec.get("config") or {}
         variant = key["variant"]
-        if key["protocol"] != protocol or (n_bits is not None and key["n_bits"] != n_bits):
+        if key["protocol"] != protocol or (n_bits is not None and key["n_bits"] != n_bits) \
+                or (seed is not None and key["seed"] != seed):
             continue
         is_tune = bool(variant) and variant.startswith(TUNE_PREFIX)
         if (tuning and not is_tune) or (not tuning and variant is not None):

@@ -76,7 +76,7 @@ def test_pairing_over_queries_narrows_the_interval():
         shift = 0.001 * s  # tiny seed effect
         runs.append(_run("csq", 32, s, base + shift))
         runs.append(_run("shnet", 32, s, base + 0.01 + shift))
-    rows = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke", n_boot=400)
+    rows = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke")
     r = rows.iloc[0]
     assert r.difference == pytest.approx(0.01)
     assert 0 < r.low <= 0.01 <= r.high < 0.02
@@ -87,7 +87,7 @@ def test_pairing_over_queries_narrows_the_interval():
     unpaired = [_run(r_.key["method"], 32, r_.seed, r_.per_query("map"),
                      manifest=("x" if r_.key["method"] == "csq" else "y") * 64)
                 for r_ in runs]
-    rows = claims.evaluate_claim(CLAIM, unpaired, REPORTED, scale="smoke", n_boot=400)
+    rows = claims.evaluate_claim(CLAIM, unpaired, REPORTED, scale="smoke")
     assert "queries" not in rows.iloc[0].basis
 
 
@@ -269,7 +269,7 @@ def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tm
 def test_claims_on_stored_runs_and_page(store, tmp_path):
     root, artifacts = store
     runs = claims.default_runs(root, "smoke", artifacts=artifacts)
-    results = claims.evaluate_claims(runs, REPORTED, scale="smoke", n_boot=200)
+    results = claims.evaluate_claims(runs, REPORTED, scale="smoke")
     sc = results["shnet-csq"]
     assert sc.n_bits.tolist() == [32] and sc.iloc[0].n_seeds == 2
     assert "queries (paired)" in sc.iloc[0].basis  # per-query values from the records
@@ -303,7 +303,7 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     runs = claims.default_runs(root, "smoke")
     claim = next(c for c in claims.CLAIMS if c.id == "dsah-adsh")
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
-    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke", n_boot=100)
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
     assert set(rows.protocol) == {"cifar10-adsh"}
 
 

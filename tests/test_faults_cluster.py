@@ -18,12 +18,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from test_reproduce import SHA, _store  # the runner tests' record fixtures
 
 from hashlib_core import cell_claims, grids
 from hashlib_core import progress as live
@@ -33,36 +33,12 @@ from hashlib_core.engine import checkpoint as ckpt
 from hashlib_core.grids import GridCell
 
 REPO = RP.REPO
-SHA = "ab" * 32
+
 DPSH = GridCell("dpsh", "cifar10-smoke", 32)
 CSQ = GridCell("csq", "cifar10-smoke", 32)
 
 
 # --------------------------------------------------------------------------- helpers
-@dataclass
-class _Eval:
-    scalars: dict = field(default_factory=lambda: {"map": 0.5, "distinct_bits": 32.0,
-                                                   "constant_bits": 0.0})
-    curves: dict = field(default_factory=lambda: {"per_query_map": np.full(4, 0.5)})
-
-
-@dataclass
-class _Result:
-    config: object
-    manifest_sha256: str = SHA
-    manifest: dict = field(default_factory=lambda: {"protocol": "cifar10-smoke"})
-    query_codes: np.ndarray = field(default_factory=lambda: np.ones((4, 32), np.int8))
-    query_labels: np.ndarray = field(default_factory=lambda: np.eye(4, dtype=np.uint8))
-    db_codes: None = None
-    eval: _Eval = field(default_factory=_Eval)
-
-
-def _store(root, cell, **settings):
-    """A record of ``cell`` as the runner would make it, plus ``settings``."""
-    cfg = RP.cell_config(cell, "smoke", **settings)
-    return R.save_run(_Result(cfg), root=root, artifacts=None)
-
-
 @pytest.fixture
 def no_protocols(monkeypatch):
     """The protocols are not built: every manifest is SHA."""
