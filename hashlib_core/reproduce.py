@@ -403,8 +403,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, fresh: bool = False,
              pretrained: str | None = None, allow_protocol_deviation: bool = False,
-             gpus: int = 1, keep_checkpoints: bool = False, claim=None, echo=print,
-             quiet=None) -> Path:
+             gpus: int = 1, keep_checkpoints: bool = False, claim=None,
+             echo=print) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
 
     ``pretrained`` replaces the scale's weights (a torchvision name or a state-dict file),
@@ -456,8 +456,7 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     try:
         try:
-            _execute(execute, claim=claim, progress_dir=ckpt, label=cell.label, echo=echo,
-                     quiet=quiet)
+            _execute(execute, claim=claim, progress_dir=ckpt, label=cell.label, echo=echo)
         finally:
             if running.exists():
                 os.replace(running, out)
@@ -567,7 +566,7 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
                 try:
                     _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
                              logs=logs, device=device, epochs=epochs, claim=claim,
-                             quiet=quiet, **cell_options)
+                             **cell_options)
                 finally:
                     claim.release()
         except KeyboardInterrupt:
@@ -606,7 +605,7 @@ def _rechecked(plan: Plan, *, scale: str, root: str | Path, logs: str | Path) ->
 
 
 def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs, device,
-             epochs, claim=None, quiet=None, **cell_options) -> None:
+             epochs, claim=None, **cell_options) -> None:
     """Run one planned cell and record its outcome; Ctrl-C is raised as KeyboardInterrupt.
     A cell that waited for its method's tuning is planned again first."""
     label = plan.label
@@ -652,7 +651,7 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
     try:
         run_cell(plan.cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
                  device=device, epochs=epochs, fresh=plan.fresh, claim=claim, echo=echo,
-                 quiet=quiet, **cell_options)
+                 **cell_options)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
         summary.seconds[label] = time.perf_counter() - start
         if _is_interrupt(err):

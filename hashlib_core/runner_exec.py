@@ -230,42 +230,49 @@ def _kernels() -> list:
         return []
 
 
-def _stop_kernel(worker: threading.Thread, signum: int | None) -> None:
+def _stop_kernel(finished: threading.Event) -> None:
     """After a stop signal: interrupt the cell's kernel (SIGINT: the training loop ends
-    with KeyboardInterrupt; its last checkpoint stays) and wait for the notebook to end;
-    a kernel that does not stop within a minute is killed."""
-    if signum == signal.SIGINT:
-        worker.join(3)  # Ctrl-C in a terminal reached the kernel too
+    with KeyboardInterrupt; its last checkpoint stays) and wait for the notebook to end
+    (``finished``); a kernel that does not stop within a minute is killed.
+
+    The worker's end is an Event, not ``Thread.is_alive()``: a ``join`` interrupted by the
+    signal's KeyboardInterrupt leaves ``is_alive()`` False in CPython 3.11 (gh-90882),
+    and the kernel then trained on after the runner had said "stopped". Ctrl-C in a
+    terminal does not reach the kernel itself: jupyter_client starts it in a session of
+    its own, so the runner passes every stop signal on as SIGINT."""
     for signame, wait in ((signal.SIGINT, 60), (signal.SIGKILL, 15)):
-        if not worker.is_alive():
+        if finished.is_set():
             return
         for proc in _kernels():
             with contextlib.suppress(Exception):
                 proc.send_signal(signame)
-        worker.join(wait)
+        finished.wait(wait)
 
 
 def _execute(target, *, claim=None, progress_dir: Path | None = None, label: str = "",
-             echo=print, poll_s: float = 0.5, quiet=None):
+             echo=print, poll_s: float = 0.5):
     """Run ``target()`` (a papermill execution) in a worker thread and wait: the main
     thread keeps the stop signals (nbclient would otherwise take SIGINT and SIGTERM over),
     refreshes the cell's ``claim`` (the heartbeat) and relays the engine's progress from
     ``progress_dir``. Returns what ``target`` returned or raises what it raised."""
     box: dict[str, Any] = {}
 
+    finished = threading.Event()
+
     def work():
         try:
             box["value"] = target()
         except BaseException as err:  # noqa: BLE001 - handed to the main thread
             box["error"] = err
+        finally:
+            finished.set()
 
     seen = (live.read(progress_dir) or {}).get("time") if progress_dir else None
     lost = False
     worker = threading.Thread(target=work, name=f"cell {label}", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(poll_s)
+        while not finished.wait(poll_s):
             if claim is not None and not claim.refresh() and not lost:
                 lost = True
                 held = claim.lost.describe() if claim.lost else "removed (--release-claims?)"
@@ -277,7 +284,7 @@ def _execute(target, *, claim=None, progress_dir: Path | None = None, label: str
                     seen = info.get("time")
                     echo(f"  {label}: {live.format_state(info)}")
     except KeyboardInterrupt:
-        _stop_kernel(worker, getattr(quiet, "signum", None))
+        _stop_kernel(finished)
         raise
     if "error" in box:
         raise box["error"]

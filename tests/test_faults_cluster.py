@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from runner_signals import frozen_kernels, wait_for_epoch
 from test_reproduce import SHA, _store  # the runner tests' record fixtures
 
 from hashlib_core import cell_claims, grids
@@ -267,10 +268,13 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
     folder = RP.checkpoint_dir(tmp_path / "r", "smoke", DPSH)
     claim = RP.claim_path(tmp_path / "r", "smoke", DPSH)
     args, proc = _start_runner(tmp_path, env)
-    seen = _wait_for(folder / ckpt.LAST, proc)
-    time.sleep(2)  # the runner polls the progress file every 0.5 s
-    kernels = [p.pid for p in __import__("psutil").Process(proc.pid).children()]
-    proc.send_signal(signal.SIGTERM)
+    seen = wait_for_epoch(folder, proc)
+    # The kernel is frozen after its first epoch, so the stop lands mid-training on any
+    # machine (a fast one finished the 4 smoke epochs within a 2 s wait): the SIGINT the
+    # runner sends it stays pending until the kernel is let go.
+    with frozen_kernels(proc) as kernels:
+        time.sleep(2)  # the runner polls the progress file every 0.5 s
+        proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
     assert seen and proc.returncode == 143, out + err
     assert "stopped by SIGTERM during 1" in out and "Traceback" not in err
@@ -290,6 +294,9 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
     while (ckpt.load(folder / ckpt.LAST)["epoch"] == epoch and time.time() < deadline
            and proc.poll() is None):
         time.sleep(0.3)
+    # the kernel has a session of its own (jupyter_client starts it so): killed by pid
+    for pid in [p.pid for p in __import__("psutil").Process(proc.pid).children()]:
+        os.kill(pid, signal.SIGKILL)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
     assert claim.exists() and cell_claims.read_claim(claim).stale
