@@ -224,8 +224,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, help="torch CPU threads")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     args = ap.parse_args(argv)
+    problem = _input_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+    try:
+        out = _measure_all(args)
+    except (OSError, ValueError) as err:  # missing data, a protocol that cannot be built
+        print("error: " + " ".join(str(err).split()), file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+def _input_problem(args: argparse.Namespace) -> str | None:
+    """What stops the benchmark before anything is measured, as one line (None if
+    nothing): the paper preset's default images are written from the CIFAR-10 JPEG zip."""
+    if "paper" in args.preset and args.protocol is None:
+        from hashlib_core.data.cache import data_root
+
+        zpath = data_root(None) / "cifar10-jpeg" / "cifar10_jpeg.zip"
+        if not zpath.is_file():
+            return (f"--preset paper needs the CIFAR-10 JPEG zip {zpath} to write its test "
+                    "images (set HASHLIB_DATA to the folder holding cifar10-jpeg/), or "
+                    "--protocol NAME to measure on a dataset you have")
+    for name in ("batches", "batch_size", "encode_images", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} {value}: must be at least 1"
+    if args.workers is not None and args.workers < 0:
+        return f"--workers {args.workers}: must be 0 or more"
+    return None
+
+
+def _measure_all(args: argparse.Namespace) -> list[dict]:
     out = []
     for preset in args.preset:
         cuda = args.device.startswith("cuda")
@@ -237,9 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                     workers=args.workers)
         print(report(r), flush=True)
         out.append(r)
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-    return 0
+    return out
 
 
 if __name__ == "__main__":

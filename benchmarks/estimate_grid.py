@@ -129,6 +129,35 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def bench_figures(path: str | Path) -> tuple[float, float]:
+    """(training, encoding) images/s of the paper preset in a ``bench_train.py --json``
+    file; ``ValueError`` naming the file and what is wrong with it."""
+    try:
+        rows = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise ValueError(f"--from-bench {path}: cannot be read ({err.strerror or err})") from None
+    except ValueError as err:
+        raise ValueError(f"--from-bench {path}: not JSON ({err})") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"--from-bench {path}: expected the list of results that "
+                         "benchmarks/bench_train.py --json writes")
+    presets = [str(r.get("preset")) for r in rows]
+    paper = [r for r in rows if r.get("preset") == "paper"]
+    if not paper:
+        raise ValueError(f"--from-bench {path}: no result of the paper preset (it has: "
+                         f"{', '.join(presets) or 'none'}); run benchmarks/bench_train.py "
+                         "--preset paper --json FILE on the GPU box")
+    figures = []
+    for key in ("train_ips", "encode_ips"):
+        value = paper[0].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"--from-bench {path}: the paper preset's {key} is {value!r}, "
+                             "not a positive number")
+        figures.append(float(value))
+    return figures[0], figures[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train-ips", type=float, default=2000.0)
@@ -139,9 +168,17 @@ def main(argv: list[str] | None = None) -> int:
                     "committed cpu records)")
     args = ap.parse_args(argv)
     train, enc = args.train_ips, args.encode_ips
+    for flag, value in (("--train-ips", train), ("--encode-ips", enc), ("--gpus", args.gpus),
+                        ("--shallow-s", args.shallow_s)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            print(f"error: {flag} {value:g}: must be a positive number", file=sys.stderr)
+            return 2
     if args.from_bench:
-        paper = [r for r in json.loads(Path(args.from_bench).read_text()) if r["preset"] == "paper"]
-        train, enc = paper[0]["train_ips"], paper[0]["encode_ips"]
+        try:
+            train, enc = bench_figures(args.from_bench)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     print(f"training {train:,.0f} images/s, encoding {enc:,.0f} images/s, {args.gpus} GPU(s)\n")
     print(table(estimate(train, enc, gpus=args.gpus, shallow_s=args.shallow_s)))
     return 0 if math.isfinite(train) else 1

@@ -12,8 +12,15 @@
 #   PRETRAINED=/w/resnet50.pth bash benchmarks/gpu_check.sh
 #   PRETRAINED=random bash benchmarks/gpu_check.sh # offline box without weights: timing only
 # Output: stdout, and runs/gpu_check/ (JSON of the benchmark, the engine's metrics).
+# --help prints this text; any other argument is refused (exit 2).
 # Without CUDA it stops at step 1 with a one-line reason (exit 2).
 set -uo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "error: benchmarks/gpu_check.sh takes no arguments (got '$1'); settings go in the" \
+          "environment: PRETRAINED, PYTHON, OUT_DIR (--help)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 OUT=${OUT_DIR:-runs/gpu_check}

@@ -12,3 +12,31 @@ results   the results store, one record per run
 """
 
 __version__ = "0.1.0"
+
+
+def _install_warning_format() -> None:
+    """Warnings of this package are shown as ``Category: message``, without the source
+    file's absolute path and line (Python's default), so a built book page never shows
+    the build machine's paths. Other warnings keep Python's format, with the file's name
+    only (``module.py:12: FutureWarning: ...``)."""
+    import os
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    default = warnings.formatwarning
+    if getattr(default, "_hashlib_core", False):
+        return
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        ours = (str(filename).startswith(package)
+                or getattr(category, "__module__", "").startswith("hashlib_core"))
+        if ours:
+            return f"{category.__name__}: {message}\n"
+        # another package's warning: its file by name only (no build machine's folders)
+        return default(message, category, os.path.basename(str(filename)), lineno, line)
+
+    formatwarning._hashlib_core = True  # type: ignore[attr-defined]
+    warnings.formatwarning = formatwarning
+
+
+_install_warning_format()

@@ -4,7 +4,9 @@ Every file that a crash must not leave half-written (decoded-data caches, GIST c
 checkpoints, result records, run logs) goes through :func:`atomic_write`: the content is
 written to a temporary file in the same folder, flushed and fsynced, then renamed over
 the target with ``os.replace`` (atomic on POSIX). A reader sees the old file or the new
-one, never a mixture, and a failed write leaves no temporary file behind.
+one, never a mixture, and a failed write leaves no temporary file behind; a write that
+finds the disk full raises ``OSError`` (``ENOSPC``) saying "no space left on device" and
+naming the file.
 
 Permissions: the file gets the mode an ordinary ``open(path, "w")`` would give it
 (``0o666`` less the process's umask), so a results folder shared with a group stays
@@ -132,7 +134,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any] | by
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC and str(path) not in str(err):
+            raise OSError(errno.ENOSPC, f"no space left on device: cannot write {path}") from err
         raise
     return path

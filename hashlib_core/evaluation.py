@@ -31,6 +31,7 @@ from hashlib_core.metrics.ranking import (
     check_cutoffs,
     relevant_in_top,
 )
+from hashlib_core.metrics.redundancy import code_redundancy
 
 __all__ = ["DEFAULT_PN_CUTOFFS", "EvalResult", "evaluate"]
 
@@ -114,6 +115,18 @@ def evaluate(
         * ``mac``: mean absolute Pearson correlation between bits of the database codes
           (pairs k < l); ``bit_balance``: mean over bits of ``|mean of the bit|`` ({-1,+1}),
           0 = perfectly balanced. Both NaN for a database of one code.
+        * code health of the database codes (:func:`hashlib_core.metrics.code_health`):
+          ``distinct_bits`` (different columns up to sign; *every constant bit together
+          counts as one*), ``distinct_codes`` and ``constant_bits`` (the *fraction* of
+          constant bits; names kept for the records the book already reads);
+        * redundancy of the database codes (:func:`hashlib_core.metrics.code_redundancy`):
+          ``n_constant_bits`` (constant bits, each counted), ``varying_bits``,
+          ``mac_varying`` (mAC over the varying bits only), ``dup_groups`` (groups of
+          varying bits with ``|r| >= 0.9``), ``redundant_bits`` (varying bits - groups),
+          ``effective_bits`` (principal components explaining 99% of the variance);
+        * ``query_<name>``: every code-health and redundancy value above, and ``mac`` and
+          ``bit_balance``, of the query codes (present with at least 2 queries). ``mac_varying`` is NaN with
+          fewer than 2 varying bits.
 
         ``curves`` (float64 arrays unless said):
 
@@ -231,6 +244,12 @@ def evaluate(
     q_bits = as_bits(query_codes, "query_codes")
     if n_q >= 2 and n_bits >= 2:
         scalars.update({f"query_{k}": v for k, v in code_health(q_bits).items()})
+    # redundancy (issue 24): constant bits each counted, varying bits, mAC over the varying
+    # bits, near-duplicate groups, effective bits; of the database and of the query codes
+    if n_db >= 2:
+        scalars.update(code_redundancy(db_bits))
+    if n_q >= 2:
+        scalars.update({f"query_{k}": v for k, v in code_redundancy(q_bits).items()})
     curves = {
         "pr_radius": np.arange(n_bits + 1, dtype=np.int64),
         "pr_precision": pr_precision,

@@ -8,15 +8,23 @@ query image beside the returned images, each framed by whether it shares the que
 label. Images come from the data set the protocol was built on (CIFAR-10 here), picked
 by the indices of the protocol manifest stored with the runs.
 
-The database codes are large and are not committed (``runs/artifacts``). When they are
-absent for a method, both methods retrieve from the other queries instead (leave one
-out), and the caption says so.
+Database codes: a run writes its database codes (bit-packed with ``np.packbits``, with
+the database labels, an ``.npz`` file named in its record under ``files.db_codes``) to the
+artifacts folder, which is not committed. For the runs the book's examples show, the same
+file is also stored in the results store, in the run's own record folder under the name
+its record gives (``results/<scale>/<protocol>/<method>/<run>/db_codes-<sha12>.npz``,
+checked against the record's SHA-256): ``scripts/store_db_codes.py`` (:func:`store_db_codes`)
+copies it there from an artifacts folder. :func:`runs_with_db_codes` lists the runs whose
+database codes are stored, and the page picks among them, so the examples search the
+protocol's whole database. Only where no such run exists do both methods retrieve from
+the other queries instead (leave one out), and the caption says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +32,116 @@ from hashlib_core.plots import OKABE_ITO, Drawn
 from hashlib_core.tables import display_name
 
 CORRECT, WRONG = OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
+#: how a returned image is framed, and the words the caption uses for it: whether it
+#: shares the query's class -> (colour, matplotlib line style, words)
+FRAMES: dict[bool, tuple[str, Any, str]] = {
+    True: (CORRECT, "-", "a solid green frame"),
+    False: (WRONG, (0, (2.0, 1.5)), "a dashed red-orange (vermillion) frame"),
+}
+
+
+def stored_db_codes(record: dict) -> Path | None:
+    """The database-codes file stored in ``record``'s own folder (the name its record
+    gives under ``files.db_codes``), or None when the record names none or the file is
+    not there."""
+    entry = (record.get("files") or {}).get("db_codes")
+    if not entry:
+        return None
+    path = Path(record["_path"]) / entry["name"]
+    return path if path.is_file() else None
+
+
+def runs_with_db_codes(scale: str, protocol: str, methods: list[str], *,
+                       root: str | Path = "results") -> list[tuple[int, int]]:
+    """``(n_bits, seed)`` of the default runs for which every one of ``methods`` has its
+    database codes stored in the results store (:func:`stored_db_codes`), sorted."""
+    from hashlib_core.results import iter_records
+
+    have: dict[tuple[int, int], set[str]] = {}
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if key["protocol"] != protocol or key["variant"] is not None \
+                or key["method"] not in methods or stored_db_codes(rec) is None:
+            continue
+        have.setdefault((int(key["n_bits"]), int(key["seed"])), set()).add(key["method"])
+    return sorted(k for k, ms in have.items() if ms >= set(methods))
+
+
+def choose_run(available: list[tuple[int, int]], *, n_bits: int, seed: int
+               ) -> tuple[int, int]:
+    """The run the examples page shows: ``(n_bits, seed)`` when it is among ``available``,
+    else the available run nearest in code length (then the lowest seed); ``(n_bits,
+    seed)`` itself when nothing is available."""
+    if not available or (n_bits, seed) in available:
+        return n_bits, seed
+    return min(available, key=lambda bs: (abs(bs[0] - n_bits), bs[0], bs[1]))
+
+
+def store_db_codes(artifacts: str | Path, *, root: str | Path = "results",
+                   scale: str = "cpu", methods: list[str] | None = None,
+                   bits: list[int] | None = None, seeds: list[int] | None = None,
+                   protocol: str | None = None, dry_run: bool = False) -> list[str]:
+    """Copy the database codes of stored default runs from ``artifacts`` into the runs'
+    record folders (:func:`stored_db_codes`); returns one line per run considered.
+
+    A file is copied only when its SHA-256 equals its record's and it holds as many codes
+    as the run's database and as many bits as the run. Runs already stored are left as
+    they are.
+
+    Raises
+    ------
+    ValueError
+        If a file in ``artifacts`` does not match its record (one ``error:`` line naming
+        the file and what differs).
+    """
+    import hashlib
+    import io
+    import shutil
+
+    from hashlib_core.results import iter_records, record_dir
+
+    lines = []
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if key["variant"] is not None or (protocol and key["protocol"] != protocol) \
+                or (methods and key["method"] not in methods) \
+                or (bits and int(key["n_bits"]) not in bits) \
+                or (seeds and int(key["seed"]) not in seeds):
+            continue
+        entry = (rec.get("files") or {}).get("db_codes")
+        label = f"{key['protocol']}/{key['method']}/{key['n_bits']}b_seed{key['seed']}"
+        if not entry:
+            lines.append(f"skipped {label}: its record names no database codes")
+            continue
+        if stored_db_codes(rec) is not None:
+            lines.append(f"present {label}: {entry['name']}")
+            continue
+        src = record_dir(artifacts, **key) / entry["name"]
+        if not src.is_file():
+            lines.append(f"skipped {label}: {src} not found")
+            continue
+        data = src.read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ValueError(f"error: {src}: SHA-256 differs from its record "
+                             f"({Path(rec['_path']) / 'record.json'}); not copied")
+        with np.load(io.BytesIO(data)) as z:
+            packed, n_bits = z["packed"], int(z["n_bits"])
+        n_db = ((rec.get("provenance") or {}).get("run") or {}) \
+            .get("protocol_sizes", {}).get("database")
+        if n_bits != int(key["n_bits"]) or packed.dtype != np.uint8 \
+                or (n_db is not None and packed.shape[0] != int(n_db)):
+            raise ValueError(f"error: {src}: packed codes {packed.shape} {packed.dtype} of "
+                             f"{n_bits} bits, but the run has {key['n_bits']} bits and a "
+                             f"database of {n_db}; not copied")
+        dest = Path(rec["_path"]) / entry["name"]
+        if not dry_run:
+            tmp = dest.with_name(dest.name + ".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+        lines.append(f"{'would store' if dry_run else 'stored'} {label}: {dest} "
+                     f"({len(data) / 1024:.0f} KiB: {packed.shape[0]:,} codes x "
+                     f"{packed.shape[1]} bytes packed, with labels)")
+    return lines
 
 
 def default_artifacts(root: str | Path) -> Path:
@@ -132,8 +250,10 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
     db_index = np.asarray(splits["database"]["indices"])
     # the folder given first, then the one beside the results (runs/smoke/results ->
     # runs/smoke/artifacts): the first that holds every method's database codes wins
+    # the codes stored in the results store (each in its run's record folder) first
     places = list(dict.fromkeys(
-        ([Path(artifacts).resolve()] if artifacts is not None else [])
+        [Path(root).resolve()]
+        + ([Path(artifacts).resolve()] if artifacts is not None else [])
         + [default_artifacts(root)]))
     codes, db = {}, {}
     q_labels = None
@@ -222,11 +342,11 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
                 ax.imshow(images[ex.returned[m][i, r]], interpolation="bilinear")
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ok = bool(ex.correct[m][i, r])
+                colour, style, _ = FRAMES[bool(ex.correct[m][i, r])]
                 for s in ax.spines.values():
-                    s.set_edgecolor(CORRECT if ok else WRONG)
+                    s.set_edgecolor(colour)
                     s.set_linewidth(2.6)
-                    s.set_linestyle("-" if ok else (0, (1.5, 1)))
+                    s.set_linestyle(style)
                 if r == 0:
                     ax.set_ylabel(f"{display_name(m)}\n{int(ex.correct[m][i].sum())}/{k}",
                                   fontsize=7, rotation=0, ha="right", va="center",
@@ -237,17 +357,22 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
             + " and ".join(f"{display_name(m)} returns {counts[m]} of {total} correct images"
                            for m in methods) + " in its top "
             + f"{k}.")
-    where = (f"the {ex.n_db:,} database images of protocol `{protocol}`"
+    where = (f"the {ex.n_db:,} database images of protocol `{protocol}` (their codes are "
+             f"stored with the run, bit-packed: {ex.n_db * n_bits / 8 / 1024:.0f} KiB per "
+             f"method)"
              if ex.database == "database" else
              f"the other {ex.n_db:,} query images (the {n_bits}-bit database codes are "
              f"not stored with these runs, so the examples search the query set, leaving "
              f"the query out)")
+    n_classes = len(class_names)
+    which = (f"one query of each of the {n_classes} classes" if n_q == n_classes
+             else f"{n_q} queries of {n_q} different classes (of {n_classes})")
     cap = (f"{take} **Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`, "
-           f"seed {seed}): for {n_q} queries of different classes (chosen with a fixed "
-           f"seed), the {k} images nearest in Hamming distance among {where}, nearest "
-           f"first, ties by index; each framed green (solid) when it shows the query's "
-           f"class and red (dashed) otherwise; the count of correct images is at the left "
-           f"of each row.")
+           f"seed {seed}): for {which}, each drawn from the query set with a fixed "
+           f"seed, the {k} images nearest in Hamming distance among {where}, nearest "
+           f"first, ties by index; an image of the query's class has {FRAMES[True][2]}, "
+           f"an image of another class {FRAMES[False][2]}; the count of correct images "
+           f"is at the left of each row.")
     if top10:
         cap += (" Over all queries and the whole database, the precision of the top 10 is "
                 + ", ".join(f"{display_name(m)} {v:.3f}" for m, v in top10.items()) + ".")
@@ -255,7 +380,8 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
            + ", ".join(class_names[c] for c in ex.query_class)
            + f"), the {k} images returned by "
            + " (upper row) and ".join(display_name(m) for m in methods)
-           + " (lower row), each framed green if it has the query's class and red if not. "
+           + f" (lower row), each with {FRAMES[True][2]} if it has the query's class and "
+           + f"{FRAMES[False][2]} if not. "
            + take)
     return Drawn(fig, cap, alt)
 
@@ -279,14 +405,25 @@ def precision_at(curves, methods: list[str], *, n_bits: int, n: int = 10,
 
 def page_figure(scale: str, protocol: str, methods: list[str], n_bits: int, *, seed: int = 0,
                 root: str | Path = "results", artifacts: str | Path | None = None,
-                n_queries: int = 5, query_seed: int = 0, k: int = 10) -> Drawn:
+                n_queries: int = 10, query_seed: int = 0, k: int = 10) -> Drawn:
     """The retrieval-examples figure of the book, or a caption saying what is missing
-    (a run of a method, the protocol's splits, or the CIFAR-10 images)."""
+    (a run of a method, the protocol's splits, or the CIFAR-10 images).
+
+    ``n_bits`` and ``seed`` are a preference: among the runs whose database codes are
+    stored for every method (:func:`runs_with_db_codes`), the page shows the one
+    :func:`choose_run` picks, so that the examples search the whole database."""
     from hashlib_core.data.cifar import load_cifar10
     from hashlib_core.results import load_curves, load_manifest, load_results
 
-    what = f"**Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`)"
     stored = load_results(scale, root=root, protocol=protocol, variant=None)
+    # a run whose database codes are stored for every method, else one that every method
+    # has (the examples then search the query set, and the caption says so)
+    with_db = runs_with_db_codes(scale, protocol, methods, root=root)
+    every = sorted(set.intersection(*(
+        {(int(r.n_bits), int(r.seed)) for r in stored[stored.method == m].itertuples()}
+        for m in methods))) if len(stored) and methods else []
+    n_bits, seed = choose_run(with_db or every, n_bits=n_bits, seed=seed)
+    what = f"**Retrieval examples, {n_bits} bits** ({protocol}, scale `{scale}`)"
     have = [m for m in methods if len(stored) and ((stored.method == m) & (stored.n_bits == n_bits)
                                                    & (stored.seed == seed)).any()]
     if len(have) < len(methods):

@@ -79,22 +79,26 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
     """Does every deep method learn? Each method's default runs at ``n_bits`` against
     the bars a method trained from scratch should clear (issue 13): mean mAP@ALL over
     seeds at least :data:`MIN_MAP`; query codes with at least :data:`MIN_DISTINCT_SHARE`
-    of their bits distinct up to sign and an mAC of at most :data:`MAX_MAC` (the worst
-    seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
+    of their bits distinct up to sign, an mAC of at most :data:`MAX_MAC` and at least
+    :data:`hashlib_core.code_health.FLAG_SHARE` of their length in effective bits
+    (:func:`hashlib_core.metrics.effective_bits`: a code whose bits nearly copy one
+    another has all its bits distinct and a low mAC, and still carries few bits; the
+    worst seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
     below :data:`MAX_LATE_GAIN`, worst seed).
 
     Returns
     -------
     pandas.DataFrame
         Index: deep methods with a run, in registry order; columns ``map``, ``seeds``,
-        ``distinct_bits``, ``mac``, ``late_gain`` and one bool per bar (``map_ok``,
-        ``bits_ok``, ``mac_ok``, ``flat_ok``; None where the value is missing), then
-        ``fails`` (the bars missed, as text).
+        ``distinct_bits``, ``mac``, ``effective_bits``, ``late_gain`` and one bool per
+        bar (``map_ok``, ``bits_ok``, ``mac_ok``, ``eff_ok``, ``flat_ok``; None where the
+        value is missing), then ``fails`` (the bars missed, as text).
     """
+    from hashlib_core.code_health import FLAG_SHARE
     from hashlib_core.tuning import convergence_table
 
-    cols = ["map", "seeds", "distinct_bits", "mac", "late_gain", "map_ok", "bits_ok",
-            "mac_ok", "flat_ok", "fails"]
+    cols = ["map", "seeds", "distinct_bits", "mac", "effective_bits", "late_gain", "map_ok",
+            "bits_ok", "mac_ok", "eff_ok", "flat_ok", "fails"]
     if results.empty:
         return pd.DataFrame(columns=cols)
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)
@@ -112,10 +116,15 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         bits = runs["query_distinct_bits"].min() if "query_distinct_bits" in runs else np.nan
         row = {"map": runs["map"].mean(), "seeds": len(runs), "distinct_bits": bits,
                "mac": runs["query_mac"].max() if "query_mac" in runs else np.nan,
+               # records made before issue 24 (and not backfilled): NaN, the bar unknown
+               "effective_bits": runs["query_effective_bits"].min()
+               if "query_effective_bits" in runs else np.nan,
                "late_gain": gains.max() if len(gains) else np.nan}
         bars = {"map_ok": ("map", lambda v: v >= MIN_MAP, "mAP"),
                 "bits_ok": ("distinct_bits", lambda v: v >= min_bits, "distinct bits"),
                 "mac_ok": ("mac", lambda v: v <= MAX_MAC, "mAC"),
+                "eff_ok": ("effective_bits", lambda v: v >= FLAG_SHARE * n_bits,
+                           "effective bits"),
                 "flat_ok": ("late_gain", lambda v: v < MAX_LATE_GAIN, "still rising")}
         fails = []
         for name, (col, ok, label) in bars.items():
@@ -129,22 +138,31 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
 
 
 def format_learning(check: pd.DataFrame) -> pd.DataFrame:
-    """The learning check for the page: linked names, readable headers, "—" and ✓/✗."""
+    """The learning check for the page: linked names, short headers (the caption says that
+    mAP@ALL is the mean over seeds and the bits and mAC the worst seed's, and the rise the
+    validation mAP's over the last 20% of epochs), "—" and ✓/✗."""
     from hashlib_core.tables import format_numbers, method_link
 
     def mark(v) -> str:
         return "—" if v is None or pd.isna(v) else ("✓" if v else "✗")
 
-    out = check[["map", "seeds", "distinct_bits", "mac", "late_gain"]].copy()
+    out = check[["map", "seeds", "mac", "late_gain"]].copy()
     out["seeds"] = out.seeds.astype(int)
     out = format_numbers(out)
-    out["distinct_bits"] = [("—" if pd.isna(v) else str(int(v))) for v in check.distinct_bits]
-    out["meets every bar"] = [mark(None if r[["map_ok", "bits_ok", "mac_ok", "flat_ok"]].isna().any()
-                                   else not r.fails) for _, r in check.iterrows()]
+
+    def count(v) -> str:
+        return "—" if pd.isna(v) else str(int(v))
+
+    # one column for both counts, so that the table fits the page
+    out.insert(2, "bits", [f"{count(d)} / {count(e)}" for d, e in
+                           zip(check.distinct_bits, check.effective_bits, strict=True)])
+    bars = ["map_ok", "bits_ok", "mac_ok", "eff_ok", "flat_ok"]
+    out["meets every bar"] = [mark(None if r[bars].isna().any() else not r.fails)
+                              for _, r in check.iterrows()]
     out["misses"] = check.fails.replace("", "—")
     return out.rename(index=method_link).rename(columns={
-        "map": "mAP@ALL (mean)", "seeds": "seeds", "distinct_bits": "distinct bits (worst seed)",
-        "mac": "mAC (worst seed)", "late_gain": "rise, last 20% of epochs"})
+        "map": "mAP@ALL", "seeds": "seeds", "bits": "bits: distinct / effective",
+        "mac": "mAC", "late_gain": "rise, last 20%"})
 
 
 def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -152,15 +170,25 @@ def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
     mAP, DPSH against DHN, and which methods miss what."""
     if check.empty:
         return "No deep method has a run at this code length yet, so the check is open."
-    done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "flat_ok"])
+    from hashlib_core.code_health import FLAG_SHARE
+
+    done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "eff_ok", "flat_ok"])
     passing = [m for m, r in done.iterrows() if not r.fails]
-    learns = [m for m, r in check.iterrows() if r.map_ok and r.bits_ok and r.mac_ok]
+    # a missing value (None/NaN: a record without the measure) is not a miss
+    few = [m for m, r in check.iterrows() if pd.notna(r.eff_ok) and not r.eff_ok]
+    learns = [m for m, r in check.iterrows()
+              if r.map_ok and r.bits_ok and r.mac_ok and m not in few]
     rising = [m for m, r in check.iterrows() if r.flat_ok is False]
     out = [f"{len(learns)} of the {len(check)} deep methods with a {n_bits}-bit run reach "
            f"mAP@ALL {MIN_MAP:.2f} or more with healthy codes (at least "
-           f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, mAC at most "
+           f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, at least "
+           f"{int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} effective bits, mAC at most "
            f"{MAX_MAC:.2f}); {len(passing)} also end with a flat validation curve (a rise "
            f"below {MAX_LATE_GAIN} over the last 20% of their epochs)."]
+    if few:
+        out.append("Flagged, fewer effective bits than half the length: " + "; ".join(
+            f"{display_name(m)} ({int(check.loc[m, 'effective_bits'])} of {n_bits}, worst "
+            "seed)" for m in few) + ".")
     if rising:
         out.append(f"{len(rising)} still rise by more: the budget check below measures what "
                    "a longer schedule changes on the queries.")
@@ -232,8 +260,9 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
     -------
     pandas.DataFrame
         Index: variant names, largest absolute change first; columns ``description``,
-        ``map``, ``delta`` (variant minus default), ``noise`` and ``beyond_noise``
-        (bool, or None without a noise estimate).
+        ``map`` (mean over the variant's seeds), ``delta`` (variant minus default, both
+        means over their seeds), ``noise``, ``beyond_noise`` (bool, or None without a
+        noise estimate), ``runs`` and ``default_runs`` (the seeds behind each mean).
     """
     from hashlib_core.grids import ABLATION_DESCRIPTIONS
 
@@ -254,9 +283,144 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
         delta = runs.mean() - default.mean()
         beyond = None if np.isnan(noise) else bool(abs(delta) > 2 * noise)
         rows[v] = {"description": desc, "map": runs.mean(), "delta": delta, "noise": noise,
-                   "beyond_noise": beyond}
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+                   "beyond_noise": beyond, "runs": len(runs), "default_runs": len(default)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols + ["runs", "default_runs"])
     return out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+
+
+def seeds_words(effects: pd.DataFrame) -> str:
+    """How many seeds the ablation's means rest on, from :func:`ablation_effects`:
+    ``"each a mean over 3 seeds, the default over 5"``, or ``"1 to 3 seeds per variant"``."""
+    if effects.empty or "runs" not in effects.columns:
+        return "no run"
+    lo, hi = int(effects.runs.min()), int(effects.runs.max())
+    each = (f"each variant a mean over {hi} seed{'s' * (hi != 1)}" if lo == hi
+            else f"{lo} to {hi} seeds per variant")
+    d = int(effects.default_runs.iloc[0])
+    return f"{each}, the default over {d} seed{'s' * (d != 1)}"
+
+
+def seeds_per_method(results: pd.DataFrame, cells) -> pd.DataFrame:
+    """Seeds per method of a grid's main runs (default variant), planned and stored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (protocol, method, n_bits): ``planned`` (seeds in the grid) and
+        ``stored`` (of those, the ones with a record in ``results``).
+    """
+    have = set()
+    if len(results):
+        have = {(r.protocol, r.method, int(r.n_bits), int(r.seed))
+                for r in results.itertuples()
+                if not isinstance(r.variant, str)}
+    rows: dict[tuple, dict[str, int]] = {}
+    for c in cells:
+        if c.kind != "main":
+            continue
+        row = rows.setdefault((c.protocol, c.method, c.n_bits), {"planned": 0, "stored": 0})
+        row["planned"] += 1
+        row["stored"] += (c.protocol, c.method, c.n_bits, c.seed) in have
+    out = pd.DataFrame([{"protocol": p, "method": m, "n_bits": b, **v}
+                        for (p, m, b), v in rows.items()],
+                       columns=["protocol", "method", "n_bits", "planned", "stored"])
+    return out
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def seeds_text(results: pd.DataFrame, cells, *, methods=None) -> str:
+    """Sentences: how many seeds each method's main runs get in the grid, and how many of
+    them are stored, grouped by protocol and code lengths (computed from the grid and the
+    records, never typed). ``methods``: only these (default: all)."""
+    table = seeds_per_method(results, cells)
+    if methods is not None:
+        table = table[table.method.isin(list(methods))]
+    if table.empty:
+        return "The grid of this scale plans no main run of these methods."
+    parts = []
+    for protocol, sub in table.groupby("protocol", sort=False):
+        groups: dict[tuple, list[str]] = {}
+        stored: dict[tuple, list[int]] = {}
+        for m, g in sub.groupby("method", sort=False):
+            sig = tuple((int(n), tuple(sorted(int(b) for b in gg.n_bits)))
+                        for n, gg in sorted(g.groupby("planned"), key=lambda x: -x[0]))
+            groups.setdefault(sig, []).append(display_name(m))
+            acc = stored.setdefault(sig, [0, 0])
+            acc[0] += int(g.stored.sum())
+            acc[1] += int(g.planned.sum())
+        for sig, names in sorted(groups.items(), key=lambda kv: -kv[0][0][0]):
+            how = " and ".join(
+                f"{_NUMBER_WORDS.get(n, str(n))} seed{'s' * (n > 1)} at "
+                f"{'/'.join(str(b) for b in bits)} bits" for n, bits in sig)
+            have, total = stored[sig]
+            parts.append(f"{', '.join(names)} on `{protocol}`: {how} ({have} of {total} "
+                         "runs stored)")
+    return "Seeds per method in this scale's grid (main runs): " + "; ".join(parts) + "."
+
+
+def validation_gap(results: pd.DataFrame, root: str, *, scale: str, protocol: str,
+                   n_bits: int = 32) -> dict:
+    """Why the validation mAP runs above the query mAP: the sizes of the two searches,
+    read from the stored manifest, and the median over the deep methods' default runs
+    at ``n_bits`` of their best validation mAP and of their query mAP@ALL."""
+    from hashlib_core.results import iter_records, load_manifest
+
+    out: dict = {"protocol": protocol, "n_bits": n_bits}
+    try:
+        splits = load_manifest(scale, protocol, root=root).get("splits") or {}
+    except (FileNotFoundError, ValueError):
+        splits = {}
+    for k in ("query", "database", "train", "val"):
+        out[k] = (splits.get(k) or {}).get("n")
+    if splits.get("database") and splits.get("train"):
+        trained = set(splits["train"]["indices"]) | set((splits.get("val") or {})
+                                                        .get("indices", []))
+        out["db_trained"] = sum(i in trained for i in splits["database"]["indices"])
+    val, query = [], []
+    for rec in iter_records(root, scale=scale):
+        key = rec["key"]
+        if key["protocol"] != protocol or key["n_bits"] != n_bits or key["variant"] \
+                or key["method"] not in DEEP:
+            continue
+        vals = [h["val_map"] for h in rec.get("history") or [] if h.get("val_map") is not None]
+        q = (rec.get("scalars") or {}).get("map")
+        if vals and q is not None:
+            val.append(max(vals))
+            query.append(float(q))
+    out["runs"] = len(val)
+    out["val_median"] = float(np.median(val)) if val else np.nan
+    out["query_median"] = float(np.median(query)) if query else np.nan
+    return out
+
+
+def validation_gap_text(gap: dict) -> str:
+    """The training page's explanation of :func:`validation_gap`, with its numbers."""
+    p = gap["protocol"]
+    if not gap.get("runs"):
+        head = ""
+    else:
+        head = (f"Over the {gap['runs']} default runs of the deep methods at {gap['n_bits']} "
+                f"bits, the median best validation mAP is {gap['val_median']:.3f} and the "
+                f"median query mAP@ALL {gap['query_median']:.3f}. ")
+    if not all(gap.get(k) for k in ("query", "database", "train", "val")):
+        return head + (f"The sizes of the splits of `{p}` are not stored, so the two "
+                       "searches cannot be compared here.")
+    db, trained = gap["database"], gap.get("db_trained")
+    unseen = "" if trained is None else (
+        f", of which {db - trained:,} were never trained on (the other {trained:,} are "
+        f"the training and validation images)")
+    return head + (
+        f"The two numbers measure different searches. Validation: {gap['val']:,} held-out "
+        f"training images (the validation split) search the {gap['train']:,} images the "
+        f"network trains on, whose codes the loss has fitted to their labels. Test: the "
+        f"{gap['query']:,} queries search the {db:,}-image database{unseen}, encoded by "
+        f"the network like the queries themselves. Both sets of queries are unseen images; "
+        f"the difference is the database, so the validation mAP is expected to be the "
+        f"higher number (for ADSH, DSAH and DAPH even more so: their training items' codes "
+        f"are learned directly). It is used only to choose epochs and settings, never as a "
+        f"result.")
 
 
 def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -267,8 +431,9 @@ def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
     top = effects.iloc[0]
     spread = effects.delta.abs().max()
     noise = effects.noise.iloc[0]
-    out = [f"Across the {len(effects)} variants at {n_bits} bits, the largest change of "
-           f"mAP@ALL from SHNet's default is {top.delta:+.4f} ({top.description})."]
+    out = [f"Across the {len(effects)} variants at {n_bits} bits ({seeds_words(effects)}), "
+           f"the largest change of mAP@ALL from SHNet's default is {top.delta:+.4f} "
+           f"({top.description})."]
     if np.isnan(noise):
         out.append("The seed noise is not measured yet (fewer than two seeds of SHNet or "
                    "CSQ), so these changes cannot be weighed against it.")

@@ -499,18 +499,22 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
                markerscale=2, fontsize=7, title="class", title_fontsize=8, frameon=False)
     names = " and ".join(display_name(m) for m, _, _ in panels)
     scores = ", ".join(f"{display_name(m)} {100 * a:.0f} %" for m, a in agreement.items())
+    # the score is a property of the 2-D projection (t-SNE keeps local neighbourhoods and
+    # distorts the rest), not a retrieval with the codes: the caption says so
+    share = (f"of a query's 10 nearest points on the 2-D map, the share of its own class "
+             f"is {scores}")
+    proj = ("; this measures the t-SNE projection, not a search with the codes, whose "
+            "Hamming ranking the P@N curves measure")
     if len(agreement) >= 2:
         best = max(agreement, key=agreement.get)
         if max(agreement.values()) - min(agreement.values()) < 0.02:
-            take = (f"The codes of {names} separate the classes about equally well in this "
-                    f"map: a query's 10 nearest neighbours on the map share its class "
-                    f"({scores} of them).")
+            take = (f"In this map the classes of {names} form clusters about equally clean: "
+                    f"{share}{proj}.")
         else:
-            take = (f"{display_name(best)}'s codes separate the classes best in this map: a "
-                    f"query's 10 nearest neighbours on the map share its class ({scores} of "
-                    f"them).")
+            take = (f"In this map {display_name(best)}'s classes form the cleanest clusters: "
+                    f"{share}{proj}.")
     else:
-        take = f"A query's 10 nearest neighbours on the map share its class ({scores} of them)."
+        take = f"In this map, {share}{proj}."
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
            f"`{scale}`): each point is a query image's binary code embedded in 2-D by t-SNE "
            f"(Euclidean distance on ±1 codes, i.e. twice the square root of the Hamming "
@@ -525,22 +529,61 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
 
 
 # --------------------------------------------------------------------------- bits
-def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int) -> str:
+def _redundant(health: pd.DataFrame | None, methods) -> dict[str, str]:
+    """Methods whose query codes have constant or near-duplicate bits (or fewer effective
+    bits than half their length), each with the counts in words, from a
+    :func:`hashlib_core.code_health.health_table`."""
+    if health is None or health.empty:
+        return {}
+    from hashlib_core.code_health import FLAG_SHARE
+
+    out = {}
+    for m in methods:
+        if m not in health.index:
+            continue
+        r = health.loc[m]
+        if r.n_constant_bits > 0 or r.redundant_bits > 0 or \
+                r.effective_bits < FLAG_SHARE * r.n_bits:
+            parts = [f"{int(r.effective_bits)} effective bits of {int(r.n_bits)}"]
+            if r.n_constant_bits:
+                parts.append(f"{int(r.n_constant_bits)} constant")
+            if r.redundant_bits:
+                n = int(r.redundant_bits)
+                parts.append(f"{n} near-cop{'ies' if n > 1 else 'y'} of another bit")
+            out[m] = (r.n_constant_bits + r.redundant_bits, ", ".join(parts))
+    # the most wasteful first
+    return {m: w for m, (_, w) in sorted(out.items(), key=lambda kv: -kv[1][0])}
+
+
+def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
+                     health: pd.DataFrame | None = None) -> str:
     """Which method has the least / most correlated bits, leaving out collapsed codes
-    (a constant bit has correlation 0 with every other and makes codes look decorrelated)."""
-    healthy = {m: v for m, v in mac.items() if m not in set(collapsed)}
-    pool = healthy or mac
-    ranked = sorted(pool, key=pool.get)
-    head = "Of the methods whose codes do not collapse, " if healthy and len(healthy) < len(mac) \
-        else ""
-    text = (f"{head}{display_name(ranked[0])}'s bits are the least correlated at {n_bits} bits "
-            f"(mAC {pool[ranked[0]]:.2f}) and {display_name(ranked[-1])}'s the most "
-            f"({pool[ranked[-1]]:.2f})")
+    and, with ``health``, codes with constant or near-duplicate bits: a constant bit has
+    correlation 0 with every other and makes codes look decorrelated, so a code that
+    repeats itself is never called the least correlated."""
+    redundant = _redundant(health, mac)
+    skip = set(collapsed) | set(redundant)
+    healthy = {m: v for m, v in mac.items() if m not in skip}
+    if not healthy:
+        text = (f"Every method shown has constant or near-duplicate bits at {n_bits} bits, "
+                f"so none is called the least correlated")
+    else:
+        ranked = sorted(healthy, key=healthy.get)
+        which = ("whose codes have no constant or near-duplicate bit" if health is not None
+                 else "whose codes do not collapse")
+        head = f"Of the methods {which}, " if len(healthy) < len(mac) else ""
+        text = (f"{head}{display_name(ranked[0])}'s bits are the least correlated at "
+                f"{n_bits} bits (mAC {healthy[ranked[0]]:.2f}) and "
+                f"{display_name(ranked[-1])}'s the most ({healthy[ranked[-1]]:.2f})")
     if "dsah" in mac and "adsh" in mac:
         rel = "less" if mac["dsah"] < mac["adsh"] else "more"
         text += (f"; DSAH's bits are {rel} correlated than ADSH's ({mac['dsah']:.2f} vs "
                  f"{mac['adsh']:.2f})")
-    bad = [m for m in mac if m in set(collapsed)]
+    if redundant:
+        text += ("; left out of that ranking, as their query codes have constant or "
+                 "near-duplicate bits (a low mAC there does not mean independent bits): "
+                 + "; ".join(f"{display_name(m)} ({w})" for m, w in redundant.items()))
+    bad = [m for m in mac if m in set(collapsed) and m not in redundant]
     if bad:
         text += (f"; the codes of {', '.join(map(display_name, bad))} collapse (see the "
                  f"code-health table), so their mAC is not a fair comparison")
@@ -548,11 +591,14 @@ def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int) -> str:
 
 
 def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
-                       methods: list[str], collapsed=()) -> Drawn:
+                       methods: list[str], collapsed=(),
+                       health: pd.DataFrame | None = None) -> Drawn:
     """Absolute bit-correlation matrices (database codes), one panel per method.
 
-    ``collapsed``: methods whose codes collapse (:func:`hashlib_core.diagnostics.collapsed`),
-    left out of the caption's ranking."""
+    ``collapsed``: methods whose codes collapse, left out of the caption's ranking.
+    ``health``: a :func:`hashlib_core.code_health.health_table`; methods with constant or
+    near-duplicate bits are then left out of the ranking too, named with their counts, and
+    each panel's title gives the effective bits."""
     if curves.empty or "bit_correlation" not in curves.columns:
         return _missing(f"Bit-correlation matrices at {n_bits} bits", scale, protocol)
     sel = curves[curves.n_bits == n_bits].sort_values("seed").drop_duplicates(
@@ -571,7 +617,10 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
         off = c[np.triu_indices(len(c), 1)]
         mac[m] = float(np.nanmean(off)) if len(off) else float("nan")
         im = ax.imshow(c, vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
-        ax.set_title(f"{display_name(m)} (mAC {mac[m]:.2f})", fontsize=7,
+        title = f"{display_name(m)} (mAC {mac[m]:.2f})"
+        if health is not None and m in health.index:
+            title += f"\n{int(health.loc[m, 'effective_bits'])} effective bits"
+        ax.set_title(title, fontsize=7,
                      color=COLOURS.get(m, "black"),
                      fontweight="bold" if m in COLOURS else "normal")
         ticks = [0, len(c) // 2, len(c) - 1]
@@ -581,12 +630,16 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
     bar = fig.colorbar(im, ax=axes, shrink=0.7)
     bar.set_label("|correlation| between two bits", fontsize=7)
     bar.ax.tick_params(labelsize=6)
-    take = _ranked_mac_text(mac, collapsed, n_bits=n_bits)
+    take = _ranked_mac_text(mac, collapsed, n_bits=n_bits, health=health)
+    eff = (" Effective bits (panel titles) and the constant and near-duplicate bits in the "
+           "first sentence are those of the query codes (the database codes of the stored "
+           "runs are not kept); a constant bit is a row and column of zeros, a bit that "
+           "copies another a bright off-diagonal entry." if health is not None else "")
     cap = (f"{take} **Bit-correlation matrices, {n_bits} bits** ({protocol}, scale "
            f"`{scale}`): absolute Pearson correlation between every pair of bits of the "
-           f"database codes (the diagonal is 1), seed 0; dark off-diagonal = decorrelated "
-           f"bits. The DSAH poster shows such matrices at 32 bits without saying on which "
-           f"data set.")
+           f"database codes (the diagonal is 1), seed 0; mAC = mean off-diagonal value, "
+           f"where a constant bit counts as uncorrelated.{eff} The DSAH poster shows such "
+           f"matrices at 32 bits without saying on which data set.")
     alt = (f"{len(present)} heat maps of the absolute correlation between the {n_bits} bits "
            f"of each method's database codes, one per method "
            f"({', '.join(map(display_name, present))}). {take}")
@@ -594,9 +647,12 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
 
 
 def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
-               methods: list[str], collapsed=()) -> Drawn:
+               methods: list[str], collapsed=(),
+               health: pd.DataFrame | None = None) -> Drawn:
     """Mean absolute correlation (mAC) between bits, one bar per method, sorted; bars of
-    methods whose codes collapse (``collapsed``) are hatched."""
+    methods whose codes collapse (``collapsed``) or, with ``health``
+    (:func:`hashlib_core.code_health.health_table`), have constant or near-duplicate bits
+    are hatched."""
     if results.empty or "mac" not in results.columns:
         return _missing(f"mAC at {n_bits} bits", scale, protocol)
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)
@@ -612,8 +668,9 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
     colours = [COLOURS.get(m, GREY) for m in order]
     bars = ax.bar(range(len(order)), agg["mean"], yerr=agg["std"].fillna(0), color=colours,
                   edgecolor="none", error_kw={"linewidth": 1})
+    marked = set(collapsed) | set(_redundant(health, order))
     for bar, m in zip(bars, order):
-        if m in set(collapsed):
+        if m in marked:
             bar.set_hatch("////")
             bar.set_edgecolor("#555555")
     ax.set_xticks(range(len(order)), [display_name(m) for m in order], rotation=45,
@@ -624,12 +681,14 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
     ax.grid(axis="y", alpha=0.3)
     ax.set_ylim(0, min(1.0, float((agg["mean"] + agg["std"].fillna(0)).max()) * 1.12))
     take = _ranked_mac_text({m: float(agg.loc[m, "mean"]) for m in order}, collapsed,
-                            n_bits=n_bits)
+                            n_bits=n_bits, health=health)
     cap = (f"{take} **Mean absolute correlation between bits (mAC), {n_bits} bits** "
            f"({protocol}, scale `{scale}`): the mean of the off-diagonal entries of the "
            f"correlation matrix of the database codes; lower = less redundant bits; "
            f"DSAH and ADSH in colour, error bars = std over seeds where several, hatched "
-           f"bars = collapsed codes.")
+           f"bars = collapsed codes"
+           + (" or codes with constant or near-duplicate bits (query codes, seed 0)"
+              if health is not None else "") + ".")
     alt = (f"Bar chart of the mAC of {len(order)} methods at {n_bits} bits, sorted from "
            f"least to most correlated, DSAH and ADSH in colour. {take}")
     return Drawn(fig, cap, alt)

@@ -9,11 +9,13 @@ training when something is missing, with one ``error:`` line per problem and exi
   written (a probe file is created and removed);
 * :func:`check_device`: the requested torch device exists (``cuda`` needs CUDA,
   ``cuda:3`` a fourth GPU);
-* :func:`check_weights`: pre-trained weights named by a local path exist (the place
-  where a check of the weights' checksum belongs);
-* :func:`check_protocol`: the protocol can be built from the data on this machine, and
-  every image file of a list-file protocol exists (a fast existence check, about 1 s
-  per 100,000 files here; decoding every image is ``check_images``' job).
+* :func:`check_weights`: pre-trained weights named by a local path exist and load as a
+  state dict of the backbone;
+* :func:`check_folders`: every folder a batch writes (results, artifacts, logs,
+  ``<root>.checkpoints``, the cache) can be written, with some bytes (a full disk too);
+* :func:`check_protocol`: the protocol can be built from the data on this machine, no
+  split is empty, every image file of a list-file protocol exists and decodes (a JPEG
+  at 1/8 scale, in parallel processes), each bad file named with its list file and line.
 
 Each function returns a list of problems (strings, empty when all is well); :func:`report`
 prints them.
@@ -22,6 +24,7 @@ prints them.
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import os
 import sys
@@ -50,13 +53,65 @@ def check_writable(path: str | os.PathLike, what: str, *, create: bool = True) -
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             return [f"{what} {folder} cannot be created: {err.strerror or err}"]
+    probe = None
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        try:  # some bytes, flushed: an empty file can still be made on a full disk
+            os.write(fd, b"\0" * PROBE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as err:
-        return [f"{what} {folder} is not writable ({err.strerror or err}): pass a writable folder"]
+        full = getattr(err, "errno", None) == errno.ENOSPC
+        why = "no space left on the device" if full else (err.strerror or str(err))
+        return [f"{what} {folder} is not writable ({why}): "
+                f"{'free some space or ' if full else ''}pass a writable folder"]
+    finally:
+        if probe is not None:
+            try:
+                os.unlink(probe)
+            except OSError:
+                pass
     return []
+
+
+#: bytes written by the writability probe: an empty file can be created on a full disk
+PROBE_BYTES = 64 * 1024
+
+
+def checkpoint_folder(root: str | os.PathLike) -> Path:
+    """Where a runner keeps the checkpoints and claims of a results root:
+    ``<root>.checkpoints`` beside it (as :func:`hashlib_core.reproduce.checkpoint_root`)."""
+    root = Path(root).resolve()
+    return root.with_name(root.name + ".checkpoints")
+
+
+def run_folders(*, root: str | os.PathLike, artifacts: str | os.PathLike | None = None,
+                logs: str | os.PathLike | None = None,
+                cache_dir: str | os.PathLike | None = None) -> list[tuple[Path, str]]:
+    """Every folder a batch of runs writes: results, artifacts, logs, ``<root>.checkpoints``
+    (not ``<logs>/../checkpoints``, which nothing uses) and the cache folder."""
+    from hashlib_core.data.cache import cache_folder
+
+    out = [(Path(root), "results folder (--root)")]
+    if artifacts is not None:
+        out.append((Path(artifacts), "artifacts folder (--artifacts)"))
+    if logs is not None:
+        out.append((Path(logs), "logs folder (--logs)"))
+    out.append((checkpoint_folder(root), "checkpoints folder (<root>.checkpoints)"))
+    out.append((cache_folder(cache_dir), "cache folder ($HASHLIB_CACHE or --cache-dir)"))
+    return out
+
+
+def check_folders(*, root: str | os.PathLike, artifacts: str | os.PathLike | None = None,
+                  logs: str | os.PathLike | None = None,
+                  cache_dir: str | os.PathLike | None = None) -> list[str]:
+    """:func:`check_writable` of every folder of :func:`run_folders`: one line per folder
+    that cannot be created or written (read-only, full, a file)."""
+    problems = []
+    for path, what in run_folders(root=root, artifacts=artifacts, logs=logs, cache_dir=cache_dir):
+        problems += check_writable(path, what)
+    return problems
 
 
 def check_device(device: str) -> list[str]:
@@ -100,10 +155,42 @@ def _weights_problem(spec: str, backbone: str) -> tuple[str, ...]:
     from hashlib_core.models.weights import resolve_weights
 
     try:
-        resolve_weights(spec, backbone)
+        resolved = resolve_weights(spec, backbone)
     except ValueError as err:
         return (" ".join(str(err).split()),)
+    except OSError as err:  # a file that exists but cannot be read
+        return (f"--pretrained {spec}: cannot be read ({err.strerror or err})",)
+    if getattr(resolved, "source", None) == "file":
+        # load it as the run will (torch.load, keys and shapes of the backbone), so a file
+        # that is not a state dict of this backbone stops here, not after the data loads
+        from hashlib_core.models.backbones import create_backbone
+
+        try:
+            create_backbone(backbone, pretrained=spec)
+        except (ValueError, OSError) as err:
+            text = " ".join(str(err).split())
+            return (f"--pretrained {spec}: {text[:300]}{'...' if len(text) > 300 else ''}",)
     return ()
+
+
+def _where(origin: str | None) -> str:
+    """``"<list file> line <k>"`` (a split's origin) as ``"<list file>:<k>"``."""
+    if not origin:
+        return ""
+    head, sep, line = origin.rpartition(" line ")
+    return f"{head}:{line}" if sep and line.isdigit() else origin
+
+
+def _images(protocol: Any) -> list[tuple[str, str]]:
+    """(path, list file:line) of every distinct image file of a protocol's splits."""
+    seen: set[str] = set()
+    out = []
+    for split in protocol.splits().values():
+        for k, path in enumerate(split.paths or []):
+            if path not in seen:
+                seen.add(path)
+                out.append((path, _where(split.origins[k] if split.origins else None)))
+    return out
 
 
 def missing_images(protocol: Any) -> tuple[int, list[str]]:
@@ -113,26 +200,59 @@ def missing_images(protocol: Any) -> tuple[int, list[str]]:
     -------
     (count, examples)
         How many distinct files are missing, and up to :data:`NAMED_MISSING` of them
-        with the list line they come from.
+        as ``<list file>:<line>: <path>``.
     """
-    seen: set[str] = set()
     count, examples = 0, []
-    for split in protocol.splits().values():
-        for k, path in enumerate(split.paths or []):
-            if path in seen:
-                continue
-            seen.add(path)
-            if not os.path.isfile(path):
-                count += 1
-                if len(examples) < NAMED_MISSING:
-                    origin = f" ({split.origins[k]})" if split.origins else ""
-                    examples.append(f"{path}{origin}")
+    for path, where in _images(protocol):
+        if not os.path.isfile(path):
+            count += 1
+            if len(examples) < NAMED_MISSING:
+                examples.append(f"{where}: {path}" if where else path)
     return count, examples
 
 
+def bad_images(protocol: Any, *, workers: int | None = None) -> tuple[int, list[str]]:
+    """Image files of a list-file protocol that do not decode (truncated, empty, not an
+    image, over Pillow's decompression-bomb limit), each once.
+
+    Returns
+    -------
+    (count, examples)
+        How many, and up to :data:`NAMED_MISSING` of them as
+        ``<list file>:<line>: <problem>: <path>``, in list order.
+    """
+    from hashlib_core.data.images import probe_images
+
+    items = _images(protocol)
+    found = probe_images([p for p, _ in items], workers=workers)
+    bad = [(p, w, why) for (p, w), why in zip(items, found) if why is not None]
+    examples = [f"{w}: {why}: {p}" if w else f"{p}: {why}" for p, w, why in bad[:NAMED_MISSING]]
+    return len(bad), examples
+
+
+def split_problems(name: str, protocol: Any) -> list[str]:
+    """A query, training or database split of the protocol that is empty (e.g. every
+    item dropped for an all-zero label row): one line each. (An empty validation split
+    is allowed: the run then keeps its last epoch.)"""
+    problems = []
+    for part, split in protocol.splits().items():
+        if part != "val" and len(split) == 0:
+            problems.append(f"protocol {name}: the {part} split is empty; nothing could be "
+                            f"{'trained on' if part == 'train' else 'evaluated'}")
+    return problems
+
+
+def _listing(count: int, examples: list[str]) -> str:
+    listed = "\n".join(f"  {e}" for e in examples)
+    more = f"\n  ... and {count - len(examples):,} more" if count > len(examples) else ""
+    return f"{listed}{more}"
+
+
 def check_protocol(name: str, *, seed: int = 0, root: str | None = None,
-                   cache_dir: str | None = None) -> tuple[Any, list[str]]:
-    """Build protocol ``name`` and check that its images exist.
+                   cache_dir: str | None = None, decode: bool = True,
+                   workers: int | None = None) -> tuple[Any, list[str]]:
+    """Build protocol ``name``, check that no split is empty and that its images exist
+    and (``decode``) decode, naming each bad file with its list file and line.
 
     Returns
     -------
@@ -144,13 +264,20 @@ def check_protocol(name: str, *, seed: int = 0, root: str | None = None,
         protocol = load_protocol(name, seed=seed, root=root, cache_dir=cache_dir)
     except (FileNotFoundError, ValueError) as err:
         return None, [f"protocol {name}: {err}"]
+    problems = split_problems(name, protocol)
     count, examples = missing_images(protocol)
     if count:
-        listed = "\n".join(f"  {e}" for e in examples)
-        more = f"\n  ... and {count - len(examples)} more" if count > len(examples) else ""
-        return protocol, [f"protocol {name}: {count} image file(s) missing, e.g.\n{listed}{more}\n"
-                          "Check the image root (image_root= or $HASHLIB_IMAGES)."]
-    return protocol, []
+        total = len(_images(protocol))
+        head = (f"all {count:,} image files missing (is HASHLIB_IMAGES set, or image_root "
+                f"right?), e.g." if count == total else f"{count:,} image file(s) missing, e.g.")
+        return protocol, problems + [f"protocol {name}: {head}\n{_listing(count, examples)}\n"
+                                     "Check the image root (image_root= or $HASHLIB_IMAGES)."]
+    if decode and any(split.paths for split in protocol.splits().values()):
+        count, examples = bad_images(protocol, workers=workers)
+        if count:
+            problems.append(f"protocol {name}: {count:,} image file(s) do not decode, e.g.\n"
+                            f"{_listing(count, examples)}")
+    return protocol, problems
 
 
 def format_error(message: str) -> str:

@@ -36,46 +36,72 @@ run resumes from its last epoch when the same command runs again. A checkpoint m
 other settings (or unreadable) is discarded and the cell starts afresh; ``--force`` starts
 every selected cell afresh.
 
-Many runners (GPUs, machines): ``--shard I/N`` keeps every N-th cell of the selection
+Many runners (GPUs, machines): ``--shard I/N`` keeps every N-th unit of the selection
 starting at the I-th (0-based), so N runners with ``--shard 0/N`` ... ``--shard N-1/N``
-cover the grid exactly once; their ``results/`` folders merge by copying. Runners that
-share a results folder also claim each cell before training it, with a file created
-atomically (``O_CREAT | O_EXCL``) under ``<root>.checkpoints/claims/``: a claimed cell
-is skipped by the others, and a claim is removed when its cell ends (a claim left by a
-killed runner on the same machine is recognised by its dead process and taken over).
-``--gpus-per-cell N`` trains each cell on N GPUs through ``torchrun``.
+cover the grid exactly once; their ``results/`` folders merge by copying. A unit is one
+cell, except at a scale with tuning runs (cpu): there all the cells of a method whose
+cells use its tuning winner (its tuning runs and its tuned cells) form one unit, so one
+shard holds them and never waits for tuning runs another shard (without a shared file
+system) would make. Runners that share a results folder also claim each cell before
+training it, with a file created atomically (``O_CREAT | O_EXCL``) under
+``<root>.checkpoints/claims/`` (:mod:`hashlib_core.cell_claims`): a claimed cell is
+skipped by the others; the holder refreshes its claim every minute while the cell runs
+(a heartbeat), and a claim not refreshed for ten of its intervals is stale on any host
+and taken over (at once for a dead process on the same machine); ``--release-claims``
+removes the claims of the selected cells. After claiming, a runner checks the cell again:
+a record another runner wrote meanwhile (also one replacing the record this runner meant
+to replace) makes it skip the cell. ``--dry-run`` and the summary name each claimed cell
+with its host, the claim's age and its file; a run that left cells to other runners'
+claims and failed none exits with code 75 (``EX_TEMPFAIL``: run the same command again
+later), never 0. ``--gpus-per-cell N`` trains each cell on N GPUs through ``torchrun``.
+
+Progress. While a cell trains, its engine writes ``progress.json`` in the cell's checkpoint
+folder after every epoch (:mod:`hashlib_core.progress`) and the runner prints each new
+state: epochs done, loss, the last validation mAP, time elapsed and left. The cell's log
+notebook gets the same as plain lines. On a terminal the grid's bar is shown; when the
+output is a file (``> runs/x.log``) every line is plain (no carriage returns). Each
+runner writes its log notebook under a name of its own and renames it into place at the
+end, so two runners never write one log.
 
 Checkpoints live beside the results root, in ``<root>.checkpoints/<scale>/...`` (a new
 ``--root`` never resumes from another root's), and are deleted once the cell's record is
 written, unless ``--keep-checkpoints``.
 
-Before any training one preflight (:mod:`hashlib_core.preflight`) checks the settings of
-every cell, that the results, artifacts and log folders can be written, that the device
-and the pre-trained weights exist and that the images of each protocol are present; each
-problem is one ``error:`` line and the exit code is 2. Ctrl-C stops cleanly: the summary
-says what finished, and the same command resumes (exit code 130).
+Before any training one preflight (:mod:`hashlib_core.preflight`,
+:mod:`hashlib_core.runner_checks`) checks the settings of every cell, that every folder the
+run writes (results, ``<root>.checkpoints`` with its claims, artifacts, logs) is a folder
+and can be written, creating those missing, that the device and the pre-trained weights
+exist and that the images of each protocol are present; each problem is one ``error:``
+line and the exit code is 2 (``--dry-run`` checks the folders without creating them).
+
+Stopping. Ctrl-C, SIGTERM (``kill``, a scheduler's time limit) and SIGHUP (a closed
+terminal; ignored under ``nohup``) stop cleanly: the running cell's notebook kernel is
+interrupted, its checkpoint (written after every epoch) is kept and its claim released,
+the summary says what finished, and the same command resumes. Exit codes: 130 (Ctrl-C),
+143 (SIGTERM), 129 (SIGHUP). A disk that fills fails the cell it happens in (``FAILED``,
+with "no space left on device" and the file); a cell that failed after its notebook wrote
+the record has that record moved aside (``record.json.failed``), so nothing that failed
+counts as done at the next run.
+
+Exit codes: 0 all selected cells done; 1 a cell failed (or the book); 2 preflight or
+command-line error; 75 cells left to other runners' claims; 129/130/143 stopped by a
+signal.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import logging
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hashlib_core import grids, preflight
+from hashlib_core import cell_claims, grids, preflight, runner_checks
+from hashlib_core import progress as live
 from hashlib_core.atomic import atomic_write
 from hashlib_core.grids import GridCell
 from hashlib_core.results import (
@@ -88,15 +114,30 @@ from hashlib_core.results import (
     run_id,
     settings_differences,
 )
+from hashlib_core.runner_checks import (  # noqa: F401 - the runner's preflight, re-exported
+    _images_checked,
+    preflight_protocols,
+    preflight_weights,
+)
+from hashlib_core.runner_exec import (  # noqa: F401 - re-exported: tests and callers use them
+    CLAIMED_ELSEWHERE,
+    INTERRUPTED,
+    MAX_MESSAGE,
+    STOP_SIGNALS,
+    Summary,
+    _error_message,
+    _execute,
+    _is_interrupt,
+    _KernelShutdownAfterCtrlC,
+    _quiet_kernel_shutdown_after_ctrl_c,
+    _stop_kernel,
+)
+from hashlib_core.runner_twins import _config_defaults, copy_twin, twin_record  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "notebooks" / "train_eval.ipynb"
 #: executed notebooks above this size stay in runs/logs only (keeps results/ small)
 MAX_COMMITTED_LOG = 256 * 1024
-#: a failure message longer than this is cut in the summary (the log holds all of it)
-MAX_MESSAGE = 4000
-INTERRUPTED = 130
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # --------------------------------------------------------------------------- cell identity
@@ -123,15 +164,6 @@ def protocol_key(config) -> tuple:
     return (config.protocol, config.protocol_seed, config.data_root, config.cache_dir)
 
 
-def _config_defaults() -> dict[str, Any]:
-    import dataclasses
-
-    from hashlib_core.engine.config import RunConfig
-
-    return {f.name: f.default for f in dataclasses.fields(RunConfig)
-            if f.default is not dataclasses.MISSING}
-
-
 @dataclass
 class Plan:
     """What the runner does with one cell, and why.
@@ -149,6 +181,9 @@ class Plan:
     why: str = ""
     fresh: bool = False
     config: Any = None
+    manifest_sha256: str | None = None
+    #: (mtime_ns, size) of the cell's record when planned, None when it had none
+    record_stamp: tuple[int, int] | None = None
 
     @property
     def label(self) -> str:
@@ -184,13 +219,38 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def shard_cells(cells: list[GridCell], shard: tuple[int, int] | None) -> list[GridCell]:
-    """The cells of shard ``(I, N)``: positions I, I+N, I+2N ... of the list (round robin,
-    so every shard gets a share of each dataset and method)."""
+def shard_units(cells: list[GridCell], scale: str | None = None) -> list[list[GridCell]]:
+    """The units :func:`shard_cells` deals out: one per cell, except at a scale with tuning
+    runs (:data:`grids.TUNED_SCALES`), where the tuning runs of a method and every cell that
+    uses their winner form one unit (placed where the method's first cell is)."""
+    if scale not in grids.TUNED_SCALES:
+        return [[c] for c in cells]
+    tuned = {c.method for c in cells if c.kind == "tune" or c.tuned}
+    units: list[list[GridCell]] = []
+    by_method: dict[str, list[GridCell]] = {}
+    for c in cells:
+        if c.method in tuned and (c.kind == "tune" or c.tuned):
+            if c.method not in by_method:
+                by_method[c.method] = []
+                units.append(by_method[c.method])
+            by_method[c.method].append(c)
+        else:
+            units.append([c])
+    return units
+
+
+def shard_cells(cells: list[GridCell], shard: tuple[int, int] | None,
+                scale: str | None = None) -> list[GridCell]:
+    """The cells of shard ``(I, N)``: the units (:func:`shard_units`) at positions I, I+N,
+    I+2N ... (round robin, so every shard gets a share of each dataset and method), in
+    the order of ``cells``. At the cpu scale a method's tuning runs and tuned cells stay in
+    one shard."""
     if shard is None:
         return list(cells)
     i, n = shard
-    return [c for k, c in enumerate(cells) if k % n == i]
+    keep = {id(c) for k, unit in enumerate(shard_units(cells, scale)) if k % n == i
+            for c in unit}
+    return [c for c in cells if id(c) in keep]
 
 
 def claim_path(root: str | Path, scale: str, cell: GridCell) -> Path:
@@ -198,42 +258,29 @@ def claim_path(root: str | Path, scale: str, cell: GridCell) -> Path:
             / f"{run_id(cell.n_bits, cell.seed, cell.variant)}.claim")
 
 
-def _claim_is_stale(path: Path) -> bool:
-    """A claim of a process of this machine that no longer runs, or unreadable and old."""
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError):
-        try:
-            return time.time() - path.stat().st_mtime > 60
-        except OSError:
-            return True
-    if info.get("host") != socket.gethostname():
-        return False
-    try:
-        os.kill(int(info.get("pid", -1)), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, ValueError, OverflowError):
-        return False
-    return False
+try_claim = cell_claims.try_claim  # a Claim (truthy) or None: see hashlib_core.cell_claims
 
 
-def try_claim(path: Path) -> bool:
-    """Create the claim file atomically; False when another live runner holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if not _claim_is_stale(path):
-                return False
-            path.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"host": socket.gethostname(), "pid": os.getpid(),
-                       "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}, fh)
-        return True
-    return False
+def _record_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _record_problems(folder: Path) -> list[str]:
+    """What makes a readable record unusable (wrong field types, a missing or wrong-shape
+    codes file): :func:`hashlib_core.results.record_problems` where it exists."""
+    from hashlib_core import results
+
+    check = getattr(results, "record_problems", None)
+    if check is None:
+        return []
+    try:
+        return list(check(folder))
+    except Exception as err:  # noqa: BLE001 - a check that fails is a problem of the record
+        return [f"{folder}: cannot be checked ({type(err).__name__}: {err})"]
 
 
 def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
@@ -241,11 +288,13 @@ def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
     path = folder / "last.pt"
     if not path.is_file():
         return "none", ""
-    import torch
+    from hashlib_core.engine.checkpoint import safe_load
 
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    try:  # weights_only: a planted file in a shared checkpoint folder runs nothing
+        state = safe_load(path, mmap=True)
         key, stored, epoch = state["result_key"], state["config"], int(state["epoch"])
+    except ValueError as err:
+        return "other", f"its checkpoint is not loaded ({err}): discarded"
     except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is discarded
         return "other", f"its checkpoint {path} is unreadable ({type(err).__name__}): discarded"
     if key == config.result_key():
@@ -260,6 +309,14 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
               logs: str | Path, manifest_sha256: str | None, force: bool = False) -> Plan:
     """Decide what to do with one cell (see :class:`Plan`)."""
     path = record_dir(root, **cell.key(scale)) / RECORD
+    plan = _plan_cell(cell, config, path=path, scale=scale, root=root,
+                      manifest_sha256=manifest_sha256, force=force)
+    plan.manifest_sha256, plan.record_stamp = manifest_sha256, _record_stamp(path)
+    return plan
+
+
+def _plan_cell(cell: GridCell, config, *, path: Path, scale: str, root: str | Path,
+               manifest_sha256: str | None, force: bool) -> Plan:
     action, why = "run", ""
     if force:
         action, why = ("rerun", "--force") if path.exists() else ("run", "")
@@ -272,9 +329,12 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
             diff = settings_differences(record, result_settings(config, manifest_sha256),
                                         defaults=_config_defaults())
             gaps = record_gaps(record)
-            if not diff and not gaps:
+            broken = [] if diff or gaps else _record_problems(path.parent)
+            if not diff and not gaps and not broken:
                 return Plan(cell, "skip", "a record with these settings exists", config=config)
-            if diff:
+            if broken:
+                action, why = "rerun", "broken record: " + "; ".join(broken)
+            elif diff:
                 action, why = "rerun", "record made with other settings: " + "; ".join(diff)
             else:
                 action, why = "rerun", ("record made by older code, without "
@@ -297,159 +357,6 @@ def plan_cell(cell: GridCell, config, *, scale: str, root: str | Path,
         return Plan(cell, action, "; ".join(x for x in (why, detail) if x), fresh=True,
                     config=config)
     return Plan(cell, action, why, config=config)
-
-
-# --------------------------------------------------------------------------- twins
-def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
-                manifest_sha256: str | None) -> Path | None:
-    """The folder of the tuning run that is this very cell, or None.
-
-    A tuned main cell at the tuning length and seed runs with its method's winning
-    optimiser settings: when the winner's record was made with the cell's settings in
-    every field but the variant name (and on the same protocol manifest), training the
-    cell would repeat that seeded, deterministic run."""
-    if not grids.is_tuning_twin(cell, scale):
-        return None
-    from hashlib_core.tuning import tuned_settings
-
-    won = tuned_settings(cell.method, root, scale)
-    if won is None:
-        return None
-    variant = grids.tune_variant(won["optimizer"], won["lr"])
-    folder = record_dir(root, **{**cell.key(scale), "variant": variant})
-    try:
-        record = read_record(folder)
-    except ValueError:
-        return None
-    wanted = result_settings({**config.to_dict(), "variant": variant}, manifest_sha256)
-    if manifest_sha256 is None or record_gaps({**record, "key": cell.key(scale)}) \
-            or settings_differences(record, wanted, defaults=_config_defaults()):
-        return None
-    return folder
-
-
-def copy_twin(source: Path, cell: GridCell, *, scale: str, root: str | Path = "results",
-              artifacts: str | Path = "runs/artifacts") -> Path:
-    """Store the record of ``source`` (a tuning run, :func:`twin_record`) as ``cell``'s:
-    the same scalars, curves, history and codes, its key and variant the cell's, and
-    ``provenance.copied_from`` naming the source; ``wall_time_s`` is None (no machine time
-    of its own). The record is written last, atomically. Returns the cell's folder."""
-    record = read_record(source)
-    record.pop("_path", None)
-    old_key, key = dict(record["key"]), cell.key(scale)
-    folder = record_dir(root, **key)
-    folder.mkdir(parents=True, exist_ok=True)
-    for what, base in (("query_codes", root), ("db_codes", artifacts)):
-        entry = record["files"].get(what)
-        src = record_dir(base, **old_key) / entry["name"] if entry else None
-        if src is not None and src.is_file():
-            atomic_write(record_dir(base, **key) / entry["name"], src.read_bytes())
-            for old in record_dir(base, **key).glob(f"{what}-*.npz"):  # a replaced run's
-                if old.name != entry["name"]:
-                    old.unlink()
-    if (Path(source) / "run.ipynb").is_file():
-        atomic_write(folder / "run.ipynb", (Path(source) / "run.ipynb").read_bytes())
-    record["key"] = key
-    record["config"]["variant"] = cell.variant
-    record["provenance"]["copied_from"] = run_id(old_key["n_bits"], old_key["seed"],
-                                                 old_key["variant"])
-    record["provenance"]["wall_time_s"] = None
-    atomic_write(folder / RECORD,
-                 json.dumps(record, separators=(",", ":"), allow_nan=False).encode())
-    return folder
-
-
-# --------------------------------------------------------------------------- summary
-@dataclass
-class Summary:
-    """Outcome of a grid run: cell labels by status, and wall seconds per ran cell.
-
-    ``done``: cells that ran to the end (new, resumed or replacing a record);
-    ``resumed`` and ``replaced`` (label -> why) say which of them did what;
-    ``stopped``: the cell that was running when Ctrl-C stopped the grid (``interrupted``),
-    ``not_run``: the cells left.
-    """
-
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    waiting: dict[str, str] = field(default_factory=dict)
-    claimed: list[str] = field(default_factory=list)  # being trained by another runner
-    seconds: dict[str, float] = field(default_factory=dict)
-    resumed: dict[str, str] = field(default_factory=dict)
-    copied: dict[str, str] = field(default_factory=dict)  # label -> why (tuning winner)
-    replaced: dict[str, str] = field(default_factory=dict)
-    not_run: list[str] = field(default_factory=list)
-    logs: dict[str, str] = field(default_factory=dict)
-    interrupted: bool = False
-    stopped: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.interrupted
-
-    def report(self) -> str:
-        total = sum(self.seconds.values())
-        extra = []
-        if self.resumed:
-            extra.append(f"{len([d for d in self.done if d in self.resumed])} resumed")
-        if self.copied:
-            extra.append(f"{len(self.copied)} copied from their tuning winner")
-        if self.replaced:
-            extra.append(f"{len([d for d in self.done if d in self.replaced])} replacing a record")
-        head = f"{len(self.done)} ran" + (f" ({', '.join(extra)})" if extra else "")
-        head += (f", {len(self.skipped)} skipped (record with these settings exists), "
-                 f"{len(self.failed)} failed")
-        if self.waiting:
-            head += f", {len(self.waiting)} waiting for tuning"
-        if self.claimed:
-            head += f", {len(self.claimed)} claimed by another runner"
-        if self.interrupted:
-            head += (f", stopped by Ctrl-C{' during 1' if self.stopped else ''}, "
-                     f"{len(self.not_run)} not run")
-        lines = [f"{head}; {total / 60:.1f} min of runs"]
-        pad = " " * 22
-        for label in self.skipped:
-            lines.append(f"  skipped {'':>9}    {label}")
-        for label in self.done:
-            word = ("resumed" if label in self.resumed else
-                    "copied" if label in self.copied else "ran")
-            note = (self.resumed.get(label) or self.copied.get(label)
-                    or self.replaced.get(label))
-            lines.append(f"  {word:<8}{self.seconds.get(label, 0):7.1f} s   {label}"
-                         + (f"\n{pad}({note})" if note else ""))
-        for label, msg in self.failed.items():
-            body = msg.splitlines() or [""]
-            lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s   {label}: {body[0]}")
-            lines += [f"{pad}{line}" for line in body[1:]]
-            if label in self.logs:
-                lines.append(f"{pad}(log: {self.logs[label]})")
-        if self.stopped:
-            lines.append(f"  stopped {self.seconds.get(self.stopped, 0):7.1f} s   {self.stopped}"
-                         f"\n{pad}(Ctrl-C; it resumes from its last finished epoch)")
-        for label, msg in self.waiting.items():
-            lines.append(f"  waiting {'':>9}    {label}\n{pad}({msg})")
-        for label in self.claimed:
-            lines.append(f"  claimed {'':>9}    {label}\n{pad}(being trained by another runner)")
-        for label in self.not_run:
-            lines.append(f"  not run {'':>9}    {label}")
-        if self.interrupted:
-            lines.append("The same command resumes: finished cells are skipped, an "
-                         "interrupted one continues from its last epoch.")
-        return "\n".join(lines)
-
-
-def _error_message(err: BaseException) -> str:
-    """The whole message of a failure: ``Name: value`` (a papermill error's own exception),
-    without terminal colours, cut only beyond :data:`MAX_MESSAGE` characters."""
-    name = getattr(err, "ename", None) or type(err).__name__
-    value = getattr(err, "evalue", None)
-    if value is None:
-        value = str(err)
-    text = _ANSI.sub("", f"{name}: {value}").strip()
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + " ... (cut; the whole message is in the log)"
-    return text
 
 
 def cell_settings(cell: GridCell, scale: str, root: str | Path) -> dict:
@@ -477,71 +384,37 @@ class TuningPending(RuntimeError):
     """A cell waits for its method's tuning runs."""
 
 
-class _KernelShutdownAfterCtrlC(logging.Filter):
-    """Drops what nbclient and asyncio log about the notebook's kernel dying once Ctrl-C
-    has come: the runner shuts that kernel down itself, and a poll of the kernel that was
-    in flight then reports its death ("Kernel died while waiting for execute reply", and an
-    unretrieved ``DeadKernelError`` with its traceback). A kernel that dies on its own,
-    with no Ctrl-C, is still logged and fails its cell."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.interrupted = False
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.interrupted:
-            return True
-        exc = record.exc_info[1] if record.exc_info else None
-        return not (type(exc).__name__ == "DeadKernelError"
-                    or record.getMessage().startswith("Kernel died"))
-
-
-@contextlib.contextmanager
-def _quiet_kernel_shutdown_after_ctrl_c():
-    """While the grid runs, Ctrl-C raises KeyboardInterrupt as usual and also quietens the
-    kernel-shutdown messages (:class:`_KernelShutdownAfterCtrlC`). A runner whose SIGINT
-    is ignored (started with ``nohup ... &``) keeps it ignored."""
-    quiet = _KernelShutdownAfterCtrlC()
-    loggers = [logging.getLogger(name) for name in ("asyncio", "papermill", "nbclient")]
-    for lg in loggers:
-        lg.addFilter(quiet)
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_sigint(signum, frame):
-        quiet.interrupted = True
-        raise KeyboardInterrupt
-
-    try:
-        if previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = None
-    try:
-        yield quiet
-    finally:
-        if previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, previous)
-        if not quiet.interrupted:  # else the kernel's task may still report at exit
-            for lg in loggers:
-                lg.removeFilter(quiet)
-
-
-def _is_interrupt(err: BaseException) -> bool:
-    """Ctrl-C reaches the notebook's kernel too: it then fails with KeyboardInterrupt."""
-    return isinstance(err, KeyboardInterrupt) or getattr(err, "ename", None) == "KeyboardInterrupt"
-
-
 # --------------------------------------------------------------------------- running
+def _quarantine_record(folder: Path, since: float) -> Path | None:
+    """Move aside a record written at or after ``since`` (by the cell that then failed), so
+    it does not count as done; returns where it went."""
+    path = folder / RECORD
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        target = folder / (RECORD + ".failed")
+        os.replace(path, target)
+        return target
+    except OSError:
+        return None
+
+
 def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
              artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
              device: str = "cpu", epochs: int | None = None, fresh: bool = False,
              pretrained: str | None = None, allow_protocol_deviation: bool = False,
-             gpus: int = 1, keep_checkpoints: bool = False) -> Path:
+             gpus: int = 1, keep_checkpoints: bool = False, claim=None,
+             echo=print) -> Path:
     """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
 
     ``pretrained`` replaces the scale's weights (a torchvision name or a state-dict file),
     ``gpus`` > 1 trains through torchrun; the checkpoints are deleted after the record is
-    written unless ``keep_checkpoints``.
+    written unless ``keep_checkpoints``. While the notebook runs (in a worker thread:
+    :func:`_execute`) the ``claim`` is refreshed and each epoch's progress goes to ``echo``.
+    The log notebook is written under a name of this process's
+    (:func:`hashlib_core.runner_checks.running_log`) and renamed into place when it ends.
+    A failure after the notebook wrote the record moves the record aside
+    (``record.json.failed``): what failed never counts as done.
 
     Training checkpoints go to :func:`checkpoint_dir` so an interrupted run resumes
     from its last epoch; ``fresh=True`` deletes them first.
@@ -557,9 +430,11 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
 
     out = log_path(logs, scale, cell)
     out.parent.mkdir(parents=True, exist_ok=True)
+    runner_checks.sweep_leftovers(out.parent)
     ckpt = checkpoint_dir(root, scale, cell)
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)
+    (ckpt / live.FILE).unlink(missing_ok=True)  # an earlier process's last state
     params = {
         "scale": scale, "method": cell.method, "protocol": cell.protocol,
         "n_bits": cell.n_bits, "seed": cell.seed, "device": device, "variant": cell.variant,
@@ -569,17 +444,36 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
         "pretrained": pretrained, "allow_protocol_deviation": bool(allow_protocol_deviation),
         "gpus": int(gpus),
     }
-    pm.execute_notebook(str(TEMPLATE), str(out), parameters=params, kernel_name="python3",
-                        cwd=str(REPO), progress_bar=False, log_output=False,
-                        extra_arguments=["--log-level=CRITICAL"])
     key = cell.key(scale)
-    if not has_record(root, **key):
-        raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
     folder = record_dir(root, **key)
-    if out.stat().st_size <= MAX_COMMITTED_LOG:
-        atomic_write(folder / "run.ipynb", out.read_bytes())
-    else:
-        (folder / "run.ipynb").unlink(missing_ok=True)
+    start = time.time() - 1  # the record's mtime may be rounded down
+    running = runner_checks.running_log(out)
+
+    def execute():
+        pm.execute_notebook(str(TEMPLATE), str(running), parameters=params,
+                            kernel_name="python3", cwd=str(REPO), progress_bar=False,
+                            log_output=False, extra_arguments=["--log-level=CRITICAL"])
+
+    try:
+        try:
+            _execute(execute, claim=claim, progress_dir=ckpt, label=cell.label, echo=echo)
+        finally:
+            if running.exists():
+                os.replace(running, out)
+        if not has_record(root, **key):
+            raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
+        if out.stat().st_size <= MAX_COMMITTED_LOG:
+            try:
+                atomic_write(folder / "run.ipynb", out.read_bytes())
+            except OSError as err:
+                raise OSError(err.errno, f"cannot copy the log to {folder / 'run.ipynb'}: "
+                              f"{err.strerror or err}") from err
+        else:
+            (folder / "run.ipynb").unlink(missing_ok=True)
+    except BaseException as err:
+        if not _is_interrupt(err):
+            _quarantine_record(folder, start)
+        raise
     if not keep_checkpoints and ckpt.exists():
         shutil.rmtree(ckpt, ignore_errors=True)
     return folder
@@ -602,7 +496,8 @@ def protocol_manifests(configs, *, check_images: bool = True) -> tuple[dict, dic
             continue
         protocol, found = preflight.check_protocol(config.protocol, seed=config.protocol_seed,
                                                    root=config.data_root,
-                                                   cache_dir=config.cache_dir)
+                                                   cache_dir=config.cache_dir,
+                                                   decode=check_images)
         if protocol is not None:
             manifests[key] = protocol.manifest_sha256
         if found and (check_images or protocol is None):
@@ -651,24 +546,32 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
             summary.skipped.append(plan.label)
         else:
             todo.append(plan)
-    bar = tqdm(todo, desc=f"{scale} grid", unit="run", disable=not progress,
+    # a terminal gets the bar; a log file (> runs/x.log) gets plain lines only
+    terminal = progress and _is_terminal(sys.stderr)
+    bar = tqdm(todo, desc=f"{scale} grid", unit="run", disable=not terminal,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs "
                           "[{elapsed} elapsed, {remaining} left]{postfix}")
     k = 0
-    with _quiet_kernel_shutdown_after_ctrl_c():
+    with _quiet_kernel_shutdown_after_ctrl_c() as quiet:
         try:
             for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
-                claim = claim_path(root, scale, plan.cell)
-                if not try_claim(claim):
+                path = claim_path(root, scale, plan.cell)
+                claim = cell_claims.try_claim(path)
+                if claim is None:
                     summary.claimed.append(plan.label)
+                    held = cell_claims.read_claim(path)
+                    summary.claimed_by[plan.label] = (held.describe() if held else
+                                                      f"claim file {path}")
                     continue
                 try:
                     _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
-                             logs=logs, device=device, epochs=epochs, **cell_options)
+                             logs=logs, device=device, epochs=epochs, claim=claim,
+                             **cell_options)
                 finally:
-                    claim.unlink(missing_ok=True)
+                    claim.release()
         except KeyboardInterrupt:
             summary.interrupted = True
+            summary.signal = STOP_SIGNALS.get(quiet.signum, ("Ctrl-C", 130))[0]
             finished = set(summary.done) | set(summary.failed)
             left = [p.label for p in todo[k:] if p.label not in finished]
             if left and left[0] in summary.seconds:  # it was running when Ctrl-C came
@@ -678,11 +581,35 @@ def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
     return summary
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _rechecked(plan: Plan, *, scale: str, root: str | Path, logs: str | Path) -> Plan | None:
+    """After claiming: None when another runner wrote the cell's record since it was
+    planned (a record where there was none, or one replacing the record this plan was to
+    replace), else the plan, made again when the record changed but does not do."""
+    path = record_dir(root, **plan.cell.key(scale)) / RECORD
+    if plan.action in ("run", "resume"):
+        return None if path.exists() else plan
+    if plan.action != "rerun" or plan.config is None or plan.why == "--force":
+        return plan
+    if _record_stamp(path) == plan.record_stamp:
+        return plan
+    again = plan_cell(plan.cell, plan.config, scale=scale, root=root, logs=logs,
+                      manifest_sha256=plan.manifest_sha256)
+    return None if again.action == "skip" else again
+
+
 def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs, device,
-             epochs, **cell_options) -> None:
+             epochs, claim=None, **cell_options) -> None:
     """Run one planned cell and record its outcome; Ctrl-C is raised as KeyboardInterrupt.
     A cell that waited for its method's tuning is planned again first."""
     label = plan.label
+    echo = bar.write if not bar.disable else (lambda line: print(line, flush=True))
     fields = {k: cell_options[k] for k in ("pretrained", "allow_protocol_deviation")
               if cell_options.get(k)}
     if plan.action == "wait":
@@ -710,25 +637,29 @@ def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs,
             summary.copied[label] = plan.why
             return
         plan = Plan(plan.cell, "run", config=plan.config)  # the winner changed meanwhile
-    if (plan.action in ("run", "resume")
-            and (record_dir(root, **plan.cell.key(scale)) / RECORD).exists()):
-        # another runner sharing this results folder finished it meanwhile (a cell planned
-        # to resume from a checkpoint too: the other runner started from the same one)
+    # another runner sharing this results folder finished it meanwhile (a cell planned to
+    # resume from a checkpoint too: the other runner started from the same one; a cell
+    # planned to rerun: the other runner replaced the record)
+    plan = _rechecked(plan, scale=scale, root=root, logs=logs)
+    if plan is None:
         summary.skipped.append(label)
         return
     bar.set_postfix_str(label)
+    if bar.disable:
+        echo(f"{time.strftime('%H:%M:%S')} {plan.action} {label}")
     start = time.perf_counter()
     try:
         run_cell(plan.cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
-                 device=device, epochs=epochs, fresh=plan.fresh, **cell_options)
+                 device=device, epochs=epochs, fresh=plan.fresh, claim=claim, echo=echo,
+                 **cell_options)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
         summary.seconds[label] = time.perf_counter() - start
         if _is_interrupt(err):
             raise KeyboardInterrupt from err
         summary.failed[label] = _error_message(err)
         summary.logs[label] = str(log_path(logs, scale, plan.cell))
-        bar.write(f"FAILED {label}: {summary.failed[label].splitlines()[0]} "
-                  f"(log: {summary.logs[label]})")
+        echo(f"FAILED {label}: {summary.failed[label].splitlines()[0]} "
+             f"(log: {summary.logs[label]})")
         return
     except KeyboardInterrupt:
         summary.seconds[label] = time.perf_counter() - start
@@ -781,8 +712,12 @@ def build_book(scale: str, *, root: str | Path = "results",
 
 # --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    ap = preflight.ArgumentParser(prog="python -m hashlib_core.reproduce",
-                                  description=__doc__.split("\n\n")[0])
+    ap = preflight.ArgumentParser(
+        prog="python -m hashlib_core.reproduce", description=__doc__.split("\n\n")[0],
+        epilog="exit codes: 0 done; 1 a cell (or the book) failed; 2 preflight or argument "
+               f"error; {CLAIMED_ELSEWHERE} cells left to other runners' claims (run again "
+               "later); 130, 143, 129 stopped by Ctrl-C, SIGTERM, SIGHUP (the same command "
+               "resumes)")
     ap.add_argument("--scale", choices=grids.SCALES, required=True)
     ap.add_argument("--datasets", nargs="+", help="datasets (cifar10 ...) or protocol names")
     ap.add_argument("--methods", nargs="+", help="registry names (default: the whole grid)")
@@ -798,13 +733,25 @@ def _parser() -> argparse.ArgumentParser:
                     help="rerun selected cells from scratch, even those with a record")
     ap.add_argument("--no-book", action="store_true", help="do not rebuild the book")
     ap.add_argument("--dry-run", action="store_true",
-                    help="show what each cell needs (done, run, rerun and why, resume) and exit")
+                    help="show what each cell needs (done, run, rerun and why, resume, claimed "
+                    "by another runner: host, age, claim file), each line as soon as it is "
+                    "known, the counts last; and exit")
+    ap.add_argument("--quiet", action="store_true",
+                    help="with --dry-run: list only the cells that need something (not the "
+                    "done ones), then the counts")
+    ap.add_argument("--release-claims", action="store_true",
+                    help="remove the claims of the selected cells (left by runners that "
+                    "died, e.g. on a failed node) and exit (with --dry-run: only list them); "
+                    "a claim not refreshed for "
+                    f"{cell_claims.STALE_AFTER} heartbeat intervals is taken over anyway")
     ap.add_argument("--root", default="results", help="results folder (default: results)")
     ap.add_argument("--artifacts", default="runs/artifacts",
                     help="database codes folder, not committed (default: runs/artifacts)")
     ap.add_argument("--logs", default="runs/logs", help="run logs (default: runs/logs)")
     ap.add_argument("--shard", metavar="I/N", help="run only shard I of N (0-based) of the "
-                    "selected cells: N runners with 0/N ... N-1/N cover the grid once")
+                    "selected cells: N runners with 0/N ... N-1/N cover the grid once; at "
+                    "the cpu scale a method's tuning runs and the cells that use their "
+                    "winner stay in one shard")
     ap.add_argument("--pretrained", metavar="NAME_OR_PATH",
                     help="backbone weights: a torchvision weights name (the paper scale's "
                     "IMAGENET1K_V1) or a local state-dict file; the record keeps its sha256")
@@ -816,89 +763,6 @@ def _parser() -> argparse.ArgumentParser:
                     help="run the paper scale on datasets whose split sizes differ from the "
                     "paper's (the records and the book's tables say so)")
     return ap
-
-
-def _images_checked(name: str, root: str | Path) -> tuple[bool, Path | None]:
-    """Whether the images of list protocol ``name`` passed ``data check`` already (a stamp
-    keyed by the list files' contents and the image folder), and the stamp's path."""
-    import hashlib
-
-    from hashlib_core.data.cache import sha256_file
-    from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
-
-    if name not in LIST_PROTOCOLS:
-        return True, None
-    try:
-        lists = find_list_folder(LIST_PROTOCOLS[name][0])
-    except FileNotFoundError:
-        return True, None  # load_protocol names what is missing
-    parts = [str(_image_root(lists, None).resolve())]
-    parts += [sha256_file(f) for f in sorted(lists.glob("*.txt"))]
-    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    stamp = checkpoint_root(root) / "data-checks" / f"{name}-{key}.ok"
-    return stamp.is_file(), stamp
-
-
-def preflight_protocols(scale: str, cells: list[GridCell], allow: bool,
-                        root: str | Path = "results") -> list[str]:
-    """Paper scale: the problems that stop the grid before any training, one line each:
-    a protocol that cannot be built, split sizes that differ from the paper's (unless
-    ``allow``), and, for the list datasets, a missing or corrupt image or a bad list line
-    (``python -m hashlib_core.data check``, run once per version of the lists and image
-    folder: a stamp beside the results root remembers a passed check)."""
-    from hashlib_core.data import load_protocol
-    from hashlib_core.data.__main__ import check
-    from hashlib_core.data.protocols import size_deviations
-
-    if scale != "paper":
-        return []
-    problems = []
-    for name in dict.fromkeys(c.protocol for c in cells):
-        done, stamp = _images_checked(name, root)
-        if not done:
-            print(f"{name}: checking every listed image once (python -m hashlib_core.data "
-                  f"check {name})", file=sys.stderr, flush=True)
-            report = check(name, out=sys.stderr)
-            errors = report.errors
-            for line in errors[:20]:
-                problems.append(f"{name}: {line}")
-            if len(errors) > 20:
-                problems.append(f"{name}: {len(errors) - 20} more problems: python -m "
-                                f"hashlib_core.data check {name} lists them all")
-            if errors:
-                continue
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(stamp, "\n".join(report.deviations).encode() + b"\n")
-        try:
-            p = load_protocol(name)
-        except (OSError, ValueError) as err:
-            problems.append(f"{name}: {' '.join(str(err).split())}")
-            continue
-        dev = size_deviations(p)
-        if dev and not allow:
-            problems.append(f"{name}: not the paper's protocol ({'; '.join(dev)}); check it "
-                            f"with python -m hashlib_core.data check {name}, or pass "
-                            "--allow-protocol-deviation to run on it (records and tables "
-                            "then say so)")
-    return problems
-
-
-def preflight_weights(scale: str, cells: list[GridCell], pretrained: str | None) -> str | None:
-    """Resolve (download once when online) the weights the cells need; the one-line error
-    when they cannot be had, else None."""
-    from hashlib_core import scales
-    from hashlib_core.methods import get_method_class
-    from hashlib_core.models.weights import resolve_weights
-
-    if not any(get_method_class(c.method).kind != "shallow" for c in cells):
-        return None
-    preset = scales.preset(scale)
-    spec = pretrained if pretrained is not None else preset.get("pretrained")
-    try:
-        resolve_weights(spec, preset["backbone"])
-    except ValueError as err:
-        return str(err)
-    return None
 
 
 def _values(values) -> str:
@@ -952,13 +816,52 @@ def select_cells(args: argparse.Namespace) -> list[GridCell]:
                      + "; ".join(hints))
 
 
+_WORD = {"skip": "done", "run": "todo", "rerun": "rerun", "resume": "resume", "wait": "wait",
+         "copy": "copy", "claimed": "claimed"}
+
+
+def _plan_line(plan: Plan) -> str:
+    why = f"  ({plan.why})" if plan.why and plan.action != "skip" else ""
+    return f"{_WORD[plan.action]:<6}  {plan.label}{why}"
+
+
 def _print_plan(plans: list[Plan], *, dry_run: bool) -> None:
-    word = {"skip": "done", "run": "todo", "rerun": "rerun", "resume": "resume", "wait": "wait",
-            "copy": "copy"}
     for plan in plans:
         if dry_run or plan.action in ("rerun", "resume", "wait", "copy") or plan.fresh:
-            why = f"  ({plan.why})" if plan.why and plan.action != "skip" else ""
-            print(f"{word[plan.action]:<6}  {plan.label}{why}", flush=True)
+            print(_plan_line(plan), flush=True)
+
+
+def _with_claim(plan: Plan, root: str | Path, scale: str) -> Plan:
+    """A dry run's view of a cell to train: ``claimed`` when another runner holds a live
+    claim on it (who, how long ago refreshed, the file); a stale claim is named in ``why``."""
+    if plan.action == "skip":
+        return plan
+    held = cell_claims.read_claim(claim_path(root, scale, plan.cell))
+    if held is None:
+        return plan
+    if not held.stale:
+        return Plan(plan.cell, "claimed", held.describe(), config=plan.config)
+    note = f"a stale claim is taken over: {held.describe()}"
+    return Plan(plan.cell, plan.action, "; ".join(x for x in (plan.why, note) if x),
+                fresh=plan.fresh, config=plan.config)
+
+
+def _release(args: argparse.Namespace, cells: list[GridCell]) -> int:
+    """``--release-claims``: remove the claim files of the selected cells."""
+    paths = [claim_path(args.root, args.scale, c) for c in cells]
+    if args.dry_run:  # name them, remove nothing
+        held = [info for info in map(cell_claims.read_claim, paths) if info is not None]
+        for info in held:
+            print(f"would release  {info.describe()}", flush=True)
+        print(f"{len(held)} claim(s) among {len(cells)} selected cells (--dry-run: none "
+              "removed)", flush=True)
+        return 0
+    removed = cell_claims.release_claims(paths)
+    for info in removed:
+        print(f"released  {info.describe()}", flush=True)
+    print(f"{len(removed)} claim(s) removed of {len(cells)} selected cells (a runner still "
+          "training one of them goes on, and warns that its claim is gone)", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -974,9 +877,16 @@ def _main(args: argparse.Namespace) -> int:
     try:
         cells = select_cells(args)
         if args.shard:
-            cells = shard_cells(cells, parse_shard(args.shard))
+            cells = shard_cells(cells, parse_shard(args.shard), args.scale)
     except ValueError as err:
         return preflight.report([str(err)])
+    if args.release_claims:
+        return _release(args, cells)
+    # the folders first: a file where a folder goes, before any slow step (the dry run
+    # writes nothing: it only refuses a path that is or lies under a file)
+    found = runner_checks.folder_problems(args.root, args.artifacts, args.logs, create=False)
+    if found:
+        return preflight.report(found)
     if not args.dry_run and preflight.report(preflight.check_device(args.device)):
         return preflight.EXIT_CODE
     if args.gpus_per_cell < 1:
@@ -986,6 +896,9 @@ def _main(args: argparse.Namespace) -> int:
         fields["pretrained"] = args.pretrained
     if args.allow_protocol_deviation:
         fields["allow_protocol_deviation"] = True
+    if args.dry_run:
+        print(f"{args.scale} grid: {len(cells)} cells selected; checking each against its "
+              f"record{' (cells to do only: --quiet)' if args.quiet else ''} ...", flush=True)
     problems, configs, waiting = [], {}, {}
     for cell in cells:
         try:
@@ -1014,31 +927,48 @@ def _main(args: argparse.Namespace) -> int:
         manifests, missing = protocol_manifests(list(configs.values()))
         if missing:
             return preflight.report([p for found in missing.values() for p in found])
-    plans = [Plan(cell, "wait", waiting[cell]) if cell in waiting else
-             plan_cell(cell, configs[cell], scale=args.scale, root=args.root, logs=args.logs,
-                       manifest_sha256=manifests.get(protocol_key(configs[cell])),
-                       force=args.force)
-             for cell in cells if cell in waiting or cell in configs]
-    if args.dry_run:
-        _print_plan(plans, dry_run=True)
-        counts = {a: sum(p.action == a for p in plans)
-                  for a in ("skip", "run", "rerun", "resume", "wait", "copy")}
+
+    def plan_of(cell: GridCell) -> Plan:
+        if cell in waiting:
+            return Plan(cell, "wait", waiting[cell])
+        return plan_cell(cell, configs[cell], scale=args.scale, root=args.root, logs=args.logs,
+                         manifest_sha256=manifests.get(protocol_key(configs[cell])),
+                         force=args.force)
+
+    selected = [c for c in cells if c in waiting or c in configs]
+    if args.dry_run:  # each cell's line as soon as it is planned, the counts last
+        plans = []
+        for cell in selected:
+            plan = _with_claim(plan_of(cell), args.root, args.scale)
+            plans.append(plan)
+            if not (args.quiet and plan.action == "skip"):
+                print(_plan_line(plan), flush=True)
+        counts = {a: sum(p.action == a for p in plans) for a in _WORD}
         print(f"{len(plans)} cells: {counts['skip']} done, {counts['run']} to run, "
               f"{counts['rerun']} to rerun, {counts['resume']} to resume, "
               f"{counts['copy']} to copy from their tuning winner, "
-              f"{counts['wait']} waiting for their method's tuning")
+              f"{counts['wait']} waiting for their method's tuning"
+              + (f", {counts['claimed']} claimed by another runner" if counts["claimed"]
+                 else ""), flush=True)
         return 0
+    plans = [plan_of(cell) for cell in selected]
     todo = [p for p in plans if p.action != "skip"]
+    for cell in selected:  # what a runner killed in a cell's folders left there
+        runner_checks.sweep_leftovers(record_dir(args.root, **cell.key(args.scale)))
     if todo:
-        checks = []
-        for path, what in ((args.root, "results folder (--root)"),
-                           (args.artifacts, "artifacts folder (--artifacts)"),
-                           (args.logs, "logs folder (--logs)"),
-                           (Path(args.logs).parent / "checkpoints", "checkpoints folder")):
-            checks += preflight.check_writable(path, what)
+        from hashlib_core.engine.config import method_problems
+
+        checks = runner_checks.folder_problems(args.root, args.artifacts, args.logs)
+        caches = {plan.config.cache_dir for plan in todo if plan.config is not None}
+        from hashlib_core.data.cache import cache_folder
+
+        for cache in sorted(caches, key=str):  # the data and feature cache the runs write
+            checks += preflight.check_writable(cache_folder(cache),
+                                               "cache folder ($HASHLIB_CACHE or --cache-dir)")
         for plan in todo:
-            if plan.config is not None:
+            if plan.config is not None:  # weights, then the method's hyper-parameters
                 checks += preflight.check_weights(plan.config)
+                checks += [f"{plan.cell.label}: {p}" for p in method_problems(plan.config)]
         if checks:
             return preflight.report(checks)
     print(f"{args.scale} grid: {len(plans)} cells, device {args.device}: "
@@ -1053,9 +983,9 @@ def _main(args: argparse.Namespace) -> int:
                        logs=args.logs, device=args.device, epochs=args.epochs,
                        force=args.force, plans=plans, **options)
     print(summary.report(), flush=True)
+    rc = summary.exit_code
     if summary.interrupted:
-        return INTERRUPTED
-    rc = 0 if summary.ok else 1
+        return rc
     if not args.no_book:
         rc = build_book(args.scale, root=args.root, artifacts=args.artifacts) or rc
     return rc

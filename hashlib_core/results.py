@@ -29,7 +29,10 @@ permission) never stops a reader: :func:`iter_records` skips it with a
 :class:`CorruptRecordWarning` naming the file and the reason, and :func:`load_results` /
 :func:`load_curves` list the skipped files in ``df.attrs["skipped_records"]``
 (:func:`skipped_note` turns that into a sentence for a page). The batch runner treats
-such a cell as not done and reruns it.
+such a cell as not done and reruns it. So is a record that reads but is not valid
+(:func:`record_problems`: a key or scalar of the wrong type, a name with markup, a codes
+file that is missing, altered, pickled or of another shape than the record's ``n_bits``
+and ``eval_info.n_queries``): readers skip it the same way, naming the file.
 
 What a run was made with: :func:`settings_differences` compares the result-determining
 settings stored in a record (its configuration without device, paths and workers, and
@@ -45,6 +48,7 @@ import io
 import json
 import math
 import platform
+import re
 import subprocess
 import warnings
 from collections.abc import Iterator, Mapping
@@ -280,6 +284,10 @@ def save_run(
         if not mpath.exists():
             atomic_write(mpath, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode())
 
+    width = np.shape(result.query_codes)[-1] if np.ndim(result.query_codes) == 2 else None
+    if width is not None and _is_int(key["n_bits"]) and width != key["n_bits"]:
+        raise ValueError(f"{folder}: query codes of {width} bits for a run of "
+                         f"n_bits={key['n_bits']}: such a record would not count as done")
     q_bytes = _codes_npz(result.query_codes, result.query_labels, f"{folder} query")
     q_sha = _sha256(q_bytes)
     q_name = f"query_codes-{q_sha[:12]}.npz"
@@ -328,6 +336,11 @@ def save_run(
     atomic_write(folder / RECORD, text.encode())
     for old in folder.glob("query_codes-*.npz"):
         if old.name != q_name:
+            old.unlink()
+    # database codes stored beside an earlier record of this cell (the retrieval page's,
+    # scripts/store_db_codes.py) belong to that run, not to this one
+    for old in folder.glob("db_codes-*.npz"):
+        if db_entry is None or old.name != db_entry["name"]:
             old.unlink()
     return folder
 
@@ -380,14 +393,190 @@ def read_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
+#: what a name in a record's key may hold (registry, protocol and variant names): no
+#: markup, no path separators, no spaces
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_COMMIT_RE = re.compile(r"^([0-9a-f]{4,40}|unknown)$")
+#: scalars a record must hold as finite numbers (every other scalar: a number or null)
+REQUIRED_SCALARS = ("map",)
+_PROBLEMS_CACHE: dict[tuple, list[str]] = {}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _type_problems(record: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the types and values of a record's fields (no file is read)."""
+    out = []
+    key = record.get("key") or {}
+    for name in ("scale", "protocol", "method"):
+        value = key.get(name)
+        if not isinstance(value, str) or not _NAME_RE.match(value):
+            out.append(f"key.{name} must be a name (letters, digits, . _ + -), got {value!r}")
+    variant = key.get("variant")
+    if variant is not None and (not isinstance(variant, str) or not _NAME_RE.match(variant)):
+        out.append(f"key.variant must be null or a name (letters, digits, . _ + -), "
+                   f"got {variant!r}")
+    n_bits, seed = key.get("n_bits"), key.get("seed")
+    if not _is_int(n_bits) or n_bits <= 0:
+        out.append(f"key.n_bits must be an integer > 0, got {n_bits!r}")
+    if not _is_int(seed) or seed < 0:
+        out.append(f"key.seed must be an integer >= 0, got {seed!r}")
+    config = record.get("config") or {}
+    for name in ("method", "n_bits", "seed", "protocol", "scale"):
+        if name in config and name in key and config[name] != key[name]:
+            out.append(f"config.{name} {config[name]!r} differs from key.{name} {key[name]!r}")
+    scalars = record.get("scalars") or {}
+    for name in REQUIRED_SCALARS:
+        if not _is_number(scalars.get(name)):
+            out.append(f"scalars.{name} must be a finite number, got {scalars.get(name)!r}")
+    for name, value in scalars.items():
+        if name not in REQUIRED_SCALARS and value is not None and not _is_number(value):
+            out.append(f"scalars.{name} must be a number or null, got {value!r}")
+    for name, value in (record.get("curves") or {}).items():
+        if value is not None and not (isinstance(value, list)
+                                      and all(v is None or _is_number(v) or isinstance(v, list)
+                                              for v in value)):
+            out.append(f"curves.{name} must be a list of numbers or null")
+    info = record.get("eval_info")
+    if info is not None and not isinstance(info, dict):
+        out.append("eval_info must be a JSON object")
+    prov = record.get("provenance") or {}
+    commit = prov.get("git_commit")  # shown on pages (runs tables, provenance lines)
+    if commit is not None and not (isinstance(commit, str) and _COMMIT_RE.match(commit)):
+        out.append(f"provenance.git_commit must be a hex commit or 'unknown', got {commit!r}")
+    copied = prov.get("copied_from")
+    if copied is not None and not (isinstance(copied, str) and _NAME_RE.match(copied)):
+        out.append(f"provenance.copied_from must be a run folder name, got {copied!r}")
+    return out
+
+
+def _codes_problems(record: Mapping[str, Any], folder: Path) -> list[str]:
+    """What is wrong with a record's query codes file: absent, another sha256, not a
+    NumPy archive (read with ``allow_pickle=False``), or a shape other than
+    (eval_info.n_queries, key.n_bits). Each message names the file."""
+    entry = (record.get("files") or {}).get("query_codes")
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return ["files.query_codes must name the query codes file"]
+    name = entry["name"]
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        return [f"files.query_codes.name must be a file name in the run's folder, got {name!r}"]
+    path = folder / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [f"{path}: query codes file missing"]
+    except OSError as err:
+        return [f"{path}: query codes file unreadable ({err.strerror or err})"]
+    sha = entry.get("sha256")
+    if isinstance(sha, str) and sha and _sha256(data) != sha:
+        return [f"{path}: query codes file does not match the sha256 in its record"]
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            packed, n_bits, labels = z["packed"], z["n_bits"], z["labels"]
+    except Exception as err:  # noqa: BLE001 - any failure to read is a finding
+        return [f"{path}: query codes file unreadable ({type(err).__name__}: "
+                f"{' '.join(str(err).split())[:120]})"]
+    return [f"{path}: {why}" for why in _shape_problems(packed, n_bits, labels, record)]
+
+
+def _shape_problems(packed: np.ndarray, n_bits: Any, labels: np.ndarray,
+                    record: Mapping[str, Any] | None = None) -> list[str]:
+    """Shape checks of a packed codes archive (against its record when given)."""
+    if packed.dtype != np.uint8 or packed.ndim != 2:
+        return [f"packed codes must be a 2-D uint8 array, got {packed.dtype} of shape "
+                f"{packed.shape}"]
+    if np.ndim(n_bits) != 0 or not np.issubdtype(np.asarray(n_bits).dtype, np.integer):
+        return [f"n_bits must be one integer, got {n_bits!r}"]
+    n_bits = int(n_bits)
+    out = []
+    if n_bits <= 0 or packed.shape[1] != (n_bits + 7) // 8:
+        out.append(f"codes of shape {packed.shape} (packed) cannot hold {n_bits} bits")
+    if labels.ndim not in (1, 2) or labels.shape[0] != packed.shape[0]:
+        out.append(f"{packed.shape[0]} codes but labels of shape {labels.shape}")
+    if record is not None:
+        key_bits = (record.get("key") or {}).get("n_bits")
+        if _is_int(key_bits) and n_bits != key_bits:
+            out.append(f"codes of {n_bits} bits, the record's key.n_bits is {key_bits}")
+        n_queries = (record.get("eval_info") or {}).get("n_queries")
+        if _is_int(n_queries) and packed.shape[0] != n_queries:
+            out.append(f"{packed.shape[0]} query codes, the record's eval_info.n_queries "
+                       f"is {n_queries}")
+    if packed.shape[0] == 0:
+        out.append("no query codes")
+    return out
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _validated(record: dict[str, Any]) -> list[str]:
+    """:func:`record_problems` of a record already read (cached on the files' stats)."""
+    folder = Path(record["_path"])
+    entry = (record.get("files") or {}).get("query_codes")
+    codes = folder / entry["name"] if isinstance(entry, dict) and isinstance(
+        entry.get("name"), str) and entry["name"] and "/" not in entry["name"] else None
+    stamp = (str(folder), _stat(folder / RECORD), _stat(codes) if codes else None)
+    if stamp[1] is not None and stamp in _PROBLEMS_CACHE:
+        return list(_PROBLEMS_CACHE[stamp])
+    found = _type_problems(record)
+    found = [f"{folder / RECORD}: {p}" for p in found] + _codes_problems(record, folder)
+    if stamp[1] is not None:
+        if len(_PROBLEMS_CACHE) > 10_000:
+            _PROBLEMS_CACHE.clear()
+        _PROBLEMS_CACHE[stamp] = list(found)
+    return found
+
+
+def record_problems(folder: str | Path) -> list[str]:
+    """Why the run in ``folder`` (or its ``record.json``) does not count as done; [] when
+    its record is valid and complete.
+
+    Checks, each problem one message naming the file: the record reads (JSON, required
+    fields); the key's types (``n_bits`` an integer > 0, ``seed`` an integer >= 0, names
+    without markup or separators) and agreement with the configuration; ``scalars.map``
+    a finite number and every other scalar a number or null; the query codes file named
+    in ``files`` exists, matches its sha256, loads with ``allow_pickle=False`` and has
+    shape (``eval_info.n_queries``, ``key.n_bits``).
+
+    Examples
+    --------
+    >>> record_problems("/nonexistent")[0]  # doctest: +ELLIPSIS
+    '/nonexistent/record.json: unreadable result record ...'
+    """
+    path = Path(folder)
+    if path.name != RECORD:
+        path = path / RECORD
+    try:
+        record = read_record(path)
+    except ValueError as err:
+        return [str(err)]
+    return _validated(record)
+
+
 def iter_records(
     root: str | Path = "results", *, scale: str | None = None,
-    skipped: list[str] | None = None, strict: bool = False,
+    skipped: list[str] | None = None, strict: bool = False, validate: bool = True,
 ) -> Iterator[dict]:
-    """Every readable record under ``root`` (of one scale if given), in sorted path order.
+    """Every readable and valid record under ``root`` (of one scale if given), in sorted
+    path order.
 
     Parameters
     ----------
+    validate : bool
+        Skip (with the warning) a record that :func:`record_problems` finds fault with:
+        wrong types, a missing or altered codes file, codes of another shape. Default
+        True: a page never reads such a record.
     skipped : list, optional
         Receives one message (file and reason) per record that could not be read.
     strict : bool
@@ -403,6 +592,11 @@ def iter_records(
     for path in sorted(base.glob(pattern)):
         try:
             record = read_record(path)
+            if validate:
+                found = _validated(record)
+                if found:
+                    raise ValueError(f"{path}: invalid result record: " + "; ".join(
+                        p.removeprefix(f"{path}: ") for p in found))
         except ValueError as err:
             if strict:
                 raise
@@ -424,7 +618,9 @@ def skipped_note(df: pd.DataFrame) -> str:
     skipped = df.attrs.get("skipped_records") or []
     if not skipped:
         return ""
-    files = "; ".join(m.split(": ", 1)[0] for m in skipped)
+    from html import escape
+
+    files = "; ".join(escape(m.split(": ", 1)[0], quote=False) for m in skipped)
     n = len(skipped)
     return (f"{n} stored run{'s were' if n > 1 else ' was'} left out: "
             f"{'their records are' if n > 1 else 'its record is'} unreadable ({files}).")
@@ -546,15 +742,27 @@ def _read_codes(path: Path, sha256: str | None) -> tuple[np.ndarray, np.ndarray]
     data = path.read_bytes()
     if sha256 and _sha256(data) != sha256:
         raise ValueError(f"{path}: codes file does not match the sha256 in its record")
-    with np.load(io.BytesIO(data)) as z:
-        n_bits = int(z["n_bits"])
-        bits = np.unpackbits(z["packed"], axis=1, count=n_bits)
-        labels = z["labels"]
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            packed, n_bits, labels = z["packed"], z["n_bits"], z["labels"]
+    except Exception as err:  # noqa: BLE001 - re-raised naming the file
+        raise ValueError(f"{path}: codes file unreadable ({type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:120]})") from None
+    wrong = _shape_problems(packed, n_bits, labels)  # before use: no kernel dies on it
+    if wrong:
+        raise ValueError(f"{path}: {'; '.join(wrong)}")
+    bits = np.unpackbits(packed, axis=1, count=int(n_bits))
     return bits.astype(np.int8) * 2 - 1, labels
 
 
 def _one_record(root, where) -> dict:
-    recs = _select(iter_records(root, scale=where["scale"]), **where)
+    skipped: list[str] = []
+    recs = _select(iter_records(root, scale=where["scale"], skipped=skipped), **where)
+    if not recs:  # the record is there but invalid: say why, naming the file
+        wanted = str(record_dir(root, **where) / RECORD)
+        why = next((m for m in skipped if m.startswith(wanted)), None)
+        if why is not None:
+            raise ValueError(why)
     if len(recs) != 1:
         raise ValueError(f"{len(recs)} records under {root} match {where} (need exactly 1)")
     return recs[0]
@@ -592,16 +800,13 @@ def load_db_codes(
 
 
 def has_record(root: str | Path, **key: Any) -> bool:
-    """True if a readable record exists for ``key`` (scale, protocol, method, n_bits, seed,
-    variant), whatever settings it was made with (see :func:`settings_differences`)."""
+    """True if a readable and valid record (:func:`record_problems`) exists for ``key``
+    (scale, protocol, method, n_bits, seed, variant), whatever settings it was made with
+    (see :func:`settings_differences`)."""
     path = record_dir(root, **key) / RECORD
     if not path.is_file():
         return False
-    try:
-        read_record(path)
-    except ValueError:
-        return False
-    return True
+    return not record_problems(path)
 
 
 def _plain(value: Any) -> Any:

@@ -20,12 +20,6 @@ from hashlib_core.grids import DEEP, REPORTED_PROTOCOLS, SHALLOW, GridCell
 
 MISSING = "—"
 _REPO = Path(__file__).resolve().parents[1]
-#: the order of methods in the runs table: the shallow ones, the deep baselines, the
-#: methods of the source papers
-_METHOD_ORDER = {m: i for i, m in enumerate(
-    SHALLOW + tuple(m for m in DEEP if m not in ("shnet", "dheh", "csdh", "dsah"))
-    + ("shnet", "dheh", "csdh", "dsah"))}
-
 DISPLAY_NAMES: dict[str, str] = {
     "cnnh": "CNNH", "dnnh": "DNNH", "dhn": "DHN", "dpsh": "DPSH", "dtsh": "DTSH",
     "hashnet": "HashNet", "dch": "DCH", "csq": "CSQ", "adsh": "ADSH", "daph": "DAPH",
@@ -36,6 +30,28 @@ DATASET_NAMES = {"cifar10": "CIFAR-10", "imagenet100": "ImageNet-100",
                  "nuswide": "NUS-WIDE", "coco": "MS-COCO"}
 METRIC_NAMES = {"map": "mAP", "precision_top5000": "precision of the top 5,000",
                 "precision_r2": "precision within Hamming radius 2", "mac": "mAC"}
+
+
+#: plain-text formulas of the grid's descriptions (hashlib_core.grids) -> MyST inline math
+_PLAIN_MATH: tuple[tuple[str, str], ...] = (
+    ("tanh(W·φ + b)", r"$\tanh(W\phi + b)$"),
+    ("tanh(W phi + b)", r"$\tanh(W\phi + b)$"),
+    ("[a; phi]", r"$[a;\,\phi]$"),
+    ("[a; φ]", r"$[a;\,\phi]$"),
+    ("K/2", "$K/2$"),
+)
+
+
+def math_label(text: str) -> str:
+    """A description with its plain-text formulas (``"tanh(W phi + b)"``, ``"[a; phi]"``)
+    written as inline math, for a Markdown table row or caption.
+
+    >>> print(math_label("CSQ's parallel head tanh(W phi + b)"))
+    CSQ's parallel head $\\tanh(W\\phi + b)$
+    """
+    for plain, math in _PLAIN_MATH:
+        text = text.replace(plain, math)
+    return text
 
 
 def display_name(method: str) -> str:
@@ -287,37 +303,58 @@ def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     pandas.DataFrame
         Plain values, one row per run sorted by method, variant, code length, seed:
         ``method, variant, n_bits, seed, map, precision_top5000, mac, epochs,
-        best_epoch, wall_time_min, copied_from, git_commit, record`` (``copied_from``:
+        best_epoch, wall_time_min, copied_from, git_commit, record, deviates``
+        (``wall_time_min``: the total of the record's timings, every session of a resumed
+        run; ``deviates``: what differs from the paper's setting, "" if nothing;
+        ``copied_from``:
         the tuning run a copied record comes from, else None; ``record``: the run's
         ``record.json`` path; ``epochs``: epochs trained, None for a shallow method;
         ``best_epoch`` 0-based, -1 for a shallow method).
     """
     cols = ["method", "variant", "n_bits", "seed", "map", "precision_top5000", "mac",
-            "epochs", "best_epoch", "wall_time_min", "copied_from", "git_commit", "record"]
+            "epochs", "best_epoch", "wall_time_min", "copied_from", "git_commit", "record",
+            "deviates"]
     if results.empty:
         return pd.DataFrame(columns=cols)
     sel = results[results.protocol == protocol].copy()
     sel["variant"] = sel.variant.fillna("")
-    sel["epochs"] = [_epochs_run(p) for p in sel.path]
-    sel["wall_time_min"] = sel.wall_time_s / 60 if "wall_time_s" in sel else np.nan
+    info = [_record_info(p) for p in sel.path]
+    sel["epochs"] = [i[0] for i in info]
+    # the record's timings cover every session of a resumed run; the provenance's wall
+    # time only the last one
+    sel["wall_time_min"] = [t / 60 if t is not None else
+                            (w / 60 if w is not None and not pd.isna(w) else np.nan)
+                            for (_, t, _), w in zip(info, sel.get("wall_time_s", [None] * len(sel)))]
+    sel["deviates"] = ["; ".join(i[2]) for i in info]
     sel["record"] = [str(Path(p) / "record.json") for p in sel.path]
     for c in cols:
         if c not in sel.columns:
             sel[c] = np.nan
-    sel["_order"] = [_METHOD_ORDER.get(m, len(_METHOD_ORDER)) for m in sel.method]
+    rank = {m: i for i, m in enumerate(RESULTS_ORDER)}
+    sel["_order"] = [rank.get(m, len(rank)) for m in sel.method]
     sel = sel.sort_values(["_order", "method", "variant", "n_bits", "seed"])
     return sel[cols].reset_index(drop=True)
 
 
-def _epochs_run(path: str) -> int | None:
-    """Epochs a run trained (its history's length); None for a method without epochs."""
+def _record_info(path: str) -> tuple[int | None, float | None, list[str]]:
+    """(epochs trained, None for a method without epochs; the total of the record's
+    timings in seconds over all sessions; what deviates from the paper's setting)."""
     import json
 
+    from hashlib_core.results import _wall_time
+
     try:
-        history = json.loads((Path(path) / "record.json").read_text()).get("history")
+        rec = json.loads((Path(path) / "record.json").read_text())
     except (OSError, ValueError):
-        return None
-    return len(history) if history else None
+        return None, None, []
+    history = rec.get("history")
+    return (len(history) if history else None, _wall_time(rec.get("timings") or {}),
+            record_deviations(rec))
+
+
+def _epochs_run(path: str) -> int | None:
+    """Epochs a run trained (its history's length); None for a method without epochs."""
+    return _record_info(path)[0]
 
 
 def method_link(method: str, *, base: str = "../methods/") -> str:
@@ -341,12 +378,21 @@ def cell(mean: float, std: float = np.nan, n: int = 1) -> str:
     return f"{mean:.3f}"
 
 
+def no_break(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``"0.560 ± 0.006"`` kept on one line (no-break spaces around ±)."""
+    return table.map(lambda v: v.replace(" ± ", "\u00a0±\u00a0") if isinstance(v, str)
+                     else v)
+
+
 def markdown_table(table: pd.DataFrame, *, index: bool = False) -> str:
-    """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped."""
+    """A pipe table (MyST/GFM) of the frame's values as strings; ``|`` escaped, and
+    ``& < >`` as HTML entities (a value read from a record never becomes markup)."""
+    from html import escape
+
     frame = table.reset_index() if index else table
 
     def esc(x) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
+        return escape(str(x), quote=False).replace("|", "\\|").replace("\n", " ")
 
     head = "| " + " | ".join(esc(c) for c in frame.columns) + " |"
     rule = "|" + "|".join(":--" for _ in frame.columns) + "|"
@@ -416,46 +462,98 @@ def dsah_protocol(results: pd.DataFrame, scale: str) -> str:
     return grids.BOOK_PROTOCOLS[scale]["cifar10"]
 
 
+#: the order of the rows of a results table: the compared pair of the SHNet paper first,
+#: the other methods of the source papers, the deep baselines, then the shallow ones
+RESULTS_ORDER: tuple[str, ...] = (
+    ("shnet", "csq", "dheh", "csdh", "dsah", "adsh")
+    + tuple(m for m in DEEP if m not in ("shnet", "csq", "dheh", "csdh", "dsah", "adsh"))
+    + SHALLOW)
+
+
+def results_order(methods) -> list[str]:
+    """``methods`` in :data:`RESULTS_ORDER` (unknown names last, as given)."""
+    rank = {m: i for i, m in enumerate(RESULTS_ORDER)}
+    return sorted(methods, key=lambda m: rank.get(m, len(rank)))
+
+
+def table_protocols(scale: str, methods, bits, default: str) -> dict[str, str]:
+    """The protocol of each method's main runs at ``bits`` in the ``scale`` grid (the DSAH
+    table mixes ``cifar10-adsh`` for ADSH and DSAH with ``cifar10-i`` for the others);
+    ``default`` for a method the grid does not run there."""
+    from hashlib_core import grids
+
+    out = {}
+    for m in methods:
+        protos = [c.protocol for c in grids.grid(scale)
+                  if c.kind == "main" and c.method == m and c.n_bits in bits]
+        out[m] = max(set(protos), key=protos.count) if protos else default
+    return out
+
+
+#: the name of the page that lists every stored run (hashlib_core.book.PAGES)
+RUNS_PAGE = "runs"
+
+
 def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
                   scale: str) -> list[LengthTable]:
-    """The results page's tables, one per metric and code length: methods as rows, the
-    paper's value, ours (mean ± std (seeds)), the difference; the best value of each
-    column in bold. Default runs only (no ablation variant, no tuning run).
+    """The results page's tables, one per metric and code length: methods as rows (in
+    :data:`RESULTS_ORDER`), the paper's value, ours (mean ± std (seeds)), the difference;
+    the best value of each column in bold. Default runs only (no ablation variant, no
+    tuning run).
 
-    CIFAR-10: mAP@ALL at 16/32/64 bits (SHNet paper, Table 2, every method) and the
-    precision of the top 5,000 at 12/24/36/48 bits (DSAH paper, Table 1); other
-    datasets: mAP at 16/32/64 bits of the SHNet table's methods and the source methods.
+    CIFAR-10: mAP@ALL at 16/32/64 bits (SHNet paper, Table 2, every method), the
+    precision of the top 5,000 at 12/24/36/48 bits (DSAH paper, Table 1; each method on
+    the protocol the grid runs it on) and the precision within Hamming radius 2 at
+    16/32/64 bits (no paper prints it as a table); other datasets: mAP at 16/32/64 bits
+    of the SHNet table's methods and the source methods. A caption names the paper's
+    cells that are missing (illegible) or doubtful (:mod:`hashlib_core.reported`) and
+    the runs that deviate from the paper's setting (:func:`deviations`).
     """
     from hashlib_core import grids
-    from hashlib_core.reported import SOURCES
+    from hashlib_core.reported import SOURCES, doubtful_note, unprinted
 
     protocol = grids.BOOK_PROTOCOLS[scale][dataset]
     rep_protocol = REPORTED_PROTOCOLS[dataset]
     topk = reported[reported.protocol == rep_protocol].query("metric == 'map'").topk
     topk = topk.iloc[0] if len(topk) else None
     if dataset == "cifar10":
-        methods = list(grids.SHALLOW) + [m for m in grids.DEEP if m not in grids.SOURCE_METHODS] \
-            + list(grids.SOURCE_METHODS)
-        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol),
-                 ("precision_top5000", list(grids.DSAH_TABLE), [12, 24, 36, 48], "dsah_table1",
-                  dsah_protocol(results, scale))]
+        methods = results_order(grids.SHALLOW + grids.DEEP)
+        dsah = results_order(grids.DSAH_TABLE)
+        specs = [("map", methods, [16, 32, 64], "shnet_table2"),
+                 ("precision_top5000", dsah, [12, 24, 36, 48], "dsah_table1"),
+                 ("precision_r2", methods, [16, 32, 64], None)]
     else:
-        methods = list(grids.SHNET_TABLE) + [m for m in grids.SOURCE_METHODS if m != "shnet"]
-        specs = [("map", methods, [16, 32, 64], "shnet_table2", protocol)]
+        methods = results_order(list(grids.SHNET_TABLE)
+                                + [m for m in grids.SOURCE_METHODS if m != "shnet"])
+        specs = [("map", methods, [16, 32, 64], "shnet_table2")]
     out = []
-    for metric, ms, bits, source, protocol in specs:
-        main = results[(results.protocol == protocol) & results.variant.isna()] \
-            if len(results) else results
+    for metric, ms, bits, source in specs:
+        where = table_protocols(scale, ms, bits, protocol) if metric == "precision_top5000" \
+            else dict.fromkeys(ms, protocol)
         label = metric_label(metric, topk if metric == "map" else None)
-        comp = comparison(results, reported, dataset=dataset, protocol=protocol,
-                          metric=metric, methods=ms, bits=bits, source=source)
+        parts, used = [], []
+        for proto in dict.fromkeys(where.values()):
+            group = [m for m in ms if where[m] == proto]
+            parts.append(comparison(results, reported, dataset=dataset, protocol=proto,
+                                    metric=metric, methods=group, bits=bits,
+                                    source=source or "none"))
+            if len(results):
+                used.append(results[(results.protocol == proto) & results.variant.isna()
+                                    & results.method.isin(group)])
+        comp = pd.concat(parts, ignore_index=True)
+        comp["protocol"] = comp.method.map(where)
+        comp["_order"] = comp.method.map({m: i for i, m in enumerate(ms)})
+        comp = comp.sort_values(["_order", "n_bits"], kind="stable").drop(columns="_order")
+        main = pd.concat(used, ignore_index=True) if used else results.iloc[0:0]
+        missing = unprinted(reported, source, dataset) if source else []
+        missing = [m for m in missing if m in ms]
         for b in bits:
             sub = comp[comp.n_bits == b].reset_index(drop=True)
             if sub.reported.isna().all() and (sub.n_seeds == 0).all():
                 continue
-            used = main[(main.n_bits == b) & main.method.isin(ms)] if len(main) else main
+            runs = main[(main.n_bits == b)] if len(main) else main
             best_rep, best_here = sub.reported.max(), sub["mean"].max()
-            rows = []
+            rows, notes = [], []
             for r in sub.itertuples():
                 paper = _fmt(r.reported)
                 here = cell(r.mean, r.std, r.n_seeds)
@@ -463,28 +561,136 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
                     paper = f"**{paper}**"
                 if not pd.isna(r.mean) and r.mean == best_here:
                     here = f"**{here}**"
+                doubt = doubtful_note(reported, source, r.method, dataset, b) if source else ""
+                if doubt:
+                    paper += " †"
+                    notes.append(f"† {doubt[0].upper()}{doubt[1:]}.")
+                dev = deviations_of(runs[runs.method == r.method]) if len(runs) else []
+                if dev:
+                    here += " ‡"
                 rows.append({"method": method_link(r.method), "paper": paper,
                              "ours": here, "ours − paper": _fmt(r.difference, signed=True)})
+            columns = ["method", "paper", "ours", "ours − paper"] if source \
+                else ["method", "ours"]
             table = pd.DataFrame(rows, columns=["method", "paper", "ours", "ours − paper"])
-            data = sub.assign(method=sub.method.map(display_name), protocol=protocol,
-                              scale=scale, metric=metric)
-            same = protocol == rep_protocol
+            table = table[columns]
+            data = sub.assign(method=sub.method.map(display_name), scale=scale, metric=metric)
+            protos = list(dict.fromkeys(sub.protocol))
+            adsh = (" (the queries and database of `cifar10-i`, with the whole database as "
+                    "their training set)")
+            if len(protos) == 1:
+                ours = f"protocol `{protos[0]}`, scale `{scale}`"
+            else:
+                ours = f"scale `{scale}`; " + "; ".join(
+                    f"{', '.join(display_name(m) for m in sub.method[sub.protocol == p])} "
+                    f"on protocol `{p}`" + (adsh if p == "cifar10-adsh" else "")
+                    for p in protos)
+            smaller = scale != "paper"
+            if source:
+                paper_part = f"Paper: {SOURCES[source]}" + (
+                    f", protocol `{rep_protocol}`" if source != "dsah_table1" else
+                    " (its CIFAR-10 setting: ADSH's protocol for the asymmetric methods)")
+            else:
+                paper_part = ("Paper: none of the source papers prints this metric as a "
+                              "table (the SHNet paper draws it against code length on "
+                              "ImageNet-100)")
             caption = (
-                f"Paper: {SOURCES[source]}, protocol `{rep_protocol}`. Ours: protocol "
-                f"`{protocol}`, scale `{scale}`"
-                + (" (ADSH's CIFAR-10 protocol, which the DSAH paper follows)"
-                   if protocol == ADSH_PROTOCOL else "")
-                + ("" if same or protocol == ADSH_PROTOCOL else
-                   " (a smaller protocol than the paper's: compare rankings, not values)")
+                f"{paper_part}. Ours: {ours}"
+                + (" (a smaller setting than the paper's: compare rankings, not values)"
+                   if smaller and source else "")
                 + (f"; {int((sub.n_seeds > 0).sum())} of {len(sub)} methods have a run, "
-                   f"from {provenance(used)}" if len(used) else
+                   f"from {provenance(runs)}" if len(runs) else
                    f"; none of the {len(sub)} methods has a run yet")
-                + ". *Ours* is one run, or mean ± std (number of "
-                f"seeds); the best value of each column is in bold; {MISSING} = not "
-                f"printed by the paper, or not run.")
+                + (". *Ours* is one run, or mean ± std (number of seeds); the best value of "
+                   f"each column is in bold; {MISSING} = not printed by the paper, or not "
+                   "run" if source else ". *Ours* is one run, or mean ± std (number of "
+                   f"seeds); the best value is in bold; {MISSING} = not run")
+                + "." + (f" The paper's table lists "
+                         f"{' and '.join(display_name(m) for m in missing)}, but their "
+                         f"{DATASET_NAMES[dataset]} cells are illegible in the scan "
+                         "(`reported_results.csv` holds none), so their paper value is "
+                         f"{MISSING}." if missing else "")
+                + ("".join(f" {n}" for n in dict.fromkeys(notes)))
+                + deviation_note(runs)
+                + f" Every run behind the table: [run list]({RUNS_PAGE}).")
             title = f"{label[0].upper() + label[1:] if label.startswith('p') else label}, {b} bits"
-            out.append(LengthTable(metric, b, title, caption, table, data, used))
+            out.append(LengthTable(metric, b, title, caption, table, data, runs))
     return out
+
+
+def _paper_weights_prefix() -> str | None:
+    """The first hex digits of the SHA-256 of torchvision's ImageNet ResNet50 weights (in
+    their file name, ``resnet50-0676ba61.pth``), or None when torchvision is absent."""
+    try:
+        from hashlib_core.models.weights import hub_file
+
+        return Path(hub_file("resnet50", "IMAGENET1K_V1")).stem.rsplit("-", 1)[-1]
+    except Exception:  # noqa: BLE001 - no torchvision: weights are not checked
+        return None
+
+
+def record_deviations(record: dict) -> list[str]:
+    """What one run changed from the paper's setting, in words (empty when nothing):
+    split sizes other than the paper's (``provenance.run.protocol_sizes`` against
+    ``paper_sizes``), and at the ``paper`` scale also fewer or more epochs than the
+    preset's and start weights that are not torchvision's ImageNet weights (by SHA-256)."""
+    from hashlib_core.scales import preset
+
+    prov = record.get("provenance") or {}
+    run = prov.get("run") or {}
+    key, cfg = record.get("key") or {}, record.get("config") or {}
+    out = [str(d) for d in run.get("protocol_deviations") or []]
+    sizes, paper = run.get("protocol_sizes") or {}, run.get("paper_sizes") or {}
+    if not out and sizes and paper:
+        out = [f"{k} {sizes[k]:,} instead of {paper[k]:,}" for k in paper
+               if k in sizes and sizes[k] != paper[k]]
+    if key.get("scale") == "paper":
+        want = preset("paper", key.get("method")).get("epochs")
+        got = cfg.get("epochs")
+        if want and got and int(got) != int(want):
+            out.append(f"{int(got)} epoch{'s' * (int(got) != 1)} instead of {int(want)}")
+        sha = (run.get("weights") or {}).get("sha256")
+        prefix = _paper_weights_prefix()
+        if sha and prefix and not str(sha).startswith(prefix):
+            out.append(f"start weights not ImageNet's (sha256 {str(sha)[:12]}…)")
+        elif not sha and cfg.get("backbone") == "resnet50":
+            out.append("no pre-trained start weights recorded")
+    return out
+
+
+def deviations_of(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """``[(run label, deviations), ...]`` for the runs of ``runs`` (a slice of
+    :func:`hashlib_core.results.load_results`) that deviate from the paper's setting."""
+    import json
+
+    out = []
+    if runs is None or not len(runs) or "path" not in runs.columns:
+        return out
+    for r in runs.itertuples():
+        try:
+            rec = json.loads((Path(r.path) / "record.json").read_text())
+        except (OSError, ValueError):
+            continue
+        dev = record_deviations(rec)
+        if dev:
+            label = (f"{display_name(r.method)} {int(r.n_bits)} bits seed {int(r.seed)}"
+                     + (f" ({r.variant})" if isinstance(r.variant, str) else ""))
+            out.append((label, dev))
+    return out
+
+
+def deviation_note(runs: pd.DataFrame) -> str:
+    """The caption sentence that marks the runs deviating from the paper's setting
+    (" ‡ N runs deviate ...: label (what); ..."), or "" when none does."""
+    dev = deviations_of(runs)
+    if not dev:
+        return ""
+    shown = "; ".join(f"{label}: {', '.join(d)}" for label, d in dev[:6])
+    more = f"; and {len(dev) - 6} more" if len(dev) > 6 else ""
+    return (f" ‡ **{len(dev)} run{'s' * (len(dev) != 1)} here deviate"
+            f"{'s' * (len(dev) == 1)} from the paper's setting** (run with "
+            f"`--allow-protocol-deviation` or changed settings; see each record): "
+            f"{shown}{more}.")
 
 
 def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
@@ -500,7 +706,9 @@ def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
     def run(r) -> str:
         text = f"{method_link(r.method)}, {int(r.n_bits)} bits, seed {int(r.seed)}"
         text = f"{text}, *{r.variant}*" if r.variant else text
-        return f"{text}, `{r.protocol}`" if several else text
+        text = f"{text}, `{r.protocol}`" if several else text
+        dev = getattr(r, "deviates", "")
+        return f"{text} (**deviates:** {dev})" if isinstance(dev, str) and dev else text
 
     def epochs(r) -> str:
         if r.epochs is None or pd.isna(r.epochs):
@@ -595,45 +803,101 @@ def metric_conventions() -> pd.DataFrame:
 
 
 def results_page(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str, scale: str,
-                 out_dir: str | Path, page: str) -> list[str]:
+                 out_dir: str | Path, page: str, first: int = 1) -> list[str]:
     """The Markdown blocks of a dataset's results page, one per table, each table also
-    written as CSV into ``out_dir`` (beside the generated page) and linked.
+    written as CSV into ``out_dir`` (beside the generated page) and linked; every caption
+    links the run list (:func:`runs_page`). ``first``: the number of the first table.
 
     Returns
     -------
     list of str
-        The tables of :func:`length_tables` (numbered, captioned, with their provenance
-        and a CSV link), then the table of every stored run (:func:`runs_table`).
+        The tables of :func:`length_tables`, numbered, captioned, with their provenance
+        and a CSV link.
     """
-    from hashlib_core import grids
-
-    protocols = [grids.BOOK_PROTOCOLS[scale][dataset]]
-    if dataset == "cifar10" and dsah_protocol(results, scale) not in protocols:
-        protocols.append(dsah_protocol(results, scale))
     blocks = []
-    n = 0
-    for n, t in enumerate(length_tables(results, reported, dataset=dataset, scale=scale), 1):
+    for n, t in enumerate(length_tables(results, reported, dataset=dataset, scale=scale),
+                          first):
         name = f"{page}_{t.csv_name}"
         write_csv(t.data, Path(out_dir) / name)
         blocks.append(f"**Table {n}. {t.title}.** {t.caption} Download: [CSV]({name}).\n\n"
                       + markdown_table(t.table))
-    runs = pd.concat([runs_table(results, protocol=p).assign(protocol=p) for p in protocols],
-                     ignore_index=True)
-    name = f"{page}_runs.csv"
-    write_csv(runs, Path(out_dir) / name)
-    listed = results[results.protocol.isin(protocols)] if len(results) else results
-    blocks.append(
-        f"**Table {n + 1}. Every stored run on protocol "
-        f"{' and '.join(f'`{p}`' for p in protocols)}** (scale `{scale}`): "
-        f"{provenance(listed)}; "
-        "the default runs above, the ablation variants, the tuning runs (variant "
-        "`tune-…`), the budget check (`budget-…`) and the diagnoses (`diag-…`), the last "
-        "four left out of the tables above. *Epochs (best)*: the epochs trained "
-        "and, in brackets, the epoch whose weights were kept (by validation mAP); "
-        "*record* holds the run's configuration, data-split manifest "
-        f"hash, package versions and all its metrics. Download: [CSV]({name}).\n\n"
-        + markdown_table(runs_page_table(runs)))
     return blocks
+
+
+def runs_page(results: pd.DataFrame, *, scale: str, out_dir: str | Path,
+              page: str = RUNS_PAGE) -> list[str]:
+    """The run list: one table per protocol with stored runs at ``scale`` (every run: the
+    default runs of the results tables, the ablation variants, the tuning runs, the budget
+    checks, the diagnoses and the alternatives), each also written as CSV."""
+    if results.empty:
+        return [f"No run of the `{scale}` scale is stored yet."]
+    blocks = []
+    protocols = sorted(set(results.protocol), key=lambda p: (-int((results.protocol == p)
+                                                                  .sum()), p))
+    for n, p in enumerate(protocols, 1):
+        runs = runs_table(results, protocol=p)
+        name = f"{page}_{p}.csv"
+        write_csv(runs, Path(out_dir) / name)
+        kinds = sorted({v.split("-")[0] for v in runs.variant if v})
+        dev = int((runs.deviates != "").sum()) if "deviates" in runs else 0
+        blocks.append(
+            f"**Table {n}. Every stored run on protocol `{p}`** (scale `{scale}`): "
+            f"{provenance(results[results.protocol == p])}"
+            + (f"; variants: {', '.join(f'`{k}…`' for k in kinds)} (left out of the "
+               "results tables)" if kinds else "")
+            + (f"; **{dev} run{'s' * (dev != 1)} deviate{'s' * (dev == 1)} from the "
+               "paper's setting**, marked in the first column" if dev else "")
+            + ". *Epochs (best)*: the epochs trained and, in brackets, the epoch whose "
+            "weights were kept (by validation mAP); *wall time*: the total of the record's "
+            "timings, every session of a resumed run included; *record* holds the run's "
+            "configuration, data-split manifest hash, package versions and all its "
+            f"metrics. Download: [CSV]({name}).\n\n"
+            + markdown_table(runs_page_table(runs.assign(protocol=p))))
+    return blocks
+
+
+def not_run_here(dataset: str, reported: pd.DataFrame, *, scale: str) -> str:
+    """Markdown for a dataset with no run at ``scale``: what the papers printed (the SHNet
+    paper's mAP, one row per method) and what a GPU box needs to fill the results: the
+    images and lists (:data:`hashlib_core.data.__main__.LAYOUT`), the weights, the grid's
+    cells for the dataset, the check and the command."""
+    from hashlib_core import grids
+    from hashlib_core.data.__main__ import LAYOUT
+    from hashlib_core.reported import doubtful_note
+
+    protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
+    rep = reported[(reported.protocol == REPORTED_PROTOCOLS[dataset])
+                   & (reported.metric == "map")]
+    topk = rep.topk.iloc[0] if len(rep) else None
+    wide = rep.pivot_table(index="method", columns="n_bits", values="value")
+    wide = wide.reindex(results_order(list(wide.index)))
+    notes = {(m, b): doubtful_note(reported, "shnet_table2", m, dataset, b)
+             for m in wide.index for b in wide.columns}
+    table = pd.DataFrame({"method": [method_link(m) for m in wide.index],
+                          **{f"{b} bits": [_fmt(v) + (" †" if notes[(m, b)] else "")
+                                           for m, v in zip(wide.index, wide[b])]
+                             for b in wide.columns}})
+    flagged = " ".join(f"† {n[0].upper()}{n[1:]}." for n in notes.values() if n)
+    cells = [c for c in grids.grid("paper") if c.protocol == protocol]
+    return (
+        f"### {DATASET_NAMES[dataset]}\n\n"
+        f"No run on protocol `{protocol}` is stored at the `{scale}` scale: its images are "
+        "not on the machines that built this book. The SHNet paper's values "
+        f"({metric_label('map', topk)}, Table 2):\n\n" + markdown_table(table) + "\n\n"
+        + (f"{flagged}\n\n" if flagged else "")
+        + f"**What a GPU box needs** (the paper grid has {len(cells)} cells on `{protocol}`: "
+        f"{len({c.method for c in cells})} deep methods at "
+        f"{'/'.join(str(b) for b in sorted({c.n_bits for c in cells}))} bits):\n\n"
+        "1. the images and the list files, in the layout below "
+        "(`python -m hashlib_core.data layout` prints it);\n"
+        "2. torchvision's ImageNet ResNet50 weights (`--pretrained`, see "
+        "[Rerun it](../rerun.md));\n"
+        "3. the data check, then the runs (the commands below; how long they take on one "
+        "GPU: [Rerun it](../rerun.md)).\n\n"
+        f"Layout:\n\n```text\n{LAYOUT[dataset]}\n```\n\nCheck and run:\n\n"
+        f"```bash\npython -m hashlib_core.data check {dataset}\n"
+        f"python -m hashlib_core.reproduce --scale paper --device cuda --datasets {dataset} "
+        "--pretrained /path/to/resnet50.pth\n```\n")
 
 
 #: what each evaluation option decides, and what its value means (for the reader)
@@ -680,17 +944,73 @@ def conventions_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["option", "decides", "value used here", "taken by"])
 
 
-def protocols_table(names: list[str], used: dict[str, list[str]]) -> pd.DataFrame:
-    """One row per protocol: its name, the scales whose book pages use it, and its
-    description (from :func:`hashlib_core.data.describe_protocol`, one paragraph)."""
+def protocol_usage(names: list[str], root: str | Path = "results") -> pd.DataFrame:
+    """Per protocol and scale: the runs the scale's grid plans on it and the runs stored
+    under ``root`` (every kind of run: main, tuning, ablation, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: ``names``; columns ``(scale, "planned")`` and ``(scale, "stored")``.
+    """
+    from hashlib_core import grids
+    from hashlib_core.results import load_results
+
+    data = {}
+    for scale in grids.SCALES:
+        cells = grids.grid(scale)
+        stored = load_results(scale, root=root)
+        for name in names:
+            data.setdefault(name, {})[(scale, "planned")] = sum(c.protocol == name
+                                                                 for c in cells)
+            data[name][(scale, "stored")] = int((stored.protocol == name).sum()) \
+                if len(stored) else 0
+    return pd.DataFrame.from_dict(data, orient="index")
+
+
+def protocols_table(names: list[str], usage: pd.DataFrame) -> pd.DataFrame:
+    """One row per protocol: its name, the scales whose grid plans runs on it with the
+    runs planned and stored (:func:`protocol_usage`; "no run" where no grid uses it), and
+    its description (from :func:`hashlib_core.data.describe_protocol`, one paragraph)."""
     import re
 
     from hashlib_core.data import describe_protocol
 
     rows = []
     for name in names:
-        scales = [s for s, protos in used.items() if name in protos]
-        rows.append({"protocol": f"`{name}`", "used at scale": ", ".join(scales) or "none",
+        u = usage.loc[name]
+        scales = sorted({s for s, _ in usage.columns})
+        used = [f"`{s}`: {int(u[(s, 'stored')]):,} of {int(u[(s, 'planned')]):,} runs stored"
+                + ("" if u[(s, "planned")] else " (none planned)")
+                for s in scales if u[(s, "planned")] or u[(s, "stored")]]
+        rows.append({"protocol": f"`{name}`", "runs (scale: stored of planned)":
+                     "; ".join(used) or "no run planned at any scale",
                      "what it is": re.sub(r"\s*\(topk None\)", "",  # a Python value
                                           " ".join(describe_protocol(name).split()))})
-    return pd.DataFrame(rows, columns=["protocol", "used at scale", "what it is"])
+    return pd.DataFrame(rows, columns=["protocol", "runs (scale: stored of planned)",
+                                       "what it is"])
+
+
+def book_protocols_text(results: pd.DataFrame, scale: str) -> str:
+    """Which protocol each results page and table of ``scale`` reads, from the grid (the
+    DSAH table's methods each on the protocol the grid runs them on) and, per protocol,
+    how many runs are stored."""
+    from hashlib_core import grids
+
+    def n(p: str) -> str:
+        k = int((results.protocol == p).sum()) if len(results) else 0
+        return f"{k:,} run{'s' * (k != 1)} stored" if k else "no run stored"
+
+    p = grids.BOOK_PROTOCOLS[scale]["cifar10"]
+    where = table_protocols(scale, grids.DSAH_TABLE, [12, 24, 36, 48], p)
+    groups: dict[str, list[str]] = {}
+    for m in results_order(list(where)):
+        groups.setdefault(where[m], []).append(display_name(m))
+    dsah = "; ".join(f"{', '.join(ms)} on `{q}` ({n(q)})" for q, ms in groups.items())
+    others = "; ".join(f"{DATASET_NAMES[d]} `{grids.BOOK_PROTOCOLS[scale][d]}` "
+                       f"({n(grids.BOOK_PROTOCOLS[scale][d])})"
+                       for d in grids.DATASETS if d != "cifar10")
+    return (f"This book shows the `{scale}` scale. On CIFAR-10, the mAP tables, the "
+            f"radius-2 tables and every figure use protocol `{p}` ({n(p)}); the DSAH "
+            f"paper's table (precision of the top 5,000) runs {dsah}. The other datasets' "
+            f"protocols: {others}.")

@@ -29,13 +29,15 @@ COLUMNS = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "epoch", "l
 
 
 def load_histories(root: str | Path = "results", *, scale: str, protocol: str,
-                   n_bits: int | None = None, tuning: bool = False) -> pd.DataFrame:
+                   n_bits: int | None = None, seed: int | None = None,
+                   tuning: bool = False) -> pd.DataFrame:
     """One row per (run, epoch) of the stored histories.
 
     Parameters
     ----------
-    n_bits : int, optional
-        Only runs of this code length.
+    n_bits, seed : int, optional
+        Only runs of this code length, of this seed (the tuning page: seed 0, the tie
+        rule's second seed is shown apart).
     tuning : bool
         False: the default runs (no variant); True: the tuning runs (variant ``tune-*``).
 
@@ -51,7 +53,8 @@ def load_histories(root: str | Path = "results", *, scale: str, protocol: str,
     for rec in iter_records(root, scale=scale):
         key, cfg = rec["key"], rec.get("config") or {}
         variant = key["variant"]
-        if key["protocol"] != protocol or (n_bits is not None and key["n_bits"] != n_bits):
+        if key["protocol"] != protocol or (n_bits is not None and key["n_bits"] != n_bits) \
+                or (seed is not None and key["seed"] != seed):
             continue
         is_tune = bool(variant) and variant.startswith(TUNE_PREFIX)
         if (tuning and not is_tune) or (not tuning and variant is not None):
@@ -217,24 +220,38 @@ def tuning_table(hist: pd.DataFrame) -> pd.DataFrame:
 
 def tuning_html(table: pd.DataFrame, *, order: list[str] = ()) -> str:
     """The tuning table as HTML: methods as rows, settings as columns, each cell the
-    validation mAP at the best epoch (and that epoch), the winner of each row in bold."""
+    validation mAP at the best epoch (and that epoch), the winner of each row in bold.
+
+    Every value read from a record (method, optimizer) is escaped (:func:`html.escape`):
+    a record cannot put markup, let alone a script, on the page.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame([{"method": "<b>x", "setting": "adam<img src=x>, lr 0.001",
+    ...                    "optimizer": "adam<img src=x>", "lr": 1e-3, "best_val_map": 0.5,
+    ...                    "best_epoch": 2, "winner": True}])
+    >>> "<img" in tuning_html(t) or "<b>x" in tuning_html(t)
+    False
+    """
+    from html import escape
+
     if table.empty:
         return ""
     settings = (table.sort_values(["optimizer", "lr"])
                 .drop_duplicates("setting").setting.tolist())
-    head = "".join(f"<th>{s}</th>" for s in settings)
+    head = "".join(f"<th>{escape(str(s))}</th>" for s in settings)
     body = []
     for m in _order(table.method, order):
         g = table[table.method == m].set_index("setting")
         cells = []
         for s in settings:
             if s not in g.index or pd.isna(g.loc[s, "best_val_map"]):
-                cells.append(f"<td>{MISSING}</td>")
+                cells.append(f"<td>{escape(MISSING)}</td>")
                 continue
             r = g.loc[s]
-            txt = f"{r.best_val_map:.3f} (epoch {int(r.best_epoch)})"
+            txt = escape(f"{float(r.best_val_map):.3f} (epoch {int(r.best_epoch)})")
             cells.append(f"<td><strong>{txt} ✓</strong></td>" if r.winner else f"<td>{txt}</td>")
-        body.append(f"<tr><th>{display_name(m)}</th>{''.join(cells)}</tr>")
+        body.append(f"<tr><th>{escape(str(display_name(m)))}</th>{''.join(cells)}</tr>")
     return (f"<table class='table'><thead><tr><th>method</th>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -246,10 +263,16 @@ def tuning_text(table: pd.DataFrame, *, scale: str, protocol: str) -> str:
         return (f"No tuning run is stored yet for protocol `{protocol}` at scale `{scale}`: "
                 f"every method trains with the optimiser and learning rate written in its "
                 f"run's configuration, none of them chosen on data yet.")
+    from html import escape
+
     win = table[table.winner]
     counts = win.setting.value_counts()
-    top = counts.index[0]
-    return (f"{counts.iloc[0]} of {len(win)} methods do best with {top}. "
+    if len(counts):
+        top = escape(str(counts.index[0]), quote=False)  # a record's optimizer: no markup
+        lead = f"{counts.iloc[0]} of {len(win)} methods do best with {top}. "
+    else:  # no method has run every setting yet
+        lead = "No method has run every tuning setting yet, so none has a winner. "
+    return (lead +
             f"**Choosing the optimiser and learning rate** ({protocol}, scale `{scale}`): "
             f"{len(table)} tuning runs of {table.method.nunique()} methods at "
             f"{int(table.n_bits.iloc[0])} bits, seed {int(table.seed.iloc[0])}, "

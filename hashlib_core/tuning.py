@@ -35,22 +35,16 @@ def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
     :data:`TUNE_CONFIGS` on ties; ``winner`` is False for every run of a method whose
     tuning is incomplete.
     """
-    from hashlib_core.results import read_record, record_dir
-
     protocol = protocol or BOOK_PROTOCOLS[scale]["cifar10"]
     rows = []
     for m in DEEP:
         for order, (opt, lr) in enumerate(TUNE_CONFIGS):
-            folder = record_dir(root, scale=scale, protocol=protocol, method=m,
-                                n_bits=TUNE_BITS, seed=TUNE_SEED, variant=tune_variant(opt, lr))
-            try:
-                rec = read_record(folder)
-            except (OSError, ValueError):  # absent or unreadable: not a finished tuning run
+            rec = _tune_record(root, scale, protocol, m, opt, lr, TUNE_SEED)
+            if rec is None:
                 continue
-            vals = [h["val_map"] for h in rec.get("history", []) if h.get("val_map") is not None]
             rows.append({"method": m, "optimizer": opt, "lr": lr,
                          "variant": tune_variant(opt, lr), "order": order,
-                         "val_map": max(vals) if vals else float("nan"),
+                         "val_map": best_val_map(rec),
                          "best_epoch": rec.get("best_epoch"),
                          "epochs": rec.get("config", {}).get("epochs")})
     cols = ["method", "optimizer", "lr", "variant", "val_map", "best_epoch", "epochs", "winner"]
@@ -59,6 +53,27 @@ def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
     df = pd.DataFrame(rows)
     df["winner"] = winners(df, value="val_map")
     return df[cols]
+
+
+def _tune_record(root, scale: str, protocol: str, method: str, opt: str, lr: float,
+                 seed: int) -> dict[str, Any] | None:
+    """The record of a tuning run, or None when it is absent or unreadable (not a
+    finished tuning run)."""
+    from hashlib_core.results import read_record, record_dir
+
+    folder = record_dir(root, scale=scale, protocol=protocol, method=method, n_bits=TUNE_BITS,
+                        seed=seed, variant=tune_variant(opt, lr))
+    try:
+        return read_record(folder)
+    except (OSError, ValueError):
+        return None
+
+
+def best_val_map(record: dict[str, Any] | None) -> float:
+    """A run's best validation mAP over its history (NaN without one): the value every
+    tuning decision is made on (the query split plays no part)."""
+    vals = [h["val_map"] for h in (record or {}).get("history", []) if h.get("val_map") is not None]
+    return max(vals) if vals else float("nan")
 
 
 def winners(table: pd.DataFrame, *, value: str) -> pd.Series:
@@ -88,7 +103,6 @@ def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataF
         winner_mean, changes``.
     """
     from hashlib_core.grids import TUNE_TIE_SEED, TUNE_TIES, TUNED_SCALES
-    from hashlib_core.results import read_record, record_dir
 
     cols = ["method", "optimizer", "lr", "val_seed0", "val_seed1", "val_mean",
             "winner_seed0", "winner_mean", "changes"]
@@ -97,14 +111,7 @@ def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataF
     protocol = protocol or BOOK_PROTOCOLS[scale]["cifar10"]
 
     def val(method: str, opt: str, lr: float, seed: int) -> float:
-        folder = record_dir(root, scale=scale, protocol=protocol, method=method,
-                            n_bits=TUNE_BITS, seed=seed, variant=tune_variant(opt, lr))
-        try:
-            rec = read_record(folder)
-        except (OSError, ValueError):
-            return float("nan")
-        vals = [h["val_map"] for h in rec.get("history", []) if h.get("val_map") is not None]
-        return max(vals) if vals else float("nan")
+        return best_val_map(_tune_record(root, scale, protocol, method, opt, lr, seed))
 
     rows = []
     for method, ties in TUNE_TIES.items():

@@ -46,10 +46,11 @@ def unpack(commit: str, folder: Path) -> Path:
 
 
 def summary(root: Path, bits: list[int], protocol: str = "cifar10-i") -> pd.DataFrame:
-    """Per (method, n_bits): mean mAP@ALL, seeds, worst-seed distinct bits and mAC of the
-    query codes (recomputed from the stored codes)."""
+    """Per (method, n_bits): mean mAP@ALL, seeds, worst-seed distinct bits, effective bits
+    (:func:`hashlib_core.metrics.effective_bits`: constant and near-copied bits add none)
+    and mAC of the query codes (recomputed from the stored codes)."""
     from hashlib_core.grids import DEEP
-    from hashlib_core.metrics import code_health
+    from hashlib_core.metrics import code_health, effective_bits
     from hashlib_core.results import load_query_codes, load_results
 
     res = load_results("cpu", root=root)
@@ -57,11 +58,13 @@ def summary(root: Path, bits: list[int], protocol: str = "cifar10-i") -> pd.Data
               & res.n_bits.isin(bits)]
     rows = []
     for (m, b), runs in sel.groupby(["method", "n_bits"]):
-        health = [code_health(load_query_codes("cpu", protocol, m, int(b), seed=int(s),
-                                               root=root)[0]) for s in runs.seed]
+        codes = [load_query_codes("cpu", protocol, m, int(b), seed=int(s), root=root)[0]
+                 for s in runs.seed]
+        health = [code_health(c) for c in codes]
         rows.append({"method": m, "n_bits": int(b), "map": runs["map"].mean(),
                      "seeds": len(runs),
                      "distinct_bits": min(h["distinct_bits"] for h in health),
+                     "effective_bits": min(effective_bits(c) for c in codes),
                      "mac": max(h["mac"] for h in health)})
     return pd.DataFrame(rows)
 
@@ -82,14 +85,16 @@ def markdown(table: pd.DataFrame) -> str:
         return "—" if pd.isna(v) else format(v, fmt)
 
     lines = ["| method | bits | mAP before (seeds) | mAP after (seeds) | change | "
-             "distinct bits before → after | mAC before → after |",
-             "|:--|--:|--:|--:|--:|--:|--:|"]
+             "distinct bits before → after | effective bits before → after | "
+             "mAC before → after |",
+             "|:--|--:|--:|--:|--:|--:|--:|--:|"]
     for r in table.itertuples():
         lines.append(
             f"| {r.method} | {r.n_bits} | {num(r.map_before, '.3f')} ({num(r.seeds_before, '.0f')}) "
             f"| {num(r.map_after, '.3f')} ({num(r.seeds_after, '.0f')}) "
             f"| {num(r.map_change, '+.3f')} "
             f"| {num(r.distinct_bits_before, '.0f')} → {num(r.distinct_bits_after, '.0f')} "
+            f"| {num(r.effective_bits_before, '.0f')} → {num(r.effective_bits_after, '.0f')} "
             f"| {num(r.mac_before, '.2f')} → {num(r.mac_after, '.2f')} |")
     return "\n".join(lines)
 

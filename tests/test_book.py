@@ -224,14 +224,14 @@ def test_convergence(tmp_path):
     qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
     curves = {"csq": [0.2, 0.4, 0.5, 0.6], "dpsh": [0.3, 0.35, 0.355, 0.356]}
     for method, vals in curves.items():
-        cfg = RunConfig.from_scale("smoke", method=method, n_bits=32)
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=16)  # as the codes
         hist = [{"epoch": 5 * i + 4, "loss": 1.0, "lr": 1e-3, "val_map": v}
                 for i, v in enumerate(vals)]
         res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), history=hist,
                         timings={"total_s": 1.0}, manifest={"protocol": PROTOCOL},
                         manifest_sha256="c" * 64)
         save_run(res, root=tmp_path, artifacts=None)
-    conv = findings.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=32)
+    conv = findings.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=16)
     assert conv.index.tolist() == ["CSQ", "DPSH"] and conv.epochs.tolist() == [20, 20]
     # the last 20% of 20 epochs: epochs 16-19 (0.6) against the last before them (epoch 14)
     assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.5)

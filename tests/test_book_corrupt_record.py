@@ -33,3 +33,22 @@ def test_pages_execute_with_a_corrupt_record(tmp_path):
         assert "1 stored run of this scale" in notes[0]
         assert "`smoke/cifar10-smoke/csq/64b_seed0/record.json`" in notes[0]
         assert str(tmp_path) not in notes[0]
+
+
+def test_the_page_note_names_a_wrongly_typed_record(tmp_path):
+    """A record that reads as JSON but fails validation (issue 29: n_bits a string) is
+    left out of the pages, and their note names it, as it names a truncated one."""
+    import json
+
+    from hashlib_core.book import unreadable_note
+
+    root = tmp_path / "results"
+    _store(root, [("csq", 32, 0, 0.85, None), ("shnet", 32, 0, 0.9, None)])
+    assert unreadable_note("smoke", root) == ""
+    path = root / "smoke" / "cifar10-smoke" / "csq" / "32b_seed0" / RECORD
+    rec = json.loads(path.read_text())
+    rec["key"]["n_bits"] = "thirty-two"
+    path.write_text(json.dumps(rec))
+    note = unreadable_note("smoke", root)
+    assert "1 stored run of this scale" in note
+    assert "`smoke/cifar10-smoke/csq/32b_seed0/record.json`" in note

@@ -3,7 +3,8 @@ Chromium, every image exists and decodes, no notebook output is an error, math i
 typeset by the local MathJax, and no page loads anything from the network.
 
 In Chromium at 1,280 px, with a probe script measuring the laid-out page: no table and
-no display equation is wider than the page's text column, no visible text shows a raw
+no display equation runs past the visible text box (the article's content box, not the
+article's width), no code block is cut, no visible text shows a raw
 ``$`` or ``\\`` (math that was not typeset), every image has alt text that says what it
 shows, no page shows a notebook code cell, and every generated page names its scale.
 
@@ -29,7 +30,8 @@ from bs4 import BeautifulSoup
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-BUILD = REPO / "_build" / "html"
+#: the built book (``BOOK_BUILD`` names another, e.g. a copy built outside the checkout)
+BUILD = Path(os.environ.get("BOOK_BUILD") or REPO / "_build" / "html")
 CHROMIUM = next((p for p in (shutil.which(n) for n in
                              ("chromium", "chromium-browser", "google-chrome")) if p), None)
 REQUIRED = os.environ.get("BOOK_RENDER_REQUIRED") == "1"
@@ -165,19 +167,37 @@ _PROBE = r"""<script>
 (function () {
   function measure() {
     var art = document.querySelector("article");
-    var out = {width: 0, wide_tables: [], wide_math: [], math_errors: 0, raw_math: [],
-               bad_alt: [], code_cells: 0, text: ""};
+    var out = {width: 0, box: 0, wide_tables: [], wide_math: [], wide_code: [],
+               math_errors: 0, raw_math: [], bad_alt: [], code_cells: 0, text: ""};
     if (art) {
-      var aw = art.getBoundingClientRect().width;
-      out.width = aw;
+      // the visible text box: the article's content box (its width less its padding), not
+      // the article's own width
+      var ar = art.getBoundingClientRect(), cs = getComputedStyle(art);
+      var box = {left: ar.left + parseFloat(cs.paddingLeft) + parseFloat(cs.borderLeftWidth),
+                 right: ar.right - parseFloat(cs.paddingRight) - parseFloat(cs.borderRightWidth)};
+      out.width = ar.width;
+      out.box = box.right - box.left;
+      // an element laid out past the text box: a reader sees it cut at the box's edge (a
+      // sideways scrollbar, where the theme gives one, is easy to miss and absent with
+      // overlay scrollbars), so it must fit
+      var cut = function (el) {
+        var r = el.getBoundingClientRect();
+        return r.left < box.left - 2 || r.right > box.right + 2;
+      };
       art.querySelectorAll("table").forEach(function (t) {
         var w = Math.max(t.scrollWidth, t.getBoundingClientRect().width);
-        if (w > aw + 2) out.wide_tables.push(Math.round(w) + " px: " + t.innerText.slice(0, 80));
+        if (cut(t)) out.wide_tables.push(Math.round(w) + " px: " + t.innerText.slice(0, 80));
       });
       art.querySelectorAll('mjx-container[display="true"]').forEach(function (m) {
-        var inner = m.querySelector("mjx-math");
-        var w = inner ? inner.getBoundingClientRect().width : 0;
-        if (w > aw + 2) out.wide_math.push(Math.round(w) + " px: " + m.textContent.slice(0, 60));
+        var inner = m.querySelector("mjx-math") || m;
+        var w = inner.getBoundingClientRect().width;
+        if (cut(inner)) out.wide_math.push(Math.round(w) + " px: " + m.textContent.slice(0, 60));
+      });
+      // a code block whose lines are cut at the right edge (neither wrapped nor fitting)
+      art.querySelectorAll("pre").forEach(function (p) {
+        if (p.scrollWidth > p.clientWidth + 2 || cut(p))
+          out.wide_code.push(p.scrollWidth + " px in " + p.clientWidth + " px: "
+                             + p.innerText.slice(0, 60));
       });
       out.math_errors = art.querySelectorAll("mjx-merror").length;
       var skip = "code, pre, kbd, script, style, mjx-container, .highlight, textarea";
@@ -237,10 +257,20 @@ def _all_pages(probes, check) -> None:
 
 
 def test_tables_and_equations_fit_the_page(probes):
+    """No table or display equation runs past the visible text box (the article's content
+    box, narrower than the article by its padding)."""
     _all_pages(probes, lambda name, p: (
-        f"{name}: wider than the page ({p['width']:.0f} px): tables {p['wide_tables']}, "
-        f"equations {p['wide_math']}, {p['math_errors']} MathJax errors"
+        f"{name}: wider than the text box ({p['box']:.0f} px of a {p['width']:.0f} px "
+        f"article): tables {p['wide_tables']}, equations {p['wide_math']}, "
+        f"{p['math_errors']} MathJax errors"
         if p["wide_tables"] or p["wide_math"] or p["math_errors"] else None))
+
+
+def test_code_blocks_are_not_cut(probes):
+    """Every code block wraps its long lines (or fits): nothing is cut at 1,280 px."""
+    _all_pages(probes, lambda name, p: (
+        f"{name}: code cut at the right edge: {p['wide_code'][:2]}" if p["wide_code"]
+        else None))
 
 
 def test_no_raw_math_on_any_page(probes):

@@ -13,9 +13,11 @@ import hashlib_core.evaluation as evaluation
 from hashlib_core.evaluation import DEFAULT_PN_CUTOFFS, EvalResult, evaluate
 from hashlib_core.metrics import (
     CODE_HEALTH_KEYS,
+    CODE_REDUNDANCY_KEYS,
     bit_balance,
     bit_correlation,
     code_health,
+    code_redundancy,
     mean_absolute_correlation,
     mean_average_precision,
     precision_at_n,
@@ -89,6 +91,7 @@ def test_evaluate_equals_the_metric_functions_single_label(topk):
         "map", "map_all", "map_expected", "precision_top5000", "precision_r2", "recall_r2",
         "mac", "bit_balance", "distinct_bits", "distinct_codes", "constant_bits",
         *(f"query_{k}" for k in CODE_HEALTH_KEYS),
+        *CODE_REDUNDANCY_KEYS, *(f"query_{k}" for k in CODE_REDUNDANCY_KEYS),
     }  # fmt: skip
     assert all(isinstance(v, float) for v in res.scalars.values())
     # code health as code_health() computes it, of the database and of the query codes
@@ -97,6 +100,10 @@ def test_evaluate_equals_the_metric_functions_single_label(topk):
         for k in ("distinct_bits", "distinct_codes", "constant_bits"):
             assert res.scalars[prefix + k] == health[k]
     assert res.scalars["query_mac"] == pytest.approx(mean_absolute_correlation(q))
+    # redundancy (issue 24) as code_redundancy() computes it, database and query codes
+    for prefix, codes in (("", db), ("query_", q)):
+        for k, v in code_redundancy(codes).items():
+            assert res.scalars[prefix + k] == pytest.approx(v, nan_ok=True)
 
 
 def read_multi_hot(path, n):

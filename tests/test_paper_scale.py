@@ -116,6 +116,14 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
     assert table.loc["CSQ", ("16 bits", "here")] == f"{rec['scalars']['map']:.3f}"
     assert table.loc["CSQ", ("32 bits", "here")] == tables.MISSING
     assert "differ from the paper's protocol" in caption
+    # the deviation marked where it is read (issue 25): the results page's table of that
+    # length says what deviates, in its caption
+    page = "\n".join(tables.results_page(results, load_reported(), dataset="nuswide",
+                                          scale="paper", out_dir=tmp_path / "page",
+                                          page="results_nuswide"))
+    assert "‡ **1 run here deviates from the paper's setting**" in page
+    assert "database 30 images" in page or "database: 30 images" in page
+    assert "1 epoch" in page or "epochs" in page
 
 
 # --------------------------------------------------------------------------- weights
@@ -287,7 +295,8 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys,
                      f"{q}: 10 items, the paper's protocol has 2,100"):
         assert expected in out, expected
     bad_lines = [ln for ln in out.splitlines() if ln.startswith(str(lists))]
-    assert len(bad_lines) == 9  # 5 bad items, no database.txt, 3 sizes
+    # 5 bad items, no database.txt (described once: no database size line), 2 sizes
+    assert len(bad_lines) == 8
 
     # the runner refuses the paper scale on it before any training, even when allowed
     # to run on other sizes, naming the same files and lines

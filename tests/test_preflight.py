@@ -46,7 +46,7 @@ def test_check_protocol_names_each_missing_image_once(tmp_path):
     protocol, problems = preflight.check_protocol("nuswide-21", root=str(tmp_path))
     assert protocol is not None and len(problems) == 1
     assert problems[0].startswith("protocol nuswide-21: 2 image file(s) missing")
-    assert problems[0].count("07.png") == 1 and "train.txt line 3" in problems[0]
+    assert problems[0].count("07.png") == 1 and "train.txt:3" in problems[0]
     assert preflight.missing_images(protocol)[0] == 2
     _, problems = preflight.check_protocol("nuswide-21", root=str(tmp_path / "absent"))
     assert "lists of 'nuswide_21' not found" in problems[0]
@@ -61,7 +61,7 @@ def test_engine_stops_before_training_on_a_missing_image(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert _one_error(err).startswith("error: protocol nuswide-21: 1 image file(s) missing")
-    assert "img/07.png (" in err and "train.txt line 3)" in err
+    assert "train.txt:3: " in err and "img/07.png" in err
     assert not (tmp_path / "run" / "last.pt").exists()
 
 

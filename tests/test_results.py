@@ -255,3 +255,16 @@ def test_unreadable_manifest_is_named(tmp_path):
     manifest.write_text('{"protocol": "cif')
     with pytest.raises(ValueError, match=rf"{manifest.name}: unreadable protocol manifest"):
         R.load_manifest("smoke", "cifar10-smoke", root=root)
+
+
+def test_a_rerun_removes_the_database_codes_stored_beside_the_old_record(tmp_path):
+    """The retrieval page's database codes live in the record's folder
+    (scripts/store_db_codes.py); a rerun of the cell writes a new record, and the old run's
+    codes must not stay there beside it (they would not match its query codes)."""
+    root = tmp_path / "r"
+    folder = R.save_run(_result(map_value=0.5), root=root, artifacts=None)
+    stale = folder / "db_codes-0123456789ab.npz"
+    stale.write_bytes(b"codes of the old run")
+    R.save_run(_result(map_value=0.7), root=root, artifacts=tmp_path / "a")
+    assert not stale.exists()
+    assert not list(folder.glob("db_codes-*.npz"))  # the new ones go to the artifacts

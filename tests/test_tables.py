@@ -47,10 +47,12 @@ def store(tmp_path_factory):
 def test_length_tables(store):
     results, reported = load_results("smoke", root=store), load_reported()
     out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
-    # mAP at 16/32/64 bits (the paper printed all three) and the DSAH table's 4 lengths
+    # mAP at 16/32/64 bits (the paper printed all three), the DSAH table's 4 lengths and
+    # the radius-2 precision where runs exist (no paper prints it as a table)
     assert [(t.metric, t.n_bits) for t in out] == [
         ("map", 16), ("map", 32), ("map", 64), ("precision_top5000", 12),
-        ("precision_top5000", 24), ("precision_top5000", 36), ("precision_top5000", 48)]
+        ("precision_top5000", 24), ("precision_top5000", 36), ("precision_top5000", 48),
+        ("precision_r2", 32)]
     t32 = out[1]
     assert list(t32.table.columns) == ["method", "paper", "ours", "ours − paper"]
     rows = t32.table.set_index("method")
@@ -78,7 +80,9 @@ def test_runs_table_is_complete_with_provenance(store, tmp_path):
     assert set(runs.variant) == {"", "tune-adam-lr0.0003", "segments3"}
     assert runs.epochs.tolist() == [3] * 7 and (runs.best_epoch == 2).all()
     assert runs.wall_time_min.tolist() == pytest.approx([1.5] * 7)
-    assert runs.method.iloc[0] == "lsh"  # shallow methods first
+    # the results tables' order: the compared pair first, the shallow methods last
+    assert runs.method.iloc[0] == tables.results_order(set(runs.method))[0]
+    assert runs.method.iloc[-1] == "lsh"
     page = tables.runs_page_table(runs, repo=store.parent)
     assert page.record.str.startswith("[json](../../results/smoke/").all()
     assert page["epochs (best)"].iloc[0] == "3 (3)"
@@ -99,11 +103,15 @@ def test_results_page_writes_every_table_as_csv(store, tmp_path):
                                  out_dir=tmp_path, page="results_cifar10")
     assert len(blocks) == 8
     for i, block in enumerate(blocks, 1):
+        assert "[run list](runs)" in block  # every table links the run list
         assert block.startswith(f"**Table {i}.")
         name = block.split("[CSV](")[1].split(")")[0]
         csv = pd.read_csv(tmp_path / name)
         assert len(csv) == block.count("\n| ") - 1  # the rows under the header line
-    runs = pd.read_csv(tmp_path / "results_cifar10_runs.csv")
+    # the run list is its own page
+    listing = tables.runs_page(results, scale="smoke", out_dir=tmp_path)
+    assert len(listing) == 1 and "Every stored run on protocol" in listing[0]
+    runs = pd.read_csv(tmp_path / f"runs_{PROTOCOL}.csv")
     assert len(runs) == 7 and {"git_commit", "record", "epochs", "best_epoch"} <= set(runs)
 
 
@@ -142,28 +150,17 @@ def test_runs_behind_counts_runs_and_commits(store):
     assert tables.runs_behind(results, protocol="other") == "no stored run"
 
 
-def test_dsah_table_moves_to_the_adsh_protocol_once_it_has_runs(store, tmp_path):
-    import shutil
+def test_dsah_table_reads_each_method_on_its_grid_protocol(store):
+    """The DSAH table takes each method's protocol from the grid (ADSH and DSAH under
+    ADSH's protocol at the cpu scale, the others on protocol I), not one protocol for all."""
+    from hashlib_core import grids
 
-    root = tmp_path / "results"
-    shutil.copytree(store, root)
-    results, reported = load_results("smoke", root=root), load_reported()
-    assert tables.dsah_protocol(results, "smoke") == PROTOCOL
-    rng = np.random.default_rng(5)
-    ql, dl = rng.integers(0, 10, 50), rng.integers(0, 10, 200)
-    q, d = _codes(rng, ql, 12, 0.9), _codes(rng, dl, 12, 0.9)
-    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
-    cfg = RunConfig.from_scale("smoke", method="dsah", n_bits=12).to_dict()
-    cfg["protocol"] = "cifar10-adsh"  # a protocol name this checkout may not register yet
-    save_run(RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
-                       manifest={"protocol": "cifar10-adsh"}, manifest_sha256="d" * 64),
-             root=root, artifacts=None)
-    results = load_results("smoke", root=root)
-    assert tables.dsah_protocol(results, "smoke") == "cifar10-adsh"
+    cpu = tables.table_protocols("cpu", grids.DSAH_TABLE, [12, 24, 36, 48], "cifar10-i")
+    assert {m for m, p in cpu.items() if p == "cifar10-adsh"} == {"adsh", "dsah"}
+    assert {p for m, p in cpu.items() if m not in ("adsh", "dsah")} == {"cifar10-i"}
+    smoke = tables.table_protocols("smoke", grids.DSAH_TABLE, [12, 24, 36, 48], PROTOCOL)
+    assert set(smoke.values()) == {PROTOCOL}
+    results, reported = load_results("smoke", root=store), load_reported()
     out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
     t12 = next(t for t in out if t.metric == "precision_top5000" and t.n_bits == 12)
-    assert "`cifar10-adsh`" in t12.caption and len(t12.runs) == 1
-    assert next(t for t in out if t.metric == "map").runs.protocol.eq(PROTOCOL).all()
-    blocks = tables.results_page(results, reported, dataset="cifar10", scale="smoke",
-                                 out_dir=tmp_path, page="p")
-    assert "`cifar10-adsh`" in blocks[-1] and blocks[-1].count("\n| ") - 1 == 8
+    assert f"protocol `{PROTOCOL}`" in t12.caption and set(t12.data.protocol) == {PROTOCOL}

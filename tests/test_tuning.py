@@ -13,16 +13,30 @@ from hashlib_core.reproduce import TuningPending, cell_settings
 from hashlib_core.results import RECORD, SCHEMA, record_dir
 
 
-def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0):
+def _codes(folder, n_bits, tag=""):
+    """A real query codes file in ``folder`` (a record counts only with one) and its
+    ``files`` entry."""
+    from hashlib_core.results import _codes_npz, _sha256
+
+    seed = sum(tag.encode())
+    codes = np.where(np.random.default_rng(seed).random((2, n_bits)) > 0.5, 1, -1)
+    data = _codes_npz(codes, np.zeros(2, np.int64), tag or "test")
+    name = f"query_codes-{_sha256(data)[:12]}.npz"
+    (folder / name).write_bytes(data)
+    return {"name": name, "sha256": _sha256(data)}
+
+
+def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0, seed=grids.TUNE_SEED):
     variant = grids.tune_variant(opt, lr)
     key = {"scale": "cpu", "protocol": "cifar10-i", "method": method,
-           "n_bits": grids.TUNE_BITS, "seed": grids.TUNE_SEED, "variant": variant}
+           "n_bits": grids.TUNE_BITS, "seed": seed, "variant": variant}
     folder = record_dir(root, **key)
     folder.mkdir(parents=True)
     history = [{"epoch": e, "loss": 1.0, "val_map": v} for e, v in enumerate(val_curve)]
     best = max(range(len(val_curve)), key=lambda e: val_curve[e])
     record = {"schema": SCHEMA, "key": key, "config": {"optimizer": opt, "lr": lr, "epochs": len(val_curve)},
-              "scalars": {"map": query_map}, "curves": {}, "provenance": {}, "files": {},
+              "scalars": {"map": query_map}, "curves": {}, "provenance": {},
+              "files": {"query_codes": _codes(folder, grids.TUNE_BITS, variant)},
               "history": history, "best_epoch": best}
     (folder / RECORD).write_text(json.dumps(record))
 
@@ -161,7 +175,7 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
             config["epochs"] = winner_epochs
         folder = record_dir(root, **cell.key("cpu"))
         folder.mkdir(parents=True)
-        (folder / "query_codes-aaaa.npz").write_bytes(b"codes of " + cell.variant.encode())
+        entry = _codes(folder, cell.n_bits, cell.variant)
         (folder / "run.ipynb").write_text("{}")
         record = {"schema": SCHEMA, "key": cell.key("cpu"), "config": config,
                   "scalars": {"map": 0.61 if won else 0.3, "distinct_bits": 32,
@@ -170,7 +184,7 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
                   "history": [{"epoch": 0, "loss": 1.0, "val_map": 0.7 if won else 0.5}],
                   "best_epoch": 0, "timings": {"total_s": 500.0},
                   "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0},
-                  "files": {"query_codes": {"name": "query_codes-aaaa.npz", "sha256": "x"},
+                  "files": {"query_codes": entry,
                             "db_codes": None}}
         assert result_settings(config, "m" * 64)["variant"] == cell.variant
         (folder / RECORD).write_text(json.dumps(record))
@@ -208,7 +222,9 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     assert rec["key"]["variant"] is None and rec["config"]["variant"] is None
     assert rec["provenance"]["copied_from"] == "32b_seed0_tune-sgd-lr0.03"
     assert rec["provenance"]["wall_time_s"] is None and rec["scalars"]["map"] == 0.61
-    assert (folder / "query_codes-aaaa.npz").read_bytes() == b"codes of tune-sgd-lr0.03"
+    won = record_dir(tmp_path, **{**cell.key("cpu"), "variant": "tune-sgd-lr0.03"})
+    name = rec["files"]["query_codes"]["name"]
+    assert (folder / name).read_bytes() == (won / name).read_bytes()
     assert not stale.exists()
     # the copy is the cell's record: done, and counted once in the grid's cost
     assert plan_cell(cell, config, scale="cpu", root=tmp_path, logs=tmp_path / "logs",
@@ -228,3 +244,75 @@ def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
         plan = plan_cell(cell, cell_config(cell, "cpu", root=root), scale="cpu",
                          root=root, logs=tmp_path / "logs", manifest_sha256="m" * 64)
         assert plan.action == "run"
+
+
+def test_tune_ties_are_the_near_ties_of_the_stored_tuning_runs():
+    """The tie rule's list (grids.TUNE_TIES) is what the rule gives on the committed tuning
+    runs: every setting within TUNE_TIE of its method's best seed-0 validation mAP, for the
+    methods with two or more such settings; each gets a seed-1 tuning cell."""
+    from pathlib import Path
+
+    from hashlib_core.tuning import tie_check, tuning_table
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    table = tuning_table(root, "cpu")
+    if table.empty:
+        pytest.skip("no committed tuning runs in this checkout")
+    derived = {}
+    for method, g in table.groupby("method"):
+        near = g[g.val_map >= g.val_map.max() - grids.TUNE_TIE]
+        if len(near) > 1:
+            derived[method] = {(r.optimizer, r.lr) for r in near.itertuples()}
+    assert derived == {m: set(t) for m, t in grids.TUNE_TIES.items()}
+    cells = [c for c in grids.select(grids.grid("cpu"), kinds=["tune"])
+             if c.seed == grids.TUNE_TIE_SEED]
+    assert {(c.method, c.settings["optimizer"], c.settings["lr"]) for c in cells} == {
+        (m, o, lr) for m, t in grids.TUNE_TIES.items() for o, lr in t}
+    check = tie_check(root, "cpu")
+    assert set(check.method) == set(grids.TUNE_TIES)
+    assert check.groupby("method").winner_seed0.sum().eq(1).all()
+
+
+def test_tie_check_picks_the_best_two_seed_mean(tmp_path, monkeypatch):
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.698])
+    assert set(tuning.tie_check(tmp_path, "cpu").changes) == {"pending"}
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    check = tuning.tie_check(tmp_path, "cpu")
+    assert set(check.changes) == {"yes"}
+    assert check[check.winner_mean].lr.tolist() == [3e-3]
+
+
+def test_tie_markdown_says_what_the_two_seed_mean_decides(tmp_path, monkeypatch):
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.698])
+    assert "DHN: pending" in tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    text = tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    assert "picks adam at 0.003 instead of 0.001" in text and "| DHN | adam, lr 0.001 |" in text
+    assert tuning.tie_markdown(tuning.tie_check(tmp_path, "smoke")) == ""
+
+
+def test_tuned_settings_follow_the_two_seed_mean_once_the_tie_runs_exist(tmp_path,
+                                                                          monkeypatch):
+    """Issue 23's tie rule decides the settings every other cell of the method uses:
+    the seed-0 winner while its tie's seed-1 runs are missing, the best two-seed mean after."""
+    from hashlib_core import tuning
+
+    monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
+    for opt, lr in grids.TUNE_CONFIGS:
+        _write_tune_record(tmp_path, "dhn", opt, lr,
+                           [{1e-3: 0.700, 3e-3: 0.698}.get(lr, 0.5) if opt == "adam" else 0.4])
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+    _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 1e-3}
+    _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
+    assert tuning.tuned_settings("dhn", tmp_path) == {"optimizer": "adam", "lr": 3e-3}

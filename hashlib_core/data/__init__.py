@@ -12,13 +12,32 @@ Modules: :mod:`~hashlib_core.data.protocols` (the named protocols and their poli
 :mod:`~hashlib_core.data.cache` (data root, cache folder, atomic writes).
 """
 
-from hashlib_core.data.cache import cache_root, data_root
-from hashlib_core.data.cifar import load_cifar10, read_cifar_batch
-from hashlib_core.data.listfile import read_list_file
-from hashlib_core.data.mnist import load_mnist, read_idx
-from hashlib_core.data.protocols import describe_protocol, list_protocols, load_protocol
-from hashlib_core.data.splits import Protocol, Split, manifest_digest
-from hashlib_core.data.transforms import check_images, make_torch_dataset, read_image
+from importlib import import_module
+
+#: public name -> the module that defines it; imported on first use, so that
+#: ``python -m hashlib_core.data --help`` (and this package) does not import torch
+_LAZY = {
+    "cache_root": "cache", "data_root": "cache",
+    "load_cifar10": "cifar", "read_cifar_batch": "cifar",
+    "read_list_file": "listfile",
+    "load_mnist": "mnist", "read_idx": "mnist",
+    "describe_protocol": "protocols", "list_protocols": "protocols", "load_protocol": "protocols",
+    "Protocol": "splits", "Split": "splits", "manifest_digest": "splits",
+    "check_images": "transforms", "make_torch_dataset": "transforms", "read_image": "transforms",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "Protocol",

@@ -20,6 +20,7 @@ altered, and deletes it, so the caller rebuilds it (once, not on every rerun).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -77,21 +78,40 @@ def download_root(
     return cache_root(cache_dir) / "downloads"
 
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache folder (created if needed): ``cache_dir``, ``$HASHLIB_CACHE`` or the user cache."""
+def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder, not created: ``cache_dir``, ``$HASHLIB_CACHE`` or the user cache."""
     if cache_dir is not None:
-        path = Path(cache_dir).expanduser()
-    elif os.environ.get("HASHLIB_CACHE"):
-        path = Path(os.environ["HASHLIB_CACHE"]).expanduser()
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        path = Path(base) / "hashlib_core"
-    path.mkdir(parents=True, exist_ok=True)
+        return Path(cache_dir).expanduser()
+    if os.environ.get("HASHLIB_CACHE"):
+        return Path(os.environ["HASHLIB_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hashlib_core"
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder (created if needed): ``cache_dir``, ``$HASHLIB_CACHE`` or the user cache.
+
+    Raises
+    ------
+    ValueError
+        One line naming the folder when it cannot be created.
+    """
+    path = cache_folder(cache_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cache folder {path} cannot be created ({err.strerror or err}); "
+                         "set HASHLIB_CACHE or cache_dir to a writable folder") from None
     return path
 
 
 class CorruptCacheWarning(UserWarning):
     """A cached file was unreadable or did not match its stamp; it is rebuilt."""
+
+
+class CacheWriteWarning(UserWarning):
+    """A cache file could not be written (read-only or full folder); the run goes on
+    without it (the value is computed again next time)."""
 
 
 def _stamp_path(path: Path) -> Path:
@@ -111,11 +131,26 @@ def array_stamp(path: str | os.PathLike, array: np.ndarray) -> dict[str, Any]:
 
 
 def save_array(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Save one array as ``.npy`` atomically (no pickle), with its stamp beside it."""
+    """Save one array as ``.npy`` atomically (no pickle), with its stamp beside it.
+
+    A cache is an optimisation: when the folder is read-only or full, nothing is left
+    behind and a :class:`CacheWriteWarning` names the file and the reason (the caller
+    goes on with the array it has).
+    """
     path = Path(path)
     array = np.ascontiguousarray(array)
-    atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
-    save_json(_stamp_path(path), array_stamp(path, array))
+    try:
+        atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
+        save_json(_stamp_path(path), array_stamp(path, array))
+    except OSError as err:
+        for p in (path, _stamp_path(path)):
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                pass
+        why = "no space left on the device" if err.errno == errno.ENOSPC else (err.strerror or err)
+        warnings.warn(f"cache file {path} not written ({why}); going on without it",
+                      CacheWriteWarning, stacklevel=2)
     return path
 
 
@@ -129,14 +164,15 @@ def _discard(path: Path, why: str) -> None:
             pass
 
 
-def load_array(path: str | os.PathLike) -> np.ndarray | None:
+def load_array(path: str | os.PathLike, *, finite: bool = False) -> np.ndarray | None:
     """A cached array written by :func:`save_array`; None when it must be (re)built.
 
     None without a warning when the file does not exist; None with a
     :class:`CorruptCacheWarning` naming the file (which is then deleted) when it cannot
-    be read or differs from its stamp (size, shape, dtype, digest). A file without a
-    stamp (written before stamps existed) is accepted when NumPy reads it whole, and
-    stamped.
+    be read or differs from its stamp (size, shape, dtype, digest), or (``finite``)
+    holds NaN or infinite values. A file without a stamp (written before stamps
+    existed) is accepted when NumPy reads it whole, and stamped; an unreadable stamp is
+    named and the file rebuilt.
     """
     path = Path(path)
     if not path.is_file():
@@ -149,8 +185,13 @@ def load_array(path: str | os.PathLike) -> np.ndarray | None:
     stamp_file = _stamp_path(path)
     try:
         stamp = json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
-    except (OSError, ValueError):
-        stamp = {}
+    except (OSError, ValueError) as err:
+        _discard(path, f"has an unreadable stamp {stamp_file.name} ({type(err).__name__})")
+        return None
+    if finite and array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        _discard(path, f"holds {bad:,} NaN or infinite value(s)")
+        return None
     if stamp is None:
         save_json(stamp_file, array_stamp(path, array))
         return array

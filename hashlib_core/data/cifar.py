@@ -13,7 +13,10 @@ order, so a split defined by indices selects the same images from either copy:
   error about 5.8 / 255 against the originals. Its size and SHA-256 are checked against
   the known values (and ``SHA256SUMS`` when present) before decoding.
 
-``source="auto"`` prefers the pickles when both exist. Decoding happens once; the uint8
+``source="auto"`` prefers the pickles when both exist (exact pixels). The pickles are the
+dataset's own format; they are read with a restricted unpickler that accepts only the
+types a CIFAR-10 batch holds (dicts, lists, bytes, numpy arrays), so a planted file cannot
+run code: it is refused with an error naming it. Decoding happens once; the uint8
 arrays are cached as ``.npy`` in the cache folder and later loads take well under 2 s.
 """
 
@@ -89,6 +92,31 @@ class InMemoryData(NamedTuple):
     info: dict
 
 
+#: the only globals a CIFAR-10 python batch refers to (numpy's array reconstruction)
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how pickle protocol 2 writes bytes from Python 3
+}
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that builds plain data and numpy arrays only: any other global (a
+    function a crafted pickle would call) is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused global {module}.{name} (a CIFAR-10 batch "
+                                     "holds only data)")
+
+
+def _load_data_pickle(path: Path):
+    with open(path, "rb") as fh:
+        return _DataOnlyUnpickler(fh, encoding="bytes").load()
+
+
 def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read one original CIFAR-10 python batch (``data_batch_k`` or ``test_batch``).
 
@@ -105,8 +133,7 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            entry = pickle.load(fh, encoding="bytes")  # noqa: S301 - the CIFAR-10 format
+        entry = _load_data_pickle(path)  # the CIFAR-10 format, data types only
     except (pickle.UnpicklingError, EOFError, ValueError) as err:
         raise ValueError(f"{path}: not a CIFAR-10 python batch ({err})") from err
     if not isinstance(entry, dict) or b"data" not in entry or b"labels" not in entry:
@@ -129,8 +156,11 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 def read_cifar_meta(path: str | os.PathLike) -> list[str]:
     """Class names from the original ``batches.meta`` (CIFAR-10's label order)."""
-    with open(path, "rb") as fh:
-        meta = pickle.load(fh, encoding="bytes")  # noqa: S301 - the CIFAR-10 format
+    path = Path(path)
+    try:
+        meta = _load_data_pickle(path)  # the CIFAR-10 format, data types only
+    except (pickle.UnpicklingError, EOFError, ValueError) as err:
+        raise ValueError(f"{path}: not a CIFAR-10 meta file ({err})") from err
     names = meta.get(b"label_names") if isinstance(meta, dict) else None
     if not names:
         raise ValueError(f"{path}: no b'label_names' in the CIFAR-10 meta file")
@@ -251,6 +281,28 @@ def _source_files(kind: str, folder: Path) -> list[Path]:
     return [folder / "cifar10_jpeg.zip", folder / "std_order_index.csv"]
 
 
+def _read_meta(path: Path) -> dict | None:
+    """The decoded-copy cache's meta JSON, or None (the copy is rebuilt): absent, or
+    unreadable (named in a :class:`~hashlib_core.data.cache.CorruptCacheWarning`)."""
+    import json
+    import warnings
+
+    from hashlib_core.data.cache import CorruptCacheWarning
+
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as err:
+        warnings.warn(f"cache file {path} is unreadable ({type(err).__name__}: "
+                      f"{' '.join(str(err).split())[:120]}); the decoded copy is rebuilt",
+                      CorruptCacheWarning, stacklevel=3)
+        return None
+    return meta
+
+
 def load_cifar10(
     *,
     root: str | os.PathLike | None = None,
@@ -308,16 +360,14 @@ def load_cifar10(
     cache = cache_root(cache_dir)
     stem = cache / f"cifar10-{kind}-v{_CACHE_VERSION}"
     meta_path = Path(f"{stem}-meta.json")
-    if meta_path.is_file():
-        import json
-
-        meta = json.loads(meta_path.read_text())
+    meta = _read_meta(meta_path)
+    if meta is not None:
         if meta.get("stamps") == stamps:
             images = load_array(f"{stem}-images.npy")  # None (named) when corrupt: rebuilt
             labels = load_array(f"{stem}-labels.npy") if images is not None else None
             if labels is not None and images.shape == (N_TRAIN + N_TEST, 32, 32, 3) and \
                     labels.shape == (N_TRAIN + N_TEST,):
-                return InMemoryData(images, labels, meta["info"])
+                return InMemoryData(images, labels, meta.get("info") or {})
     start = time.perf_counter()
     data = _decode_jpeg_zip(folder) if kind == "jpeg" else _read_pickles(folder)
     seconds = time.perf_counter() - start

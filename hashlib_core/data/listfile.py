@@ -133,6 +133,62 @@ def _split_line(line: str, n_classes: int | None, where: str) -> tuple[str, list
     return head.group(1), parts[-n_classes:]
 
 
+class ListLine(NamedTuple):
+    """One line of a list file as :func:`scan_list_text` reads it: ``problem`` is None
+    for an item (``name``, ``labels``), else what is wrong with the line (``"empty line"``
+    for a blank one, which the loader skips)."""
+
+    line: int
+    name: str | None
+    labels: list[str] | None
+    problem: str | None
+
+
+def read_list_text(path: str | os.PathLike) -> str:
+    """The text of a list file, decoded as the loader does (UTF-8, a byte-order mark
+    dropped, or UTF-16 with its mark); ``ValueError`` naming the file otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"list file {path} is a folder, not a file")
+    if not path.is_file():
+        raise ValueError(f"list file missing: {path}")
+    try:
+        return _decode(path, path.read_bytes())
+    except OSError as err:
+        raise ValueError(f"list file {path} cannot be read: {err.strerror or err}") from None
+
+
+def scan_list_text(text: str, *, n_classes: int | None = None, path: str | os.PathLike = "",
+                   sep: str = " line ") -> list[ListLine]:
+    """Every line of a list file's text, parsed as the loader parses it (labels the last
+    columns, a path may hold spaces, CRLF or LF), with what is wrong with each: the one
+    reader of :func:`read_list_file` and of ``python -m hashlib_core.data check``.
+
+    Problems are ``"<path><sep><line>: <problem>"`` (``sep`` " line " for the loader's
+    errors, ":" for the data check's); a path seen twice in the file is a problem of the
+    second line; an all-zero label row is an item (the loader drops it).
+    """
+    out: list[ListLine] = []
+    seen: dict[str, int] = {}
+    for k, line in enumerate(text.splitlines(), start=1):
+        where = f"{path}{sep}{k}"
+        if not line.strip():
+            out.append(ListLine(k, None, None, f"{where}: empty line"))
+            continue
+        try:
+            name, values = _split_line(line, n_classes, where)
+        except ValueError as err:
+            out.append(ListLine(k, None, None, str(err)))
+            continue
+        n_classes = len(values)
+        if name in seen:
+            out.append(ListLine(k, name, values, f"{where}: {name} already listed on line {seen[name]}"))
+            continue
+        seen[name] = k
+        out.append(ListLine(k, name, values, None))
+    return out
+
+
 def read_list_file(path: str | os.PathLike, *, n_classes: int | None = None) -> ListFile:
     """Parse a ``relative/path l_1 ... l_C`` list file.
 
@@ -152,36 +208,28 @@ def read_list_file(path: str | os.PathLike, *, n_classes: int | None = None) -> 
     Notes
     -----
     The labels are the last ``n_classes`` columns, and the path is everything before
-    them (spaces inside a path are kept; leading and trailing blanks are not).
+    them (spaces inside a path are kept; leading and trailing blanks are not). Blank
+    lines are skipped. Lines are read by :func:`scan_list_text`, as the data check reads
+    them.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"list file {path} is a folder, not a file")
-    if not path.is_file():
-        raise ValueError(f"list file missing: {path}")
-    try:
-        text = _decode(path, path.read_bytes())
-    except OSError as err:
-        raise ValueError(f"list file {path} cannot be read: {err.strerror or err}") from None
+    text = read_list_text(path)
     rel: list[str] = []
     rows: list[list[str]] = []
     lines: list[int] = []
-    seen: dict[str, int] = {}
     dropped: list[int] = []
-    for k, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue  # blank line: no item
-        name, values = _split_line(line, n_classes, f"{path} line {k}")
-        n_classes = len(values)
-        if name in seen:
-            raise ValueError(f"{path} line {k}: {name} already listed on line {seen[name]}")
-        seen[name] = k
-        if "1" not in values:
-            dropped.append(k)
+    for item in scan_list_text(text, n_classes=n_classes, path=path):
+        if item.problem is not None:
+            if item.name is None and item.labels is None and item.problem.endswith(": empty line"):
+                continue  # blank line: no item
+            raise ValueError(item.problem)
+        n_classes = len(item.labels)
+        if "1" not in item.labels:
+            dropped.append(item.line)
             continue
-        rel.append(name)
-        rows.append(values)
-        lines.append(k)
+        rel.append(item.name)
+        rows.append(item.labels)
+        lines.append(item.line)
     if not rows and not dropped:
         raise ValueError(f"{path}: no items")
     labels = np.array(rows, dtype=np.uint8).reshape(len(rows), n_classes or 0)
@@ -255,6 +303,10 @@ def build_list_protocol(
         part: read_list_file(lists_dir / fname, n_classes=n_classes)
         for part, fname in files.items()
     }
+    for part, lst in parsed.items():
+        if not lst.relative_paths:  # every row all-zero: the split would be empty
+            raise ValueError(f"{lst.path}: all {lst.n_dropped:,} items have all-zero label rows "
+                             f"(dropped), so the {part} split would be empty")
     index: dict[str, int] = {}
     rel_paths: list[str] = []
     label_rows: list[np.ndarray] = []

@@ -150,6 +150,9 @@ def read_image(path: str, *, origin: str | None = None) -> torch.Tensor:
             return TF.pil_to_tensor(im)
     except FileNotFoundError as err:
         raise ValueError(f"image file missing: {path}{where}") from err
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"image too large: {path}{where}: over Pillow's decompression-bomb "
+                         f"limit of {Image.MAX_IMAGE_PIXELS:,} pixels") from err
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"unreadable or corrupt image: {path}{where}: {err}") from err
 

@@ -13,7 +13,19 @@ several GPUs from a notebook). Command line: ``python -m hashlib_core.engine``.
 """
 
 from hashlib_core.engine.config import RunConfig
-from hashlib_core.engine.result import RunResult
-from hashlib_core.engine.train import run
 
 __all__ = ["RunConfig", "RunResult", "run"]
+
+
+def __getattr__(name: str):
+    """``RunResult`` and ``run`` are imported on first use (they import torch), so that
+    ``python -m hashlib_core.engine --help`` answers without importing torch."""
+    if name == "RunResult":
+        from hashlib_core.engine.result import RunResult
+
+        return RunResult
+    if name == "run":
+        from hashlib_core.engine.train import run
+
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,9 +16,8 @@ import ast
 import json
 import sys
 
+# only light modules here: ``--help`` and argument errors answer without importing torch
 from hashlib_core import preflight
-from hashlib_core.engine.config import RunConfig
-from hashlib_core.engine.distributed import env_info
 
 
 def _value(text: str):
@@ -28,35 +27,53 @@ def _value(text: str):
         return text
 
 
-def parse_args(argv: list[str] | None = None):
+def build_parser() -> preflight.ArgumentParser:
+    """The command line's parser (every option with its help text)."""
     p = preflight.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
-    p.add_argument("--scale", required=True, choices=["smoke", "cpu", "paper"])
-    p.add_argument("--method", required=True)
-    p.add_argument("--n-bits", type=preflight.positive_int, required=True)
-    p.add_argument("--seed", type=preflight.non_negative_int)
-    p.add_argument("--protocol")
-    p.add_argument("--backbone")
-    p.add_argument("--pretrained")
-    p.add_argument("--epochs", type=preflight.positive_int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--device")
-    p.add_argument("--amp", action="store_true", default=None)
-    p.add_argument("--num-workers", type=int)
-    p.add_argument("--eval-every", type=int)
-    p.add_argument("--threads", type=int)
-    p.add_argument("--run-dir")
-    p.add_argument("--data-root")
-    p.add_argument("--cache-dir")
+    p.add_argument("--scale", required=True, choices=["smoke", "cpu", "paper"],
+                   help="the preset of settings (hashlib_core.scales): smoke (seconds), "
+                        "cpu (the CPU grid's), paper (the papers' networks and epochs)")
+    p.add_argument("--method", required=True,
+                   help="a registered method (hashlib_core.methods.list_methods()), e.g. csq")
+    p.add_argument("--n-bits", type=preflight.positive_int, required=True,
+                   help="code length in bits (at least 2: the radius-2 precision needs 2)")
+    p.add_argument("--seed", type=preflight.non_negative_int,
+                   help="training seed (default 0); the splits use the protocol seed")
+    p.add_argument("--protocol", help="data protocol (default: the scale's), e.g. cifar10-i, "
+                                      "nuswide-21 (hashlib_core.data.list_protocols())")
+    p.add_argument("--backbone", help="network (default: the scale's), e.g. smallcnn, "
+                                      "alexnet, resnet50")
+    p.add_argument("--pretrained", help="backbone weights: a torchvision weights name "
+                                        "(IMAGENET1K_V1) or a local state-dict file")
+    p.add_argument("--epochs", type=preflight.positive_int,
+                   help="training epochs (default: the scale's)")
+    p.add_argument("--batch-size", type=int, help="global batch size (default: the scale's)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the method's at the scale)")
+    p.add_argument("--device", help="cpu, cuda, cuda:<n> or auto (default: the scale's)")
+    p.add_argument("--amp", action="store_true", default=None,
+                   help="mixed precision on CUDA (default: the scale's)")
+    p.add_argument("--num-workers", type=int, help="data-loading processes (0: in this one)")
+    p.add_argument("--eval-every", type=int,
+                   help="validation mAP every this many epochs (0: none, keep the last)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--run-dir", help="checkpoint folder: the same command resumes from it")
+    p.add_argument("--data-root", help="raw data folder (default: $HASHLIB_DATA)")
+    p.add_argument("--cache-dir", help="cache folder (default: $HASHLIB_CACHE or ~/.cache)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="any other RunConfig field")
+                   help="any other RunConfig field, e.g. --set weight_decay=0 (repeatable; "
+                        "not scale, method or n_bits, which have their own options)")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE",
-                   help="a method hyper-parameter (method_overrides)")
+                   help="a method hyper-parameter (method_overrides), e.g. --hp lam=0.001 "
+                        "(repeatable; checked before any data is loaded)")
     p.add_argument("--allow-protocol-deviation", action="store_true", default=None,
                    help="paper scale: run on split sizes other than the paper's")
     p.add_argument("--json", action="store_true", help="print the scalars as JSON")
-    p.add_argument("--no-progress", action="store_true")
-    return p.parse_args(argv)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def parse_args(argv: list[str] | None = None):
+    return build_parser().parse_args(argv)
 
 
 def _pairs(items: list[str], flag: str) -> dict:
@@ -65,16 +82,57 @@ def _pairs(items: list[str], flag: str) -> dict:
         if "=" not in item or not item.split("=", 1)[0].strip():
             raise ValueError(f"{flag} expects NAME=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        out[k.strip().replace("-", "_") if flag == "--set" else k.strip()] = _value(v)
+        k = k.strip().replace("-", "_") if flag == "--set" else k.strip()
+        if flag == "--set" and k in ("scale", "method", "n_bits"):
+            raise ValueError(f"--set {item}: {k} has its own option, "
+                             f"--{k.replace('_', '-')} {v.strip() or 'VALUE'}")
+        out[k] = _value(v)
     return out
 
 
-def check(cfg: RunConfig) -> list[str]:
-    """The preflight of one run: device, weights, run folder, then (when those are fine)
-    the protocol's data and images."""
+def checkpoint_problems(cfg) -> list[str]:
+    """A checkpoint in ``cfg.run_dir`` that this run cannot resume (unreadable, or made
+    with other settings): one line, before any data is loaded."""
+    from pathlib import Path
+
+    from hashlib_core.engine import checkpoint as ckpt
+
+    if not cfg.run_dir:
+        return []
+    path = Path(cfg.run_dir) / ckpt.LAST
+    try:
+        state = ckpt.load(path)
+    except ValueError as err:
+        return [" ".join(str(err).split())]
+    if state is None or state.get("result_key") == cfg.result_key():
+        return []
+    from hashlib_core.results import result_settings, settings_differences
+
+    diff = settings_differences({"config": state.get("config") or {}},
+                                result_settings(cfg, None), stored_as="checkpoint")
+    return [f"{path} holds a checkpoint of other settings "
+            f"({'; '.join(diff) or 'another configuration'}); to start afresh remove "
+            f"{cfg.run_dir} or pass another --run-dir"]
+
+
+def check(cfg) -> list[str]:
+    """The preflight of one run: the method's hyper-parameters, device, weights (loaded),
+    run and cache folders, a checkpoint to resume, then (when those are fine) the
+    protocol's data, split sizes and images (decoded)."""
+    from hashlib_core.engine.config import method_problems
+
+    problems = method_problems(cfg)
+    if problems:
+        return problems
     problems = preflight.check_device(cfg.device) + preflight.check_weights(cfg)
     if cfg.run_dir:
         problems += preflight.check_writable(cfg.run_dir, "run folder (--run-dir)")
+    from hashlib_core.data.cache import cache_folder
+
+    problems += preflight.check_writable(cache_folder(cfg.cache_dir),
+                                         "cache folder (--cache-dir or $HASHLIB_CACHE)")
+    if not problems:
+        problems += checkpoint_problems(cfg)
     if not problems:
         problems += preflight.check_protocol(cfg.protocol, seed=cfg.protocol_seed,
                                              root=cfg.data_root, cache_dir=cfg.cache_dir)[1]
@@ -92,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         fields.update(_pairs(a.set, "--set"))
         if a.hp:
             fields["method_overrides"] = _pairs(a.hp, "--hp")
+        from hashlib_core.engine.config import RunConfig
+
         cfg = RunConfig.from_scale(a.scale, method=a.method, n_bits=a.n_bits, **fields)
     except ValueError as err:
         return preflight.report([str(err)])
@@ -109,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         where = f"; the same command resumes from {cfg.run_dir}" if cfg.run_dir else ""
         print(f"\ninterrupted (Ctrl-C){where}", file=sys.stderr)
         return 130
+    from hashlib_core.engine.distributed import env_info
+
     if env_info().rank != 0:
         return 0
     if a.json:

@@ -17,6 +17,10 @@ LR_SCHEDULES = ("cosine", "constant", "step")
 DEVICES = ("cpu", "cuda", "auto")
 AMP_DTYPES = ("bfloat16", "float16")
 FEATURES = ("gist",)
+#: the shortest code: the evaluation's precision within Hamming radius 2 needs 2 bits
+MIN_BITS = 2
+#: the fields :meth:`RunConfig.from_scale` takes as arguments (not as overrides)
+KEY_ARGUMENTS = ("scale", "method", "n_bits")
 #: fields that do not change the result (where it runs, how it reports, where it saves,
 #: and the encoding batch: in eval mode each image's code does not depend on its batch)
 NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
@@ -215,7 +219,11 @@ class RunConfig:
         for name in ("deterministic", "allow_protocol_deviation", "amp"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be True or False")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+        if self.n_bits < MIN_BITS:
+            raise bad("n_bits", f"must be at least {MIN_BITS}: the evaluation's precision within "
+                                f"Hamming radius {MIN_BITS} needs codes of {MIN_BITS} bits or more")
+        if self.threads is not None and (isinstance(self.threads, bool)
+                                         or not isinstance(self.threads, int) or self.threads <= 0):
             raise bad("threads", "must be None or a positive integer")
         cls = get_method_class(self.method)
         try:
@@ -278,6 +286,11 @@ class RunConfig:
         >>> cfg.protocol, cfg.backbone, cfg.image_size
         ('cifar10-i', 'smallcnn', 32)
         """
+        given = sorted(set(overrides) & set(KEY_ARGUMENTS))
+        if given:
+            raise ValueError(f"RunConfig.from_scale: {', '.join(given)} cannot be overridden "
+                             f"(they are arguments: --{given[0].replace('_', '-')} on the "
+                             "command line)")
         fields = scales.preset(scale, method)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - names)
@@ -285,3 +298,43 @@ class RunConfig:
             raise ValueError(f"RunConfig.from_scale: unknown field(s) {unknown}; known: {sorted(names)}")
         fields.update(overrides)
         return cls(method=method, n_bits=n_bits, **fields)
+
+
+def _protocol_classes(protocol: str) -> int | None:
+    """The label width of a protocol, known without building it (None when unknown)."""
+    if protocol.startswith(("cifar10", "mnist")):
+        return 10
+    from hashlib_core.data.listfile import LIST_PROTOCOLS
+
+    entry = LIST_PROTOCOLS.get(protocol)
+    return None if entry is None else int(entry[1])
+
+
+def method_problems(config: RunConfig) -> list[str]:
+    """Why the method of ``config`` cannot be made with its hyper-parameters (one line
+    each; [] when it can), found by constructing the method (its loss, centres, head
+    sizes: no network, no data) before any protocol is loaded.
+
+    Examples
+    --------
+    >>> cfg = RunConfig(method="shnet", n_bits=16, protocol="cifar10-smoke",
+    ...                 method_overrides={"head": "diagonal"})
+    >>> method_problems(cfg)[0]  # doctest: +ELLIPSIS
+    "--hp head='diagonal' of shnet: shnet: head must be one of ('serial', 'parallel'), ..."
+    """
+    from hashlib_core.methods import get_method_class
+
+    n_classes = _protocol_classes(config.protocol)
+    if n_classes is None:
+        return []
+    cls = get_method_class(config.method)
+    hp = ", ".join(f"{k}={v!r}" for k, v in config.method_overrides) or "the defaults"
+    try:
+        if getattr(cls, "kind", "deep") == "shallow":
+            cls(config.n_bits, n_classes, seed=config.seed, **config.overrides)
+        else:
+            cls(config.n_bits, n_classes, **config.overrides)
+    except (ValueError, TypeError, KeyError) as err:
+        why = " ".join(str(err).split())
+        return [f"--hp {hp} of {config.method}: {why}"]
+    return []

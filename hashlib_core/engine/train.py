@@ -31,6 +31,12 @@ global batch. (A larger global batch, set by the user, is a different setting: t
 this project states for it is the linear one, lr x new batch / 64, not applied
 automatically.)
 
+Progress (:mod:`hashlib_core.progress`): ``progress=True`` shows tqdm bars;
+``progress="lines"`` prints one plain line per epoch (epochs done, loss, last validation
+mAP, elapsed, time left; no carriage returns, for logs and executed notebooks). Whatever
+``progress`` is, a run with a ``run_dir`` rewrites ``run_dir/progress.json`` after every
+epoch, which the grid runner polls and relays to its console.
+
 Before anything is read: the pre-trained weights are resolved
 (:func:`hashlib_core.models.weights.resolve_weights`, one-line error when absent), and a
 paper-scale run on a protocol whose sizes differ from the paper's stops unless
@@ -52,6 +58,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
+from hashlib_core import progress as live
 from hashlib_core.data import load_protocol, make_torch_dataset
 from hashlib_core.engine import checkpoint as ckpt
 from hashlib_core.engine import distributed as ddp
@@ -135,7 +142,8 @@ class _Trainer:
     def __init__(self, cfg: RunConfig, protocol, info: ddp.DistInfo, device: torch.device,
                  progress: bool) -> None:  # fmt: skip
         self.cfg, self.protocol, self.info, self.device = cfg, protocol, info, device
-        self.progress = progress and info.is_main
+        self.progress = progress is True and info.is_main  # tqdm bars
+        self.lines = progress == "lines" and info.is_main  # one plain line per epoch
         self.use_amp = bool(cfg.amp) and device.type == "cuda"
         dtype = torch.bfloat16 if cfg.amp_dtype == "bfloat16" else torch.float16
         self.autocast = torch.autocast("cuda", dtype=dtype) if self.use_amp else None
@@ -313,10 +321,33 @@ class _Trainer:
         topk = None if p.topk is None else min(int(p.topk), len(p.train))
         return float(mean_average_precision(q, db, p.val.labels, p.train.labels, topk=topk))
 
+    def report(self, state: dict[str, Any]) -> None:
+        """Progress: a plain line (``progress="lines"``) and ``run_dir/progress.json``."""
+        if not self.info.is_main:
+            return
+        if self.lines:
+            print(f"{self.cfg.method} {self.cfg.n_bits} bits: {live.format_state(state)}",
+                  flush=True)
+        if self.run_dir is not None:
+            live.write(self.run_dir, state)
+
+    def progress_state(self, epoch: int, t0: float, seconds: list[float], phase: str = "training"):
+        earlier = float(sum(h.get("seconds", 0.0) for h in self.history[: self.start_epoch]))
+        vals = [h for h in self.history if h.get("val_map") is not None]
+        last = self.history[-1] if self.history else {}
+        return live.state(epoch=epoch, epochs=self.cfg.epochs, loss=last.get("loss"),
+                          val_map=vals[-1]["val_map"] if vals else None,
+                          val_epoch=vals[-1]["epoch"] + 1 if vals else None,
+                          elapsed_s=earlier + time.perf_counter() - t0,
+                          epoch_seconds=seconds, phase=phase)
+
     def fit(self, callbacks: Sequence[Callback]) -> float:
         cfg = self.cfg
         selecting = cfg.eval_every > 0 and len(self.protocol.val) > 0
         t0 = time.perf_counter()
+        seconds: list[float] = []
+        if self.start_epoch < cfg.epochs:
+            self.report(self.progress_state(self.start_epoch, t0, seconds))
         bar = tqdm(range(self.start_epoch, cfg.epochs), total=cfg.epochs, initial=self.start_epoch,
                    desc=f"{cfg.method} {cfg.n_bits} bits", disable=not self.progress)  # fmt: skip
         for epoch in bar:
@@ -337,10 +368,13 @@ class _Trainer:
             entry["seconds"] = time.perf_counter() - te
             self.history.append(entry)
             self.save(epoch)
+            seconds.append(entry["seconds"])
+            self.report(self.progress_state(epoch + 1, t0, seconds))
             bar.set_postfix(loss=f"{loss:.4f}", val_map="-" if entry["val_map"] is None
                             else f"{entry['val_map']:.3f}")  # fmt: skip
             for cb in callbacks:
                 cb(epoch, entry, self.method)
+        self.report(self.progress_state(cfg.epochs, t0, seconds, phase="encoding"))
         if not selecting:
             self.best_epoch, self.best_state = cfg.epochs - 1, None
         if self.best_state is not None:
@@ -396,14 +430,17 @@ def protocol_check(cfg: RunConfig, protocol) -> dict[str, Any]:
             "protocol_deviation_allowed": bool(deviations) and cfg.allow_protocol_deviation}
 
 
-def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] = ()) -> RunResult:
+def run(cfg: RunConfig, *, progress: bool | str = True,
+        callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train (or fit) one configuration, select on validation, encode and evaluate.
 
     Parameters
     ----------
     cfg : RunConfig
-    progress : bool
-        tqdm bars (epochs, batches, encoding) with time left; rank 0 only.
+    progress : bool or "lines"
+        True: tqdm bars (epochs, batches, encoding) with time left; ``"lines"``: one plain
+        line per epoch (for logs); rank 0 only. ``run_dir/progress.json`` is written
+        either way (:mod:`hashlib_core.progress`).
     callbacks : sequence of callables
         ``callback(epoch, history_entry, method)`` after each epoch's checkpoint (tests
         use one that raises to simulate a run killed at epoch k).
@@ -414,6 +451,8 @@ def run(cfg: RunConfig, *, progress: bool = True, callbacks: Sequence[Callback] 
     """
     if not isinstance(cfg, RunConfig):
         raise ValueError(f"run: cfg must be a RunConfig, got {type(cfg).__name__}")
+    if progress not in (True, False, "lines"):
+        raise ValueError(f"run: progress must be True, False or 'lines', got {progress!r}")
     t_start = time.perf_counter()
     prev_threads = torch.get_num_threads()
     if cfg.threads:

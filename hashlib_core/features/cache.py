@@ -64,7 +64,8 @@ def cached_gist(
     written to a temporary file in the same folder and renamed, so a reader never sees
     a half-written file, with a stamp (size, digest) beside it
     (:func:`hashlib_core.data.cache.save_array`). A cached file that is unreadable, does
-    not match its stamp or has the wrong shape is named in a warning and recomputed.
+    not match its stamp, holds NaN or has the wrong shape is named in a warning and
+    recomputed; a folder that cannot be written is named in a warning and skipped.
     """
     if not isinstance(key, str) or not _KEY_RE.match(key):
         raise ValueError(
@@ -76,9 +77,14 @@ def cached_gist(
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"gist_{key}_{fp}.npy"
-    cached = load_array(path)  # None (named in a warning) when corrupt: recomputed
+    # None (named in a warning) when corrupt or holding NaN: recomputed
+    cached = load_array(path, finite=True)
     if cached is not None and cached.ndim == 2 and cached.shape[0] == arr.shape[0]:
         return cached
     feats = gist(arr, **gist_options)
+    if not np.isfinite(feats).all():
+        rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))
+        raise ValueError(f"GIST of {key!r}: {len(rows):,} image(s) give NaN or infinite "
+                         f"descriptors (first rows {rows[:5].tolist()}); not cached at {path}")
     save_array(path, feats)
     return feats

@@ -23,7 +23,11 @@ Hash lookup (:mod:`~hashlib_core.metrics.radius`): :func:`precision_recall_curve
 :func:`precision_within_radius`, :func:`recall_within_radius`.
 Codes (:mod:`~hashlib_core.metrics.hamming`, :mod:`~hashlib_core.metrics.bits`):
 :func:`pack_codes`, :func:`hamming_distance`, :func:`bit_correlation`,
-:func:`mean_absolute_correlation`, :func:`bit_balance`.
+:func:`mean_absolute_correlation`, :func:`bit_balance`, :func:`code_health`.
+Redundancy (:mod:`~hashlib_core.metrics.redundancy`): :func:`code_redundancy` (constant
+bits each counted, varying bits, mAC over the varying bits, near-duplicate groups,
+effective bits), :func:`constant_bit_mask`, :func:`duplicate_groups`,
+:func:`effective_bits`.
 
 Speed: the work runs in chunks of queries on :func:`get_num_threads` threads (default
 ``min(4, os.cpu_count())``, or ``HASHLIB_METRICS_THREADS``; :func:`set_num_threads`);
@@ -45,13 +49,29 @@ from hashlib_core.metrics.radius import (
     recall_within_radius,
 )
 from hashlib_core.metrics.ranking import average_precision, mean_average_precision, precision_at_n
+from hashlib_core.metrics.redundancy import (
+    CODE_REDUNDANCY_KEYS,
+    DUPLICATE_THRESHOLD,
+    EFFECTIVE_VARIANCE,
+    code_redundancy,
+    constant_bit_mask,
+    duplicate_groups,
+    effective_bits,
+)
 
 __all__ = [
     "CODE_HEALTH_KEYS",
+    "CODE_REDUNDANCY_KEYS",
+    "DUPLICATE_THRESHOLD",
+    "EFFECTIVE_VARIANCE",
     "average_precision",
     "bit_balance",
     "bit_correlation",
     "code_health",
+    "code_redundancy",
+    "constant_bit_mask",
+    "duplicate_groups",
+    "effective_bits",
     "get_num_threads",
     "hamming_distance",
     "mean_absolute_correlation",

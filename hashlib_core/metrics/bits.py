@@ -150,6 +150,15 @@ def code_health(codes: Any) -> dict[str, float]:
     * ``bit_balance``: :func:`bit_balance` (0 when every bit splits the codes in half);
     * ``constant_bits``: the fraction of bits with one value on every code.
 
+    Conventions to keep in mind (the names are kept for the records the book reads):
+    ``distinct_bits`` merges exact copies only, and every constant bit canonicalises to
+    the same all-zero column, so all constant bits together count as *one* distinct bit
+    (32 bits with 2 constant give 31, where 30 bits vary); ``constant_bits`` is a
+    fraction, not a count; ``mac`` counts a constant bit as uncorrelated with every
+    other, so dead bits lower it. :func:`hashlib_core.metrics.code_redundancy` gives the
+    count of constant bits, the mAC over the varying bits, near-duplicate groups and the
+    effective number of bits.
+
     Parameters
     ----------
     codes : array-like of shape (n, n_bits)
