@@ -258,7 +258,7 @@ def evaluate(
         "pn_precision": np.asarray(mean(pn), dtype=np.float64),
         "bit_correlation": corr,
         # per-query values behind map and precision_top5000 (NaN for a skipped query):
-        # what a paired bootstrap over queries needs (hashlib_core.claims)
+        # what a paired bootstrap over queries needs (hashlib_core.report.claims)
         "per_query_map": np.where(keep, ap_k, np.nan),
         "per_query_precision_top5000": np.where(keep, top_prec, np.nan),
     }

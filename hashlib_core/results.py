@@ -42,7 +42,6 @@ record as done only when they agree.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -61,16 +60,10 @@ import numpy as np
 import pandas as pd
 
 from hashlib_core.atomic import atomic_write
+from hashlib_core.jsonable import jsonable as _jsonable
 
 SCHEMA = 1
 RECORD = "record.json"
-#: configuration fields that do not change a result (where it runs, how it reports and
-#: saves, the encoding batch); ``hashlib_core.engine.config.NON_RESULT_FIELDS`` less
-#: ``allow_protocol_deviation`` (a record says whether its run was allowed to deviate)
-NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir", "threads",
-                     "encode_batch_size")
-
-
 class CorruptRecordWarning(UserWarning):
     """A stored record could not be read and was skipped (the message names the file)."""
 KEY_COLUMNS = ["scale", "protocol", "method", "variant", "n_bits", "seed"]
@@ -102,35 +95,6 @@ def _check_name(what: str, value: str | None, *, allow_none: bool = False) -> No
 
 
 # --------------------------------------------------------------------------- writing
-def _jsonable(x: Any) -> Any:
-    """NumPy/torch/dataclass values -> plain JSON values (NaN/inf -> None)."""
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return {f.name: _jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
-        x = x.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        if x.dtype.kind == "f":
-            return [_jsonable(v) for v in np.round(x.astype(np.float64), 6).tolist()] \
-                if x.ndim else _jsonable(float(x))
-        return x.tolist()
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return None if not math.isfinite(x) else x
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, Path):
-        return str(x)
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    return repr(x)
-
-
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -809,34 +773,6 @@ def has_record(root: str | Path, **key: Any) -> bool:
     return not record_problems(path)
 
 
-def _plain(value: Any) -> Any:
-    """A value as it reads back from JSON (tuples -> lists, NaN -> None)."""
-    return json.loads(json.dumps(_jsonable(value), sort_keys=True))
-
-
-def _is_shallow(method: Any) -> bool:
-    from hashlib_core.methods import get_method_class
-
-    try:
-        return get_method_class(str(method)).kind == "shallow"
-    except (KeyError, ValueError):
-        return False
-
-
-def result_settings(config: Any, manifest_sha256: str | None) -> dict[str, Any]:
-    """The settings that decide a run's result: its configuration without
-    :data:`NON_RESULT_FIELDS` (and, for a shallow method, without the fields only a
-    network reads, ``engine.config.NETWORK_FIELDS``), plus ``manifest_sha256`` (the
-    protocol's splits and data)."""
-    from hashlib_core.engine.config import NETWORK_FIELDS
-
-    cfg = _config_dict(config)
-    drop = set(NON_RESULT_FIELDS) | (set(NETWORK_FIELDS) if _is_shallow(cfg.get("method")) else set())
-    out = {k: _plain(v) for k, v in cfg.items() if k not in drop}
-    out["manifest_sha256"] = manifest_sha256
-    return out
-
-
 #: what the book reads from every record (code health, issue 13) and, for a default run
 #: (no variant), the per-query values of its paired bootstrap (the claims page)
 RECORD_SCALARS = ("distinct_bits", "constant_bits")
@@ -854,52 +790,6 @@ def record_gaps(record: Mapping[str, Any]) -> list[str]:
     if not key.get("variant"):
         gaps += [name for name in DEFAULT_RUN_CURVES if name not in curves]
     return gaps
-
-
-def settings_differences(
-    record: Mapping[str, Any], wanted: Mapping[str, Any], *,
-    defaults: Mapping[str, Any] | None = None, stored_as: str = "record",
-) -> list[str]:
-    """How the settings a record was made with differ from ``wanted``; [] when they agree.
-
-    Parameters
-    ----------
-    record : dict
-        A record (:func:`read_record`): its ``config`` and ``provenance.manifest_sha256``.
-    wanted : dict
-        :func:`result_settings` of the run wanted now. A ``manifest_sha256`` of None is
-        not compared (the protocol could not be built here).
-    defaults : dict, optional
-        Values of fields a record may lack (written before the field existed): a missing
-        field counts as its default. Fields only the record has are not compared.
-    stored_as : str
-        How the messages name the stored side (``"record"``, ``"checkpoint"``).
-
-    Returns
-    -------
-    list of str
-        ``"epochs: record 6, now 4"`` per differing field, in field order.
-
-    Examples
-    --------
-    >>> rec = {"config": {"epochs": 6, "lr": 0.001}, "provenance": {"manifest_sha256": "ab"}}
-    >>> settings_differences(rec, {"epochs": 4, "lr": 0.001, "manifest_sha256": "ab"})
-    ['epochs: record 6, now 4']
-    """
-    stored = result_settings(record.get("config") or {},
-                             (record.get("provenance") or {}).get("manifest_sha256"))
-    defaults = {k: _plain(v) for k, v in (defaults or {}).items()}
-    out = []
-    for name, value in wanted.items():
-        if name == "manifest_sha256":
-            if value is not None and stored.get(name) != value:
-                out.append(f"protocol manifest: {stored_as} {str(stored.get(name))[:12]}, "
-                           f"now {str(value)[:12]} (other splits or data)")
-            continue
-        have = stored.get(name, defaults.get(name, value))
-        if _plain(have) != _plain(value):
-            out.append(f"{name}: {stored_as} {have!r}, now {_plain(value)!r}")
-    return out
 
 
 def load_manifest(scale: str, protocol: str, *, root: str | Path = "results") -> dict:

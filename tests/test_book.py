@@ -10,10 +10,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from hashlib_core import findings, plots, tables
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.reported import load_reported
+from hashlib_core.report import findings, plots, tables
+from hashlib_core.report.reported import load_reported
 from hashlib_core.results import load_curves, load_results, save_run
 
 PROTOCOL = "cifar10-smoke"
@@ -184,7 +184,7 @@ def test_pages_execute_and_book_builds(store, tmp_path):
     import sys
     from pathlib import Path
 
-    from hashlib_core.book import PAGES, build_notebooks
+    from hashlib_core.report.book import PAGES, build_notebooks
 
     repo = Path(__file__).resolve().parents[1]
     site = tmp_path / "site"
@@ -329,7 +329,7 @@ def test_budget_check(tmp_path):
 def test_diagnoses_set_each_change_beside_the_methods_own_run(tmp_path):
     """A diagnosis run is set beside its method's own run of the same length and seed, the
     change in mAP@ALL measured from it; the text says whether the own run misses the bar."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     rng = np.random.default_rng(2)
     ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
@@ -395,7 +395,7 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
     their protocol's deep median), the tuning winner's own cell at none."""
     import pandas as pd
 
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     cells = [grids.GridCell("dhn", "cifar10-i", 32, 0, "tune-adam-lr0.001"),
              grids.GridCell("dhn", "cifar10-i", 16, 0, tuned=True),

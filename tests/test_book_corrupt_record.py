@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from test_book import _store
 
-from hashlib_core.book import PAGES, build_notebooks
+from hashlib_core.report.book import PAGES, build_notebooks
 from hashlib_core.results import RECORD, load_results
 
 
@@ -40,7 +40,7 @@ def test_the_page_note_names_a_wrongly_typed_record(tmp_path):
     left out of the pages, and their note names it, as it names a truncated one."""
     import json
 
-    from hashlib_core.book import unreadable_note
+    from hashlib_core.report.book import unreadable_note
 
     root = tmp_path / "results"
     _store(root, [("csq", 32, 0, 0.85, None), ("shnet", 32, 0, 0.9, None)])

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from hashlib_core import examples, findings, grids, tables
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
+from hashlib_core.report import examples, findings, tables
 from hashlib_core.results import load_results, record_dir, save_run
+from hashlib_core.runner import grids
 
 REPO = Path(__file__).resolve().parents[1]
 PROTOCOL = "cifar10-smoke"
@@ -199,7 +200,7 @@ def test_protocol_usage_is_counted_from_grid_and_records():
 
 def test_dsah_table_caption_names_each_methods_protocol():
     results = load_results("cpu", root=REPO / "results")
-    from hashlib_core.reported import load_reported
+    from hashlib_core.report.reported import load_reported
 
     out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
     dsah = [t for t in out if t.metric == "precision_top5000"]
@@ -213,7 +214,7 @@ def test_dsah_table_caption_names_each_methods_protocol():
 
 # --------------------------------------------------------------------------- item 6
 def test_results_tables_order_flag_and_link():
-    from hashlib_core.reported import load_reported
+    from hashlib_core.report.reported import load_reported
 
     results = load_results("cpu", root=REPO / "results")
     out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
@@ -253,7 +254,7 @@ def test_run_list_uses_the_records_total_time(tmp_path, split):
 def test_deviating_run_is_marked_on_the_executed_page(tmp_path):
     """A paper-scale NUS-WIDE run on 150 images for 1 epoch: the results page, its caption
     and the run list say what deviates."""
-    from hashlib_core import book
+    from hashlib_core.report import book
 
     root = tmp_path / "results"
     rng = np.random.default_rng(0)
@@ -289,7 +290,7 @@ def test_deviating_run_is_marked_on_the_executed_page(tmp_path):
 
 # --------------------------------------------------------------------------- item 4
 def test_intro_defines_what_holds_and_names_the_reconstructions():
-    from hashlib_core import book, claims
+    from hashlib_core.report import book, claims
 
     text = book.what_holds_criterion("cpu")
     for word in (claims.SUPPORTED, claims.NOT_SUPPORTED, claims.INCONCLUSIVE):
@@ -346,7 +347,7 @@ def test_executed_protocols_page_states_what_the_records_hold(tmp_path):
     used at and its run counts are the grid's and the records'."""
     import nbformat
 
-    from hashlib_core import book
+    from hashlib_core.report import book
 
     page = next(p for p in book.PAGES if p.name == "protocols")
     path = book.execute_page(page, scale="cpu", root=REPO / "results", out=tmp_path)

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hashlib_core import claim_checks, claims, claims_book
-from hashlib_core.claims import (
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.report import claim_checks, claims, claims_page
+from hashlib_core.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
@@ -18,9 +20,7 @@ from hashlib_core.claims import (
     Run,
     verdict,
 )
-from hashlib_core.engine import RunConfig, RunResult
-from hashlib_core.evaluation import evaluate
-from hashlib_core.reported import load_reported
+from hashlib_core.report.reported import load_reported
 from hashlib_core.results import save_run
 
 PROTOCOL = "cifar10-smoke"
@@ -279,7 +279,7 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
     assert results["dsah-adsh"].empty
     # the page: blocks with tables and CSV files beside it
-    blocks = claims_book.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
+    blocks = claims_page.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
                                 n_boot=200)
     text = "\n".join(blocks)
     assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
@@ -288,7 +288,7 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
         assert (tmp_path / name).is_file() and f"({name})" in text
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
-    sentences = claims_book.summary_sentences(claims.CLAIMS, results,
+    sentences = claims_page.summary_sentences(claims.CLAIMS, results,
                                          claims.rankings(runs, REPORTED, scale="smoke",
                                                          n_boot=100), scale="smoke")
     assert len(sentences) == 3
@@ -310,7 +310,7 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
 def test_summary_says_when_the_claimed_length_was_not_run():
     claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
     rows = pd.DataFrame({"n_bits": [32], "verdict": [SUPPORTED], "low": [0.1], "high": [0.2]})
-    summary = claims_book.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
+    summary = claims_page.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
     assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
     assert "no run at 16 bits" in summary.evidence.iloc[0]
 
@@ -351,7 +351,7 @@ def test_the_mac_claim_rests_on_adsh_protocol_32_bit_runs_only(tmp_path):
     rows = claims.evaluate_claim(by_id["dsah-mac"], runs, REPORTED, scale="smoke")
     assert set(rows.protocol) == {"cifar10-adsh"} and 32 not in set(rows.n_bits)
     assert claims.claim_verdict(by_id["dsah-mac"], rows) == INCONCLUSIVE
-    assert "no run at 32 bits" in claims_book._claim_evidence(by_id["dsah-mac"], rows)
+    assert "no run at 32 bits" in claims_page._claim_evidence(by_id["dsah-mac"], rows)
 
 
 def test_a_missing_compared_method_is_named():
@@ -361,8 +361,8 @@ def test_a_missing_compared_method_is_named():
     rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
     r = rows.iloc[0]
     assert r.missing == ("dpsh",) and np.isnan(r.low) and r.verdict == INCONCLUSIVE
-    assert "DPSH not run yet" in claims_book.claim_table(claim, rows).iloc[0, 2]
-    assert "DPSH not run yet" in claims_book._claim_evidence(claim, rows)
+    assert "DPSH not run yet" in claims_page.claim_table(claim, rows).iloc[0, 2]
+    assert "DPSH not run yet" in claims_page._claim_evidence(claim, rows)
 
 
 def test_baseline_selection_rederives_the_pre_specified_baseline():
@@ -370,7 +370,7 @@ def test_baseline_selection_rederives_the_pre_specified_baseline():
     validation mAP in the stored tuning runs (no query number enters)."""
     from pathlib import Path
 
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     root = Path(__file__).resolve().parents[1] / "results"
     sel = claim_checks.baseline_selection(root, "cpu")
@@ -391,7 +391,7 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     root = Path(__file__).resolve().parents[1] / "results"
     if not (root / "cpu").is_dir():
         pytest.skip("no committed cpu results in this checkout")
-    blocks = claims_book.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
+    blocks = claims_page.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
     text = "\n".join(blocks)
     assert "Bonferroni" in text and "supported at every one of them" in text
     # the variance components come from every stored run, whatever its learning rate
@@ -418,9 +418,9 @@ def test_claims_page_marks_runs_that_deviate_from_the_paper():
     """Issue 25: a run made with --allow-protocol-deviation (other split sizes) is marked
     on the claims page, as in every table's caption."""
     run = _run("shnet", 32, 0, np.full(10, 0.5))
-    assert claims_book._deviations([run]) == ""
+    assert claims_page._deviations([run]) == ""
     run.record["provenance"]["run"] = {"protocol_deviations": ["train 150 instead of 10,500"]}
-    text = claims_book._deviations([run])
+    text = claims_page._deviations([run])
     assert "‡" in text and "1 of these runs deviate" in text
     assert "SHNet 32 bits seed 0" in text and "train 150 instead of 10,500" in text
 
@@ -428,7 +428,7 @@ def test_claims_page_marks_runs_that_deviate_from_the_paper():
 def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
     """When the tie rule changes a method's winner after its runs were made, the claims
     page says which runs are to be redone instead of passing them off as tuned."""
-    from hashlib_core import tuning
+    from hashlib_core.runner import tuning
 
     runs = [_scalar_run("shnet", 32, s, 0.5) for s in range(3)] + [_scalar_run("csq", 32, 0, 0.5)]
     for r in runs:
@@ -438,6 +438,6 @@ def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
     stale = claim_checks.stale_settings(runs, "unused", "cpu")
     assert stale.to_dict("records") == [{"method": "shnet", "runs": 3,
                                          "made_with": "adam at 0.003", "winner": "adam at 0.01"}]
-    assert "SHNet's 3 runs were made with adam at 0.003" in claims_book._stale_text(stale)
+    assert "SHNet's 3 runs were made with adam at 0.003" in claims_page._stale_text(stale)
     assert [r.key["method"] for r in claim_checks.current_runs(runs, "unused", "cpu")] == ["csq"]
     assert claim_checks.stale_settings(runs, "unused", "smoke").empty

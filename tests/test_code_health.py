@@ -163,7 +163,7 @@ def _save(root, method, codes_q, codes_d, ql, dl, *, scale="smoke", protocol="ci
 def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tmp_path):
     """A code whose bits nearly copy one another passes the distinct-bits and mAC bars and
     is flagged by the effective-bits bar (issue 24); a healthy code is not."""
-    from hashlib_core import findings
+    from hashlib_core.report import findings
     from hashlib_core.results import load_results
 
     rng = np.random.default_rng(0)
@@ -193,7 +193,7 @@ def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tm
 def test_captions_never_call_redundant_codes_least_correlated():
     import pandas as pd
 
-    from hashlib_core import plots
+    from hashlib_core.report import plots
 
     health = pd.DataFrame({"n_bits": [32] * 3, "effective_bits": [14, 29, 29],
                            "n_constant_bits": [2, 0, 0], "redundant_bits": [15, 0, 0]},
@@ -213,7 +213,7 @@ def test_backfill_adds_the_query_measures_once_and_touches_nothing_else(tmp_path
     import runpy
     from pathlib import Path
 
-    from hashlib_core import code_health
+    from hashlib_core.report import code_health
     from hashlib_core.results import load_query_codes
 
     rng = np.random.default_rng(5)
@@ -261,7 +261,8 @@ def test_backfill_adds_the_query_measures_once_and_touches_nothing_else(tmp_path
 def test_alternatives_section_counts_runs_and_gives_a_welch_interval(tmp_path):
     from scipy import stats
 
-    from hashlib_core import code_health, grids
+    from hashlib_core.report import code_health
+    from hashlib_core.runner import grids
 
     cells = [c for c in grids.grid("cpu") if c.variant == "alt-bernoulli-centres"]
     planned = len(cells)  # 12 when this was written: csq and shnet, 32 and 64 bits, 3 seeds
@@ -308,8 +309,9 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     import re
     from pathlib import Path
 
-    from hashlib_core import book, grids
+    from hashlib_core.report import book
     from hashlib_core.results import load_query_codes
+    from hashlib_core.runner import grids
 
     repo = Path(__file__).parents[1]
     root = repo / "results"
@@ -408,7 +410,7 @@ def test_method_pages_agree_with_the_centres_the_records_and_the_presets():
 def test_runs_health_is_the_claims_drop_in(tmp_path):
     from types import SimpleNamespace
 
-    from hashlib_core import code_health
+    from hashlib_core.report import code_health
     from hashlib_core.results import iter_records
 
     rng = np.random.default_rng(3)

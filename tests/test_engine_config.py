@@ -70,9 +70,9 @@ def test_encode_batch_is_a_speed_setting_only():
     settings) because, in eval mode, each image's code does not depend on its batch."""
     import torch
 
+    from hashlib_core.engine.settings import result_settings
     from hashlib_core.methods import get_method_class
     from hashlib_core.models import create_backbone
-    from hashlib_core.results import result_settings
 
     a = RunConfig.from_scale("cpu", method="csq", n_bits=16)
     b = a.replace(encode_batch_size=1000)

@@ -26,12 +26,12 @@ import torch
 from runner_signals import frozen_kernels, wait_for_epoch
 from test_reproduce import SHA, _store  # the runner tests' record fixtures
 
-from hashlib_core import cell_claims, grids
 from hashlib_core import progress as live
-from hashlib_core import reproduce as RP
 from hashlib_core import results as R
 from hashlib_core.engine import checkpoint as ckpt
-from hashlib_core.grids import GridCell
+from hashlib_core.runner import cli as RP
+from hashlib_core.runner import grids, locking
+from hashlib_core.runner.grids import GridCell
 
 REPO = RP.REPO
 
@@ -127,7 +127,7 @@ def test_the_holder_refreshes_its_claim_while_the_cell_runs(tmp_path, monkeypatc
     claim every interval, and relays the engine's progress file as plain lines."""
     monkeypatch.setenv("HASHLIB_CLAIM_INTERVAL", "0.2")
     path = tmp_path / "c.claim"
-    claim = cell_claims.try_claim(path)
+    claim = locking.try_claim(path)
     old = time.time() - 3600
     os.utime(path, (old, old))
     lines = []
@@ -149,10 +149,10 @@ def test_the_holder_refreshes_its_claim_while_the_cell_runs(tmp_path, monkeypatc
                      "about 0 s left"]
     assert not any("\r" in ln for ln in lines)
     # a claim not refreshed for 10 intervals is stale, whoever holds it
-    info = cell_claims.read_claim(path)
+    info = locking.read_claim(path)
     assert not info.stale
     os.utime(path, (old, old))
-    assert cell_claims.read_claim(path).stale
+    assert locking.read_claim(path).stale
     claim.release()
     assert not path.exists()
 
@@ -198,17 +198,17 @@ def test_two_runners_write_their_own_log_notebooks(tmp_path, monkeypatch):
 def test_a_claim_taken_over_twice_goes_to_one_runner(tmp_path):
     path = tmp_path / "c.claim"
     _claim_file(path, host="node-a", pid=1, age_s=86400)
-    first = cell_claims.try_claim(path)
-    second = cell_claims.try_claim(path)
+    first = locking.try_claim(path)
+    second = locking.try_claim(path)
     assert first and not second
-    assert cell_claims.read_claim(path).token == first.token
+    assert locking.read_claim(path).token == first.token
 
 
 # --------------------------------------------------------------------------- signals
 _SIGNAL_SCRIPT = textwrap.dedent("""
     import os, signal, sys, time
-    from hashlib_core import reproduce as RP
-    from hashlib_core.grids import GridCell
+    from hashlib_core.runner import cli as RP
+    from hashlib_core.runner.grids import GridCell
     RP.protocol_manifests = lambda configs, check_images=True: (
         {RP.protocol_key(c): "ab" * 32 for c in configs}, {})
     root = sys.argv[2]
@@ -299,7 +299,7 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
         os.kill(pid, signal.SIGKILL)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
-    assert claim.exists() and cell_claims.read_claim(claim).stale
+    assert claim.exists() and locking.read_claim(claim).stale
     assert ckpt.load(folder / ckpt.LAST)["epoch"] > epoch  # nothing lost
     dry = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env,
                          timeout=300)

@@ -162,7 +162,7 @@ def test_pickled_codes_file_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- escaping
 def test_tuning_table_escapes_record_values():
-    from hashlib_core import training
+    from hashlib_core.report import training
 
     hist = pd.DataFrame([
         {"method": "csq", "variant": "tune-x", "n_bits": 32, "seed": 0, "optimizer": EVIL,
@@ -177,7 +177,7 @@ def test_tuning_table_escapes_record_values():
 
 
 def test_markdown_tables_escape_markup():
-    from hashlib_core.tables import markdown_table
+    from hashlib_core.report.tables import markdown_table
 
     out = markdown_table(pd.DataFrame({"method": ["csq<script>x</script>"], "mAP": ["0.5"]}))
     assert "<script>" not in out and "&lt;script&gt;" in out

@@ -1,4 +1,4 @@
-"""The interval of a difference (hashlib_core.intervals): its coverage, measured by
+"""The interval of a difference (hashlib_core.report.intervals): its coverage, measured by
 simulation with the stored runs' own seed and query variance (issue 23)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hashlib_core import intervals as iv
+from hashlib_core.report import intervals as iv
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "cpu" / "cifar10-i"
 

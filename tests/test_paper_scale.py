@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from hashlib_core import grids, reproduce
-from hashlib_core.grids import GridCell
+from hashlib_core.runner import cli as reproduce
+from hashlib_core.runner import grids
+from hashlib_core.runner.grids import GridCell
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -69,8 +70,8 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
     batch, the deviation), deletes the checkpoints and fills the book's table."""
     import torchvision
 
-    from hashlib_core import tables
-    from hashlib_core.reported import load_reported
+    from hashlib_core.report import tables
+    from hashlib_core.report.reported import load_reported
     from hashlib_core.results import load_results, read_record, record_dir
 
     data = tmp_path / "data"
@@ -240,8 +241,8 @@ def test_claims_keep_two_runners_apart(tmp_path, monkeypatch):
     assert summary.done == [cell.label] and len(ran) == 1 and not path.exists()
 
     # a cell planned to run or resume whose record another runner wrote meanwhile is skipped
-    from hashlib_core.reproduce import Plan
     from hashlib_core.results import RECORD, record_dir
+    from hashlib_core.runner.cli import Plan
 
     folder = record_dir(tmp_path / "results", **cell.key("smoke"))
     folder.mkdir(parents=True)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from hashlib_core import book, diagnostics, examples, plots, training
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
+from hashlib_core.report import book, diagnostics, examples, plots, training
 from hashlib_core.results import load_curves, load_query_codes, load_results, save_run
 
 PROTOCOL = "cifar10-smoke"
@@ -281,7 +281,7 @@ def test_training_curves(store):
 def test_budget_figure_pairs_each_default_run_with_its_longer_run(store, split, tmp_path):
     root, _ = store
     assert training.budget_figure(root, scale="smoke", protocol=PROTOCOL).fig is None
-    from hashlib_core.grids import BUDGET_EPOCHS, budget_variant
+    from hashlib_core.runner.grids import BUDGET_EPOCHS, budget_variant
 
     root, artifacts = tmp_path / "results", tmp_path / "artifacts"
     _save(root, artifacts, split, "shnet", 32, 0, 0.8, history=_history([0.3, 0.5, 0.6]))
@@ -336,7 +336,7 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
     assert "shnet" not in win.index  # its tuning is incomplete
     assert table.winner.sum() == 1 and len(table) == 7
     # the same winner as the grid's own rule
-    from hashlib_core.tuning import tuning_table as grid_rule
+    from hashlib_core.runner.tuning import tuning_table as grid_rule
     assert grid_rule(tune, "smoke", PROTOCOL).query("winner").variant.tolist() == ["tune-adam-lr0.001"]
     html = training.tuning_html(table, order=["shnet", "csq"])
     assert html.count("<strong>") == 1 and html.index("SHNet") < html.index("CSQ")

@@ -3,7 +3,7 @@
 import pytest
 
 from hashlib_core.methods import list_methods
-from hashlib_core.reported import DATASET_PROTOCOLS, METHOD_NAMES, load_reported
+from hashlib_core.report.reported import DATASET_PROTOCOLS, METHOD_NAMES, load_reported
 
 
 @pytest.fixture(scope="module")

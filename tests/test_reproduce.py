@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from runner_signals import frozen_kernels, wait_for_epoch
 
-from hashlib_core import grids
-from hashlib_core import reproduce as RP
 from hashlib_core import results as R
-from hashlib_core.grids import GridCell
-from hashlib_core.reproduce import log_path, main, run_grid
 from hashlib_core.results import load_results, read_record
+from hashlib_core.runner import cli as RP
+from hashlib_core.runner import grids
+from hashlib_core.runner.cli import log_path, main, run_grid
+from hashlib_core.runner.grids import GridCell
 
 
 def test_grid_definitions():

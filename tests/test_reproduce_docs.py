@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hashlib_core import reproduce as RP
+from hashlib_core.runner import cli as RP
 
 REPO = RP.REPO
 PAGES = [REPO / "README.md", REPO / "book" / "rerun.md"]

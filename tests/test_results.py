@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hashlib_core import results as R
+from hashlib_core.engine import settings as S
 
 
 @dataclass
@@ -225,19 +226,19 @@ def test_settings_differences_name_each_field():
     rec = {"config": {"method": "dpsh", "epochs": 6, "lr": 1e-3, "device": "cuda",
                       "method_overrides": {"eta": 10.0}, "removed_field": 1},
            "provenance": {"manifest_sha256": "ab" * 32}}
-    wanted = R.result_settings({"method": "dpsh", "epochs": 4, "lr": 1e-3, "device": "cpu",
+    wanted = S.result_settings({"method": "dpsh", "epochs": 4, "lr": 1e-3, "device": "cpu",
                                 "method_overrides": {"eta": 10.0}, "new_field": 3}, "ab" * 32)
     assert "device" not in wanted  # where it ran does not change the result
-    assert R.settings_differences(rec, wanted) == ["epochs: record 6, now 4"]
-    assert R.settings_differences(rec, wanted, defaults={"new_field": 2}) == [
+    assert S.settings_differences(rec, wanted) == ["epochs: record 6, now 4"]
+    assert S.settings_differences(rec, wanted, defaults={"new_field": 2}) == [
         "epochs: record 6, now 4", "new_field: record 2, now 3"]
     same = dict(wanted, epochs=6)
-    assert R.settings_differences(rec, same) == []
-    assert R.settings_differences(rec, dict(same, method_overrides={"eta": 1.0})) == [
+    assert S.settings_differences(rec, same) == []
+    assert S.settings_differences(rec, dict(same, method_overrides={"eta": 1.0})) == [
         "method_overrides: record {'eta': 10.0}, now {'eta': 1.0}"]
-    other = R.settings_differences(rec, dict(same, manifest_sha256="cd" * 32))
+    other = S.settings_differences(rec, dict(same, manifest_sha256="cd" * 32))
     assert other == ["protocol manifest: record abababababab, now cdcdcdcdcdcd (other splits or data)"]
-    assert R.settings_differences(rec, dict(same, manifest_sha256=None)) == []
+    assert S.settings_differences(rec, dict(same, manifest_sha256=None)) == []
 
 
 def test_doctests():

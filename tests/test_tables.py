@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hashlib_core import tables
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.reported import load_reported
+from hashlib_core.report import tables
+from hashlib_core.report.reported import load_reported
 from hashlib_core.results import load_results, save_run
 
 PROTOCOL = "cifar10-smoke"
@@ -153,7 +153,7 @@ def test_runs_behind_counts_runs_and_commits(store):
 def test_dsah_table_reads_each_method_on_its_grid_protocol(store):
     """The DSAH table takes each method's protocol from the grid (ADSH and DSAH under
     ADSH's protocol at the cpu scale, the others on protocol I), not one protocol for all."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     cpu = tables.table_protocols("cpu", grids.DSAH_TABLE, [12, 24, 36, 48], "cifar10-i")
     assert {m for m, p in cpu.items() if p == "cifar10-adsh"} == {"adsh", "dsah"}

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from hashlib_core import grids, tuning
-from hashlib_core.reproduce import TuningPending, cell_settings
 from hashlib_core.results import RECORD, SCHEMA, record_dir
+from hashlib_core.runner import grids, tuning
+from hashlib_core.runner.cli import TuningPending, cell_settings
 
 
 def _codes(folder, n_bits, tag=""):
@@ -82,7 +82,7 @@ def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
 def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
     """The budget check: SHNet and CSQ at the tuning length and seed, the tuned optimiser
     and BUDGET_EPOCHS epochs; a kind of its own, outside the main tables and the ablation."""
-    from hashlib_core.reproduce import cell_config
+    from hashlib_core.runner.cli import cell_config
 
     cells = [c for c in grids.select(grids.grid("cpu"), kinds=["budget"])
              if c.variant == grids.budget_variant(grids.BUDGET_EPOCHS)]
@@ -109,7 +109,7 @@ def test_diagnosis_cells_change_one_part_with_the_tuned_settings(tmp_path):
     hyper-parameter changed; a kind of its own (not in the tables, the ablation or the
     tuning), and every override is one the method accepts."""
     from hashlib_core.methods import create_method
-    from hashlib_core.reproduce import cell_config
+    from hashlib_core.runner.cli import cell_config
 
     cells = grids.select(grids.grid("cpu"), kinds=["diagnosis"])
     expected = [(m, grids.diagnosis_variant(name), over)
@@ -146,7 +146,7 @@ def test_convergence_table_lists_every_deep_run(tmp_path):
 
 
 def test_dry_run_shows_cells_waiting_for_tuning_then_their_winner(tmp_path, capsys):
-    from hashlib_core.reproduce import main
+    from hashlib_core.runner.cli import main
 
     assert main(["--scale", "cpu", "--methods", "dhn", "--kinds", "main", "--dry-run",
                  "--root", str(tmp_path)]) == 0
@@ -164,8 +164,8 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
     """The five tuning records of ``method`` at the cpu scale, the (sgd, 3e-2) one winning,
     each with the full settings its cell runs with (``winner_epochs`` changes the
     winner's number of epochs) and query codes on disk."""
-    from hashlib_core.reproduce import cell_config
-    from hashlib_core.results import result_settings
+    from hashlib_core.engine.settings import result_settings
+    from hashlib_core.runner.cli import cell_config
 
     tunes = grids.select(grids.grid("cpu"), methods=[method], kinds=["tune"])
     for cell in tunes:
@@ -194,8 +194,8 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     """DHN at 32 bits, seed 0 with its winning settings is the winning tuning run itself:
     the runner copies that record (marked, with no wall time of its own) instead of
     training the same seeded run a second time; the other cells still train."""
-    from hashlib_core.reproduce import cell_config, copy_twin, plan_cell, twin_record
     from hashlib_core.results import load_results, read_record
+    from hashlib_core.runner.cli import cell_config, copy_twin, plan_cell, twin_record
 
     _winner_records(tmp_path, "dhn")
     mains = {(c.n_bits, c.seed): c for c in
@@ -234,7 +234,7 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
 
 
 def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
-    from hashlib_core.reproduce import cell_config, plan_cell
+    from hashlib_core.runner.cli import cell_config, plan_cell
 
     _winner_records(tmp_path / "a", "dhn", winner_epochs=7)
     # a winner made by older code, without the per-query values a default run keeps
@@ -252,7 +252,7 @@ def test_tune_ties_are_the_near_ties_of_the_stored_tuning_runs():
     methods with two or more such settings; each gets a seed-1 tuning cell."""
     from pathlib import Path
 
-    from hashlib_core.tuning import tie_check, tuning_table
+    from hashlib_core.runner.tuning import tie_check, tuning_table
 
     root = Path(__file__).resolve().parents[1] / "results"
     table = tuning_table(root, "cpu")
@@ -274,7 +274,7 @@ def test_tune_ties_are_the_near_ties_of_the_stored_tuning_runs():
 
 
 def test_tie_check_picks_the_best_two_seed_mean(tmp_path, monkeypatch):
-    from hashlib_core import tuning
+    from hashlib_core.runner import tuning
 
     monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
     _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
@@ -288,7 +288,7 @@ def test_tie_check_picks_the_best_two_seed_mean(tmp_path, monkeypatch):
 
 
 def test_tie_markdown_says_what_the_two_seed_mean_decides(tmp_path, monkeypatch):
-    from hashlib_core import tuning
+    from hashlib_core.runner import tuning
 
     monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
     _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
@@ -305,7 +305,7 @@ def test_tuned_settings_follow_the_two_seed_mean_once_the_tie_runs_exist(tmp_pat
                                                                           monkeypatch):
     """Issue 23's tie rule decides the settings every other cell of the method uses:
     the seed-0 winner while its tie's seed-1 runs are missing, the best two-seed mean after."""
-    from hashlib_core import tuning
+    from hashlib_core.runner import tuning
 
     monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
     for opt, lr in grids.TUNE_CONFIGS:

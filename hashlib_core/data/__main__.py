@@ -67,7 +67,7 @@ class Report(list):
 #: ``data check`` prints at most this many problem lines, then how many more there are
 MAX_LINES = 50
 
-#: the paper datasets and the protocol that stands for each (as in hashlib_core.grids)
+#: the paper datasets and the protocol that stands for each (as in hashlib_core.runner.grids)
 PAPER_PROTOCOLS = {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
                    "nuswide": "nuswide-21", "coco": "coco"}
 

@@ -106,7 +106,7 @@ def checkpoint_problems(cfg) -> list[str]:
         return [" ".join(str(err).split())]
     if state is None or state.get("result_key") == cfg.result_key():
         return []
-    from hashlib_core.results import result_settings, settings_differences
+    from hashlib_core.engine.settings import result_settings, settings_differences
 
     diff = settings_differences({"config": state.get("config") or {}},
                                 result_settings(cfg, None), stored_as="checkpoint")

@@ -188,7 +188,7 @@ class _Trainer:
         if state is None:
             return
         if state["result_key"] != self.cfg.result_key():
-            from hashlib_core.results import result_settings, settings_differences
+            from hashlib_core.engine.settings import result_settings, settings_differences
 
             diff = settings_differences({"config": state["config"]},
                                         result_settings(self.cfg, None), stored_as="checkpoint")

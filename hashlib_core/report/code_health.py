@@ -31,7 +31,7 @@ from hashlib_core.metrics import (
     DUPLICATE_THRESHOLD,
     EFFECTIVE_VARIANCE,
 )
-from hashlib_core.tables import MISSING, display_name
+from hashlib_core.report.tables import MISSING, display_name
 
 __all__ = [
     "FLAG_SHARE",
@@ -152,7 +152,7 @@ def health_table(root: str | Path = "results", *, scale: str, protocol: str, n_b
 def runs_health(runs: Iterable[Any], protocol: str, methods: tuple[str, ...] | list[str],
                 n_bits: int, *, seed: int = 0) -> pd.DataFrame:
     """:func:`health_from_records` for objects with a ``record`` attribute (e.g.
-    ``hashlib_core.claims.Run``): each method's default run at ``n_bits`` and ``seed`` on
+    ``hashlib_core.report.claims.Run``): each method's default run at ``n_bits`` and ``seed`` on
     ``protocol``, indexed by method in ``methods`` order (methods without one left out).
     The drop-in for the claims page's code-health table."""
     recs = {}
@@ -167,8 +167,8 @@ def runs_health(runs: Iterable[Any], protocol: str, methods: tuple[str, ...] | l
 
 def health_markdown_table(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`health_display` with the methods as links to their pages (a column, for
-    :func:`hashlib_core.tables.markdown_table`)."""
-    from hashlib_core.tables import method_link
+    :func:`hashlib_core.report.tables.markdown_table`)."""
+    from hashlib_core.report.tables import method_link
 
     if table.empty:
         return pd.DataFrame()
@@ -482,8 +482,8 @@ def _verdict(low: float, high: float) -> str:
 
 def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-centres",
                      protocol: str | None = None) -> pd.DataFrame:
-    """The alternative ``name`` of :data:`hashlib_core.grids.ALTERNATIVES` against the
-    faithful default, per method and length of :data:`~hashlib_core.grids.ALTERNATIVE_BITS`.
+    """The alternative ``name`` of :data:`hashlib_core.runner.grids.ALTERNATIVES` against the
+    faithful default, per method and length of :data:`~hashlib_core.runner.grids.ALTERNATIVE_BITS`.
 
     Returns
     -------
@@ -494,8 +494,8 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
         of the query codes), ``diff, low, high`` (alternative - default and its 95% Welch
         interval over seeds), ``verdict``.
     """
-    from hashlib_core import grids
     from hashlib_core.results import load_results
+    from hashlib_core.runner import grids
 
     protocol = protocol or grids.BOOK_PROTOCOLS[scale]["cifar10"]
     variant = grids.alternative_variant(name)
@@ -558,8 +558,8 @@ def alternatives_section(root: str | Path, scale: str, *,
     the section says how many of the planned runs exist, and a row without two runs on
     each side gets no interval.
     """
-    from hashlib_core import grids
-    from hashlib_core.tables import markdown_table, method_link
+    from hashlib_core.report.tables import markdown_table, method_link
+    from hashlib_core.runner import grids
 
     rows = alternative_rows(root, scale, name=name)
     desc = grids.ALTERNATIVE_DESCRIPTIONS.get(name, name)

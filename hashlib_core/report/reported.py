@@ -13,7 +13,7 @@ joined with a reproduced one from :func:`hashlib_core.results.load_results`:
   (``map``, or ``precision_top5000`` for the DSAH table's "precision of the top 5,000");
 * ``topk``: the mAP cut-off as an int, or ``None`` for mAP@ALL (printed ``all``).
 
->>> from hashlib_core.reported import load_reported
+>>> from hashlib_core.report.reported import load_reported
 >>> df = load_reported()
 >>> float(df.query("method == 'csq' and protocol == 'cifar10-i' and n_bits == 64").value.iloc[0])
 0.84

@@ -1,6 +1,6 @@
 """Execute the book's table and figure notebooks on the stored results (no training).
 
-``python -m hashlib_core.book --scale cpu`` runs every notebook of :data:`PAGES` with
+``python -m hashlib_core.report.book --scale cpu`` runs every notebook of :data:`PAGES` with
 papermill, with the scale and the results folder as parameters, into
 ``book/generated/<page>.ipynb``; ``jupyter-book build .`` then renders them (the book
 does not execute notebooks itself: ``execute_notebooks: off``). The generated folder is
@@ -18,10 +18,10 @@ from typing import Any
 
 import nbformat
 
-from hashlib_core.grids import SCALES
-from hashlib_core.tables import DATASET_NAMES
+from hashlib_core.report.tables import DATASET_NAMES
+from hashlib_core.runner.grids import SCALES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _finish(path: Path, name: str | None = None) -> None:
     * every code cell's input is removed from the page (``remove-input``: the page shows
       results, the downloaded notebook keeps and runs the code); the parameter cells
       (the template's defaults and papermill's injected values) are removed entirely;
-    * a cell with one figure from :func:`hashlib_core.plots.show` becomes a numbered
+    * a cell with one figure from :func:`hashlib_core.report.plots.show` becomes a numbered
       figure: its caption and alt text (in the image output's metadata) go to the cell's
       MyST-NB metadata, and the Markdown copy of the caption (for notebook readers) is
       dropped from the page's outputs.
@@ -236,14 +236,14 @@ def _build_commit() -> str:
 
 def rebuild_command(page: Page, scale: str) -> str:
     """The one command that re-executes one page and rebuilds the HTML book."""
-    return (f"python -m hashlib_core.book --scale {scale} --pages {page.name} "
+    return (f"python -m hashlib_core.report.book --scale {scale} --pages {page.name} "
             "&& jupyter-book build .")
 
 
 def what_holds_criterion(scale: str) -> str:
     """The introduction's definition of *holds* (the verdict words of
-    :mod:`hashlib_core.claims`, its interval level), said before the verdicts."""
-    from hashlib_core import claims
+    :mod:`hashlib_core.report.claims`, its interval level), said before the verdicts."""
+    from hashlib_core.report import claims
 
     level = f"{100 * getattr(claims, 'LEVEL', 0.95):.0f}%"
     return (
@@ -264,13 +264,13 @@ def write_summary(scale: str, *, root: str | Path = "results",
                   out: str | Path = "book/generated",
                   artifacts: str | Path = "runs/artifacts") -> Path:
     """``<out>/summary.md`` and ``<out>/rebuild.md``, included by the introduction: the
-    verdicts in three sentences (:func:`hashlib_core.claims_book.intro_summary`) with the
+    verdicts in three sentences (:func:`hashlib_core.report.claims_page.intro_summary`) with the
     commit the book was built from, and the command that rebuilds each page."""
-    from hashlib_core import claims_book
     from hashlib_core.atomic import atomic_write
+    from hashlib_core.report import claims_page
     from hashlib_core.results import iter_records
 
-    sentences = claims_book.intro_summary(root, scale=scale, artifacts=artifacts)
+    sentences = claims_page.intro_summary(root, scale=scale, artifacts=artifacts)
     n_records = sum(1 for _ in iter_records(root, scale=scale))
     rows = "\n".join(f"| [{p.title}](generated/{p.name}) | `{rebuild_command(p, scale)}` |"
                       for p in PAGES)
@@ -296,7 +296,7 @@ def write_summary(scale: str, *, root: str | Path = "results",
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hashlib_core.book", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m hashlib_core.report.book", description=__doc__)
     ap.add_argument("--scale", choices=SCALES, default="cpu",
                     help="which results the tables and figures show (default: cpu)")
     ap.add_argument("--root", default="results", help="results folder (default: results)")

@@ -2,7 +2,7 @@
 
 Rank agreement with the papers, the learning check (every deep method against the bars a
 method trained from scratch should clear: mAP, code health, a flat validation curve), and
-the SHNet-vs-CSQ headline gap (the claims page, :mod:`hashlib_core.claims`, adds intervals and verdicts). Each function returns a DataFrame; :func:`headline_text` and
+the SHNet-vs-CSQ headline gap (the claims page, :mod:`hashlib_core.report.claims`, adds intervals and verdicts). Each function returns a DataFrame; :func:`headline_text` and
 :func:`ranking_text` turn them into sentences, so the page states only what the store
 holds.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from hashlib_core.grids import DEEP
-from hashlib_core.tables import comparison, display_name
+from hashlib_core.report.tables import comparison, display_name
+from hashlib_core.runner.grids import DEEP
 
 
 def ranking_agreement(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str,
@@ -80,10 +80,10 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
     the bars a method trained from scratch should clear (issue 13): mean mAP@ALL over
     seeds at least :data:`MIN_MAP`; query codes with at least :data:`MIN_DISTINCT_SHARE`
     of their bits distinct up to sign, an mAC of at most :data:`MAX_MAC` and at least
-    :data:`hashlib_core.code_health.FLAG_SHARE` of their length in effective bits
+    :data:`hashlib_core.report.code_health.FLAG_SHARE` of their length in effective bits
     (:func:`hashlib_core.metrics.effective_bits`: a code whose bits nearly copy one
     another has all its bits distinct and a low mAC, and still carries few bits; the
-    worst seed counts); validation mAP flat at the end (:func:`hashlib_core.tuning.late_gain`
+    worst seed counts); validation mAP flat at the end (:func:`hashlib_core.runner.tuning.late_gain`
     below :data:`MAX_LATE_GAIN`, worst seed).
 
     Returns
@@ -94,8 +94,8 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         bar (``map_ok``, ``bits_ok``, ``mac_ok``, ``eff_ok``, ``flat_ok``; None where the
         value is missing), then ``fails`` (the bars missed, as text).
     """
-    from hashlib_core.code_health import FLAG_SHARE
-    from hashlib_core.tuning import convergence_table
+    from hashlib_core.report.code_health import FLAG_SHARE
+    from hashlib_core.runner.tuning import convergence_table
 
     cols = ["map", "seeds", "distinct_bits", "mac", "effective_bits", "late_gain", "map_ok",
             "bits_ok", "mac_ok", "eff_ok", "flat_ok", "fails"]
@@ -141,7 +141,7 @@ def format_learning(check: pd.DataFrame) -> pd.DataFrame:
     """The learning check for the page: linked names, short headers (the caption says that
     mAP@ALL is the mean over seeds and the bits and mAC the worst seed's, and the rise the
     validation mAP's over the last 20% of epochs), "—" and ✓/✗."""
-    from hashlib_core.tables import format_numbers, method_link
+    from hashlib_core.report.tables import format_numbers, method_link
 
     def mark(v) -> str:
         return "—" if v is None or pd.isna(v) else ("✓" if v else "✗")
@@ -170,7 +170,7 @@ def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
     mAP, DPSH against DHN, and which methods miss what."""
     if check.empty:
         return "No deep method has a run at this code length yet, so the check is open."
-    from hashlib_core.code_health import FLAG_SHARE
+    from hashlib_core.report.code_health import FLAG_SHARE
 
     done = check.dropna(subset=["map_ok", "bits_ok", "mac_ok", "eff_ok", "flat_ok"])
     passing = [m for m, r in done.iterrows() if not r.fails]
@@ -264,7 +264,7 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
         means over their seeds), ``noise``, ``beyond_noise`` (bool, or None without a
         noise estimate), ``runs`` and ``default_runs`` (the seeds behind each mean).
     """
-    from hashlib_core.grids import ABLATION_DESCRIPTIONS
+    from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
 
     cols = ["description", "map", "delta", "noise", "beyond_noise"]
     if results.empty:
@@ -487,7 +487,7 @@ def cost_text(cost: pd.DataFrame) -> str:
 
 
 def grid_time(results: pd.DataFrame, cells, *, scale: str) -> dict:
-    """The machine time of a whole grid (``cells``, :func:`hashlib_core.grids.grid`): the
+    """The machine time of a whole grid (``cells``, :func:`hashlib_core.runner.grids.grid`): the
     stored runs' wall time, and an estimate for the cells without a record, each at the
     median of the stored runs of its method and protocol (else of its protocol's deep or
     shallow runs, else of all). A cell that will be copied from its tuning winner (the
@@ -500,7 +500,7 @@ def grid_time(results: pd.DataFrame, cells, *, scale: str) -> dict:
         from a tuning winner), ``left`` (cells without a record), ``left_hours``
         (estimate), ``total_hours``, ``cells``.
     """
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     have = {}
     if not results.empty:
@@ -563,12 +563,12 @@ def convergence(root: str, *, scale: str, protocol: str, n_bits: int = 32,
     pandas.DataFrame
         Index: methods (display names), best final first; columns ``epochs``,
         ``val_first`` (first validation), ``val_last`` (last), ``gain_last`` (the rise
-        over the last ``fraction`` of the epochs, :func:`hashlib_core.tuning.late_gain`)
+        over the last ``fraction`` of the epochs, :func:`hashlib_core.runner.tuning.late_gain`)
         and ``still_rising`` (``gain_last`` at least :data:`MAX_LATE_GAIN`: more epochs
         would likely help).
     """
     from hashlib_core.results import iter_records
-    from hashlib_core.tuning import late_gain
+    from hashlib_core.runner.tuning import late_gain
 
     cols = ["epochs", "val_first", "val_last", "gain_last", "still_rising"]
     rows = {}
@@ -606,8 +606,8 @@ def convergence_text(conv: pd.DataFrame) -> str:
 
 
 def budget_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str) -> pd.DataFrame:
-    """What a longer schedule buys: each budget-check run (:data:`hashlib_core.grids.
-    BUDGET_METHODS` at the tuning length and seed, :data:`~hashlib_core.grids.BUDGET_EPOCHS`
+    """What a longer schedule buys: each budget-check run (:data:`hashlib_core.runner.grids.
+    BUDGET_METHODS` at the tuning length and seed, :data:`~hashlib_core.runner.grids.BUDGET_EPOCHS`
     epochs) against the same method's default run of the same code length and seed.
 
     Returns
@@ -619,14 +619,14 @@ def budget_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str)
         20% of each run's epochs) and ``seed_std`` (the standard deviation of the method's
         default runs over seeds at that code length; NaN with one seed).
     """
-    from hashlib_core.grids import (
+    from hashlib_core.runner.grids import (
         BUDGET_EPOCHS,
         BUDGET_METHODS,
         TUNE_BITS,
         TUNE_SEED,
         budget_variant,
     )
-    from hashlib_core.tuning import convergence_table
+    from hashlib_core.runner.tuning import convergence_table
 
     cols = ["epochs", "epochs_long", "map", "map_long", "map_change", "val", "val_long",
             "late_gain", "late_gain_long", "seed_std"]
@@ -662,7 +662,7 @@ def budget_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str)
 def budget_text(check: pd.DataFrame) -> str:
     """Sentences on the budget check: the change in mAP@ALL a longer schedule brings,
     against the seed spread, and whether the validation curve is flat by then."""
-    from hashlib_core.grids import BUDGET_EPOCHS, BUDGET_METHODS
+    from hashlib_core.runner.grids import BUDGET_EPOCHS, BUDGET_METHODS
 
     if check.empty:
         return (f"The budget check ({', '.join(display_name(m) for m in BUDGET_METHODS)} "
@@ -682,7 +682,7 @@ def budget_text(check: pd.DataFrame) -> str:
 
 
 def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
-    """The diagnosis runs (:data:`hashlib_core.grids.DIAGNOSES`) beside their method's own
+    """The diagnosis runs (:data:`hashlib_core.runner.grids.DIAGNOSES`) beside their method's own
     run of the same code length and seed: what changing one part of a method does.
 
     Returns
@@ -694,7 +694,7 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
         ``distinct_codes``, ``constant_bits`` (how many bits are the same for every
         query), ``mac`` and ``bit_balance`` (of the query codes).
     """
-    from hashlib_core.grids import (
+    from hashlib_core.runner.grids import (
         DIAGNOSES,
         DIAGNOSIS_DESCRIPTIONS,
         TUNE_BITS,
@@ -735,7 +735,7 @@ def diagnoses(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
 def diagnosis_text(table: pd.DataFrame) -> str:
     """Sentences on :func:`diagnoses`: for each diagnosed method, whether it misses the
     mAP bar and what each change does to its mAP@ALL and bit balance."""
-    from hashlib_core.grids import DIAGNOSES, TUNE_BITS
+    from hashlib_core.runner.grids import DIAGNOSES, TUNE_BITS
 
     if table.empty:
         names = ", ".join(display_name(m) for m in DIAGNOSES)
@@ -763,7 +763,7 @@ def _constant(n) -> str:
 
 def format_diagnoses(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`diagnoses` for the page: method names, readable headers, 3 decimals."""
-    from hashlib_core.tables import format_numbers
+    from hashlib_core.report.tables import format_numbers
 
     # mAC is left out to keep the table within the page (it is in the records)
     out = table[["change", "map", "map_change", "distinct_codes", "constant_bits",

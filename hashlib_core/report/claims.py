@@ -10,13 +10,13 @@ What each claim compares is fixed before the query numbers are looked at (issue 
 the compared method comes from the paper (SHNet against CSQ, DSAH against ADSH); where a
 claim is against a list of baselines, the list is the paper's and the one baseline it is
 judged against is the list's deep method with the best *validation* mAP in the tuning runs
-(:data:`hashlib_core.grids.DHEH_CSDH_BASELINE`, re-derived by :func:`baseline_selection`).
+(:data:`hashlib_core.runner.grids.DHEH_CSDH_BASELINE`, re-derived by :func:`baseline_selection`).
 Each compared method has five seeds at the claim's lengths (the cpu grid).
 
 For each claim and code length :func:`evaluate_claim` returns the paper's number (from
-:func:`hashlib_core.reported.load_reported`), ours (mean ± std over seeds), the
+:func:`hashlib_core.report.reported.load_reported`), ours (mean ± std over seeds), the
 difference with a 95% interval and a verdict. The interval
-(:func:`hashlib_core.intervals.difference_interval`) is a t interval over the seed means,
+(:func:`hashlib_core.report.intervals.difference_interval`) is a t interval over the seed means,
 with Welch's degrees of freedom, widened by the share of the chosen queries (paired: both
 methods are ranked for the same queries); its coverage is measured by simulating equal
 methods with the stored runs' own spreads (:func:`coverage_check`). A method with one run
@@ -45,8 +45,11 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import kendalltau
 
-from hashlib_core import intervals
-from hashlib_core.grids import (
+from hashlib_core.metrics import mean_absolute_correlation
+from hashlib_core.report import intervals
+from hashlib_core.report.tables import display_name, metric_label
+from hashlib_core.results import iter_records, record_dir
+from hashlib_core.runner.grids import (
     ADSH_PROTOCOL_METHODS,
     BOOK_PROTOCOLS,
     CLAIM_SEEDS,
@@ -58,9 +61,6 @@ from hashlib_core.grids import (
     SHNET_TABLE,
     SOURCE_METHODS,
 )
-from hashlib_core.metrics import mean_absolute_correlation
-from hashlib_core.results import iter_records, record_dir
-from hashlib_core.tables import display_name, metric_label
 
 #: bootstrap replicates of a ranking's interval
 N_BOOT = 2000
@@ -289,7 +289,7 @@ def _runs_of(runs: list[Run], protocol: str, method: str, n_bits: int) -> list[R
 def pooled_seed_std(runs: list[Run], protocol: str, metric: str) -> tuple[float, float]:
     """A robust seed-to-seed standard deviation of ``metric`` over the (method, length)
     groups of ``protocol`` with two or more seeds
-    (:func:`hashlib_core.intervals.robust_pooled_sd`: median-based, so one collapsed seed
+    (:func:`hashlib_core.report.intervals.robust_pooled_sd`: median-based, so one collapsed seed
     does not widen every interval); returns (sd, degrees of freedom), (NaN, 0) without
     such groups. Only the rankings use it, for methods with a single run."""
     groups: dict[tuple[str, int], list[float]] = {}
@@ -331,7 +331,7 @@ def _per_query(groups: list[list[Run]], metric: str) -> list[np.ndarray] | None:
 def compare(a: list[Run], b: list[Run], metric: str, *, level: float = LEVEL,
             pooled: tuple[float, float] | None = None) -> intervals.Interval:
     """The difference of the mean ``metric`` of runs ``a`` and ``b`` with its interval
-    (:func:`hashlib_core.intervals.difference_interval`, paired over queries when both
+    (:func:`hashlib_core.report.intervals.difference_interval`, paired over queries when both
     have per-query values on the same queries)."""
     va = np.array([r.value(metric) for r in a], dtype=float)
     vb = np.array([r.value(metric) for r in b], dtype=float)

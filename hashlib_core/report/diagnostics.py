@@ -1,12 +1,12 @@
 """The SHNet ablation beside the figures, with its spread over seeds. (Code health, the
-measures of how much of its length a code uses, is :mod:`hashlib_core.code_health`.)
+measures of how much of its length a code uses, is :mod:`hashlib_core.report.code_health`.)
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from hashlib_core.tables import MISSING, display_name
+from hashlib_core.report.tables import MISSING, display_name
 
 
 def ablation_table(results: pd.DataFrame, *, protocol: str, n_bits: int,

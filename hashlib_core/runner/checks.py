@@ -14,7 +14,7 @@ notebook of a runner that no longer runs.
 
 :func:`preflight_protocols` and :func:`preflight_weights` are the runner's checks of the
 paper scale's data and of the pre-trained weights (re-exported by
-:mod:`hashlib_core.reproduce`).
+:mod:`hashlib_core.runner.cli`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from hashlib_core.atomic import _HOST, _pid_running, atomic_write, remove_stale_temporaries
 
 if TYPE_CHECKING:
-    from hashlib_core.grids import GridCell
+    from hashlib_core.runner.grids import GridCell
 
 #: a log notebook while its runner writes it: ``<run id>.running-<host>-<pid>.ipynb``
 _RUNNING_LOG = re.compile(r"^(?P<stem>.+)\.running-(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.ipynb$")
@@ -47,7 +47,7 @@ def folder_problems(root: str | os.PathLike, artifacts: str | os.PathLike,
     """One line per folder of a run that is a file, lies under a file, or (``create``)
     cannot be created or written; the missing ones are created when ``create``."""
     from hashlib_core import preflight
-    from hashlib_core.reproduce import checkpoint_root
+    from hashlib_core.runner.cli import checkpoint_root
 
     folders = [(Path(root), "results folder (--root)"),
                (checkpoint_root(root), "checkpoint folder (beside --root)"),
@@ -129,7 +129,7 @@ def short_notebook_errors(shell=None) -> bool:
 
 
 def _checkpoint_root(root):
-    from hashlib_core.reproduce import checkpoint_root
+    from hashlib_core.runner.cli import checkpoint_root
 
     return checkpoint_root(root)
 

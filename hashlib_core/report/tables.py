@@ -1,7 +1,7 @@
 """Tables of the book: reported beside reproduced, ablations, run counts.
 
 Every function reads the tidy frames of :func:`hashlib_core.results.load_results` and
-:func:`hashlib_core.reported.load_reported`; nothing here trains or reads images. A
+:func:`hashlib_core.report.reported.load_reported`; nothing here trains or reads images. A
 missing cell (a run not yet in the store, a cell the paper did not print) is NaN in the
 numeric tables and "—" in the formatted ones; nothing raises because a grid is
 unfinished.
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hashlib_core.grids import DEEP, REPORTED_PROTOCOLS, SHALLOW, GridCell
+from hashlib_core.runner.grids import DEEP, REPORTED_PROTOCOLS, SHALLOW, GridCell
 
 MISSING = "—"
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]
 DISPLAY_NAMES: dict[str, str] = {
     "cnnh": "CNNH", "dnnh": "DNNH", "dhn": "DHN", "dpsh": "DPSH", "dtsh": "DTSH",
     "hashnet": "HashNet", "dch": "DCH", "csq": "CSQ", "adsh": "ADSH", "daph": "DAPH",
@@ -32,7 +32,7 @@ METRIC_NAMES = {"map": "mAP", "precision_top5000": "precision of the top 5,000",
                 "precision_r2": "precision within Hamming radius 2", "mac": "mAC"}
 
 
-#: plain-text formulas of the grid's descriptions (hashlib_core.grids) -> MyST inline math
+#: plain-text formulas of the grid's descriptions (hashlib_core.runner.grids) -> MyST inline math
 _PLAIN_MATH: tuple[tuple[str, str], ...] = (
     ("tanh(W·φ + b)", r"$\tanh(W\phi + b)$"),
     ("tanh(W phi + b)", r"$\tanh(W\phi + b)$"),
@@ -104,7 +104,7 @@ def comparison(
     results : DataFrame
         From :func:`hashlib_core.results.load_results`.
     reported : DataFrame
-        From :func:`hashlib_core.reported.load_reported`.
+        From :func:`hashlib_core.report.reported.load_reported`.
     dataset : str
         The papers' dataset (``"cifar10"`` ...): selects the reported cells.
     protocol : str
@@ -241,8 +241,8 @@ def dataset_tables(
     Table 1. Other datasets: the SHNet paper's Table 2 methods (and the other source
     methods) at 16/32/64 bits.
     """
-    from hashlib_core import grids
-    from hashlib_core.reported import SOURCES
+    from hashlib_core.report.reported import SOURCES
+    from hashlib_core.runner import grids
 
     protocol = grids.BOOK_PROTOCOLS[scale][dataset]
     rep_protocol = REPORTED_PROTOCOLS[dataset]
@@ -360,7 +360,7 @@ def _epochs_run(path: str) -> int | None:
 def method_link(method: str, *, base: str = "../methods/") -> str:
     """Markdown link from a generated page to a method's page (shallow methods share one);
     ``method`` is a registry name or the papers' spelling (``"fasth"`` or ``"FastH"``)."""
-    from hashlib_core.grids import SHALLOW
+    from hashlib_core.runner.grids import SHALLOW
 
     method = {v: k for k, v in DISPLAY_NAMES.items()}.get(method, method)
     page = "shallow" if method in SHALLOW else method
@@ -455,7 +455,7 @@ ADSH_PROTOCOL = "cifar10-adsh"
 def dsah_protocol(results: pd.DataFrame, scale: str) -> str:
     """The protocol of the DSAH table at ``scale``: ADSH's CIFAR-10 protocol when runs
     exist there, else the scale's CIFAR-10 protocol of the book."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     if len(results) and (results.protocol == ADSH_PROTOCOL).any():
         return ADSH_PROTOCOL
@@ -480,7 +480,7 @@ def table_protocols(scale: str, methods, bits, default: str) -> dict[str, str]:
     """The protocol of each method's main runs at ``bits`` in the ``scale`` grid (the DSAH
     table mixes ``cifar10-adsh`` for ADSH and DSAH with ``cifar10-i`` for the others);
     ``default`` for a method the grid does not run there."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     out = {}
     for m in methods:
@@ -490,7 +490,7 @@ def table_protocols(scale: str, methods, bits, default: str) -> dict[str, str]:
     return out
 
 
-#: the name of the page that lists every stored run (hashlib_core.book.PAGES)
+#: the name of the page that lists every stored run (hashlib_core.report.book.PAGES)
 RUNS_PAGE = "runs"
 
 
@@ -506,11 +506,11 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
     the protocol the grid runs it on) and the precision within Hamming radius 2 at
     16/32/64 bits (no paper prints it as a table); other datasets: mAP at 16/32/64 bits
     of the SHNet table's methods and the source methods. A caption names the paper's
-    cells that are missing (illegible) or doubtful (:mod:`hashlib_core.reported`) and
+    cells that are missing (illegible) or doubtful (:mod:`hashlib_core.report.reported`) and
     the runs that deviate from the paper's setting (:func:`deviations`).
     """
-    from hashlib_core import grids
-    from hashlib_core.reported import SOURCES, doubtful_note, unprinted
+    from hashlib_core.report.reported import SOURCES, doubtful_note, unprinted
+    from hashlib_core.runner import grids
 
     protocol = grids.BOOK_PROTOCOLS[scale][dataset]
     rep_protocol = REPORTED_PROTOCOLS[dataset]
@@ -758,7 +758,7 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
 
 def fill_in_command(dataset: str) -> str:
     """Markdown: the exact command that fills the reproduced columns of ``dataset``."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
     return (
@@ -861,9 +861,9 @@ def not_run_here(dataset: str, reported: pd.DataFrame, *, scale: str) -> str:
     paper's mAP, one row per method) and what a GPU box needs to fill the results: the
     images and lists (:data:`hashlib_core.data.__main__.LAYOUT`), the weights, the grid's
     cells for the dataset, the check and the command."""
-    from hashlib_core import grids
     from hashlib_core.data.__main__ import LAYOUT
-    from hashlib_core.reported import doubtful_note
+    from hashlib_core.report.reported import doubtful_note
+    from hashlib_core.runner import grids
 
     protocol = grids.BOOK_PROTOCOLS["paper"][dataset]
     rep = reported[(reported.protocol == REPORTED_PROTOCOLS[dataset])
@@ -953,8 +953,8 @@ def protocol_usage(names: list[str], root: str | Path = "results") -> pd.DataFra
     pandas.DataFrame
         Index: ``names``; columns ``(scale, "planned")`` and ``(scale, "stored")``.
     """
-    from hashlib_core import grids
     from hashlib_core.results import load_results
+    from hashlib_core.runner import grids
 
     data = {}
     for scale in grids.SCALES:
@@ -995,7 +995,7 @@ def book_protocols_text(results: pd.DataFrame, scale: str) -> str:
     """Which protocol each results page and table of ``scale`` reads, from the grid (the
     DSAH table's methods each on the protocol the grid runs them on) and, per protocol,
     how many runs are stored."""
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     def n(p: str) -> str:
         k = int((results.protocol == p).sum()) if len(results) else 0

@@ -1,5 +1,5 @@
 """The tuning winner's own cell: found (:func:`twin_record`) and copied (:func:`copy_twin`)
-instead of trained again (see :mod:`hashlib_core.reproduce`, which re-exports both).
+instead of trained again (see :mod:`hashlib_core.runner.cli`, which re-exports both).
 
 A tuned cell at the tuning length and seed (32 bits, seed 0) is the very run that won its
 method's tuning: the same settings in every field but the variant name, and training is
@@ -14,18 +14,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hashlib_core import grids
 from hashlib_core.atomic import atomic_write
-from hashlib_core.grids import GridCell
+from hashlib_core.engine.settings import result_settings, settings_differences
 from hashlib_core.results import (
     RECORD,
     read_record,
     record_dir,
     record_gaps,
-    result_settings,
     run_id,
-    settings_differences,
 )
+from hashlib_core.runner import grids
+from hashlib_core.runner.grids import GridCell
 
 
 def _config_defaults() -> dict[str, Any]:
@@ -47,7 +46,7 @@ def twin_record(cell: GridCell, config, *, scale: str, root: str | Path,
     cell would repeat that seeded, deterministic run."""
     if not grids.is_tuning_twin(cell, scale):
         return None
-    from hashlib_core.tuning import tuned_settings
+    from hashlib_core.runner.tuning import tuned_settings
 
     won = tuned_settings(cell.method, root, scale)
     if won is None:

@@ -1,7 +1,7 @@
 """How the grid runner executes a cell and reports a grid: the summary, the stop signals,
 the notebook in a worker thread with the claim's heartbeat and the progress relay.
 
-Split from :mod:`hashlib_core.reproduce` (which re-exports these names):
+Split from :mod:`hashlib_core.runner.cli` (which re-exports these names):
 
 * :class:`Summary`: what a grid run did, cell by cell, and its exit code (0 done, 1 a
   cell failed, :data:`CLAIMED_ELSEWHERE` cells left to other runners' claims, 130 / 143 /
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hashlib_core import cell_claims
 from hashlib_core import progress as live
+from hashlib_core.runner import locking
 
 #: a failure message longer than this is cut in the summary (the log holds all of it)
 MAX_MESSAGE = 4000
@@ -137,7 +137,7 @@ class Summary:
             lines.append(f"{len(self.claimed)} cell(s) were left to other runners' claims "
                          f"(exit code {CLAIMED_ELSEWHERE}): run the same command again when "
                          "those runners are done; if a runner died, its claim goes stale "
-                         f"after {cell_claims.STALE_AFTER} of its heartbeat intervals, or "
+                         f"after {locking.STALE_AFTER} of its heartbeat intervals, or "
                          "--release-claims removes the claims at once.")
         return "\n".join(lines)
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hashlib_core.plots import OKABE_ITO, Drawn
-from hashlib_core.tables import display_name
+from hashlib_core.report.plots import OKABE_ITO, Drawn
+from hashlib_core.report.tables import display_name
 
 CORRECT, WRONG = OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
 #: how a returned image is framed, and the words the caption uses for it: whether it
@@ -151,7 +151,7 @@ def default_artifacts(root: str | Path) -> Path:
     sibling = Path(root).resolve().parent / "artifacts"
     if sibling.is_dir():
         return sibling
-    return Path(__file__).resolve().parents[1] / "runs" / "artifacts"
+    return Path(__file__).resolve().parents[2] / "runs" / "artifacts"
 
 
 def pick_queries(labels: np.ndarray, *, n: int = 5, seed: int = 0) -> np.ndarray:

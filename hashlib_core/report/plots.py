@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from hashlib_core.tables import display_name  # noqa: E402
+from hashlib_core.report.tables import display_name  # noqa: E402
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck")
@@ -69,7 +69,7 @@ def show(fig: plt.Figure | None, caption: str, alt: str = "") -> None:
     The PNG is rendered here (not by the notebook's Matplotlib backend), so the output
     is an image whichever backend the kernel runs. The image output carries the caption
     and alt text in its metadata (``hashlib_figure``), from which
-    :mod:`hashlib_core.book` makes a numbered figure with that caption on the book page.
+    :mod:`hashlib_core.report.book` makes a numbered figure with that caption on the book page.
     """
     import io
 
@@ -99,7 +99,7 @@ def _missing(what: str, scale: str, protocol: str) -> Drawn:
 def paper_note(kind: str, dataset: str) -> str:
     """A sentence saying on which data set the paper drew this kind of figure, when it is
     not the data set drawn here ("" otherwise)."""
-    from hashlib_core.tables import DATASET_NAMES
+    from hashlib_core.report.tables import DATASET_NAMES
 
     if kind not in PAPER_FIGURE_DATA:
         return ""
@@ -532,10 +532,10 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
 def _redundant(health: pd.DataFrame | None, methods) -> dict[str, str]:
     """Methods whose query codes have constant or near-duplicate bits (or fewer effective
     bits than half their length), each with the counts in words, from a
-    :func:`hashlib_core.code_health.health_table`."""
+    :func:`hashlib_core.report.code_health.health_table`."""
     if health is None or health.empty:
         return {}
-    from hashlib_core.code_health import FLAG_SHARE
+    from hashlib_core.report.code_health import FLAG_SHARE
 
     out = {}
     for m in methods:
@@ -596,7 +596,7 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
     """Absolute bit-correlation matrices (database codes), one panel per method.
 
     ``collapsed``: methods whose codes collapse, left out of the caption's ranking.
-    ``health``: a :func:`hashlib_core.code_health.health_table`; methods with constant or
+    ``health``: a :func:`hashlib_core.report.code_health.health_table`; methods with constant or
     near-duplicate bits are then left out of the ranking too, named with their counts, and
     each panel's title gives the effective bits."""
     if curves.empty or "bit_correlation" not in curves.columns:
@@ -651,7 +651,7 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
                health: pd.DataFrame | None = None) -> Drawn:
     """Mean absolute correlation (mAC) between bits, one bar per method, sorted; bars of
     methods whose codes collapse (``collapsed``) or, with ``health``
-    (:func:`hashlib_core.code_health.health_table`), have constant or near-duplicate bits
+    (:func:`hashlib_core.report.code_health.health_table`), have constant or near-duplicate bits
     are hatched."""
     if results.empty or "mac" not in results.columns:
         return _missing(f"mAC at {n_bits} bits", scale, protocol)

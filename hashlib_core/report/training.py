@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashlib_core.plots import COLOURS, GREY, Drawn, _seeds_text, label_small_multiples
-from hashlib_core.tables import MISSING, display_name
-from hashlib_core.tuning import winners
+from hashlib_core.report.plots import COLOURS, GREY, Drawn, _seeds_text, label_small_multiples
+from hashlib_core.report.tables import MISSING, display_name
+from hashlib_core.runner.tuning import winners
 
 TUNE_PREFIX = "tune-"
 COLUMNS = ["method", "variant", "n_bits", "seed", "optimizer", "lr", "epoch", "loss",
@@ -78,10 +78,10 @@ def _order(methods, order) -> list[str]:
 
 def still_rising(hist: pd.DataFrame, *, fraction: float = 0.2) -> dict[str, float]:
     """Per method, the rise of its seed-averaged validation mAP over the last ``fraction``
-    of its epochs (:func:`hashlib_core.tuning.late_gain`, the rule of the discussion
+    of its epochs (:func:`hashlib_core.runner.tuning.late_gain`, the rule of the discussion
     page's convergence check); NaN when the history has no validation before or inside
     that window."""
-    from hashlib_core.tuning import late_gain
+    from hashlib_core.runner.tuning import late_gain
 
     out = {}
     for m, g in hist.dropna(subset=["val_map"]).groupby("method"):
@@ -136,7 +136,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
     label_small_multiples(axes, len(methods), ncols, xlabel="epoch", ylabel=label)
     n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
     if what == "val_map":
-        from hashlib_core.findings import MAX_LATE_GAIN
+        from hashlib_core.report.findings import MAX_LATE_GAIN
 
         gain = still_rising(hist[hist.method.isin(methods)])
         known = [m for m in methods if np.isfinite(gain.get(m, np.nan))]
@@ -189,7 +189,7 @@ def tuning_table(hist: pd.DataFrame) -> pd.DataFrame:
         One row per (method, variant): ``method, variant, optimizer, lr, setting,
         best_val_map, best_epoch, epochs, winner`` (``winner``: the highest
         ``best_val_map`` of its method once all its settings of
-        :data:`~hashlib_core.grids.TUNE_CONFIGS` have run, ties to the first of them: the
+        :data:`~hashlib_core.runner.grids.TUNE_CONFIGS` have run, ties to the first of them: the
         rule by which the grid picks the settings of the method's other runs). Empty when
         there is no tuning run.
     """
@@ -322,18 +322,18 @@ def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protoc
 
 # --------------------------------------------------------------------------- budget check
 def budget_figure(root: str | Path = "results", *, scale: str, protocol: str) -> Drawn:
-    """The budget check drawn: for each method of :data:`hashlib_core.grids.BUDGET_METHODS`,
+    """The budget check drawn: for each method of :data:`hashlib_core.runner.grids.BUDGET_METHODS`,
     the validation mAP per epoch of its default run and of its longer run (same code
     length, seed and settings), one panel per method, each line labelled with the run's
     mAP@ALL on the queries."""
-    from hashlib_core.grids import (
+    from hashlib_core.results import iter_records
+    from hashlib_core.runner.grids import (
         BUDGET_EPOCHS,
         BUDGET_METHODS,
         TUNE_BITS,
         TUNE_SEED,
         budget_variant,
     )
-    from hashlib_core.results import iter_records
 
     long_name = budget_variant(BUDGET_EPOCHS)
     runs: dict[str, dict[str, dict]] = {}

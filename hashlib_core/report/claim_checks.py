@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashlib_core import intervals
-from hashlib_core.claims import (
+from hashlib_core.report import intervals
+from hashlib_core.report.claims import (
     CLAIMS,
     DHEH_BASELINES,
     NOT_SUPPORTED,
@@ -23,14 +23,14 @@ from hashlib_core.claims import (
     compare,
     verdict,
 )
-from hashlib_core.grids import (
+from hashlib_core.results import iter_records
+from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
     DHEH_CSDH_BASELINE,
     ROBUST_EPOCHS,
     ROBUSTNESS,
     budget_variant,
 )
-from hashlib_core.results import iter_records
 
 
 def interval_text(low: float, high: float) -> str:
@@ -44,7 +44,7 @@ def baseline_selection(root: str | Path, scale: str = "cpu") -> pd.DataFrame:
     """The pre-specified baseline re-derived: the deep methods of :data:`DHEH_BASELINES`
     with their tuning winner's validation mAP (32 bits, seed 0; no query number), best
     first. ``chosen`` marks the one the claims use (:data:`DHEH_CSDH_BASELINE`)."""
-    from hashlib_core.tuning import tuning_table
+    from hashlib_core.runner.tuning import tuning_table
 
     tune = tuning_table(root, scale)
     win = tune[tune.winner & tune.method.isin(DHEH_BASELINES)]
@@ -56,7 +56,7 @@ def coverage_check(runs: list[Run], *, protocol: str, methods=("shnet", "csq"), 
                    n_claims: int = 1000) -> dict[str, float]:
     """The coverage of the 95% interval, measured on simulated claims of two equal methods
     with the seed, noise and method-by-query spreads of the stored runs of ``methods`` at
-    ``n_bits`` (:func:`hashlib_core.intervals.coverage`): ours at 3 and 5 seeds, and the
+    ``n_bits`` (:func:`hashlib_core.report.intervals.coverage`): ours at 3 and 5 seeds, and the
     percentile bootstrap of 3 seeds this page used before. Empty when the runs lack
     per-query values or several seeds."""
     groups = [_runs_of(runs, protocol, m, n_bits) for m in methods]
@@ -78,10 +78,10 @@ def coverage_check(runs: list[Run], *, protocol: str, methods=("shnet", "csq"), 
 def training_status(root: str | Path, scale: str) -> dict[str, int]:
     """Whether training had finished, over the default deep runs: how many there are, how
     many still rose by 0.005 validation mAP or more over their last 20% of epochs
-    (:func:`hashlib_core.tuning.late_gain`), and how many had their best validation epoch
+    (:func:`hashlib_core.runner.tuning.late_gain`), and how many had their best validation epoch
     at the last evaluated epoch."""
-    from hashlib_core.grids import DEEP
-    from hashlib_core.tuning import late_gain
+    from hashlib_core.runner.grids import DEEP
+    from hashlib_core.runner.tuning import late_gain
 
     n = rising = at_end = 0
     for rec in iter_records(root, scale=scale):
@@ -103,12 +103,12 @@ def _variant_runs(root: str | Path, scale: str, variant: str) -> list[Run]:
 
 
 def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
-    """For each claim's decisive length (:data:`hashlib_core.grids.ROBUSTNESS`), the
-    claim's difference at the main budget and at :data:`~hashlib_core.grids.ROBUST_EPOCHS`
+    """For each claim's decisive length (:data:`hashlib_core.runner.grids.ROBUSTNESS`), the
+    claim's difference at the main budget and at :data:`~hashlib_core.runner.grids.ROBUST_EPOCHS`
     epochs, on the same seeds (those with a run at both), with intervals, verdicts and
     whether the verdict changes (``"pending"`` until both sides have two seeds). Empty at
     a scale whose grid has no such runs."""
-    from hashlib_core.grids import grid
+    from hashlib_core.runner.grids import grid
 
     planned = {(c.protocol, c.n_bits) for c in grid(scale)
                if c.variant == budget_variant(ROBUST_EPOCHS)}
@@ -196,11 +196,11 @@ def confound_sentence(table: pd.DataFrame) -> str:
 
 def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:
     """The stored default runs made with other optimiser settings than their method's
-    current winner (:func:`hashlib_core.tuning.tuned_settings`, which the tie rule can
+    current winner (:func:`hashlib_core.runner.tuning.tuned_settings`, which the tie rule can
     change after they ran): one row per method with ``runs`` (how many), ``made_with`` and
     ``winner``. The runner reruns them; until then the page says so."""
-    from hashlib_core.grids import TUNED_SCALES
-    from hashlib_core.tuning import tuned_settings
+    from hashlib_core.runner.grids import TUNED_SCALES
+    from hashlib_core.runner.tuning import tuned_settings
 
     rows = []
     if scale not in TUNED_SCALES:
@@ -223,8 +223,8 @@ def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFram
 def current_runs(runs: list[Run], root: str | Path, scale: str) -> list[Run]:
     """``runs`` without those made with a superseded tuning winner
     (:func:`stale_settings`): a verdict never mixes runs of two learning rates."""
-    from hashlib_core.grids import TUNED_SCALES
-    from hashlib_core.tuning import tuned_settings
+    from hashlib_core.runner.grids import TUNED_SCALES
+    from hashlib_core.runner.tuning import tuned_settings
 
     if scale not in TUNED_SCALES:
         return list(runs)

@@ -1,7 +1,7 @@
 """The claims page and the introduction's summary, as Markdown computed from the records:
 how the verdicts are drawn, one table per claim with its comparison, intervals and budget
 robustness, the same-rate SHNet/CSQ comparison, the code health behind the mAC claim and
-the papers' rankings (:mod:`hashlib_core.claims` evaluates, :mod:`hashlib_core.claim_checks`
+the papers' rankings (:mod:`hashlib_core.report.claims` evaluates, :mod:`hashlib_core.report.claim_checks`
 checks)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashlib_core.claim_checks import (
+from hashlib_core.report.claim_checks import (
     baseline_selection,
     budget_robustness,
     confound,
@@ -22,7 +22,7 @@ from hashlib_core.claim_checks import (
     stale_settings,
     training_status,
 )
-from hashlib_core.claims import (
+from hashlib_core.report.claims import (
     CLAIM_SEEDS,
     CLAIMS,
     INCONCLUSIVE,
@@ -40,8 +40,8 @@ from hashlib_core.claims import (
     rankings,
     seeds_short,
 )
-from hashlib_core.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
-from hashlib_core.tables import display_name
+from hashlib_core.report.tables import display_name
+from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
 
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
                   INCONCLUSIVE: "inconclusive"}
@@ -63,7 +63,7 @@ def _ours(mean: float, std: float, n: int) -> str:
 def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     """The claim's rows as strings for the page: code length, the paper's numbers, ours,
     the difference with its 95% interval and the multiplicity-adjusted one, the verdict."""
-    from hashlib_core.tables import method_link
+    from hashlib_core.report.tables import method_link
 
     k = len([b for b in rows.n_bits if claim.focus_bits is None or b in claim.focus_bits])
     other = claim.compared
@@ -110,7 +110,7 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
                   ranks: pd.DataFrame) -> pd.DataFrame:
     """One row per claim (and per ranked table): the paper, the claim, the verdict and
     the evidence it rests on."""
-    from hashlib_core.reported import SOURCES
+    from hashlib_core.report.reported import SOURCES
 
     out = []
     for c in claims:
@@ -143,7 +143,7 @@ def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
     """The rank agreement as strings: table, bits, methods, protocol, τ with interval, τ
     over the deep methods only, verdict (the orders are :func:`ranking_orders`: one table
     of both would not fit the page)."""
-    from hashlib_core.reported import SOURCES
+    from hashlib_core.report.reported import SOURCES
 
     cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
             "τ, deep methods only", "verdict"]
@@ -158,7 +158,7 @@ def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
 
 def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
     """The paper's order of the methods and ours, per ranked table and code length."""
-    from hashlib_core.reported import SOURCES
+    from hashlib_core.report.reported import SOURCES
 
     return pd.DataFrame([{
         "table, bits": f"{SOURCES.get(r.source, r.source).split(' (')[0]}, {r.n_bits}",
@@ -182,7 +182,7 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
                 robustness: pd.DataFrame | None = None) -> str:
     """Markdown of one claim: the statement, its verdict, what is compared and why, the
     table, the same comparison in its context metrics, its budget robustness."""
-    from hashlib_core.tables import markdown_table
+    from hashlib_core.report.tables import markdown_table
 
     head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
             f" Metric: {metric_name(claim.metric)}")
@@ -355,8 +355,8 @@ def _stale_text(stale: pd.DataFrame) -> str:
 
 def _deviations(runs: list[Run]) -> str:
     """The sentence marking the runs that deviate from the paper's setting (sizes, epochs,
-    weights: :func:`hashlib_core.tables.record_deviations`), "" when none does."""
-    from hashlib_core.tables import record_deviations
+    weights: :func:`hashlib_core.report.tables.record_deviations`), "" when none does."""
+    from hashlib_core.report.tables import record_deviations
 
     dev = [(r, d) for r in runs if (d := record_deviations(r.record))]
     if not dev:
@@ -374,8 +374,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     """The Markdown blocks of the claims page, each table also written as CSV into
     ``out_dir`` and linked: how the verdicts are drawn, the summary, one block per claim,
     the same-rate comparison of SHNet and CSQ, the rank agreement."""
-    from hashlib_core.reported import load_reported
-    from hashlib_core.tables import markdown_table, write_csv
+    from hashlib_core.report.reported import load_reported
+    from hashlib_core.report.tables import markdown_table, write_csv
 
     reported = load_reported() if reported is None else reported
     every = default_runs(root, scale, artifacts=artifacts)
@@ -435,7 +435,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                                      f"{interval_text(r.low, r.high)}",
                         "verdict": f"**{r.verdict}**"} for r in conf.itertuples()])))
         if claim.metric == "mac" and len(rows):
-            from hashlib_core import code_health as ch
+            from hashlib_core.report import code_health as ch
 
             bits = (claim.focus_bits or tuple(rows.n_bits))[0]
             health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits)
@@ -477,7 +477,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
 def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
                   n_boot: int = N_BOOT) -> list[str]:
     """The three sentences of :func:`summary_sentences` for the introduction."""
-    from hashlib_core.reported import load_reported
+    from hashlib_core.report.reported import load_reported
 
     reported = load_reported()
     runs = current_runs(default_runs(root, scale, artifacts=artifacts), root, scale)

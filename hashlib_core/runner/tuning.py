@@ -1,10 +1,10 @@
 """The cpu scale's tuning and convergence, read from the stored runs.
 
-Every deep method gets the same tuning budget (:data:`hashlib_core.grids.TUNE_CONFIGS`:
+Every deep method gets the same tuning budget (:data:`hashlib_core.runner.grids.TUNE_CONFIGS`:
 four optimiser settings at 32 bits, seed 0, stored as runs whose variant is
 ``tune-<optimizer>-lr<lr>``). :func:`tuning_table` lists them with their validation mAP
 (the best epoch's; the query split plays no part), :func:`tuned_settings` gives a method's
-winner, which :mod:`hashlib_core.reproduce` applies to all its other cells.
+winner, which :mod:`hashlib_core.runner.cli` applies to all its other cells.
 :func:`late_gain` measures whether a run had converged: the rise of its validation mAP
 over the last 20% of its epochs.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hashlib_core.grids import (
+from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
     DEEP,
     TUNE_BITS,
@@ -91,7 +91,7 @@ def winners(table: pd.DataFrame, *, value: str) -> pd.Series:
 
 
 def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataFrame:
-    """The tie rule (:data:`hashlib_core.grids.TUNE_TIES`): for each method with near-tied
+    """The tie rule (:data:`hashlib_core.runner.grids.TUNE_TIES`): for each method with near-tied
     settings, their validation mAP at seed 0 and at the tie seed, the mean, and whether the
     best mean picks another winner than seed 0 alone (``changes``: "yes", "no", or
     "pending" while a tie run is missing).
@@ -102,7 +102,7 @@ def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataF
         Columns ``method, optimizer, lr, val_seed0, val_seed1, val_mean, winner_seed0,
         winner_mean, changes``.
     """
-    from hashlib_core.grids import TUNE_TIE_SEED, TUNE_TIES, TUNED_SCALES
+    from hashlib_core.runner.grids import TUNE_TIE_SEED, TUNE_TIES, TUNED_SCALES
 
     cols = ["method", "optimizer", "lr", "val_seed0", "val_seed1", "val_mean",
             "winner_seed0", "winner_mean", "changes"]
@@ -133,8 +133,8 @@ def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataF
 def tie_markdown(check: pd.DataFrame) -> str:
     """The tie rule on the tuning page: a sentence on which winners the two-seed mean
     keeps or changes, and a table of the near-tied settings ("" without any)."""
-    from hashlib_core.grids import TUNE_TIE, TUNE_TIE_SEED
-    from hashlib_core.tables import display_name, markdown_table
+    from hashlib_core.report.tables import display_name, markdown_table
+    from hashlib_core.runner.grids import TUNE_TIE, TUNE_TIE_SEED
 
     if check.empty:
         return ""
@@ -171,7 +171,7 @@ def tie_markdown(check: pd.DataFrame) -> str:
 def tuned_settings(method: str, root, scale: str = "cpu") -> dict[str, Any] | None:
     """The winning tuning settings of a method (``{"optimizer": ..., "lr": ...}``), or None
     while its tuning runs are incomplete: the best seed-0 validation mAP, except for a
-    method with near-tied settings (:data:`hashlib_core.grids.TUNE_TIES`) whose seed-1
+    method with near-tied settings (:data:`hashlib_core.runner.grids.TUNE_TIES`) whose seed-1
     runs are all stored, where the best two-seed mean wins (:func:`tie_check`)."""
     df = tuning_table(root, scale)
     win = df[(df["method"] == method) & df["winner"]]

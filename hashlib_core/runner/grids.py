@@ -2,7 +2,7 @@
 
 A grid is a list of :class:`GridCell`: one training run each (method, protocol, code
 length, seed, and for an ablation a named variant with its hyper-parameter overrides).
-:mod:`hashlib_core.reproduce` runs a grid; the book's pages count which of its cells
+:mod:`hashlib_core.runner.cli` runs a grid; the book's pages count which of its cells
 have a record, so a table can say "12 of 14 runs exist".
 
 * ``smoke``: every method once on the small real CIFAR-10 subset (32 bits), SHNet and CSQ
@@ -76,7 +76,7 @@ TUNED_SCALES = ("cpu",)
 TUNE_BITS, TUNE_SEED = 32, 0
 #: the tie rule (issue 23): settings whose seed-0 validation mAP is within TUNE_TIE of
 #: their method's best are near-ties that one seed cannot separate; each is run again
-#: with seed TUNE_TIE_SEED, and :func:`hashlib_core.tuning.tie_check` says whether the
+#: with seed TUNE_TIE_SEED, and :func:`hashlib_core.runner.tuning.tie_check` says whether the
 #: best mean validation mAP over the two seeds picks another winner. TUNE_TIES lists them
 #: as read from the first grid's tuning runs (a test re-derives it from the records).
 TUNE_TIE, TUNE_TIE_SEED = 0.005, 1
@@ -189,7 +189,7 @@ BOOK_PROTOCOLS: dict[str, dict[str, str]] = {
     "paper": {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
               "nuswide": "nuswide-21", "coco": "coco"},
 }
-#: the protocol names of the reported table (hashlib_core.reported) per paper dataset
+#: the protocol names of the reported table (hashlib_core.report.reported) per paper dataset
 REPORTED_PROTOCOLS = {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
                       "nuswide": "nuswide-21", "coco": "coco"}
 #: the datasets whose images are on this machine (the others need a download)
