@@ -21,6 +21,10 @@ from hashlib_core import preflight
 
 
 def _value(text: str):
+    """A ``--set``/``--hp`` value: a Python literal (``3``, ``1e-3``, ``None``, ``True``),
+    ``true``/``false`` in any case as a bool (``--set compile=true``), else the text."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

@@ -16,6 +16,9 @@ Re-running the same config resumes after the last completed epoch and ends with 
 same codes as an uninterrupted run (same seed, CPU, ``num_workers=0``); a run interrupted
 inside an epoch repeats that epoch from its start.
 
+``cfg.compile`` (off in every preset): the backbone runs compiled (:func:`compile_backbone`);
+its first batches pay the compilation (cached on disk for later processes).
+
 Speed (the paper preset; see :mod:`hashlib_core.scales`): autocast in ``cfg.amp_dtype``
 (bf16) on CUDA, channels-last inputs and weights, ``cudnn.benchmark`` unless
 ``cfg.deterministic``; one training DataLoader for the whole run with persistent workers,
@@ -136,6 +139,23 @@ def epoch_batches(order: list[int], batch_size: int) -> list[list[int]]:
     return batches
 
 
+def compile_backbone(method: torch.nn.Module, cfg: RunConfig) -> None:
+    """Compile ``method.backbone`` in place (``cfg.compile``): ``torch.compile`` with the
+    inductor backend, its state-dict keys unchanged (checkpoints stay interchangeable).
+
+    The batch dimension is dynamic from the first call, so every batch (the last, smaller
+    one of an epoch, each split's remainder at encoding) runs the same kernels: one graph
+    for training and one for encoding instead of one per batch size, and a run resumed
+    mid-training uses the kernels an uninterrupted run uses (with the default, the first
+    batch of a process would run a static-shape graph and the next ones a dynamic one).
+    With ``cfg.deterministic``, random operations (dropout) fall back to the eager
+    generator and inductor skips timing-based kernel choices (its ``fallback_random`` and
+    ``deterministic`` options), so seeded runs repeat.
+    """
+    options = {"fallback_random": True, "deterministic": True} if cfg.deterministic else None
+    method.backbone.compile(dynamic=True, options=options)
+
+
 class _Trainer:
     """State of one deep run; ``run()`` drives it."""
 
@@ -158,6 +178,8 @@ class _Trainer:
         self.train_labels = torch.from_numpy(protocol.train.labels.astype(np.float32))
         self.method.setup(self.train_labels.to(device), self.generator)
         self.method.to(device)
+        if cfg.compile:
+            compile_backbone(self.method, cfg)
         self.optimizer = make_optimizer(cfg, self.method)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda e: lr_factor(cfg, e)
