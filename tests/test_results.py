@@ -241,10 +241,14 @@ def test_settings_differences_name_each_field():
     assert S.settings_differences(rec, dict(same, manifest_sha256=None)) == []
 
 
-def test_doctests():
+@pytest.mark.parametrize("module", ["codes", "portable", "provenance", "records", "store",
+                                    "validation"])
+def test_doctests(module):
     import doctest
+    import importlib
 
-    assert doctest.testmod(R, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    mod = importlib.import_module(f"hashlib_core.results.{module}")
+    assert doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_unreadable_manifest_is_named(tmp_path):
@@ -269,3 +273,89 @@ def test_a_rerun_removes_the_database_codes_stored_beside_the_old_record(tmp_pat
     R.save_run(_result(map_value=0.7), root=root, artifacts=tmp_path / "a")
     assert not stale.exists()
     assert not list(folder.glob("db_codes-*.npz"))  # the new ones go to the artifacts
+
+
+# --------------------------------------------------------------------------- no absolute path
+def _strip_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "strip_record_paths.py"
+    spec = importlib.util.spec_from_file_location("strip_record_paths", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_save_run_writes_no_absolute_path(tmp_path):
+    from hashlib_core.results.portable import absolute_paths
+
+    root = tmp_path / "results"
+    res = _result()
+    res.config.update(run_dir=str(tmp_path / "results.checkpoints" / "smoke" / "x"),
+                      data_root=str(root / "data"), cache_dir="/home/someone/.cache/h")
+    res.run_info = {"weights": {"spec": "/home/someone/w/r50.pth", "sha256": "ab",
+                                "path": "/home/someone/w/r50.pth", "source": "file"}}
+    folder = R.save_run(res, root=root, artifacts=None,
+                        notebook=str(tmp_path / "notebooks" / "train_eval.ipynb"))
+    text = (folder / R.RECORD).read_text()
+    rec = json.loads(text)
+    assert absolute_paths(rec) == [] and str(tmp_path) not in text and "/home" not in text
+    cfg, prov = rec["config"], rec["provenance"]
+    # inside the results root: relative to it; a folder elsewhere: dropped; a file: its name
+    assert (cfg["run_dir"], cfg["data_root"], cfg["cache_dir"]) == (None, "data", None)
+    assert prov["notebook"] == "train_eval.ipynb"
+    assert prov["run"]["weights"] == {"spec": "r50.pth", "sha256": "ab", "path": "r50.pth",
+                                      "source": "file"}
+    assert R.load_results("smoke", root=root)["map"].tolist() == [0.5]
+
+
+def _old_record(root, run_dir):
+    """A record as the code before issue 26 wrote it: an absolute ``config.run_dir``."""
+    folder = R.save_run(_result(), root=root, artifacts=None, notebook="notebooks/t.ipynb")
+    path = folder / R.RECORD
+    rec = json.loads(path.read_text())
+    rec["config"]["run_dir"] = run_dir
+    path.write_bytes(json.dumps(rec, separators=(",", ":"), allow_nan=False).encode())
+    return path
+
+
+def test_old_records_with_absolute_paths_still_read(tmp_path):
+    root = tmp_path / "results"
+    path = _old_record(root, "/work/main/results.checkpoints/smoke/cifar10-smoke/csq/16b_seed0")
+    assert R.record_problems(path.parent) == []
+    assert R.has_record(root, scale="smoke", protocol="cifar10-smoke", method="csq",
+                        n_bits=16, seed=0)
+    assert R.load_results("smoke", root=root)["map"].tolist() == [0.5]
+
+
+def test_strip_record_paths_changes_only_the_paths_and_is_idempotent(tmp_path, capsys):
+    strip = _strip_script()
+    root = tmp_path / "results"
+    path = _old_record(root, "/work/main/results.checkpoints/smoke/cifar10-smoke/csq/16b_seed0")
+    inside = _old_record(tmp_path / "other", str(tmp_path / "other" / "ckpt" / "a"))
+    before = path.read_bytes()
+    assert strip.main([str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "config.run_dir" not in out and "run_dir: /work/main/results.checkpoints" in out
+    assert out.strip().endswith("1 records under " + str(root) + " (cpu, smoke): 1 changed")
+    after = path.read_bytes()
+    assert after == before.replace(
+        b'"run_dir":"/work/main/results.checkpoints/smoke/cifar10-smoke/csq/16b_seed0"',
+        b'"run_dir":null')
+    assert strip.main([str(root)]) == 0 and path.read_bytes() == after
+    assert capsys.readouterr().out.strip().endswith(": 0 changed")
+    assert R.load_results("smoke", root=root)["map"].tolist() == [0.5]
+    # a folder inside the results root is kept, relative to it
+    assert strip.main([str(tmp_path / "other")]) == 0
+    assert json.loads(inside.read_text())["config"]["run_dir"] == "ckpt/a"
+
+
+def test_strip_record_paths_keeps_the_layout_of_an_indented_record(tmp_path, capsys):
+    strip = _strip_script()
+    root = tmp_path / "results"
+    path = _old_record(root, "/tmp/ckpt")
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+    before = path.read_text()
+    assert strip.main([str(root), "--scale", "smoke"]) == 0
+    assert path.read_text() == before.replace('"run_dir": "/tmp/ckpt"', '"run_dir": null')

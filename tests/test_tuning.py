@@ -16,7 +16,7 @@ from hashlib_core.runner.cli import TuningPending, cell_settings
 def _codes(folder, n_bits, tag=""):
     """A real query codes file in ``folder`` (a record counts only with one) and its
     ``files`` entry."""
-    from hashlib_core.results import _codes_npz, _sha256
+    from hashlib_core.results.codes import _codes_npz, _sha256
 
     seed = sum(tag.encode())
     codes = np.where(np.random.default_rng(seed).random((2, n_bits)) > 0.5, 1, -1)

@@ -199,7 +199,7 @@ class Run:
 
     def query_codes(self) -> tuple[np.ndarray, np.ndarray]:
         if "query" not in self._cache:
-            from hashlib_core.results import _read_codes
+            from hashlib_core.results.codes import _read_codes
 
             entry = self.record["files"]["query_codes"]
             self._cache["query"] = _read_codes(Path(self.record["_path"]) / entry["name"],
@@ -249,7 +249,7 @@ class Run:
 
     def _recompute(self, metric: str) -> np.ndarray | None:
         from hashlib_core.evaluation import evaluate
-        from hashlib_core.results import _read_codes
+        from hashlib_core.results.codes import _read_codes
 
         entry = self.record["files"].get("db_codes")
         if not entry:

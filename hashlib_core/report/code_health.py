@@ -64,7 +64,7 @@ _DB_COLUMNS = ("mac", "distinct_bits", *CODE_REDUNDANCY_KEYS)
 
 # --------------------------------------------------------------------------- records
 def _query_codes(rec: dict[str, Any]) -> np.ndarray:
-    from hashlib_core.results import _read_codes
+    from hashlib_core.results.codes import _read_codes
 
     entry = rec["files"]["query_codes"]
     return _read_codes(Path(rec["_path"]) / entry["name"], entry["sha256"])[0]

@@ -341,7 +341,7 @@ def _record_info(path: str) -> tuple[int | None, float | None, list[str]]:
     timings in seconds over all sessions; what deviates from the paper's setting)."""
     import json
 
-    from hashlib_core.results import _wall_time
+    from hashlib_core.results.records import _wall_time
 
     try:
         rec = json.loads((Path(path) / "record.json").read_text())
