@@ -12,7 +12,21 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import findings, plots, tables
+from hashlib_core.report import (
+    ablation_effects,
+    agreement,
+    comparison,
+    diagnosis_runs,
+    grid_status,
+    learning,
+    markdown,
+    protocol_tables,
+    results_tables,
+    run_list,
+    schedule,
+    split_overlap,
+)
+from hashlib_core.report.figures import bit_correlation, precision, tsne
 from hashlib_core.report.reported import load_reported
 from hashlib_core.results import load_curves, load_results, save_run
 
@@ -53,7 +67,7 @@ def store(tmp_path_factory):
 
 def test_comparison_and_format(store):
     results, reported = load_results("smoke", root=store), load_reported()
-    comp = tables.comparison(results, reported, dataset="cifar10", protocol=PROTOCOL,
+    comp = comparison.comparison(results, reported, dataset="cifar10", protocol=PROTOCOL,
                              metric="map", methods=["csq", "shnet", "dpsh"], bits=[32, 64],
                              source="shnet_table2")
     csq64 = comp.query("method == 'csq' and n_bits == 64").iloc[0]
@@ -65,30 +79,30 @@ def test_comparison_and_format(store):
     # the ablation variant is not mixed into SHNet's default cell
     assert comp.query("method == 'shnet' and n_bits == 32").iloc[0].n_seeds == 1
     assert comp.query("method == 'dpsh'")["mean"].isna().all()
-    text = tables.format_comparison(comp)
+    text = comparison.format_comparison(comp)
     assert text.loc["CSQ", ("64 bits", "here")].endswith("(3)")
     assert "±" in text.loc["CSQ", ("64 bits", "here")]
-    assert text.loc["DPSH", ("32 bits", "here")] == tables.MISSING
-    assert text.loc["DPSH", ("32 bits", "paper")] == tables.MISSING  # not printed
+    assert text.loc["DPSH", ("32 bits", "here")] == markdown.MISSING
+    assert text.loc["DPSH", ("32 bits", "paper")] == markdown.MISSING  # not printed
 
 
 def test_dataset_tables_state_scale_and_counts(store):
     results, reported = load_results("smoke", root=store), load_reported()
-    out = tables.dataset_tables(results, reported, dataset="cifar10", scale="smoke")
+    out = comparison.dataset_tables(results, reported, dataset="cifar10", scale="smoke")
     assert len(out) == 2
     caption, table = out[0]
     assert "mAP@ALL" in caption and "scale `smoke`" in caption and "cifar10-smoke" in caption
     assert "runs of the `smoke` grid" in caption
     assert table.shape[0] == 20
-    coco = tables.dataset_tables(results, reported, dataset="coco", scale="smoke")
+    coco = comparison.dataset_tables(results, reported, dataset="coco", scale="smoke")
     assert "mAP@5000" in coco[0][0] and "0 of" in coco[0][0]
-    assert "--datasets coco" in tables.fill_in_command("coco")
-    runs = tables.runs_table(results, protocol=PROTOCOL)
+    assert "--datasets coco" in results_tables.fill_in_command("coco")
+    runs = run_list.runs_table(results, protocol=PROTOCOL)
     assert len(runs) == len(results) and "wall_time_min" in runs.columns
-    abl = tables.ablation(results, protocol=PROTOCOL, n_bits=32,
+    abl = ablation_effects.ablation(results, protocol=PROTOCOL, n_bits=32,
                           variants={"segments3": "three", "segments4": "four"})
     assert abl.n_runs.tolist() == [1, 1, 0, 1]
-    assert tables.format_numbers(abl).iloc[2]["map"] == tables.MISSING
+    assert markdown.format_numbers(abl).iloc[2]["map"] == markdown.MISSING
 
 
 def _labelled(fig):
@@ -98,23 +112,23 @@ def _labelled(fig):
 
 
 def test_figures(store):
-    """The figures draw from this store (their own tests: tests/test_plots.py)."""
+    """The figures draw from this store (their own tests: tests/test_figures.py)."""
     curves, results = load_curves("smoke", root=store), load_results("smoke", root=store)
     kw = dict(scale="smoke", protocol=PROTOCOL)
-    for fig, cap, alt in (plots.pr_figure(curves, bits=[32], **kw),
-                          plots.precision_at_n_figure(curves, bits=[64], **kw),
-                          plots.radius2_figure(results, **kw),
-                          plots.mac_figure(results, n_bits=32, methods=["dsah", "csq", "lsh"],
-                                           **kw)):
+    for fig, cap, alt in (precision.pr_figure(curves, bits=[32], **kw),
+                          precision.precision_at_n_figure(curves, bits=[64], **kw),
+                          precision.radius2_figure(results, **kw),
+                          bit_correlation.mac_figure(results, n_bits=32,
+                                                     methods=["dsah", "csq", "lsh"], **kw)):
         assert fig is not None and "scale `smoke`" in cap and alt
         _labelled(fig)
         plt.close(fig)
-    fig, cap, _ = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "csq", "dpsh"],
-                                           **kw)
+    fig, cap, _ = bit_correlation.correlation_figure(curves, n_bits=32,
+                                                     methods=["dsah", "csq", "dpsh"], **kw)
     assert "DPSH" not in cap and "DSAH" in cap
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
     plt.close(fig)
-    fig, cap, _ = plots.pr_figure(curves, bits=[16], **kw)
+    fig, cap, _ = precision.pr_figure(curves, bits=[16], **kw)
     assert fig is None and "no run" in cap
 
 
@@ -123,7 +137,7 @@ def test_tsne_figure(store):
 
     panels = [(m, *load_query_codes("smoke", PROTOCOL, m, 64, root=store))
               for m in ("shnet", "csq")]
-    fig, cap, _ = plots.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL)
+    fig, cap, _ = tsne.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL)
     assert len([a for a in fig.axes if a.has_data()]) == 2 and "SHNet and CSQ" in cap
     assert fig.legends
     plt.close(fig)
@@ -131,45 +145,45 @@ def test_tsne_figure(store):
 
 def test_findings(store):
     results, reported = load_results("smoke", root=store), load_reported()
-    agree = findings.ranking_agreement(results, reported, dataset="cifar10", protocol=PROTOCOL,
+    agree = agreement.ranking_agreement(results, reported, dataset="cifar10", protocol=PROTOCOL,
                                        metric="map", bits=[32, 64], source="shnet_table2",
                                        methods=["csq", "shnet"])
     assert agree.n_methods.tolist() == [2, 2] and agree.kendall_tau.isna().all()
-    assert "too few" in findings.ranking_text(agree, metric_label="mAP")
-    gaps = findings.headline(results, reported, protocol=PROTOCOL)
+    assert "too few" in agreement.ranking_text(agree, metric_label="mAP")
+    gaps = agreement.headline(results, reported, protocol=PROTOCOL)
     g64 = gaps.set_index("n_bits").loc[64]
     assert g64.reported_gap == pytest.approx(0.869 - 0.84, abs=1e-9) or g64.reported_gap > 0
     assert g64.csq_seeds == 3
-    assert "16 bits" in findings.headline_text(gaps)
+    assert "16 bits" in agreement.headline_text(gaps)
 
 
 def test_ablation_effects_and_cost(store):
     results = load_results("smoke", root=store)
-    eff = findings.ablation_effects(results, protocol=PROTOCOL, n_bits=32)
+    eff = ablation_effects.ablation_effects(results, protocol=PROTOCOL, n_bits=32)
     assert eff.index.tolist() == ["segments3"]
     shnet32 = results.query("method == 'shnet' and n_bits == 32 and variant.isna()")["map"]
     seg3 = results.query("variant == 'segments3'")["map"]
     assert eff.loc["segments3", "delta"] == pytest.approx(seg3.iloc[0] - shnet32.iloc[0])
     # one seed each of SHNet and CSQ at 32 bits: no noise estimate, no verdict
     assert np.isnan(eff.noise.iloc[0]) and eff.beyond_noise.iloc[0] is None
-    assert "not measured" in findings.ablation_text(eff)
+    assert "not measured" in ablation_effects.ablation_text(eff)
     # at 64 bits CSQ has three seeds: the noise is their standard deviation
     csq64 = results.query("method == 'csq' and n_bits == 64")["map"].std(ddof=1)
     results64 = results.copy()
     results64.loc[results64.variant == "segments3", "n_bits"] = 64
-    eff64 = findings.ablation_effects(results64, protocol=PROTOCOL, n_bits=64)
+    eff64 = ablation_effects.ablation_effects(results64, protocol=PROTOCOL, n_bits=64)
     assert eff64.noise.iloc[0] == pytest.approx(csq64)
     assert eff64.beyond_noise.iloc[0] == (abs(eff64.delta.iloc[0]) > 2 * csq64)
-    assert "seed noise (2 x" in findings.ablation_text(eff64, n_bits=64)
-    cost = findings.grid_cost(results, protocol=PROTOCOL)
+    assert "seed noise (2 x" in ablation_effects.ablation_text(eff64, n_bits=64)
+    cost = grid_status.grid_cost(results, protocol=PROTOCOL)
     assert cost.runs.sum() == len(results) and cost.loc["CSQ", "runs"] == 4
     assert cost.total_min.sum() == pytest.approx(results.wall_time_s.sum() / 60)
-    assert f"{len(results)} stored runs" in findings.cost_text(cost)
-    assert findings.ablation_effects(results.iloc[:0], protocol=PROTOCOL).empty
+    assert f"{len(results)} stored runs" in grid_status.cost_text(cost)
+    assert ablation_effects.ablation_effects(results.iloc[:0], protocol=PROTOCOL).empty
 
 
 def test_conventions_read_from_code():
-    conv = tables.metric_conventions()
+    conv = protocol_tables.metric_conventions()
     row = conv[(conv.function == "evaluation.evaluate") & (conv.option == "denominator")]
     assert row.default.iloc[0] == "'retrieved'"
     assert {"ties", "empty"} <= set(conv.option)
@@ -231,12 +245,12 @@ def test_convergence(tmp_path):
                         timings={"total_s": 1.0}, manifest={"protocol": PROTOCOL},
                         manifest_sha256="c" * 64)
         save_run(res, root=tmp_path, artifacts=None)
-    conv = findings.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=16)
+    conv = schedule.convergence(str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=16)
     assert conv.index.tolist() == ["CSQ", "DPSH"] and conv.epochs.tolist() == [20, 20]
     # the last 20% of 20 epochs: epochs 16-19 (0.6) against the last before them (epoch 14)
     assert conv.loc["CSQ", "gain_last"] == pytest.approx(0.6 - 0.5)
     assert conv.loc["CSQ", "still_rising"] and not conv.loc["DPSH", "still_rising"]
-    assert "1 of 2 methods" in findings.convergence_text(conv) and "CSQ" in findings.convergence_text(conv)
+    assert "1 of 2 methods" in schedule.convergence_text(conv) and "CSQ" in schedule.convergence_text(conv)
 
 
 def test_learning_check(tmp_path):
@@ -264,26 +278,26 @@ def test_learning_check(tmp_path):
     collapsed_d = collapsed_d[:, np.arange(16) % 2]
     run("dpsh", collapsed_q, collapsed_d, flat)
     results = load_results("smoke", root=tmp_path)
-    check = findings.learning_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL,
+    check = learning.learning_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL,
                                     n_bits=16)
     assert check.index.tolist() == ["dhn", "dpsh", "csq"]  # registry order
     assert check.loc["dhn", "seeds"] == 2 and check.loc["dhn", "fails"] == ""
     assert check.loc["csq", "fails"] == "still rising"
     assert check.loc["dpsh", "distinct_bits"] == 2 and not check.loc["dpsh", "bits_ok"]
-    assert not check.loc["dpsh", "mac_ok"] and check.loc["dpsh", "mac"] > findings.MAX_MAC
-    text = findings.learning_text(check, n_bits=16)
+    assert not check.loc["dpsh", "mac_ok"] and check.loc["dpsh", "mac"] > learning.MAX_MAC
+    text = learning.learning_text(check, n_bits=16)
     assert text.startswith("2 of the 3 deep methods") and "1 also end with a flat" in text
     assert "1 still rise by more" in text and "DHN − DPSH" in text
     assert "DPSH misses: mAP, distinct bits, mAC" in text
-    table = findings.format_learning(check)
+    table = learning.format_learning(check)
     assert table["meets every bar"].tolist() == ["✓", "✗", "✗"]
     # records made before code health was stored: the health bars are unknown, not failed
-    old = findings.learning_check(results.drop(columns=["query_distinct_bits", "query_mac"]),
+    old = learning.learning_check(results.drop(columns=["query_distinct_bits", "query_mac"]),
                                   str(tmp_path), scale="smoke", protocol=PROTOCOL, n_bits=16)
     assert old.bits_ok.isna().all() and old.loc["dhn", "fails"] == ""
-    empty = findings.learning_check(results.iloc[:0], str(tmp_path), scale="smoke",
+    empty = learning.learning_check(results.iloc[:0], str(tmp_path), scale="smoke",
                                     protocol=PROTOCOL)
-    assert empty.empty and "open" in findings.learning_text(empty)
+    assert empty.empty and "open" in learning.learning_text(empty)
 
 
 def test_budget_check(tmp_path):
@@ -292,9 +306,9 @@ def test_budget_check(tmp_path):
     rng = np.random.default_rng(1)
     ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
     qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
-    empty = findings.budget_check(load_results("smoke", root=tmp_path), str(tmp_path),
+    empty = schedule.budget_check(load_results("smoke", root=tmp_path), str(tmp_path),
                                   scale="smoke", protocol=PROTOCOL)
-    assert empty.empty and "no run yet" in findings.budget_text(empty)
+    assert empty.empty and "no run yet" in schedule.budget_text(empty)
 
     def run(seed, quality, epochs, variant=None):
         q, d = _codes(rng, ql, 32, quality), _codes(rng, dl, 32, quality)
@@ -311,7 +325,7 @@ def test_budget_check(tmp_path):
     run(1, 0.7, 40)
     run(0, 0.9, 60, "budget-epochs60")
     results = load_results("smoke", root=tmp_path)
-    check = findings.budget_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL)
+    check = schedule.budget_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL)
     assert check.index.tolist() == ["csq"]  # SHNet has no runs
     row = check.loc["csq"]
     maps = results.set_index(["seed", results.variant.fillna("")])["map"]
@@ -320,7 +334,7 @@ def test_budget_check(tmp_path):
     assert row.map_change == pytest.approx(maps[(0, "budget-epochs60")] - maps[(0, "")])
     assert row.seed_std == pytest.approx(np.std([maps[(0, "")], maps[(1, "")]], ddof=1))
     assert row.val_long == pytest.approx(0.5 + 0.2 * 59 / 60)
-    text = findings.budget_text(check)
+    text = schedule.budget_text(check)
     assert "CSQ trained for 60 instead of 40 epochs" in text
     beyond = abs(row.map_change) > 2 * row.seed_std
     assert f"the change is {'beyond' if beyond else 'within'} two of them" in text
@@ -334,8 +348,8 @@ def test_diagnoses_set_each_change_beside_the_methods_own_run(tmp_path):
     rng = np.random.default_rng(2)
     ql, dl = rng.integers(0, 10, 100), rng.integers(0, 10, 300)
     qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
-    empty = findings.diagnoses(load_results("smoke", root=tmp_path), protocol=PROTOCOL)
-    assert empty.empty and "no record yet" in findings.diagnosis_text(empty)
+    empty = diagnosis_runs.diagnoses(load_results("smoke", root=tmp_path), protocol=PROTOCOL)
+    assert empty.empty and "no record yet" in diagnosis_runs.diagnosis_text(empty)
 
     def run(quality, variant=None, seed=0):
         q, d = _codes(rng, ql, 32, quality), _codes(rng, dl, 32, quality)
@@ -348,21 +362,21 @@ def test_diagnoses_set_each_change_beside_the_methods_own_run(tmp_path):
     run(0.55)
     run(0.9, seed=1)  # another seed: not the reference
     results = load_results("smoke", root=tmp_path)
-    assert findings.diagnoses(results, protocol=PROTOCOL).empty  # no diagnosis run yet
+    assert diagnosis_runs.diagnoses(results, protocol=PROTOCOL).empty  # no diagnosis run yet
     run(0.95, grids.diagnosis_variant("fc"))
     results = load_results("smoke", root=tmp_path)
-    table = findings.diagnoses(results, protocol=PROTOCOL)
+    table = diagnosis_runs.diagnoses(results, protocol=PROTOCOL)
     assert table.variant.isna().tolist() == [True, False] and table.variant.iloc[1] == "diag-fc"
     seed0 = results[results.seed == 0]
     maps = seed0.set_index(seed0.variant.fillna(""))["map"]
     assert table["map"].tolist() == pytest.approx([maps[""], maps["diag-fc"]])
     assert table.map_change.iloc[1] == pytest.approx(maps["diag-fc"] - maps[""])
     assert table.change.iloc[1] == grids.DIAGNOSIS_DESCRIPTIONS["dnnh"]["fc"]
-    text = findings.diagnosis_text(table)
-    own = "below" if maps[""] < findings.MIN_MAP else "at or above"
+    text = diagnosis_runs.diagnosis_text(table)
+    own = "below" if maps[""] < learning.MIN_MAP else "at or above"
     assert f"DNNH at 32 bits reaches mAP@ALL {maps['']:.3f}, {own} the 0.40 bar" in text
     assert f"({maps['diag-fc'] - maps['']:+.3f})" in text
-    page = findings.format_diagnoses(table)
+    page = diagnosis_runs.format_diagnoses(table)
     assert page.index.tolist() == ["DNNH", "DNNH"]
     assert page["change"].tolist() == ["—", f"{maps['diag-fc'] - maps['']:+.3f}"]
     constant = results.set_index(results.variant.fillna(""))["query_constant_bits"]
@@ -376,13 +390,13 @@ def test_load_manifest_and_learned_share(tmp_path):
     folder.mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="no manifest"):
         load_manifest("cpu", "p", root=tmp_path)
-    assert "unknown" in findings.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
+    assert "unknown" in split_overlap.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
     manifest = {"protocol": "p", "splits": {
         "train": {"indices": [0, 1, 2], "n": 3},
         "database": {"indices": [1, 2, 5, 6, 7], "n": 5}}}
     (folder / "manifest-aaa.json").write_text(json.dumps(manifest))
     assert load_manifest("cpu", "p", root=tmp_path) == manifest
-    text = findings.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
+    text = split_overlap.learned_share_text(str(tmp_path), scale="cpu", protocol="p")
     assert "2 of the 5 database items" in text and "other 3" in text
     (folder / "manifest-bbb.json").write_text("{}")
     with pytest.raises(ValueError, match="2 manifests"):
@@ -406,17 +420,17 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
             ("dhn", 32, None, np.nan)]
     results = pd.DataFrame([{"protocol": "cifar10-i", "method": m, "n_bits": b, "seed": 0,
                              "variant": v, "wall_time_s": w} for m, b, v, w in rows])
-    t = findings.grid_time(results, cells, scale="cpu")
+    t = grid_status.grid_time(results, cells, scale="cpu")
     assert (t["stored"], t["copied"], t["left"]) == (3, 1, 2)
     assert t["stored_hours"] == pytest.approx(900 / 3600)
     # DHN 64 bits at DHN's median (450 s), DCH (no run) at the deep median of the protocol
     assert t["left_hours"] == pytest.approx((450 + 450) / 3600)
-    text = findings.grid_time_text(t, scale="cpu")
+    text = grid_status.grid_time_text(t, scale="cpu")
     assert "5 runs" in text and "1 of them copied" in text and "0.5 hours for the whole" in text
-    assert findings.grid_cost(results).runs.sum() == 2  # the copy has no wall time
+    assert grid_status.grid_cost(results).runs.sum() == 2  # the copy has no wall time
     # the tuning winner's own cell, not stored yet, is estimated at nothing
-    t = findings.grid_time(results.iloc[:2], cells, scale="cpu")
+    t = grid_status.grid_time(results.iloc[:2], cells, scale="cpu")
     assert t["left"] == 3 and t["left_hours"] == pytest.approx(900 / 3600)
     # on a scale without tuning the same cell is a run of its own
-    t = findings.grid_time(results.iloc[:2], cells, scale="paper")
+    t = grid_status.grid_time(results.iloc[:2], cells, scale="paper")
     assert t["left_hours"] == pytest.approx((900 + 450) / 3600)

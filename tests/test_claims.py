@@ -11,7 +11,7 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import claim_checks, claims, claims_page
+from hashlib_core.report import claim_checks, claims, claims_page, rankings
 from hashlib_core.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -116,7 +116,7 @@ def test_single_runs_never_borrow_a_spread():
                                                                  ("dch", 0.52)) for s in range(3)]
     collapsed = seeds + healthy + [_scalar_run("csq", 32, s, v)
                                    for s, v in enumerate((0.55, 0.40, 0.55))]
-    sd, dof = claims.pooled_seed_std(collapsed, PROTOCOL, "map")
+    sd, dof = rankings.pooled_seed_std(collapsed, PROTOCOL, "map")
     assert sd < 0.02 and dof == 2
 
 
@@ -179,9 +179,9 @@ def test_rank_agreement_interval():
     for order, tau, want in ((ranked, 1.0, SUPPORTED), (ranked[::-1], -1.0, NOT_SUPPORTED)):
         runs = [_scalar_run(m, 32, s, 0.3 + 0.05 * i + 0.001 * s)
                 for i, m in enumerate(order) for s in range(3)]
-        out = claims.rank_agreement(runs, REPORTED, scale="smoke", source="shnet_table2",
-                                    metric="map", methods=tuple(ranked), bits=(32,),
-                                    n_boot=300)
+        out = rankings.rank_agreement(runs, REPORTED, scale="smoke", source="shnet_table2",
+                                      metric="map", methods=tuple(ranked), bits=(32,),
+                                      n_boot=300)
         r = out.iloc[0]
         # only the methods the paper printed for CIFAR-10 (not CNNH and DNNH, printed for
         # the other datasets only)
@@ -289,8 +289,8 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
     sentences = claims_page.summary_sentences(claims.CLAIMS, results,
-                                         claims.rankings(runs, REPORTED, scale="smoke",
-                                                         n_boot=100), scale="smoke")
+                                              rankings.rankings(runs, REPORTED, scale="smoke",
+                                                                n_boot=100), scale="smoke")
     assert len(sentences) == 3
     assert claims.claim_verdict(claims.CLAIMS[0], sc) in sentences[0]
 

@@ -163,7 +163,7 @@ def _save(root, method, codes_q, codes_d, ql, dl, *, scale="smoke", protocol="ci
 def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tmp_path):
     """A code whose bits nearly copy one another passes the distinct-bits and mAC bars and
     is flagged by the effective-bits bar (issue 24); a healthy code is not."""
-    from hashlib_core.report import findings
+    from hashlib_core.report import learning
     from hashlib_core.results import load_results
 
     rng = np.random.default_rng(0)
@@ -174,17 +174,17 @@ def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tm
     rep_d = _near_copies(_class_codes(rng, dl, 6, 0.9), 16, rng)
     _save(tmp_path, "csq", rep_q, rep_d, ql, dl)
     results = load_results("smoke", root=tmp_path)
-    check = findings.learning_check(results, str(tmp_path), scale="smoke",
+    check = learning.learning_check(results, str(tmp_path), scale="smoke",
                                     protocol="cifar10-smoke", n_bits=16)
     assert check.loc["csq", "bits_ok"] and check.loc["csq", "mac_ok"]  # the old bars pass
     assert check.loc["csq", "effective_bits"] == effective_bits(rep_q) < 8
     assert not check.loc["csq", "eff_ok"] and "effective bits" in check.loc["csq", "fails"]
     assert check.loc["dhn", "eff_ok"] and check.loc["dhn", "fails"] == ""
-    text = findings.learning_text(check, n_bits=16)
+    text = learning.learning_text(check, n_bits=16)
     assert (f"Flagged, fewer effective bits than half the length: CSQ "
             f"({effective_bits(rep_q)} of 16, worst seed)") in text
     assert text.startswith("1 of the 2 deep methods")
-    table = findings.format_learning(check)
+    table = learning.format_learning(check)
     assert [v.split(" / ")[1] for v in table["bits: distinct / effective"]] == [
         str(effective_bits(good_q)), str(effective_bits(rep_q))]
     assert table["meets every bar"].tolist() == ["✓", "✗"]
@@ -193,19 +193,20 @@ def test_learning_check_flags_codes_below_half_their_length_in_effective_bits(tm
 def test_captions_never_call_redundant_codes_least_correlated():
     import pandas as pd
 
-    from hashlib_core.report import plots
+    from hashlib_core.report.figures import bit_correlation
 
     health = pd.DataFrame({"n_bits": [32] * 3, "effective_bits": [14, 29, 29],
                            "n_constant_bits": [2, 0, 0], "redundant_bits": [15, 0, 0]},
                           index=["csq", "dsah", "adsh"])
     mac = {"csq": 0.14, "dsah": 0.18, "adsh": 0.19}
-    text = plots._ranked_mac_text(mac, (), n_bits=32, health=health)
+    text = bit_correlation._ranked_mac_text(mac, (), n_bits=32, health=health)
     assert text.startswith("Of the methods whose codes have no constant or near-duplicate "
                            "bit, DSAH's bits are the least correlated at 32 bits (mAC 0.18)")
     assert "CSQ (14 effective bits of 32, 2 constant, 15 near-copies of another bit)" in text
     assert "CSQ's bits are the least" not in text
     # without the health table the old ranking stands (and names CSQ): the failure mode
-    assert plots._ranked_mac_text(mac, (), n_bits=32).startswith("CSQ's bits are the least")
+    assert bit_correlation._ranked_mac_text(mac, (), n_bits=32).startswith(
+        "CSQ's bits are the least")
 
 
 def test_backfill_adds_the_query_measures_once_and_touches_nothing_else(tmp_path, capsys):

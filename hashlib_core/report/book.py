@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from hashlib_core.report.tables import DATASET_NAMES
+from hashlib_core.report.names import DATASET_NAMES
 from hashlib_core.runner.grids import SCALES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def _finish(path: Path, name: str | None = None) -> None:
     * every code cell's input is removed from the page (``remove-input``: the page shows
       results, the downloaded notebook keeps and runs the code); the parameter cells
       (the template's defaults and papermill's injected values) are removed entirely;
-    * a cell with one figure from :func:`hashlib_core.report.plots.show` becomes a numbered
+    * a cell with one figure from :func:`hashlib_core.report.figures.style.show` becomes a numbered
       figure: its caption and alt text (in the image output's metadata) go to the cell's
       MyST-NB metadata, and the Markdown copy of the caption (for notebook readers) is
       dropped from the page's outputs.

@@ -26,7 +26,6 @@ from hashlib_core.report.claims import (
     CLAIM_SEEDS,
     CLAIMS,
     INCONCLUSIVE,
-    N_BOOT,
     NOT_SUPPORTED,
     SUPPORTED,
     Claim,
@@ -37,10 +36,10 @@ from hashlib_core.report.claims import (
     evaluate_claim,
     evaluate_claims,
     metric_name,
-    rankings,
     seeds_short,
 )
-from hashlib_core.report.tables import display_name
+from hashlib_core.report.names import display_name
+from hashlib_core.report.rankings import N_BOOT, rankings
 from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
 
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
@@ -63,7 +62,7 @@ def _ours(mean: float, std: float, n: int) -> str:
 def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     """The claim's rows as strings for the page: code length, the paper's numbers, ours,
     the difference with its 95% interval and the multiplicity-adjusted one, the verdict."""
-    from hashlib_core.report.tables import method_link
+    from hashlib_core.report.names import method_link
 
     k = len([b for b in rows.n_bits if claim.focus_bits is None or b in claim.focus_bits])
     other = claim.compared
@@ -182,7 +181,7 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
                 robustness: pd.DataFrame | None = None) -> str:
     """Markdown of one claim: the statement, its verdict, what is compared and why, the
     table, the same comparison in its context metrics, its budget robustness."""
-    from hashlib_core.report.tables import markdown_table
+    from hashlib_core.report.markdown import markdown_table
 
     head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
             f" Metric: {metric_name(claim.metric)}")
@@ -355,8 +354,8 @@ def _stale_text(stale: pd.DataFrame) -> str:
 
 def _deviations(runs: list[Run]) -> str:
     """The sentence marking the runs that deviate from the paper's setting (sizes, epochs,
-    weights: :func:`hashlib_core.report.tables.record_deviations`), "" when none does."""
-    from hashlib_core.report.tables import record_deviations
+    weights: :func:`hashlib_core.report.provenance.record_deviations`), "" when none does."""
+    from hashlib_core.report.provenance import record_deviations
 
     dev = [(r, d) for r in runs if (d := record_deviations(r.record))]
     if not dev:
@@ -375,7 +374,6 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     ``out_dir`` and linked: how the verdicts are drawn, the summary, one block per claim,
     the same-rate comparison of SHNet and CSQ, the rank agreement."""
     from hashlib_core.report.reported import load_reported
-    from hashlib_core.report.tables import markdown_table, write_csv
 
     reported = load_reported() if reported is None else reported
     every = default_runs(root, scale, artifacts=artifacts)
@@ -385,9 +383,24 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
     out_dir = Path(out_dir)
+    blocks = _opening_blocks(every, runs, stale, root=root, scale=scale)
+    blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
+    n = 1
+    for claim in CLAIMS:
+        claim_blocks = _claim_blocks(claim, results[claim.id], runs, reported, rob, root=root,
+                                     scale=scale, out_dir=out_dir, page=page, first=n + 1)
+        n += len(claim_blocks)
+        blocks += claim_blocks
+    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page)
+
+
+def _opening_blocks(every: list[Run], runs: list[Run], stale: pd.DataFrame, *,
+                    root: str | Path, scale: str) -> list[str]:
+    """The page's first two blocks: which runs the verdicts rest on (and which of them
+    deviate from the papers' settings), and how the verdicts are drawn."""
     protocols = sorted({r.key["protocol"] for r in runs})
     book = BOOK_PROTOCOLS[scale]["cifar10"]
-    blocks = [
+    return [
         f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
@@ -395,83 +408,124 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                         baseline_selection(root, scale))
         + _stale_text(stale),
     ]
+
+
+def _summary_block(results: dict[str, pd.DataFrame], ranks: pd.DataFrame, *, out_dir: Path,
+                   page: str) -> str:
+    """Table 1, the claims and their verdicts (written as ``<page>_summary.csv``)."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
     summary = summary_table(CLAIMS, results, ranks)
     write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),
               out_dir / f"{page}_summary.csv")
-    blocks.append("**Table 1. The claims and their verdicts.** One row per claim; the "
-                  "evidence column gives the verdict at each code length it rests on. "
-                  f"Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
-    n = 1
-    for claim in CLAIMS:
-        n += 1
-        rows = results[claim.id]
-        protocol, note = claim_protocol(claim, runs, scale)
-        name = f"{page}_{claim.id}.csv"
-        context = {m: evaluate_claim(claim, runs, reported, scale=scale, metric=m)
-                   for m in claim.context_metrics}
-        write_csv(claims_csv({claim.id: rows, **{f"{claim.id}-{m}": c
-                                                for m, c in context.items()}})
-                  if len(rows) else rows, out_dir / name)
-        blocks.append(f"**Table {n}.** " + claim_block(
-            claim, rows, protocol_note=note, csv=name, context=context,
-            robustness=rob[rob.claim == claim.id] if len(rob) else None))
-        if claim.id == "shnet-csq":
-            conf = confound(root, scale)
-            if len(conf):
-                n += 1
-                cname = f"{page}_confound.csv"
-                write_csv(conf, out_dir / cname)
-                blocks.append(
-                    f"**Table {n}. SHNet against CSQ without the learning-rate confound** "
-                    f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet's tuned rate and "
-                    "CSQ's differ; SHNet with CSQ's parallel head is CSQ trained at SHNet's "
-                    "rate, so the first row compares the heads alone. "
-                    + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
-                    + markdown_table(pd.DataFrame([{
-                        "SHNet against": r.against, "seeds": r.seeds,
-                        "learning rates": f"{r.lr_shnet:g} vs {r.lr_other:g}",
-                        "SHNet": _num(r.shnet), "other": _num(r.other),
-                        "difference (95% interval)": f"{_num(r.difference, True)} "
-                                                     f"{interval_text(r.low, r.high)}",
-                        "verdict": f"**{r.verdict}**"} for r in conf.itertuples()])))
-        if claim.metric == "mac" and len(rows):
-            from hashlib_core.report import code_health as ch
+    return ("**Table 1. The claims and their verdicts.** One row per claim; the "
+            "evidence column gives the verdict at each code length it rests on. "
+            f"Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
 
-            bits = (claim.focus_bits or tuple(rows.n_bits))[0]
-            health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits)
-            if len(health):
-                n += 1
-                name = f"{page}_{claim.id}_health.csv"
-                write_csv(health.rename_axis("method").reset_index(), out_dir / name)
-                blocks.append(
-                    f"**Table {n}. How much of the code {display_name(claim.method)} and "
-                    f"{display_name(claim.compared)} use** ({bits} bits, seed 0, protocol "
-                    f"`{protocol}`, scale `{scale}`). " + ch.health_text(health, bits)
-                    + " Computed from the stored query codes (see the bit-correlation page "
-                    f"for the measures). Download: [CSV]({name}).\n\n"
-                    + markdown_table(ch.health_markdown_table(health)))
+
+def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: pd.DataFrame,
+                  rob: pd.DataFrame, *, root: str | Path, scale: str, out_dir: Path,
+                  page: str, first: int) -> list[str]:
+    """The numbered tables of one claim, from Table ``first`` on: its own (rows and context
+    metrics written as ``<page>_<claim>.csv``), then, for SHNet against CSQ, the
+    comparison without the learning-rate confound and, for a claim on mAC, the code health
+    of the two methods, each where it has rows."""
+    from hashlib_core.report.markdown import write_csv
+
+    protocol, note = claim_protocol(claim, runs, scale)
+    name = f"{page}_{claim.id}.csv"
+    context = {m: evaluate_claim(claim, runs, reported, scale=scale, metric=m)
+               for m in claim.context_metrics}
+    write_csv(claims_csv({claim.id: rows, **{f"{claim.id}-{m}": c
+                                            for m, c in context.items()}})
+              if len(rows) else rows, out_dir / name)
+    blocks = [f"**Table {first}.** " + claim_block(
+        claim, rows, protocol_note=note, csv=name, context=context,
+        robustness=rob[rob.claim == claim.id] if len(rob) else None)]
+    if claim.id == "shnet-csq":
+        conf = confound(root, scale)
+        if len(conf):
+            blocks.append(_confound_block(conf, n=first + len(blocks), scale=scale,
+                                          out_dir=out_dir, page=page))
+    if claim.metric == "mac" and len(rows):
+        health = _health_block(claim, rows, runs, protocol, n=first + len(blocks),
+                               scale=scale, out_dir=out_dir, page=page)
+        if health:
+            blocks.append(health)
+    return blocks
+
+
+def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
+                    page: str) -> str:
+    """Table ``n``: SHNet against CSQ at one learning rate (:func:`confound`, written as
+    ``<page>_confound.csv``)."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    book = BOOK_PROTOCOLS[scale]["cifar10"]
+    cname = f"{page}_confound.csv"
+    write_csv(conf, out_dir / cname)
+    return (
+        f"**Table {n}. SHNet against CSQ without the learning-rate confound** "
+        f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet's tuned rate and "
+        "CSQ's differ; SHNet with CSQ's parallel head is CSQ trained at SHNet's "
+        "rate, so the first row compares the heads alone. "
+        + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
+        + markdown_table(pd.DataFrame([{
+            "SHNet against": r.against, "seeds": r.seeds,
+            "learning rates": f"{r.lr_shnet:g} vs {r.lr_other:g}",
+            "SHNet": _num(r.shnet), "other": _num(r.other),
+            "difference (95% interval)": f"{_num(r.difference, True)} "
+                                         f"{interval_text(r.low, r.high)}",
+            "verdict": f"**{r.verdict}**"} for r in conf.itertuples()])))
+
+
+def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: str, *,
+                  n: int, scale: str, out_dir: Path, page: str) -> str:
+    """Table ``n``: how much of the code the two methods of a claim on mAC use (written as
+    ``<page>_<claim>_health.csv``); "" when their runs have no stored codes."""
+    from hashlib_core.report import code_health as ch
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    bits = (claim.focus_bits or tuple(rows.n_bits))[0]
+    health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits)
+    if not len(health):
+        return ""
+    name = f"{page}_{claim.id}_health.csv"
+    write_csv(health.rename_axis("method").reset_index(), out_dir / name)
+    return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
+            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, protocol "
+            f"`{protocol}`, scale `{scale}`). " + ch.health_text(health, bits)
+            + " Computed from the stored query codes (see the bit-correlation page "
+            f"for the measures). Download: [CSV]({name}).\n\n"
+            + markdown_table(ch.health_markdown_table(health)))
+
+
+def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str) -> list[str]:
+    """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
+    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
     name = f"{page}_rankings.csv"
     write_csv(ranks.assign(commits=[" ".join(c) for c in ranks.commits]), out_dir / name)
-    if len(ranks):
-        blocks.append(
-            f"**Table {n + 1}. Do the papers' rankings hold?** Kendall's τ between "
-            "the values the paper printed and ours, over the methods that have both (1 = "
-            "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
-            "methods and draws each method's value from its seeds (a t distribution with "
-            "its standard error; a method with one run: the protocol's median-based seed "
-            "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
-            "paper does, and its other methods from protocol I (shown in the DSAH results "
-            "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
-            "the deep methods alone is given beside it. Supported: the interval lies above "
-            f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
-            + markdown_table(ranking_table(ranks)))
-        blocks.append(f"**Table {n + 2}. The orders behind Table {n + 1}**: the methods from "
-                      "the best value to the worst, as the paper printed them and as ours "
-                      "came out.\n\n" + markdown_table(ranking_orders(ranks)))
-    else:
-        blocks.append("No method of the papers' ranked tables has a run at this scale, so "
-                      "the rankings are not tested.")
-    return blocks
+    if not len(ranks):
+        return ["No method of the papers' ranked tables has a run at this scale, so "
+                "the rankings are not tested."]
+    return [
+        f"**Table {first}. Do the papers' rankings hold?** Kendall's τ between "
+        "the values the paper printed and ours, over the methods that have both (1 = "
+        "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
+        "methods and draws each method's value from its seeds (a t distribution with "
+        "its standard error; a method with one run: the protocol's median-based seed "
+        "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
+        "paper does, and its other methods from protocol I (shown in the DSAH results "
+        "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
+        "the deep methods alone is given beside it. Supported: the interval lies above "
+        f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
+        + markdown_table(ranking_table(ranks)),
+        f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
+        "the best value to the worst, as the paper printed them and as ours "
+        "came out.\n\n" + markdown_table(ranking_orders(ranks)),
+    ]
 
 
 def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,

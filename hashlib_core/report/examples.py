@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from hashlib_core.report.plots import OKABE_ITO, Drawn
-from hashlib_core.report.tables import display_name
+from hashlib_core.report.figures.style import OKABE_ITO, Drawn
+from hashlib_core.report.names import display_name
 
 CORRECT, WRONG = OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
 #: how a returned image is framed, and the words the caption uses for it: whether it
@@ -243,50 +243,20 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
         If a run's stored query labels disagree with the manifest's order, or the runs
         of two methods hold different queries.
     """
-    from hashlib_core.results import load_db_codes, load_manifest, load_query_codes
+    from hashlib_core.results import load_manifest
 
     splits = load_manifest(scale, protocol, root=root)["splits"]
     q_index = np.asarray(splits["query"]["indices"])
     db_index = np.asarray(splits["database"]["indices"])
-    # the folder given first, then the one beside the results (runs/smoke/results ->
-    # runs/smoke/artifacts): the first that holds every method's database codes wins
-    # the codes stored in the results store (each in its run's record folder) first
-    places = list(dict.fromkeys(
-        [Path(root).resolve()]
-        + ([Path(artifacts).resolve()] if artifacts is not None else [])
-        + [default_artifacts(root)]))
-    codes, db = {}, {}
-    q_labels = None
-    for m in methods:
-        qc, ql = load_query_codes(scale, protocol, m, n_bits, seed=seed, root=root)
-        if len(qc) != len(q_index):
-            raise ValueError(f"{m} {n_bits} bits seed {seed}: {len(qc)} query codes but the "
-                             f"manifest of {protocol} lists {len(q_index)} queries")
-        if q_labels is None:
-            q_labels = ql
-        elif not np.array_equal(ql, q_labels):
-            raise ValueError(f"{m}: its query labels differ from {methods[0]}'s: the runs "
-                             "hold different queries")
-        codes[m] = qc
-    for place in places:
-        db = {}
-        for m in methods:
-            try:
-                db[m] = load_db_codes(scale, protocol, m, n_bits, seed=seed, root=root,
-                                      artifacts=place)
-            except FileNotFoundError:
-                break
-        if len(db) == len(methods):
-            break
+    codes, q_labels = _query_codes(scale, protocol, methods, n_bits, seed=seed, root=root,
+                                   n_queries=len(q_index))
+    db = _database_codes(scale, protocol, methods, n_bits, seed=seed, root=root,
+                         artifacts=artifacts)
     if q_labels is None:
         raise ValueError("retrieval_examples: no method given")
     qy = _as_class(q_labels)
     if image_labels is not None:
-        bad = np.flatnonzero(np.asarray(image_labels)[q_index] != qy)
-        if len(bad):
-            raise ValueError(f"{protocol}: {len(bad)} stored query labels differ from the "
-                             f"labels of the images the manifest points to (first at query "
-                             f"{bad[0]}, image {q_index[bad[0]]})")
+        _check_image_labels(image_labels, q_index, qy, protocol=protocol)
     pick = pick_queries(q_labels, n=n_queries, seed=query_seed)
     use_db = len(db) == len(methods) and all(len(d[0]) == len(db_index) for d in db.values())
     out = Examples(query_index=q_index[pick], query_class=qy[pick],
@@ -305,6 +275,71 @@ def retrieval_examples(scale: str, protocol: str, methods: list[str], n_bits: in
         else:
             out.correct[m] = d_labels[top] == q_labels[pick][:, None]
     return out
+
+
+def _query_codes(scale: str, protocol: str, methods: list[str], n_bits: int, *, seed: int,
+                 root: str | Path, n_queries: int
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Each method's stored query codes and the query labels they share (None without a
+    method); raises ValueError when a run holds a number of queries other than the
+    manifest's ``n_queries``, or labels that differ from the first method's."""
+    from hashlib_core.results import load_query_codes
+
+    codes = {}
+    q_labels = None
+    for m in methods:
+        qc, ql = load_query_codes(scale, protocol, m, n_bits, seed=seed, root=root)
+        if len(qc) != n_queries:
+            raise ValueError(f"{m} {n_bits} bits seed {seed}: {len(qc)} query codes but the "
+                             f"manifest of {protocol} lists {n_queries} queries")
+        if q_labels is None:
+            q_labels = ql
+        elif not np.array_equal(ql, q_labels):
+            raise ValueError(f"{m}: its query labels differ from {methods[0]}'s: the runs "
+                             "hold different queries")
+        codes[m] = qc
+    return codes, q_labels
+
+
+def _database_codes(scale: str, protocol: str, methods: list[str], n_bits: int, *,
+                    seed: int, root: str | Path, artifacts: str | Path | None
+                    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each method's database codes and labels from the first place that holds those of
+    every method; the places searched, in order: the results store (each run's record
+    folder), ``artifacts``, then :func:`default_artifacts`. Partial (possibly empty) when
+    no place holds them all."""
+    from hashlib_core.results import load_db_codes
+
+    # the folder given first, then the one beside the results (runs/smoke/results ->
+    # runs/smoke/artifacts): the first that holds every method's database codes wins
+    # the codes stored in the results store (each in its run's record folder) first
+    places = list(dict.fromkeys(
+        [Path(root).resolve()]
+        + ([Path(artifacts).resolve()] if artifacts is not None else [])
+        + [default_artifacts(root)]))
+    db = {}
+    for place in places:
+        db = {}
+        for m in methods:
+            try:
+                db[m] = load_db_codes(scale, protocol, m, n_bits, seed=seed, root=root,
+                                      artifacts=place)
+            except FileNotFoundError:
+                break
+        if len(db) == len(methods):
+            break
+    return db
+
+
+def _check_image_labels(image_labels: np.ndarray, q_index: np.ndarray, qy: np.ndarray, *,
+                        protocol: str) -> None:
+    """Raise ValueError when a stored query label differs from the label of the image the
+    manifest points to."""
+    bad = np.flatnonzero(np.asarray(image_labels)[q_index] != qy)
+    if len(bad):
+        raise ValueError(f"{protocol}: {len(bad)} stored query labels differ from the "
+                         f"labels of the images the manifest points to (first at query "
+                         f"{bad[0]}, image {q_index[bad[0]]})")
 
 
 def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str,

@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hashlib_core.report.plots import COLOURS, GREY, Drawn, _seeds_text, label_small_multiples
-from hashlib_core.report.tables import MISSING, display_name
+from hashlib_core.report.figures.style import (
+    COLOURS,
+    GREY,
+    Drawn,
+    label_small_multiples,
+    seeds_text,
+)
+from hashlib_core.report.markdown import MISSING
+from hashlib_core.report.names import display_name
 from hashlib_core.runner.tuning import winners
 
 TUNE_PREFIX = "tune-"
@@ -136,7 +143,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
     label_small_multiples(axes, len(methods), ncols, xlabel="epoch", ylabel=label)
     n_seeds = {m: int(sel[sel.method == m].seed.nunique()) for m in methods}
     if what == "val_map":
-        from hashlib_core.report.findings import MAX_LATE_GAIN
+        from hashlib_core.report.learning import MAX_LATE_GAIN
 
         gain = still_rising(hist[hist.method.isin(methods)])
         known = [m for m in methods if np.isfinite(gain.get(m, np.nan))]
@@ -166,7 +173,7 @@ def curves_figure(hist: pd.DataFrame, *, what: str, n_bits: int, scale: str, pro
         what_text = ("each method's own objective, so the scales differ between panels "
                      "(a logarithmic axis where the loss spans more than a factor 20)")
     cap = (f"{take} **{label[0].upper() + label[1:]} per epoch, {n_bits} bits** ({protocol}, scale "
-           f"`{scale}`): {what_text}; {_seeds_text(n_seeds)}; SHNet, CSQ, DSAH and ADSH in "
+           f"`{scale}`): {what_text}; {seeds_text(n_seeds)}; SHNet, CSQ, DSAH and ADSH in "
            f"their colours of the other figures.")
     alt = (f"{len(methods)} small line charts, one per deep method, of the {label} against "
            f"the training epoch at {n_bits} bits. {take}")

@@ -12,7 +12,8 @@ from matplotlib.colors import to_hex
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import book, diagnostics, examples, plots, training
+from hashlib_core.report import book, diagnostics, examples, training
+from hashlib_core.report.figures import bit_correlation, precision, style, tsne
 from hashlib_core.results import load_curves, load_query_codes, load_results, save_run
 
 PROTOCOL = "cifar10-smoke"
@@ -67,7 +68,7 @@ def _history(vals, losses=None):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, split):
-    base = tmp_path_factory.mktemp("plots")
+    base = tmp_path_factory.mktemp("figures")
     root, artifacts = base / "results", base / "artifacts"
     for s in (0, 1, 2):
         _save(root, artifacts, split, "csq", 32, s, 0.85 + 0.01 * s,
@@ -88,23 +89,23 @@ def store(tmp_path_factory, split):
 def test_pair_sentence_counts_wins_and_noise():
     values = {"shnet": {16: (0.5, 0.01), 32: (0.6, 0.01), 64: (0.7, np.nan)},
               "csq": {16: (0.55, 0.01), 32: (0.59, 0.01), 64: (0.6, np.nan)}}
-    text = plots._pair_sentence(values, ("shnet", "csq"), [16, 32, 64], "mAP")
+    text = precision._pair_sentence(values, ("shnet", "csq"), [16, 32, 64], "mAP")
     assert text.startswith("SHNet's mAP is higher than CSQ's at 2 of 3 code lengths, "
                            "32 bits and 64 bits (")
     assert "0.500 vs 0.550 at 16 bits" in text
     # 32 bits: |0.6 - 0.59| = 0.01 < 0.01 + 0.01, the seeds' spread; 16 bits is beyond it
     assert "at 32 bits the gap is smaller than" in text
-    only = plots._pair_sentence({"shnet": {32: (0.4, np.nan)}, "csq": {32: (0.5, np.nan)}},
-                                ("shnet", "csq"), [32], "mAP")
+    only = precision._pair_sentence({"shnet": {32: (0.4, np.nan)},
+                                     "csq": {32: (0.5, np.nan)}}, ("shnet", "csq"), [32], "mAP")
     assert only.startswith("SHNet's mAP is lower than CSQ's at 32 bits")
-    assert "no run at a common code length" in plots._pair_sentence(
+    assert "no run at a common code length" in precision._pair_sentence(
         {"shnet": {16: (0.4, np.nan)}}, ("shnet", "csq"), [16], "mAP")
 
 
 def test_auc_of_a_pr_curve():
-    assert plots._auc([0.5, 1.0], [1.0, 1.0]) == pytest.approx(1.0)  # flat at 1 from 0
-    assert plots._auc([0.0, 1.0], [1.0, 0.0]) == pytest.approx(0.5)
-    assert np.isnan(plots._auc([0.5], [0.5]))
+    assert precision._auc([0.5, 1.0], [1.0, 1.0]) == pytest.approx(1.0)  # flat at 1 from 0
+    assert precision._auc([0.0, 1.0], [1.0, 0.0]) == pytest.approx(0.5)
+    assert np.isnan(precision._auc([0.5], [0.5]))
 
 
 def _coloured_lines(fig, colour):
@@ -115,14 +116,14 @@ def _coloured_lines(fig, colour):
 def test_pr_figure_highlights_the_pairs(store):
     root, _ = store
     curves = load_curves("smoke", root=root)
-    d = plots.pr_figure(curves, bits=[32, 64], scale="smoke", protocol=PROTOCOL)
+    d = precision.pr_figure(curves, bits=[32, 64], scale="smoke", protocol=PROTOCOL)
     assert len(d.fig.axes) == 4  # 2 pairs x 2 code lengths
     assert not any(ax.get_legend() for ax in d.fig.axes) and len(d.fig.legends) == 1
-    assert _coloured_lines(d.fig, plots.COLOURS["shnet"])
-    assert _coloured_lines(d.fig, plots.COLOURS["csq"])
-    assert _coloured_lines(d.fig, plots.GREY)  # LSH, the only other method
+    assert _coloured_lines(d.fig, style.COLOURS["shnet"])
+    assert _coloured_lines(d.fig, style.COLOURS["csq"])
+    assert _coloured_lines(d.fig, style.GREY)  # LSH, the only other method
     # the take-away is computed from the stored curves
-    auc = {m: np.mean([plots._auc(r.pr_recall, r.pr_precision) for r in
+    auc = {m: np.mean([precision._auc(r.pr_recall, r.pr_precision) for r in
                        curves[(curves.method == m) & (curves.n_bits == 32)].itertuples()])
            for m in ("shnet", "csq")}
     assert d.caption.startswith("SHNet's area under the P-R curve is")
@@ -136,28 +137,28 @@ def test_pr_figure_highlights_the_pairs(store):
     lo, hi = ax.get_ylim()
     assert lo <= ys.min() and hi >= ys.max() and hi - lo < 1.1 * (ys.max() - ys.min()) + 0.05
     plt.close(d.fig)
-    assert plots.pr_figure(curves, bits=[16], scale="smoke", protocol=PROTOCOL).fig is None
+    assert precision.pr_figure(curves, bits=[16], scale="smoke", protocol=PROTOCOL).fig is None
 
 
 def test_other_curve_figures(store):
     root, _ = store
     curves, results = load_curves("smoke", root=root), load_results("smoke", root=root)
     kw = dict(scale="smoke", protocol=PROTOCOL)
-    pn = plots.precision_at_n_figure(curves, bits=[32], **kw)
+    pn = precision.precision_at_n_figure(curves, bits=[32], **kw)
     # SHNet has three seeds: a band (a PolyCollection) around its mean
     assert any(c.get_paths() for ax in pn.fig.axes for c in ax.collections)
     assert pn.caption.startswith("SHNet's mean precision over N = 1 .. 1000 is")
-    every = plots.pr_every_method_figure(curves, n_bits=32, **kw)
+    every = precision.pr_every_method_figure(curves, n_bits=32, **kw)
     titles = [ax.get_title() for ax in every.fig.axes if ax.get_title()]
     assert len(titles) == curves[curves.n_bits == 32].method.nunique()
     assert titles[0].startswith("1. ") and "leads" in every.caption
-    r2 = plots.radius2_figure(results, **kw)
+    r2 = precision.radius2_figure(results, **kw)
     assert len(r2.fig.axes) == 2 and "precision within radius 2" in r2.caption
     for d in (pn, every, r2):
         assert len(d.alt.split()) > 10
         plt.close(d.fig)
-    assert plots.paper_note("pr", "imagenet100") == ""
-    assert "ImageNet-100" in plots.paper_note("tsne", "cifar10")
+    assert style.paper_note("pr", "imagenet100") == ""
+    assert "ImageNet-100" in style.paper_note("tsne", "cifar10")
 
 
 def test_tsne_and_bit_figures(store):
@@ -166,19 +167,20 @@ def test_tsne_and_bit_figures(store):
     kw = dict(scale="smoke", protocol=PROTOCOL)
     panels = [(m, *load_query_codes("smoke", PROTOCOL, m, 64, root=root))
               for m in ("shnet", "csq")]
-    d = plots.tsne_figure(panels, n_bits=64, **kw)
+    d = tsne.tsne_figure(panels, n_bits=64, **kw)
     assert "share of its own class" in d.caption and "ImageNet-100" in d.caption
     # the neighbour score is the projection's, not a retrieval with the codes (issue 27)
     assert "measures the t-SNE projection, not a search with the codes" in d.caption
     plt.close(d.fig)
-    corr = plots.correlation_figure(curves, n_bits=32, methods=["dsah", "adsh", "csq", "dpsh"],
-                                    collapsed=["adsh"], **kw)
+    corr = bit_correlation.correlation_figure(curves, n_bits=32,
+                                              methods=["dsah", "adsh", "csq", "dpsh"],
+                                              collapsed=["adsh"], **kw)
     assert "DPSH" not in corr.caption
     assert corr.caption.startswith("Of the methods whose codes do not collapse")
     assert "ADSH collapse" in corr.caption
     plt.close(corr.fig)
-    mac = plots.mac_figure(results, n_bits=32, methods=["dsah", "adsh", "csq", "lsh"],
-                           collapsed=["adsh"], **kw)
+    mac = bit_correlation.mac_figure(results, n_bits=32, methods=["dsah", "adsh", "csq", "lsh"],
+                                     collapsed=["adsh"], **kw)
     hatched = [p for p in mac.fig.axes[0].patches if p.get_hatch()]
     assert len(hatched) == 1
     plt.close(mac.fig)
@@ -196,14 +198,14 @@ def test_show_and_finish_make_a_numbered_figure(tmp_path, monkeypatch):
                         lambda obj, metadata=None: shown.append((obj, metadata)))
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    plots.show(fig, "Caption first.", "A line going up.")
+    style.show(fig, "Caption first.", "A line going up.")
     (img, img_meta), (md, md_meta) = shown
     assert img_meta["hashlib_figure"]["caption"] == "Caption first."
     assert img_meta["hashlib_figure"]["width"].endswith("px") and md_meta["hashlib_caption"]
 
     cells = [nbformat.v4.new_code_cell("scale = 'cpu'", metadata={"tags": ["parameters"]}),
              nbformat.v4.new_code_cell("root = '/abs'", metadata={"tags": ["injected-parameters"]}),
-             nbformat.v4.new_code_cell("plots.show(...)"),
+             nbformat.v4.new_code_cell("style.show(...)"),
              nbformat.v4.new_code_cell("x = 1")]
     cells[2].outputs = [
         nbformat.v4.new_output("display_data", data={"image/png": "iVBOR"}, metadata=img_meta),
