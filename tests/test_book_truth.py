@@ -19,7 +19,17 @@ from matplotlib.colors import to_hex
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import examples, findings, tables
+from hashlib_core.report import (
+    ablation_effects,
+    examples,
+    grid_status,
+    markdown,
+    names,
+    protocol_tables,
+    results_tables,
+    run_list,
+    split_overlap,
+)
 from hashlib_core.results import load_results, record_dir, save_run
 from hashlib_core.runner import grids
 
@@ -135,8 +145,8 @@ def test_frames_are_described_as_drawn(store):
 def test_seeds_text_is_computed_from_the_grid_and_records():
     results = load_results("cpu", root=REPO / "results")
     cells = grids.grid("cpu")
-    text = findings.seeds_text(results, cells)
-    table = findings.seeds_per_method(results, cells)
+    text = grid_status.seeds_text(results, cells)
+    table = grid_status.seeds_per_method(results, cells)
     dsah = table[(table.method == "dsah") & (table.protocol == "cifar10-adsh")]
     assert set(dsah.planned) == {len(grids.CLAIM_SEEDS)}
     assert "DSAH on `cifar10-adsh`: five seeds" in text.replace("ADSH, DSAH", "DSAH")
@@ -150,10 +160,10 @@ def test_seeds_text_is_computed_from_the_grid_and_records():
 
 def test_ablation_effects_state_their_seeds():
     results = load_results("cpu", root=REPO / "results")
-    effects = findings.ablation_effects(results, protocol="cifar10-i", n_bits=32)
+    effects = ablation_effects.ablation_effects(results, protocol="cifar10-i", n_bits=32)
     if effects.empty:
         pytest.skip("no ablation run stored")
-    text = findings.ablation_text(effects)
+    text = ablation_effects.ablation_text(effects)
     assert "seed 0" not in text and "seeds" in text
     assert (effects.runs >= 1).all()
 
@@ -161,10 +171,10 @@ def test_ablation_effects_state_their_seeds():
 # --------------------------------------------------------------------------- item 4
 def test_validation_gap_reads_the_stored_manifest():
     results = load_results("cpu", root=REPO / "results")
-    gap = findings.validation_gap(results, str(REPO / "results"), scale="cpu",
+    gap = split_overlap.validation_gap(results, str(REPO / "results"), scale="cpu",
                                   protocol="cifar10-i")
     assert gap["val"] + gap["train"] == 5000 and gap["database"] == 59000
-    text = findings.validation_gap_text(gap)
+    text = split_overlap.validation_gap_text(gap)
     assert f"{gap['val']:,} held-out" in text and f"{gap['train']:,} images" in text
     assert f"{gap['database'] - gap['db_trained']:,} were never trained on" in text
     assert gap["val_median"] > gap["query_median"]
@@ -173,7 +183,7 @@ def test_validation_gap_reads_the_stored_manifest():
 # --------------------------------------------------------------------------- item 7
 def test_math_labels():
     for desc in grids.ABLATION_DESCRIPTIONS.values():
-        label = tables.math_label(desc)
+        label = names.math_label(desc)
         assert "phi" not in label.replace("\\phi", "")
         assert "tanh(" not in label.replace("\\tanh(", "")
 
@@ -182,19 +192,19 @@ def test_math_labels():
 def test_protocol_usage_is_counted_from_grid_and_records():
     root = REPO / "results"
     names = ["cifar10-i", "cifar10-adsh", "imagenet100", "mnist-small"]
-    usage = tables.protocol_usage(names, root=root)
+    usage = protocol_tables.protocol_usage(names, root=root)
     cpu = load_results("cpu", root=root)
     for p in names:
         assert usage.loc[p, ("cpu", "stored")] == (cpu.protocol == p).sum()
         for s in grids.SCALES:
             assert usage.loc[p, (s, "planned")] == sum(c.protocol == p for c in grids.grid(s))
-    text = tables.markdown_table(tables.protocols_table(names, usage))
+    text = markdown.markdown_table(protocol_tables.protocols_table(names, usage))
     adsh = next(ln for ln in text.splitlines() if ln.startswith("| `cifar10-adsh`"))
     n = int((cpu.protocol == "cifar10-adsh").sum())
     assert f"`cpu`: {n:,} of" in adsh and "none" not in adsh.split("|")[2]
     img = next(ln for ln in text.splitlines() if ln.startswith("| `imagenet100`"))
     assert "`smoke`" not in img and "`cpu`" not in img  # no grid of those scales uses it
-    said = tables.book_protocols_text(cpu, "cpu")
+    said = protocol_tables.book_protocols_text(cpu, "cpu")
     assert "DSAH, ADSH on `cifar10-adsh`" in said and "on `cifar10-i`" in said
 
 
@@ -202,7 +212,7 @@ def test_dsah_table_caption_names_each_methods_protocol():
     results = load_results("cpu", root=REPO / "results")
     from hashlib_core.report.reported import load_reported
 
-    out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
+    out = results_tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
     dsah = [t for t in out if t.metric == "precision_top5000"]
     assert dsah
     for t in dsah:
@@ -217,7 +227,7 @@ def test_results_tables_order_flag_and_link():
     from hashlib_core.report.reported import load_reported
 
     results = load_results("cpu", root=REPO / "results")
-    out = tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
+    out = results_tables.length_tables(results, load_reported(), dataset="cifar10", scale="cpu")
     assert {t.metric for t in out} >= {"map", "precision_top5000", "precision_r2"}
     for t in out:
         assert "[run list](runs)" in t.caption
@@ -230,7 +240,7 @@ def test_results_tables_order_flag_and_link():
     r2 = next(t for t in out if t.metric == "precision_r2")
     assert list(r2.table.columns) == ["method", "ours"]
     # the datasets not run here: the paper's values, flagged, and what a GPU box needs
-    img = tables.not_run_here("imagenet100", load_reported(), scale="cpu")
+    img = results_tables.not_run_here("imagenet100", load_reported(), scale="cpu")
     assert "0.829 †" in img and "What a GPU box needs" in img
     assert "python -m hashlib_core.data check imagenet100" in img
 
@@ -244,9 +254,9 @@ def test_run_list_uses_the_records_total_time(tmp_path, split):
     rec["timings"] = {"train_s": 494.5, "encode_s": 47.0, "eval_s": 2.4, "total_s": 545.1}
     rec["provenance"]["wall_time_s"] = 50.6  # the last session of a resumed run
     (path / "record.json").write_text(json.dumps(rec))
-    runs = tables.runs_table(load_results("smoke", root=root), protocol=PROTOCOL)
+    runs = run_list.runs_table(load_results("smoke", root=root), protocol=PROTOCOL)
     assert runs.wall_time_min.iloc[0] == pytest.approx(545.1 / 60)
-    page = tables.runs_page(load_results("smoke", root=root), scale="smoke", out_dir=tmp_path)
+    page = run_list.runs_page(load_results("smoke", root=root), scale="smoke", out_dir=tmp_path)
     assert "| 9.1 |" in page[0]
 
 

@@ -178,7 +178,7 @@ def test_tuning_table_escapes_record_values():
 
 
 def test_markdown_tables_escape_markup():
-    from hashlib_core.report.tables import markdown_table
+    from hashlib_core.report.markdown import markdown_table
 
     out = markdown_table(pd.DataFrame({"method": ["csq<script>x</script>"], "mAP": ["0.5"]}))
     assert "<script>" not in out and "&lt;script&gt;" in out

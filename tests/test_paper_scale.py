@@ -70,7 +70,7 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
     batch, the deviation), deletes the checkpoints and fills the book's table."""
     import torchvision
 
-    from hashlib_core.report import tables
+    from hashlib_core.report import comparison, markdown, results_tables
     from hashlib_core.report.reported import load_reported
     from hashlib_core.results import load_results, read_record, record_dir
 
@@ -112,14 +112,14 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
 
     results = load_results("paper", root=root)
     assert bool(results.protocol_deviation.iloc[0]) is True
-    (caption, table), = tables.dataset_tables(results, load_reported(), dataset="nuswide",
+    (caption, table), = comparison.dataset_tables(results, load_reported(), dataset="nuswide",
                                               scale="paper")
     assert table.loc["CSQ", ("16 bits", "here")] == f"{rec['scalars']['map']:.3f}"
-    assert table.loc["CSQ", ("32 bits", "here")] == tables.MISSING
+    assert table.loc["CSQ", ("32 bits", "here")] == markdown.MISSING
     assert "differ from the paper's protocol" in caption
     # the deviation marked where it is read (issue 25): the results page's table of that
     # length says what deviates, in its caption
-    page = "\n".join(tables.results_page(results, load_reported(), dataset="nuswide",
+    page = "\n".join(results_tables.results_page(results, load_reported(), dataset="nuswide",
                                           scale="paper", out_dir=tmp_path / "page",
                                           page="results_nuswide"))
     assert "‡ **1 run here deviates from the paper's setting**" in page

@@ -9,7 +9,14 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import tables
+from hashlib_core.report import (
+    markdown,
+    names,
+    protocol_tables,
+    provenance,
+    results_tables,
+    run_list,
+)
 from hashlib_core.report.reported import load_reported
 from hashlib_core.results import load_results, save_run
 
@@ -46,7 +53,7 @@ def store(tmp_path_factory):
 
 def test_length_tables(store):
     results, reported = load_results("smoke", root=store), load_reported()
-    out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
+    out = results_tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
     # mAP at 16/32/64 bits (the paper printed all three), the DSAH table's 4 lengths and
     # the radius-2 precision where runs exist (no paper prints it as a table)
     assert [(t.metric, t.n_bits) for t in out] == [
@@ -59,7 +66,7 @@ def test_length_tables(store):
     csq = rows.loc["[CSQ](../methods/csq.md)"]
     seeds = results.query("method == 'csq' and variant.isna()")["map"]
     assert csq.ours.strip("*") == f"{seeds.mean():.3f} ± {seeds.std(ddof=1):.3f} (3)"
-    assert rows.loc["[LSH](../methods/shallow.md)"].paper == tables.MISSING
+    assert rows.loc["[LSH](../methods/shallow.md)"].paper == markdown.MISSING
     # the best of each column in bold: the paper's best at 32 bits is SHNet (0.868)
     assert rows.loc["[SHNet](../methods/shnet.md)"].paper == "**0.868**"
     best_here = results[results.variant.isna()].groupby("method")["map"].mean().idxmax()
@@ -75,31 +82,31 @@ def test_length_tables(store):
 
 def test_runs_table_is_complete_with_provenance(store, tmp_path):
     results = load_results("smoke", root=store)
-    runs = tables.runs_table(results, protocol=PROTOCOL)
+    runs = run_list.runs_table(results, protocol=PROTOCOL)
     assert len(runs) == len(results) == 7  # every run, tuning and ablation ones included
     assert set(runs.variant) == {"", "tune-adam-lr0.0003", "segments3"}
     assert runs.epochs.tolist() == [3] * 7 and (runs.best_epoch == 2).all()
     assert runs.wall_time_min.tolist() == pytest.approx([1.5] * 7)
     # the results tables' order: the compared pair first, the shallow methods last
-    assert runs.method.iloc[0] == tables.results_order(set(runs.method))[0]
+    assert runs.method.iloc[0] == names.results_order(set(runs.method))[0]
     assert runs.method.iloc[-1] == "lsh"
-    page = tables.runs_page_table(runs, repo=store.parent)
+    page = run_list.runs_page_table(runs, repo=store.parent)
     assert page.record.str.startswith("[json](../../results/smoke/").all()
     assert page["epochs (best)"].iloc[0] == "3 (3)"
     assert page.run.str.contains("tune-adam-lr0.0003").sum() == 1
     # records outside the repository cannot be linked from the book
-    assert (tables.runs_page_table(runs, repo=tmp_path).record == tables.MISSING).all()
+    assert (run_list.runs_page_table(runs, repo=tmp_path).record == markdown.MISSING).all()
     # a record copied from its tuning run says so instead of a wall time
     assert runs.copied_from.isna().all()
     copied = runs.assign(copied_from=["32b_seed0_tune-adam-lr0.001"] + [None] * 6,
                          wall_time_min=[np.nan] + [1.5] * 6)
-    walls = tables.runs_page_table(copied, repo=store.parent)["wall time (min)"]
+    walls = run_list.runs_page_table(copied, repo=store.parent)["wall time (min)"]
     assert walls.iloc[0] == "none: a copy of its tuning run" and walls.iloc[1] == "1.5"
 
 
 def test_results_page_writes_every_table_as_csv(store, tmp_path):
     results, reported = load_results("smoke", root=store), load_reported()
-    blocks = tables.results_page(results, reported, dataset="cifar10", scale="smoke",
+    blocks = results_tables.results_page(results, reported, dataset="cifar10", scale="smoke",
                                  out_dir=tmp_path, page="results_cifar10")
     assert len(blocks) == 8
     for i, block in enumerate(blocks, 1):
@@ -109,45 +116,45 @@ def test_results_page_writes_every_table_as_csv(store, tmp_path):
         csv = pd.read_csv(tmp_path / name)
         assert len(csv) == block.count("\n| ") - 1  # the rows under the header line
     # the run list is its own page
-    listing = tables.runs_page(results, scale="smoke", out_dir=tmp_path)
+    listing = run_list.runs_page(results, scale="smoke", out_dir=tmp_path)
     assert len(listing) == 1 and "Every stored run on protocol" in listing[0]
     runs = pd.read_csv(tmp_path / f"runs_{PROTOCOL}.csv")
     assert len(runs) == 7 and {"git_commit", "record", "epochs", "best_epoch"} <= set(runs)
 
 
 def test_markdown_table_escapes_pipes():
-    text = tables.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
+    text = markdown.markdown_table(pd.DataFrame({"a": ["x|y"], "b": [1]}))
     assert text.splitlines()[2] == "| x\\|y | 1 |"
 
 
 def test_conventions_for_readers():
-    conv = tables.conventions_table()
+    conv = protocol_tables.conventions_table()
     assert conv.option.tolist()[0] == "`topk`" and len(conv) == conv.option.nunique()
-    text = tables.markdown_table(conv)
+    text = markdown.markdown_table(conv)
     for raw in ("None", "'zero'", "'index'"):  # no Python values shown to the reader
         assert raw not in text
     assert "`zero`: counts 0" in text
 
 
 def test_format_numbers_writes_booleans_as_words():
-    out = tables.format_numbers(pd.DataFrame({"ok": [True, False], "x": [0.5, np.nan]}))
-    assert out.ok.tolist() == ["yes", "no"] and out.x.tolist() == ["0.500", tables.MISSING]
+    out = markdown.format_numbers(pd.DataFrame({"ok": [True, False], "x": [0.5, np.nan]}))
+    assert out.ok.tolist() == ["yes", "no"] and out.x.tolist() == ["0.500", markdown.MISSING]
 
 
 def test_method_link():
-    assert tables.method_link("fasth") == "[FastH](../methods/shallow.md)"
-    assert tables.method_link("dsah") == "[DSAH](../methods/dsah.md)"
-    assert tables.method_link("FastH") == tables.method_link("fasth")
-    assert tables.method_link("nosuch") == "nosuch"
+    assert names.method_link("fasth") == "[FastH](../methods/shallow.md)"
+    assert names.method_link("dsah") == "[DSAH](../methods/dsah.md)"
+    assert names.method_link("FastH") == names.method_link("fasth")
+    assert names.method_link("nosuch") == "nosuch"
 
 
 def test_runs_behind_counts_runs_and_commits(store):
     results = load_results("smoke", root=store)
-    assert tables.runs_behind(results, protocol=PROTOCOL).startswith("5 runs made at 1 commit")
-    assert tables.runs_behind(results, protocol=PROTOCOL, variants="any").startswith("7 runs")
-    assert tables.runs_behind(results, protocol=PROTOCOL, methods=["csq"], seed=1) \
+    assert provenance.runs_behind(results, protocol=PROTOCOL).startswith("5 runs made at 1 commit")
+    assert provenance.runs_behind(results, protocol=PROTOCOL, variants="any").startswith("7 runs")
+    assert provenance.runs_behind(results, protocol=PROTOCOL, methods=["csq"], seed=1) \
         .startswith("1 run made at 1 commit")
-    assert tables.runs_behind(results, protocol="other") == "no stored run"
+    assert provenance.runs_behind(results, protocol="other") == "no stored run"
 
 
 def test_dsah_table_reads_each_method_on_its_grid_protocol(store):
@@ -155,12 +162,12 @@ def test_dsah_table_reads_each_method_on_its_grid_protocol(store):
     ADSH's protocol at the cpu scale, the others on protocol I), not one protocol for all."""
     from hashlib_core.runner import grids
 
-    cpu = tables.table_protocols("cpu", grids.DSAH_TABLE, [12, 24, 36, 48], "cifar10-i")
+    cpu = results_tables.table_protocols("cpu", grids.DSAH_TABLE, [12, 24, 36, 48], "cifar10-i")
     assert {m for m, p in cpu.items() if p == "cifar10-adsh"} == {"adsh", "dsah"}
     assert {p for m, p in cpu.items() if m not in ("adsh", "dsah")} == {"cifar10-i"}
-    smoke = tables.table_protocols("smoke", grids.DSAH_TABLE, [12, 24, 36, 48], PROTOCOL)
+    smoke = results_tables.table_protocols("smoke", grids.DSAH_TABLE, [12, 24, 36, 48], PROTOCOL)
     assert set(smoke.values()) == {PROTOCOL}
     results, reported = load_results("smoke", root=store), load_reported()
-    out = tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
+    out = results_tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
     t12 = next(t for t in out if t.metric == "precision_top5000" and t.n_bits == 12)
     assert f"protocol `{PROTOCOL}`" in t12.caption and set(t12.data.protocol) == {PROTOCOL}

@@ -31,7 +31,8 @@ from hashlib_core.metrics import (
     DUPLICATE_THRESHOLD,
     EFFECTIVE_VARIANCE,
 )
-from hashlib_core.report.tables import MISSING, display_name
+from hashlib_core.report.markdown import MISSING
+from hashlib_core.report.names import display_name
 
 __all__ = [
     "FLAG_SHARE",
@@ -167,8 +168,8 @@ def runs_health(runs: Iterable[Any], protocol: str, methods: tuple[str, ...] | l
 
 def health_markdown_table(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`health_display` with the methods as links to their pages (a column, for
-    :func:`hashlib_core.report.tables.markdown_table`)."""
-    from hashlib_core.report.tables import method_link
+    :func:`hashlib_core.report.markdown.markdown_table`)."""
+    from hashlib_core.report.names import method_link
 
     if table.empty:
         return pd.DataFrame()
@@ -558,7 +559,8 @@ def alternatives_section(root: str | Path, scale: str, *,
     the section says how many of the planned runs exist, and a row without two runs on
     each side gets no interval.
     """
-    from hashlib_core.report.tables import markdown_table, method_link
+    from hashlib_core.report.markdown import markdown_table
+    from hashlib_core.report.names import method_link
     from hashlib_core.runner import grids
 
     rows = alternative_rows(root, scale, name=name)

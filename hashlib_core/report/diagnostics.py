@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hashlib_core.report.tables import MISSING, display_name
+from hashlib_core.report.markdown import MISSING
+from hashlib_core.report.names import display_name
 
 
 def ablation_table(results: pd.DataFrame, *, protocol: str, n_bits: int,

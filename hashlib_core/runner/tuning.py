@@ -133,7 +133,8 @@ def tie_check(root, scale: str = "cpu", protocol: str | None = None) -> pd.DataF
 def tie_markdown(check: pd.DataFrame) -> str:
     """The tie rule on the tuning page: a sentence on which winners the two-seed mean
     keeps or changes, and a table of the near-tied settings ("" without any)."""
-    from hashlib_core.report.tables import display_name, markdown_table
+    from hashlib_core.report.markdown import markdown_table
+    from hashlib_core.report.names import display_name
     from hashlib_core.runner.grids import TUNE_TIE, TUNE_TIE_SEED
 
     if check.empty:
