@@ -26,8 +26,9 @@ from hashlib_core.report.figures.style import (
     label_small_multiples,
     seeds_text,
 )
-from hashlib_core.report.markdown import MISSING
+from hashlib_core.report.markdown import MISSING, markdown_table
 from hashlib_core.report.names import display_name
+from hashlib_core.runner.grids import TUNE_TIE, TUNE_TIE_SEED
 from hashlib_core.runner.tuning import winners
 
 TUNE_PREFIX = "tune-"
@@ -390,3 +391,38 @@ def budget_figure(root: str | Path = "results", *, scale: str, protocol: str) ->
     alt = (f"{len(methods)} line charts of validation mAP against epoch, the default "
            f"schedule against the {BUDGET_EPOCHS}-epoch one. {take}")
     return Drawn(fig, cap, alt)
+
+
+def tie_markdown(check: pd.DataFrame) -> str:
+    """The tie rule on the tuning page: a sentence on which winners the two-seed mean
+    keeps or changes, and a table of the near-tied settings ("" without any)."""
+    if check.empty:
+        return ""
+
+    def num(v: float) -> str:
+        return "—" if not np.isfinite(v) else f"{v:.4f}"
+
+    verdicts = []
+    for method, g in check.groupby("method", sort=False):
+        state = g.changes.iloc[0]
+        first = g[g.winner_seed0].iloc[0]
+        if state == "pending":
+            verdicts.append(f"{display_name(method)}: pending (its seed-{TUNE_TIE_SEED} runs "
+                            "are not all stored)")
+        elif state == "no":
+            verdicts.append(f"{display_name(method)}: the winner stays "
+                            f"{first.optimizer} at {first.lr:g}")
+        else:
+            new = g[g.winner_mean].iloc[0]
+            verdicts.append(f"{display_name(method)}: **the two-seed mean picks {new.optimizer} at "
+                            f"{new.lr:g} instead of {first.lr:g}**; its runs used the seed-0 "
+                            "winner, so they are to be rerun")
+    table = pd.DataFrame([{
+        "method": display_name(r.method), "setting": f"{r.optimizer}, lr {r.lr:g}",
+        "validation mAP, seed 0": num(r.val_seed0),
+        f"seed {TUNE_TIE_SEED}": num(r.val_seed1), "mean": num(r.val_mean),
+    } for r in check.itertuples()])
+    return (f"**Near ties.** A setting within {TUNE_TIE} validation mAP of its method's best "
+            f"is a tie that one seed cannot break; each such setting was trained again with "
+            f"seed {TUNE_TIE_SEED}, and the best mean of the two seeds decides. "
+            + "; ".join(verdicts) + ".\n\n" + markdown_table(table))
