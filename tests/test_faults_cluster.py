@@ -29,11 +29,20 @@ from test_reproduce import SHA, _store  # the runner tests' record fixtures
 from hashlib_core import progress as live
 from hashlib_core import results as R
 from hashlib_core.engine import checkpoint as ckpt
-from hashlib_core.runner import cli as RP
-from hashlib_core.runner import grids, locking
+from hashlib_core.runner import cli, execution, grids, locking
+from hashlib_core.runner.cli import _parser, main
+from hashlib_core.runner.execution import REPO, _execute, run_cell, run_grid
 from hashlib_core.runner.grids import GridCell
-
-REPO = RP.REPO
+from hashlib_core.runner.plan import (
+    cell_config,
+    checkpoint_dir,
+    claim_path,
+    log_path,
+    plan_cell,
+    protocol_key,
+    shard_cells,
+)
+from hashlib_core.runner.summary import CLAIMED_ELSEWHERE
 
 DPSH = GridCell("dpsh", "cifar10-smoke", 32)
 CSQ = GridCell("csq", "cifar10-smoke", 32)
@@ -42,10 +51,12 @@ CSQ = GridCell("csq", "cifar10-smoke", 32)
 # --------------------------------------------------------------------------- helpers
 @pytest.fixture
 def no_protocols(monkeypatch):
-    """The protocols are not built: every manifest is SHA."""
+    """The protocols are not built: every manifest is SHA (where the runner builds them:
+    its command line and its grid)."""
     def build(configs, *, check_images=True):
-        return {RP.protocol_key(c): SHA for c in configs}, {}
-    monkeypatch.setattr(RP, "protocol_manifests", build)
+        return {protocol_key(c): SHA for c in configs}, {}
+    for module in (cli, execution):
+        monkeypatch.setattr(module, "protocol_manifests", build)
 
 
 def _fake_runs(monkeypatch, outcome=None):
@@ -57,7 +68,7 @@ def _fake_runs(monkeypatch, outcome=None):
         if outcome is not None:
             outcome(cell, kw)
 
-    monkeypatch.setattr(RP, "run_cell", fake)
+    monkeypatch.setattr(execution, "run_cell", fake)
     return calls
 
 
@@ -84,15 +95,15 @@ def test_a_stale_claim_of_another_host_is_taken_over(tmp_path, monkeypatch, no_p
     """A claim of host node-a, not refreshed for 2 days, blocked the cell forever (the
     old check only knew dead processes of this machine): now it is stale on any host,
     the dry run says so with host, age and file, and the run takes it over."""
-    path = RP.claim_path(tmp_path / "r", "smoke", DPSH)
+    path = claim_path(tmp_path / "r", "smoke", DPSH)
     _claim_file(path, host="node-a", pid=4242, age_s=2 * 86400)
-    assert RP.main(_args(tmp_path, "--dry-run")) == 0
+    assert main(_args(tmp_path, "--dry-run")) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if DPSH.label in ln)
     assert line.startswith("todo") and "stale claim is taken over" in line
     assert "host node-a" in line and "2.0 days" in line and str(path) in line
     calls = _fake_runs(monkeypatch)
-    assert RP.main(_args(tmp_path)) == 0
+    assert main(_args(tmp_path)) == 0
     assert calls == [DPSH.label] and not path.exists()
 
 
@@ -100,26 +111,26 @@ def test_a_live_claim_is_named_and_the_run_does_not_report_success(tmp_path, mon
                                                                     no_protocols, capsys):
     """A cell another runner holds: the dry run lists it as claimed (host, age, file); the
     run skips it, names it in the summary and exits 75, not 0."""
-    path = RP.claim_path(tmp_path / "r", "smoke", DPSH)
+    path = claim_path(tmp_path / "r", "smoke", DPSH)
     _claim_file(path, host="node-b", pid=99, age_s=30)
-    assert RP.main(_args(tmp_path, "--dry-run")) == 0
+    assert main(_args(tmp_path, "--dry-run")) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if DPSH.label in ln)
     assert line.startswith("claimed") and "host node-b pid 99" in line
     assert re.search(r"last refreshed [3-9]\d s ago", line), line  # 30 s, on a loaded machine more
     assert str(path) in line and "1 claimed by another runner" in out
     calls = _fake_runs(monkeypatch)
-    rc = RP.main(_args(tmp_path))
+    rc = main(_args(tmp_path))
     out = capsys.readouterr().out
-    assert rc == RP.CLAIMED_ELSEWHERE == 75 and calls == []
+    assert rc == CLAIMED_ELSEWHERE == 75 and calls == []
     assert "1 claimed by another runner" in out and "host node-b" in out and str(path) in out
     assert "exit code 75" in out and path.exists()  # the other runner's claim is left alone
     # the operator removes it (--dry-run first: named, kept); then the cell runs
-    assert RP.main(_args(tmp_path, "--release-claims", "--dry-run")) == 0
+    assert main(_args(tmp_path, "--release-claims", "--dry-run")) == 0
     assert "would release" in capsys.readouterr().out and path.exists()
-    assert RP.main(_args(tmp_path, "--release-claims")) == 0
+    assert main(_args(tmp_path, "--release-claims")) == 0
     assert "released" in capsys.readouterr().out and not path.exists()
-    assert RP.main(_args(tmp_path)) == 0 and calls == [DPSH.label]
+    assert main(_args(tmp_path)) == 0 and calls == [DPSH.label]
 
 
 def test_the_holder_refreshes_its_claim_while_the_cell_runs(tmp_path, monkeypatch):
@@ -140,8 +151,8 @@ def test_the_holder_refreshes_its_claim_while_the_cell_runs(tmp_path, monkeypatc
             time.sleep(0.6)
         return "done"
 
-    assert RP._execute(cell, claim=claim, progress_dir=tmp_path, label="x", echo=lines.append,
-                       poll_s=0.05) == "done"
+    assert _execute(cell, claim=claim, progress_dir=tmp_path, label="x", echo=lines.append,
+                    poll_s=0.05) == "done"
     assert time.time() - path.stat().st_mtime < 2
     assert lines == ["  x: 1/2 epochs done, loss 0.5000, val mAP 0.250 (epoch 1), 3 s elapsed, "
                      "about 3 s left",
@@ -162,15 +173,15 @@ def test_two_runners_never_train_a_rerun_cell_twice(tmp_path, monkeypatch, no_pr
     runner A replaced it (with these settings) before B claimed the cell: B skips it."""
     root = tmp_path / "r"
     _store(root, DPSH, epochs=6)
-    cfg = RP.cell_config(DPSH, "smoke")
-    plan = RP.plan_cell(DPSH, cfg, scale="smoke", root=root, logs=tmp_path / "l",
-                        manifest_sha256=SHA)
+    cfg = cell_config(DPSH, "smoke")
+    plan = plan_cell(DPSH, cfg, scale="smoke", root=root, logs=tmp_path / "l",
+                     manifest_sha256=SHA)
     assert plan.action == "rerun"
     time.sleep(0.01)
     _store(root, DPSH)  # runner A's record, with the settings B asks for
     calls = _fake_runs(monkeypatch)
-    summary = RP.run_grid([DPSH], scale="smoke", root=root, logs=tmp_path / "l",
-                          progress=False, plans=[plan])
+    summary = run_grid([DPSH], scale="smoke", root=root, logs=tmp_path / "l",
+                       progress=False, plans=[plan])
     assert calls == [] and summary.skipped == [DPSH.label] and summary.exit_code == 0
 
 
@@ -187,9 +198,9 @@ def test_two_runners_write_their_own_log_notebooks(tmp_path, monkeypatch):
         _store(parameters["root"], DPSH)
 
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
-    folder = RP.run_cell(DPSH, scale="smoke", root=tmp_path / "r", artifacts=tmp_path / "a",
-                         logs=tmp_path / "l", echo=lambda line: None)
-    final = RP.log_path(tmp_path / "l", "smoke", DPSH)
+    folder = run_cell(DPSH, scale="smoke", root=tmp_path / "r", artifacts=tmp_path / "a",
+                      logs=tmp_path / "l", echo=lambda line: None)
+    final = log_path(tmp_path / "l", "smoke", DPSH)
     assert written and Path(written[0]) != final and f"-{os.getpid()}" in written[0]
     assert final.is_file() and not Path(written[0]).exists()
     assert (folder / "run.ipynb").is_file()
@@ -207,20 +218,20 @@ def test_a_claim_taken_over_twice_goes_to_one_runner(tmp_path):
 # --------------------------------------------------------------------------- signals
 _SIGNAL_SCRIPT = textwrap.dedent("""
     import os, signal, sys, time
-    from hashlib_core.runner import cli as RP
-    from hashlib_core.runner.grids import GridCell
-    RP.protocol_manifests = lambda configs, check_images=True: (
-        {RP.protocol_key(c): "ab" * 32 for c in configs}, {})
+    from hashlib_core.runner import cli, execution
+    from hashlib_core.runner.plan import claim_path, protocol_key
+    cli.protocol_manifests = execution.protocol_manifests = (
+        lambda configs, check_images=True: ({protocol_key(c): "ab" * 32 for c in configs}, {}))
     root = sys.argv[2]
     def run_cell(cell, **kw):
         # the claim is held while the cell runs
-        assert RP.claim_path(root, "smoke", cell).exists()
+        assert claim_path(root, "smoke", cell).exists()
         os.kill(os.getpid(), int(sys.argv[1]))
         time.sleep(30)
-    RP.run_cell = run_cell
-    sys.exit(RP.main(["--scale", "smoke", "--methods", "dpsh", "csq", "--bits", "32",
-                      "--no-book", "--root", root, "--logs", sys.argv[3],
-                      "--artifacts", sys.argv[4]]))
+    execution.run_cell = run_cell
+    sys.exit(cli.main(["--scale", "smoke", "--methods", "dpsh", "csq", "--bits", "32",
+                       "--no-book", "--root", root, "--logs", sys.argv[3],
+                       "--artifacts", sys.argv[4]]))
 """)
 
 
@@ -265,8 +276,8 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
     nothing counts as done, and the dry run says the cell resumes."""
     env = {**os.environ, "HASHLIB_DATA": str(shared_data),
            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    folder = RP.checkpoint_dir(tmp_path / "r", "smoke", DPSH)
-    claim = RP.claim_path(tmp_path / "r", "smoke", DPSH)
+    folder = checkpoint_dir(tmp_path / "r", "smoke", DPSH)
+    claim = claim_path(tmp_path / "r", "smoke", DPSH)
     args, proc = _start_runner(tmp_path, env)
     seen = wait_for_epoch(folder, proc)
     # The kernel is frozen after its first epoch, so the stop lands mid-training on any
@@ -284,7 +295,7 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
     time.sleep(1)
     assert not [pid for pid in kernels if __import__("psutil").pid_exists(pid)
                 and __import__("psutil").Process(pid).status() != "zombie"]
-    log = RP.log_path(tmp_path / "l", "smoke", DPSH)
+    log = log_path(tmp_path / "l", "smoke", DPSH)
     assert log.is_file() and not list(log.parent.glob("*.running-*"))  # renamed into place
 
     epoch = ckpt.load(folder / ckpt.LAST)["epoch"]
@@ -339,12 +350,12 @@ def test_a_full_disk_fails_the_cell_and_nothing_counts_as_done(tmp_path, monkeyp
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
-    monkeypatch.setattr(RP, "atomic_write", full)
-    assert RP.main(_args(tmp_path)) == 1
+    monkeypatch.setattr(execution, "atomic_write", full)
+    assert main(_args(tmp_path)) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "No space left on device" in out and "run.ipynb" in out
     assert "0 ran" in out
-    assert RP.main(_args(tmp_path, "--dry-run")) == 0
+    assert main(_args(tmp_path, "--dry-run")) == 0
     out = capsys.readouterr().out
     assert f"todo    {DPSH.label}" in out and "0 done" in out
     folder = R.record_dir(tmp_path / "r", **DPSH.key("smoke"))
@@ -364,12 +375,12 @@ def test_file_instead_of_folder_roots_give_one_error_line(tmp_path, monkeypatch,
                         (blocker / "results", ["--dry-run"]), (blocker / "results", [])):
         args = _args(tmp_path, *extra)
         args[args.index("--root") + 1] = str(root)
-        assert RP.main(args) == 2
+        assert main(args) == 2
         err = capsys.readouterr().err
         assert len(_errors(err)) == 1 and str(root) in err and "Traceback" not in err
         assert "is a file" in err
     (tmp_path / "r.checkpoints").write_text("x")
-    assert RP.main(_args(tmp_path)) == 2
+    assert main(_args(tmp_path)) == 2
     err = capsys.readouterr().err
     assert len(_errors(err)) == 1 and "checkpoint folder" in err
     assert str(tmp_path / "r.checkpoints") in err
@@ -410,7 +421,7 @@ def test_a_read_only_root_gives_one_error_line(tmp_path, monkeypatch, no_protoco
         for root, words in cases:
             args = _args(tmp_path)
             args[args.index("--root") + 1] = str(root)
-            assert RP.main(args) == 2
+            assert main(args) == 2
             err = capsys.readouterr().err
             assert len(_errors(err)) == 1 and str(root) in err and "Traceback" not in err
             assert words in err, err
@@ -455,7 +466,7 @@ def test_the_tmp_of_a_killed_log_copy_is_removed_on_the_next_run(tmp_path, monke
     tmp = folder / f".run.ipynb.{_HOST}-{dead}.abc123xy.tmp"
     tmp.write_text("half a notebook")
     _fake_runs(monkeypatch)
-    assert RP.main(_args(tmp_path)) == 0
+    assert main(_args(tmp_path)) == 0
     assert not tmp.exists() and (folder / R.RECORD).is_file()
 
 
@@ -475,7 +486,7 @@ def test_a_planted_checkpoint_runs_no_code(tmp_path, how, no_protocols):
     with weights_only=False). Now it is refused, named, and its code never runs."""
     marker = tmp_path / "marker"
     root = tmp_path / "r"
-    folder = RP.checkpoint_dir(root, "smoke", DPSH)
+    folder = checkpoint_dir(root, "smoke", DPSH)
     folder.mkdir(parents=True)
     payload = {"format": ckpt.FORMAT, "epoch": 0, "result_key": "x", "config": {},
                "method": _Marker(marker)}
@@ -488,8 +499,8 @@ def test_a_planted_checkpoint_runs_no_code(tmp_path, how, no_protocols):
         ckpt.load(path)
     assert str(path) in str(info.value) and "not loaded" in str(info.value)
     assert len(str(info.value).splitlines()) == 1
-    plan = RP.plan_cell(DPSH, RP.cell_config(DPSH, "smoke"), scale="smoke", root=root,
-                        logs=tmp_path / "l", manifest_sha256=SHA)
+    plan = plan_cell(DPSH, cell_config(DPSH, "smoke"), scale="smoke", root=root,
+                     logs=tmp_path / "l", manifest_sha256=SHA)
     assert plan.fresh and str(path) in plan.why  # discarded, named
     assert not marker.exists()
 
@@ -519,7 +530,7 @@ def test_torchrun_results_travel_as_plain_values():
     from hashlib_core.engine.torchrun import from_plain, to_plain
     from hashlib_core.evaluation import EvalResult
 
-    cfg = RP.cell_config(DPSH, "smoke")
+    cfg = cell_config(DPSH, "smoke")
     r = RunResult(config=cfg, query_codes=np.ones((3, 4), np.int8),
                   db_codes=-np.ones((5, 4), np.int8), query_labels=np.eye(3, dtype=np.uint8),
                   db_labels=np.eye(5, dtype=np.uint8),
@@ -540,24 +551,24 @@ def test_cpu_shards_keep_a_methods_tuning_together():
     """Issue 25 item 6: without a shared file system, a shard whose main cells need tuning
     runs made by another shard waited forever."""
     cells = grids.grid("cpu")
-    parts = [RP.shard_cells(cells, (i, 4), "cpu") for i in range(4)]
+    parts = [shard_cells(cells, (i, 4), "cpu") for i in range(4)]
     assert sorted(map(id, sum(parts, []))) == sorted(map(id, cells))
     for method in {c.method for c in cells if c.kind == "tune"}:
         holders = {i for i, part in enumerate(parts) for c in part
                    if c.method == method and (c.kind == "tune" or c.tuned)}
         assert len(holders) == 1, method
     assert "a method's tuning runs and the cells that use their winner stay in one shard" in \
-        " ".join(RP._parser().format_help().split())
+        " ".join(_parser().format_help().split())
 
 
 def test_dry_run_streams_and_quiet_lists_only_the_cells_to_do(tmp_path, no_protocols, capsys):
     _store(tmp_path / "r", DPSH)
     args = _args(tmp_path, "--dry-run", methods=("dpsh", "csq"))
-    assert RP.main(args) == 0
+    assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("smoke grid: 2 cells selected")
     assert any(ln.startswith("done") for ln in lines) and lines[-1].startswith("2 cells: 1 done")
-    assert RP.main(args + ["--quiet"]) == 0
+    assert main(args + ["--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert not any(ln.startswith("done") for ln in lines)
     assert any(ln.startswith("todo") and CSQ.label in ln for ln in lines)
@@ -579,7 +590,7 @@ def test_a_broken_record_is_not_done(tmp_path, no_protocols, capsys, breakage):
     else:
         for codes in folder.glob("query_codes-*.npz"):
             codes.unlink()
-    assert RP.main(_args(tmp_path, "--dry-run")) == 0
+    assert main(_args(tmp_path, "--dry-run")) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if DPSH.label in ln)
     assert line.startswith("rerun") and "0 done" in out, line
@@ -612,7 +623,7 @@ def test_a_cache_that_is_a_file_stops_the_run_before_any_cell(tmp_path, monkeypa
     cache = tmp_path / "cache"
     cache.write_text("x")
     monkeypatch.setenv("HASHLIB_CACHE", str(cache))
-    assert RP.main(_args(tmp_path)) == 2
+    assert main(_args(tmp_path)) == 2
     err = capsys.readouterr().err
     assert len(_errors(err)) == 1 and "cache folder" in err and str(cache) in err
     assert calls == []

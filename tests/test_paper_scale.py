@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from hashlib_core.runner import cli as reproduce
-from hashlib_core.runner import grids
+from hashlib_core.runner import cli, execution, grids, locking
+from hashlib_core.runner.checks import preflight_protocols
 from hashlib_core.runner.grids import GridCell
+from hashlib_core.runner.plan import checkpoint_dir, checkpoint_root, claim_path, shard_cells
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -90,11 +91,11 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
             "--artifacts", str(art), "--logs", str(logs), "--no-book"]
 
     t0 = time.perf_counter()
-    assert reproduce.main(args) == 2  # sizes are not the paper's: refused before training
+    assert cli.main(args) == 2  # sizes are not the paper's: refused before training
     assert time.perf_counter() - t0 < 60
     assert not root.exists() or not list(root.rglob("record.json"))
 
-    assert reproduce.main(args + ["--allow-protocol-deviation"]) == 0
+    assert cli.main(args + ["--allow-protocol-deviation"]) == 0
     key = {"scale": "paper", "protocol": "nuswide-21", "method": "csq", "n_bits": 16, "seed": 0}
     rec = read_record(record_dir(root, **key))
     cfg, run = rec["config"], rec["provenance"]["run"]
@@ -107,7 +108,7 @@ def test_paper_cell_end_to_end_on_cpu(shared_data, tmp_path, monkeypatch):
     assert rec["history"][0]["val_map"] is not None  # validation ran (top-k clipped to 18)
     assert 0.0 <= rec["scalars"]["map"] <= 1.0
     # checkpoints deleted once the record exists; no claim left behind
-    ck = reproduce.checkpoint_root(root)
+    ck = checkpoint_root(root)
     assert not list(ck.rglob("*.pt")) and not list(ck.rglob("*.claim"))
 
     results = load_results("paper", root=root)
@@ -145,8 +146,8 @@ def test_offline_without_weights_stops_in_seconds(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     t0 = time.perf_counter()
-    rc = reproduce.main(["--scale", "paper", "--datasets", "cifar10", "--methods", "csq",
-                         "--bits", "16", "--root", str(tmp_path / "r"), "--no-book"])
+    rc = cli.main(["--scale", "paper", "--datasets", "cifar10", "--methods", "csq",
+                   "--bits", "16", "--root", str(tmp_path / "r"), "--no-book"])
     took = time.perf_counter() - t0
     err = capsys.readouterr().err.strip()
     assert rc == 2 and took < 10
@@ -186,20 +187,20 @@ def test_resolve_weights(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- grid
 def test_shards_cover_the_grid_exactly_once(tmp_path, capsys):
     cells = grids.grid("paper")
-    parts = [reproduce.shard_cells(cells, (i, 3)) for i in range(3)]
+    parts = [shard_cells(cells, (i, 3)) for i in range(3)]
     assert sorted(map(id, sum(parts, []))) == sorted(map(id, cells))
     assert max(map(len, parts)) - min(map(len, parts)) <= 1
     # through the command line: 0/2 and 1/2 list disjoint cells whose union is the grid
     listed = []
     for i in range(2):
-        assert reproduce.main(["--scale", "paper", "--dry-run", "--shard", f"{i}/2",
-                               "--root", str(tmp_path)]) == 0
+        assert cli.main(["--scale", "paper", "--dry-run", "--shard", f"{i}/2",
+                         "--root", str(tmp_path)]) == 0
         listed.append([ln.split()[1] for ln in capsys.readouterr().out.splitlines()
                        if ln.split()[0] in ("done", "todo", "rerun", "resume", "wait")])
     assert not set(listed[0]) & set(listed[1])
     assert sorted(listed[0] + listed[1]) == sorted(c.label for c in cells)
     for bad in ("2/2", "a/b", "1"):
-        assert reproduce.main(["--scale", "paper", "--dry-run", "--shard", bad]) == 2
+        assert cli.main(["--scale", "paper", "--dry-run", "--shard", bad]) == 2
         assert "--shard" in capsys.readouterr().err
 
 
@@ -219,44 +220,44 @@ def test_paper_grid_lists_no_cell_that_cannot_run():
 
 def test_claims_keep_two_runners_apart(tmp_path, monkeypatch):
     cell = GridCell("csq", "cifar10-smoke", 16)
-    path = reproduce.claim_path(tmp_path / "results", "smoke", cell)
-    assert reproduce.try_claim(path)
-    assert not reproduce.try_claim(path)  # held by a live process (this one)
+    path = claim_path(tmp_path / "results", "smoke", cell)
+    assert locking.try_claim(path)
+    assert not locking.try_claim(path)  # held by a live process (this one)
     info = json.loads(path.read_text())
     assert info["pid"] == os.getpid()
     # a claim of a dead process on this machine is taken over
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     path.write_text(json.dumps({**info, "pid": int(dead)}))
-    assert reproduce.try_claim(path)
+    assert locking.try_claim(path)
     # the runner skips a cell another runner holds, and trains nothing
     ran = []
-    monkeypatch.setattr(reproduce, "run_cell", lambda *a, **k: ran.append(a))
-    summary = reproduce.run_grid([cell], scale="smoke", root=tmp_path / "results",
+    monkeypatch.setattr(execution, "run_cell", lambda *a, **k: ran.append(a))
+    summary = execution.run_grid([cell], scale="smoke", root=tmp_path / "results",
                                  progress=False)
     assert summary.claimed == [cell.label] and not ran and path.exists()
     path.unlink()
-    summary = reproduce.run_grid([cell], scale="smoke", root=tmp_path / "results",
+    summary = execution.run_grid([cell], scale="smoke", root=tmp_path / "results",
                                  progress=False)
     assert summary.done == [cell.label] and len(ran) == 1 and not path.exists()
 
     # a cell planned to run or resume whose record another runner wrote meanwhile is skipped
     from hashlib_core.results import RECORD, record_dir
-    from hashlib_core.runner.cli import Plan
+    from hashlib_core.runner.plan import Plan
 
     folder = record_dir(tmp_path / "results", **cell.key("smoke"))
     folder.mkdir(parents=True)
     (folder / RECORD).write_text("{}")
     for action in ("run", "resume"):
-        summary = reproduce.run_grid([cell], scale="smoke", root=tmp_path / "results",
+        summary = execution.run_grid([cell], scale="smoke", root=tmp_path / "results",
                                      progress=False, plans=[Plan(cell, action)])
         assert summary.skipped == [cell.label] and len(ran) == 1
 
 
 def test_checkpoints_live_beside_their_root(tmp_path):
     cell = GridCell("csq", "cifar10-i", 16)
-    a = reproduce.checkpoint_dir(tmp_path / "a" / "results", "paper", cell)
-    b = reproduce.checkpoint_dir(tmp_path / "b" / "results", "paper", cell)
+    a = checkpoint_dir(tmp_path / "a" / "results", "paper", cell)
+    b = checkpoint_dir(tmp_path / "b" / "results", "paper", cell)
     assert a != b
     assert a.is_relative_to(tmp_path / "a" / "results.checkpoints")
 
@@ -303,7 +304,7 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys,
     # to run on other sizes, naming the same files and lines
     monkeypatch.setenv("HASHLIB_DATA", str(tmp_path))
     cells = [GridCell("csq", "nuswide-21", 16)]
-    problems = reproduce.preflight_protocols("paper", cells, True, tmp_path / "results")
+    problems = preflight_protocols("paper", cells, True, tmp_path / "results")
     assert len(problems) == 5 and all(p.startswith("nuswide-21: ") for p in problems)
     assert any(f"{t}:7: image file missing" in p for p in problems)
     assert not list((tmp_path / "results.checkpoints").rglob("*.ok"))
@@ -316,10 +317,10 @@ def test_data_check_names_every_bad_file_and_line(shared_data, tmp_path, capsys,
     assert all("the paper's protocol has" in ln
                for ln in out.splitlines() if ln.startswith(str(lists)))
     # the runner: sizes only are refused unless allowed; a passed image check is stamped
-    problems = reproduce.preflight_protocols("paper", cells, False, tmp_path / "results")
+    problems = preflight_protocols("paper", cells, False, tmp_path / "results")
     assert len(problems) == 1 and "--allow-protocol-deviation" in problems[0]
     assert len(list((tmp_path / "results.checkpoints").rglob("*.ok"))) == 1
-    assert reproduce.preflight_protocols("paper", cells, True, tmp_path / "results") == []
+    assert preflight_protocols("paper", cells, True, tmp_path / "results") == []
 
 
 def test_data_layout_is_printed(capsys):
@@ -425,7 +426,7 @@ def test_engine_refuses_a_protocol_that_is_not_the_papers(shared_data, monkeypat
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
 def test_cuda_requested_without_cuda_stops_before_the_grid(tmp_path, capsys):
-    rc = reproduce.main(["--scale", "smoke", "--methods", "csq", "--bits", "16",
-                         "--device", "cuda", "--root", str(tmp_path), "--no-book"])
+    rc = cli.main(["--scale", "smoke", "--methods", "csq", "--bits", "16",
+                   "--device", "cuda", "--root", str(tmp_path), "--no-book"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "CUDA is not available" in err

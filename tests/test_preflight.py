@@ -66,12 +66,12 @@ def test_engine_stops_before_training_on_a_missing_image(tmp_path, capsys):
 
 
 def test_runner_stops_before_training_on_a_missing_image(tmp_path, monkeypatch, capsys):
-    import hashlib_core.runner.cli as RP
+    from hashlib_core.runner import cli, execution
 
     _lists(tmp_path)
     monkeypatch.setenv("HASHLIB_DATA", str(tmp_path))
-    monkeypatch.setattr(RP, "run_cell", lambda *a, **k: pytest.fail("a cell ran"))
-    monkeypatch.setattr(RP, "preflight_weights", lambda *a: None)  # weights: test_paper_scale
+    monkeypatch.setattr(execution, "run_cell", lambda *a, **k: pytest.fail("a cell ran"))
+    monkeypatch.setattr(cli, "preflight_weights", lambda *a: None)  # weights: test_paper_scale
     rc = reproduce_main(["--scale", "paper", "--datasets", "nuswide", "--methods", "lsh", "dpsh",
                          "--bits", "16", "--no-book", "--root", str(tmp_path / "r"),
                          "--logs", str(tmp_path / "l"), "--artifacts", str(tmp_path / "a")])

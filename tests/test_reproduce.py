@@ -13,10 +13,11 @@ from runner_signals import frozen_kernels, wait_for_epoch
 
 from hashlib_core import results as R
 from hashlib_core.results import load_results, read_record
-from hashlib_core.runner import cli as RP
-from hashlib_core.runner import grids
-from hashlib_core.runner.cli import log_path, main, run_grid
+from hashlib_core.runner import cli, execution, grids
+from hashlib_core.runner.cli import main
+from hashlib_core.runner.execution import REPO, _quiet_kernel_shutdown_after_ctrl_c, run_grid
 from hashlib_core.runner.grids import GridCell
+from hashlib_core.runner.plan import Plan, cell_config, log_path, plan_cell, protocol_key
 
 
 def test_grid_definitions():
@@ -140,19 +141,26 @@ class _Result:
 def _store(root, cell, **settings):
     """A record of ``cell`` made with the runner's config plus ``settings``."""
     manifest = settings.pop("manifest_sha256", SHA)
-    cfg = RP.cell_config(cell, "smoke", **settings)
+    cfg = cell_config(cell, "smoke", **settings)
     return R.save_run(_Result(cfg, manifest_sha256=manifest), root=root, artifacts=None)
 
 
 def _manifests(sha=SHA):
     def build(configs, *, check_images=True):
-        return {RP.protocol_key(c): sha for c in configs}, {}
+        return {protocol_key(c): sha for c in configs}, {}
     return build
 
 
+def _no_protocols(monkeypatch, sha=SHA):
+    """The protocols are not built (every manifest is ``sha``) where the runner builds
+    them: its command line and its grid."""
+    for module in (cli, execution):
+        monkeypatch.setattr(module, "protocol_manifests", _manifests(sha))
+
+
 def _plan(cell, root, tmp_path, sha=SHA, **settings):
-    return RP.plan_cell(cell, RP.cell_config(cell, "smoke", **settings), scale="smoke",
-                        root=root, logs=tmp_path / "logs", manifest_sha256=sha)
+    return plan_cell(cell, cell_config(cell, "smoke", **settings), scale="smoke",
+                     root=root, logs=tmp_path / "logs", manifest_sha256=sha)
 
 
 def test_a_shallow_record_is_not_redone_for_a_network_setting(tmp_path):
@@ -207,7 +215,7 @@ def test_a_record_made_with_other_settings_is_not_done(tmp_path):
 def test_dry_run_names_reruns_and_corrupt_records(tmp_path, monkeypatch, capsys):
     """Cases 1 and 2 through the command line: the dry run says which cells will rerun and
     why (other settings, an unreadable record) instead of "done" or a silent "todo"."""
-    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    _no_protocols(monkeypatch)
     root = tmp_path / "results"
     dpsh, csq = GridCell("dpsh", "cifar10-smoke", 32), GridCell("csq", "cifar10-smoke", 32)
     _store(root, dpsh, epochs=6)
@@ -241,7 +249,7 @@ def _fake_runs(monkeypatch, outcomes):
         if err is not None:
             raise err
 
-    monkeypatch.setattr(RP, "run_cell", fake)
+    monkeypatch.setattr(execution, "run_cell", fake)
     return calls
 
 
@@ -254,12 +262,12 @@ def test_summary_keeps_whole_messages_and_names_every_cell(tmp_path, monkeypatch
     missing = FileNotFoundError("CIFAR-10 not found. Tried:\n  /a/cifar-10-batches-py\n"
                                 "  /a/cifar10-jpeg/cifar10_jpeg.zip\nPass root=")
     _fake_runs(monkeypatch, {cells[3].label: missing, cells[4].label: ValueError(long)})
-    plans = [RP.Plan(cells[0], "skip"), RP.Plan(cells[1], "resume", "after epoch 3 of 4"),
-             RP.Plan(cells[2], "rerun", "record made with other settings: epochs: record 6, "
-                                        "now 4"),
-             RP.Plan(cells[3], "run"), RP.Plan(cells[4], "run")]
-    s = RP.run_grid(cells, scale="smoke", root=tmp_path, logs=tmp_path / "logs",
-                    progress=False, plans=plans)
+    plans = [Plan(cells[0], "skip"), Plan(cells[1], "resume", "after epoch 3 of 4"),
+             Plan(cells[2], "rerun", "record made with other settings: epochs: record 6, "
+                                     "now 4"),
+             Plan(cells[3], "run"), Plan(cells[4], "run")]
+    s = run_grid(cells, scale="smoke", root=tmp_path, logs=tmp_path / "logs",
+                 progress=False, plans=plans)
     assert s.skipped == [cells[0].label] and s.done == [cells[1].label, cells[2].label]
     report = s.report()
     assert report.startswith("2 ran (1 resumed, 1 replacing a record), 1 skipped")
@@ -279,7 +287,7 @@ def test_ctrl_c_stops_with_the_summary(tmp_path, monkeypatch, capsys):
     the summary of what finished and exit code 130, not a traceback."""
     from papermill.exceptions import PapermillExecutionError
 
-    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    _no_protocols(monkeypatch)
     cells = [GridCell(m, "cifar10-smoke", 32) for m in ("lsh", "dpsh", "csq")]
     in_kernel = PapermillExecutionError(3, 1, "run(cfg)", "KeyboardInterrupt", "", [])
     for interrupt in (KeyboardInterrupt(), in_kernel):
@@ -299,7 +307,7 @@ def test_ctrl_c_stops_with_the_summary(tmp_path, monkeypatch, capsys):
 def test_preflight_stops_a_grid_before_any_training(tmp_path, monkeypatch, capsys):
     """Case 3: a read-only results folder and a missing device are found once, before any
     cell trains, with one error line each and exit code 2."""
-    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    _no_protocols(monkeypatch)
     calls = _fake_runs(monkeypatch, {})
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -319,7 +327,7 @@ def test_preflight_stops_a_grid_before_any_training(tmp_path, monkeypatch, capsy
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_preflight_read_only_results_folder(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(RP, "protocol_manifests", _manifests())
+    _no_protocols(monkeypatch)
     calls = _fake_runs(monkeypatch, {})
     root = tmp_path / "r"
     root.mkdir()
@@ -376,7 +384,7 @@ def test_ctrl_c_quietens_the_kernel_shutdown_only_after_it_came():
     # as in a terminal (a suite started with nohup ... & has SIGINT ignored)
     outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with RP._quiet_kernel_shutdown_after_ctrl_c():
+        with _quiet_kernel_shutdown_after_ctrl_c():
             log.error("Task exception was never retrieved", exc_info=DeadKernelError("x"))
             with pytest.raises(KeyboardInterrupt):
                 os.kill(os.getpid(), signal.SIGINT)
@@ -404,7 +412,7 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
     import sys
 
     env = {**os.environ, "HASHLIB_DATA": str(shared_data),
-           "PYTHONPATH": str(RP.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
             "dpsh", "csq", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
             "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "runs" / "logs")]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hashlib_core.runner import cli as RP
+from hashlib_core.runner.cli import _parser
+from hashlib_core.runner.execution import REPO
 
-REPO = RP.REPO
 PAGES = [REPO / "README.md", REPO / "book" / "rerun.md"]
 
 
@@ -50,7 +50,7 @@ def test_documented_runner_lines_parse():
                 continue
             found += 1
             try:
-                RP._parser().parse_args(args)
+                _parser().parse_args(args)
             except SystemExit as err:  # pragma: no cover - the message says which
                 pytest.fail(f"{page.name}: {line!r} does not parse (exit {err.code})")
     assert found >= 3

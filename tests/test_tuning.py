@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from hashlib_core.report import training
 from hashlib_core.results import RECORD, SCHEMA, record_dir
 from hashlib_core.runner import grids, tuning
-from hashlib_core.runner.cli import TuningPending, cell_settings
+from hashlib_core.runner.plan import TuningPending, cell_settings
 
 
 def _codes(folder, n_bits, tag=""):
@@ -82,7 +83,7 @@ def test_tuned_cells_wait_for_their_method_and_then_take_its_winner(tmp_path):
 def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
     """The budget check: SHNet and CSQ at the tuning length and seed, the tuned optimiser
     and BUDGET_EPOCHS epochs; a kind of its own, outside the main tables and the ablation."""
-    from hashlib_core.runner.cli import cell_config
+    from hashlib_core.runner.plan import cell_config
 
     cells = [c for c in grids.select(grids.grid("cpu"), kinds=["budget"])
              if c.variant == grids.budget_variant(grids.BUDGET_EPOCHS)]
@@ -109,7 +110,7 @@ def test_diagnosis_cells_change_one_part_with_the_tuned_settings(tmp_path):
     hyper-parameter changed; a kind of its own (not in the tables, the ablation or the
     tuning), and every override is one the method accepts."""
     from hashlib_core.methods import create_method
-    from hashlib_core.runner.cli import cell_config
+    from hashlib_core.runner.plan import cell_config
 
     cells = grids.select(grids.grid("cpu"), kinds=["diagnosis"])
     expected = [(m, grids.diagnosis_variant(name), over)
@@ -165,7 +166,7 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
     each with the full settings its cell runs with (``winner_epochs`` changes the
     winner's number of epochs) and query codes on disk."""
     from hashlib_core.engine.settings import result_settings
-    from hashlib_core.runner.cli import cell_config
+    from hashlib_core.runner.plan import cell_config
 
     tunes = grids.select(grids.grid("cpu"), methods=[method], kinds=["tune"])
     for cell in tunes:
@@ -195,7 +196,8 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
     the runner copies that record (marked, with no wall time of its own) instead of
     training the same seeded run a second time; the other cells still train."""
     from hashlib_core.results import load_results, read_record
-    from hashlib_core.runner.cli import cell_config, copy_twin, plan_cell, twin_record
+    from hashlib_core.runner.plan import cell_config, plan_cell
+    from hashlib_core.runner.twins import copy_twin, twin_record
 
     _winner_records(tmp_path, "dhn")
     mains = {(c.n_bits, c.seed): c for c in
@@ -234,7 +236,7 @@ def test_the_tuning_winners_own_cell_is_copied_not_trained_again(tmp_path):
 
 
 def test_a_winner_made_with_other_settings_is_not_copied(tmp_path):
-    from hashlib_core.runner.cli import cell_config, plan_cell
+    from hashlib_core.runner.plan import cell_config, plan_cell
 
     _winner_records(tmp_path / "a", "dhn", winner_epochs=7)
     # a winner made by older code, without the per-query values a default run keeps
@@ -293,12 +295,12 @@ def test_tie_markdown_says_what_the_two_seed_mean_decides(tmp_path, monkeypatch)
     monkeypatch.setattr(grids, "TUNE_TIES", {"dhn": (("adam", 1e-3), ("adam", 3e-3))})
     _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.700])
     _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.698])
-    assert "DHN: pending" in tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    assert "DHN: pending" in training.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
     _write_tune_record(tmp_path, "dhn", "adam", 1e-3, [0.690], seed=1)
     _write_tune_record(tmp_path, "dhn", "adam", 3e-3, [0.699], seed=1)
-    text = tuning.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
+    text = training.tie_markdown(tuning.tie_check(tmp_path, "cpu"))
     assert "picks adam at 0.003 instead of 0.001" in text and "| DHN | adam, lr 0.001 |" in text
-    assert tuning.tie_markdown(tuning.tie_check(tmp_path, "smoke")) == ""
+    assert training.tie_markdown(tuning.tie_check(tmp_path, "smoke")) == ""
 
 
 def test_tuned_settings_follow_the_two_seed_mean_once_the_tie_runs_exist(tmp_path,

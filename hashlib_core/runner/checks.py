@@ -47,7 +47,7 @@ def folder_problems(root: str | os.PathLike, artifacts: str | os.PathLike,
     """One line per folder of a run that is a file, lies under a file, or (``create``)
     cannot be created or written; the missing ones are created when ``create``."""
     from hashlib_core import preflight
-    from hashlib_core.runner.cli import checkpoint_root
+    from hashlib_core.runner.plan import checkpoint_root
 
     folders = [(Path(root), "results folder (--root)"),
                (checkpoint_root(root), "checkpoint folder (beside --root)"),
@@ -129,7 +129,7 @@ def short_notebook_errors(shell=None) -> bool:
 
 
 def _checkpoint_root(root):
-    from hashlib_core.runner.cli import checkpoint_root
+    from hashlib_core.runner.plan import checkpoint_root
 
     return checkpoint_root(root)
 

@@ -1,11 +1,12 @@
-"""How the grid runner executes a cell and reports a grid: the summary, the stop signals,
-the notebook in a worker thread with the claim's heartbeat and the progress relay.
+"""How the runner executes a grid: each planned cell under its claim, the papermill run of
+one cell, the progress relay and the stop signals.
 
-Split from :mod:`hashlib_core.runner.cli` (which re-exports these names):
-
-* :class:`Summary`: what a grid run did, cell by cell, and its exit code (0 done, 1 a
-  cell failed, :data:`CLAIMED_ELSEWHERE` cells left to other runners' claims, 130 / 143 /
-  129 stopped by Ctrl-C / SIGTERM / SIGHUP);
+* :func:`run_grid`: every cell that is not done (:mod:`hashlib_core.runner.plan`), each
+  under its claim (:mod:`hashlib_core.runner.locking`), never stopping at a failure; it
+  returns the :class:`~hashlib_core.runner.summary.Summary`;
+* :func:`run_cell`: ``notebooks/train_eval.ipynb`` executed with papermill for one cell;
+  its log notebook, its record (moved aside when the cell failed after writing it) and its
+  checkpoints;
 * :func:`_quiet_kernel_shutdown_after_ctrl_c`: Ctrl-C, SIGTERM and SIGHUP raise
   KeyboardInterrupt in the runner (a signal started ignored stays ignored);
 * :func:`_execute`: papermill in a worker thread, so the main thread keeps the signals
@@ -18,143 +19,290 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
+import os
+import shutil
 import signal
+import sys
 import threading
-from dataclasses import dataclass, field
+import time
 from pathlib import Path
 from typing import Any
 
 from hashlib_core import progress as live
+from hashlib_core.atomic import atomic_write
+from hashlib_core.results import RECORD, has_record, record_dir
+from hashlib_core.runner import checks as runner_checks
 from hashlib_core.runner import locking
+from hashlib_core.runner.grids import GridCell
+from hashlib_core.runner.plan import (
+    Plan,
+    TuningPending,
+    _rechecked,
+    cell_config,
+    cell_settings,
+    checkpoint_dir,
+    claim_path,
+    log_path,
+    plan_cell,
+    protocol_key,
+    protocol_manifests,
+)
+from hashlib_core.runner.summary import STOP_SIGNALS, Summary, _error_message
+from hashlib_core.runner.twins import copy_twin, twin_record
 
-#: a failure message longer than this is cut in the summary (the log holds all of it)
-MAX_MESSAGE = 4000
-INTERRUPTED = 130
-#: exit code of a run that left cells to other runners' claims (and failed none)
-CLAIMED_ELSEWHERE = 75
-#: the signals that stop the grid like Ctrl-C, and the exit codes they give
-STOP_SIGNALS = {signal.SIGINT: ("Ctrl-C", 130), signal.SIGTERM: ("SIGTERM", 143),
-                signal.SIGHUP: ("SIGHUP", 129)}
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "notebooks" / "train_eval.ipynb"
+#: executed notebooks above this size stay in runs/logs only (keeps results/ small)
+MAX_COMMITTED_LOG = 256 * 1024
 
 
-# --------------------------------------------------------------------------- summary
-@dataclass
-class Summary:
-    """Outcome of a grid run: cell labels by status, and wall seconds per ran cell.
+# --------------------------------------------------------------------------- the grid
+def run_grid(cells: list[GridCell], *, scale: str, root: str | Path = "results",
+             artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
+             device: str = "cpu", epochs: int | None = None, force: bool = False,
+             progress: bool = True, plans: list[Plan] | None = None,
+             **cell_options: Any) -> Summary:
+    """Run every cell that is not done (see :mod:`hashlib_core.runner.cli`), never
+    stopping at a failure; a tqdm bar shows the cells done and the estimated time left.
+    Ctrl-C stops the grid and returns the summary so far (``interrupted``).
 
-    ``done``: cells that ran to the end (new, resumed or replacing a record);
-    ``resumed`` and ``replaced`` (label -> why) say which of them did what;
-    ``stopped``: the cell that was running when Ctrl-C (or SIGTERM, SIGHUP: ``signal``)
-    stopped the grid (``interrupted``), ``not_run``: the cells left; ``claimed`` the cells
-    left to other runners' claims, ``claimed_by`` (label -> who holds it, since when, the
-    claim file).
+    ``plans`` (from :func:`plan_cell`, as the command line makes them after its
+    preflight) replaces the planning of ``cells``. A cell another runner has claimed is
+    skipped (``claimed``); ``cell_options`` go to :func:`run_cell`.
     """
+    from tqdm.auto import tqdm
 
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    waiting: dict[str, str] = field(default_factory=dict)
-    claimed: list[str] = field(default_factory=list)  # being trained by another runner
-    claimed_by: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    resumed: dict[str, str] = field(default_factory=dict)
-    copied: dict[str, str] = field(default_factory=dict)  # label -> why (tuning winner)
-    replaced: dict[str, str] = field(default_factory=dict)
-    not_run: list[str] = field(default_factory=list)
-    logs: dict[str, str] = field(default_factory=dict)
-    interrupted: bool = False
-    stopped: str | None = None
-    signal: str = "Ctrl-C"
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.interrupted
-
-    @property
-    def exit_code(self) -> int:
-        """130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP, 1 a cell failed, 75 cells left to
-        other runners' claims, else 0."""
-        if self.interrupted:
-            return {name: code for name, code in STOP_SIGNALS.values()}.get(self.signal,
-                                                                             INTERRUPTED)
-        if self.failed:
-            return 1
-        return CLAIMED_ELSEWHERE if self.claimed else 0
-
-    def report(self) -> str:
-        total = sum(self.seconds.values())
-        extra = []
-        if self.resumed:
-            extra.append(f"{len([d for d in self.done if d in self.resumed])} resumed")
-        if self.copied:
-            extra.append(f"{len(self.copied)} copied from their tuning winner")
-        if self.replaced:
-            extra.append(f"{len([d for d in self.done if d in self.replaced])} replacing a record")
-        head = f"{len(self.done)} ran" + (f" ({', '.join(extra)})" if extra else "")
-        head += (f", {len(self.skipped)} skipped (record with these settings exists), "
-                 f"{len(self.failed)} failed")
-        if self.waiting:
-            head += f", {len(self.waiting)} waiting for tuning"
-        if self.claimed:
-            head += f", {len(self.claimed)} claimed by another runner"
-        if self.interrupted:
-            head += (f", stopped by {self.signal}{' during 1' if self.stopped else ''}, "
-                     f"{len(self.not_run)} not run")
-        lines = [f"{head}; {total / 60:.1f} min of runs"]
-        pad = " " * 22
-        for label in self.skipped:
-            lines.append(f"  skipped {'':>9}    {label}")
-        for label in self.done:
-            word = ("resumed" if label in self.resumed else
-                    "copied" if label in self.copied else "ran")
-            note = (self.resumed.get(label) or self.copied.get(label)
-                    or self.replaced.get(label))
-            lines.append(f"  {word:<8}{self.seconds.get(label, 0):7.1f} s   {label}"
-                         + (f"\n{pad}({note})" if note else ""))
-        for label, msg in self.failed.items():
-            body = msg.splitlines() or [""]
-            lines.append(f"  FAILED  {self.seconds.get(label, 0):7.1f} s   {label}: {body[0]}")
-            lines += [f"{pad}{line}" for line in body[1:]]
-            if label in self.logs:
-                lines.append(f"{pad}(log: {self.logs[label]})")
-        if self.stopped:
-            lines.append(f"  stopped {self.seconds.get(self.stopped, 0):7.1f} s   {self.stopped}"
-                         f"\n{pad}({self.signal}; it resumes from its last finished "
-                         "epoch)")
-        for label, msg in self.waiting.items():
-            lines.append(f"  waiting {'':>9}    {label}\n{pad}({msg})")
-        for label in self.claimed:
-            lines.append(f"  claimed {'':>9}    {label}\n{pad}("
-                         f"{self.claimed_by.get(label) or 'being trained by another runner'})")
-        for label in self.not_run:
-            lines.append(f"  not run {'':>9}    {label}")
-        if self.interrupted:
-            lines.append("The same command resumes: finished cells are skipped, an "
-                         "interrupted one continues from its last epoch.")
-        elif self.claimed:
-            lines.append(f"{len(self.claimed)} cell(s) were left to other runners' claims "
-                         f"(exit code {CLAIMED_ELSEWHERE}): run the same command again when "
-                         "those runners are done; if a runner died, its claim goes stale "
-                         f"after {locking.STALE_AFTER} of its heartbeat intervals, or "
-                         "--release-claims removes the claims at once.")
-        return "\n".join(lines)
+    summary = Summary()
+    if plans is None:
+        plans = []
+        configs = {}
+        for cell in cells:
+            try:
+                configs[cell] = cell_config(cell, scale, epochs=epochs, device=device, root=root)
+            except TuningPending as err:
+                plans.append(Plan(cell, "wait", str(err)))
+            except ValueError as err:
+                summary.failed[cell.label] = _error_message(err)
+        manifests, problems = protocol_manifests(list(configs.values()), check_images=False)
+        for cell, config in configs.items():
+            key = protocol_key(config)
+            if key in problems:
+                summary.failed[cell.label] = "\n".join(problems[key])
+                continue
+            plans.append(plan_cell(cell, config, scale=scale, root=root, logs=logs,
+                                   manifest_sha256=manifests.get(key), force=force))
+    todo = []
+    for plan in plans:
+        if plan.action == "skip":
+            summary.skipped.append(plan.label)
+        else:
+            todo.append(plan)
+    # a terminal gets the bar; a log file (> runs/x.log) gets plain lines only
+    terminal = progress and _is_terminal(sys.stderr)
+    bar = tqdm(todo, desc=f"{scale} grid", unit="run", disable=not terminal,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} runs "
+                          "[{elapsed} elapsed, {remaining} left]{postfix}")
+    k = 0
+    with _quiet_kernel_shutdown_after_ctrl_c() as quiet:
+        try:
+            for k, plan in enumerate(bar):  # noqa: B007 - k is read after an interrupt
+                path = claim_path(root, scale, plan.cell)
+                claim = locking.try_claim(path)
+                if claim is None:
+                    summary.claimed.append(plan.label)
+                    held = locking.read_claim(path)
+                    summary.claimed_by[plan.label] = (held.describe() if held else
+                                                      f"claim file {path}")
+                    continue
+                try:
+                    _run_one(plan, summary, bar, scale=scale, root=root, artifacts=artifacts,
+                             logs=logs, device=device, epochs=epochs, claim=claim,
+                             **cell_options)
+                finally:
+                    claim.release()
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            summary.signal = STOP_SIGNALS.get(quiet.signum, ("Ctrl-C", 130))[0]
+            finished = set(summary.done) | set(summary.failed)
+            left = [p.label for p in todo[k:] if p.label not in finished]
+            if left and left[0] in summary.seconds:  # it was running when Ctrl-C came
+                summary.stopped = left.pop(0)
+            summary.not_run = left
+    bar.close()
+    return summary
 
 
-def _error_message(err: BaseException) -> str:
-    """The whole message of a failure: ``Name: value`` (a papermill error's own exception),
-    without terminal colours, cut only beyond :data:`MAX_MESSAGE` characters."""
-    name = getattr(err, "ename", None) or type(err).__name__
-    value = getattr(err, "evalue", None)
-    if value is None:
-        value = str(err)
-    text = _ANSI.sub("", f"{name}: {value}").strip()
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + " ... (cut; the whole message is in the log)"
-    return text
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
+def _run_one(plan: Plan, summary: Summary, bar, *, scale, root, artifacts, logs, device,
+             epochs, claim=None, **cell_options) -> None:
+    """Run one planned cell and record its outcome; Ctrl-C is raised as KeyboardInterrupt.
+    A cell that waited for its method's tuning is planned again first."""
+    label = plan.label
+    echo = bar.write if not bar.disable else (lambda line: print(line, flush=True))
+    fields = {k: cell_options[k] for k in ("pretrained", "allow_protocol_deviation")
+              if cell_options.get(k)}
+    if plan.action == "wait":
+        try:
+            config = cell_config(plan.cell, scale, epochs=epochs, device=device, root=root,
+                                 **fields)
+        except TuningPending as err:
+            summary.waiting[label] = str(err)
+            return
+        manifests, _ = protocol_manifests([config], check_images=False)
+        plan = plan_cell(plan.cell, config, scale=scale, root=root, logs=logs,
+                         manifest_sha256=manifests.get(protocol_key(config)))
+        if plan.action == "skip":
+            summary.skipped.append(label)
+            return
+    if plan.action == "copy":
+        start = time.perf_counter()
+        twin = twin_record(plan.cell, plan.config, scale=scale, root=root,
+                           manifest_sha256=protocol_manifests([plan.config], check_images=False)
+                           [0].get(protocol_key(plan.config)))
+        if twin is not None:
+            copy_twin(twin, plan.cell, scale=scale, root=root, artifacts=artifacts)
+            summary.seconds[label] = time.perf_counter() - start
+            summary.done.append(label)
+            summary.copied[label] = plan.why
+            return
+        plan = Plan(plan.cell, "run", config=plan.config)  # the winner changed meanwhile
+    # another runner sharing this results folder finished it meanwhile (a cell planned to
+    # resume from a checkpoint too: the other runner started from the same one; a cell
+    # planned to rerun: the other runner replaced the record)
+    plan = _rechecked(plan, scale=scale, root=root, logs=logs)
+    if plan is None:
+        summary.skipped.append(label)
+        return
+    bar.set_postfix_str(label)
+    if bar.disable:
+        echo(f"{time.strftime('%H:%M:%S')} {plan.action} {label}")
+    start = time.perf_counter()
+    try:
+        run_cell(plan.cell, scale=scale, root=root, artifacts=artifacts, logs=logs,
+                 device=device, epochs=epochs, fresh=plan.fresh, claim=claim, echo=echo,
+                 **cell_options)
+    except Exception as err:  # noqa: BLE001 - a failed cell must not stop the grid
+        summary.seconds[label] = time.perf_counter() - start
+        if _is_interrupt(err):
+            raise KeyboardInterrupt from err
+        summary.failed[label] = _error_message(err)
+        summary.logs[label] = str(log_path(logs, scale, plan.cell))
+        echo(f"FAILED {label}: {summary.failed[label].splitlines()[0]} "
+             f"(log: {summary.logs[label]})")
+        return
+    except KeyboardInterrupt:
+        summary.seconds[label] = time.perf_counter() - start
+        raise
+    summary.seconds[label] = time.perf_counter() - start
+    summary.done.append(label)
+    if plan.action == "resume":
+        summary.resumed[label] = plan.why
+    elif plan.action == "rerun":
+        summary.replaced[label] = plan.why
+
+
+# --------------------------------------------------------------------------- one cell
+def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
+             artifacts: str | Path = "runs/artifacts", logs: str | Path = "runs/logs",
+             device: str = "cpu", epochs: int | None = None, fresh: bool = False,
+             pretrained: str | None = None, allow_protocol_deviation: bool = False,
+             gpus: int = 1, keep_checkpoints: bool = False, claim=None,
+             echo=print) -> Path:
+    """Execute ``train_eval.ipynb`` for one cell; returns the record folder.
+
+    ``pretrained`` replaces the scale's weights (a torchvision name or a state-dict file),
+    ``gpus`` > 1 trains through torchrun; the checkpoints are deleted after the record is
+    written unless ``keep_checkpoints``. While the notebook runs (in a worker thread:
+    :func:`_execute`) the ``claim`` is refreshed and each epoch's progress goes to ``echo``.
+    The log notebook is written under a name of this process's
+    (:func:`hashlib_core.runner.checks.running_log`) and renamed into place when it ends.
+    A failure after the notebook wrote the record moves the record aside
+    (``record.json.failed``): what failed never counts as done.
+
+    Training checkpoints go to :func:`checkpoint_dir` so an interrupted run resumes
+    from its last epoch; ``fresh=True`` deletes them first.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        If a cell of the notebook raised (the executed notebook is in ``logs``).
+    RuntimeError
+        If the notebook finished without writing the record.
+    """
+    import papermill as pm
+
+    out = log_path(logs, scale, cell)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runner_checks.sweep_leftovers(out.parent)
+    ckpt = checkpoint_dir(root, scale, cell)
+    if fresh and ckpt.exists():
+        shutil.rmtree(ckpt)
+    (ckpt / live.FILE).unlink(missing_ok=True)  # an earlier process's last state
+    params = {
+        "scale": scale, "method": cell.method, "protocol": cell.protocol,
+        "n_bits": cell.n_bits, "seed": cell.seed, "device": device, "variant": cell.variant,
+        "overrides": dict(cell.overrides), "settings": cell_settings(cell, scale, root),
+        "epochs": epochs, "run_dir": str(ckpt.resolve()),
+        "root": str(Path(root).resolve()), "artifacts": str(Path(artifacts).resolve()),
+        "pretrained": pretrained, "allow_protocol_deviation": bool(allow_protocol_deviation),
+        "gpus": int(gpus),
+    }
+    key = cell.key(scale)
+    folder = record_dir(root, **key)
+    start = time.time() - 1  # the record's mtime may be rounded down
+    running = runner_checks.running_log(out)
+
+    def execute():
+        pm.execute_notebook(str(TEMPLATE), str(running), parameters=params,
+                            kernel_name="python3", cwd=str(REPO), progress_bar=False,
+                            log_output=False, extra_arguments=["--log-level=CRITICAL"])
+
+    try:
+        try:
+            _execute(execute, claim=claim, progress_dir=ckpt, label=cell.label, echo=echo)
+        finally:
+            if running.exists():
+                os.replace(running, out)
+        if not has_record(root, **key):
+            raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
+        if out.stat().st_size <= MAX_COMMITTED_LOG:
+            try:
+                atomic_write(folder / "run.ipynb", out.read_bytes())
+            except OSError as err:
+                raise OSError(err.errno, f"cannot copy the log to {folder / 'run.ipynb'}: "
+                              f"{err.strerror or err}") from err
+        else:
+            (folder / "run.ipynb").unlink(missing_ok=True)
+    except BaseException as err:
+        if not _is_interrupt(err):
+            _quarantine_record(folder, start)
+        raise
+    if not keep_checkpoints and ckpt.exists():
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return folder
+
+
+def _quarantine_record(folder: Path, since: float) -> Path | None:
+    """Move aside a record written at or after ``since`` (by the cell that then failed), so
+    it does not count as done; returns where it went."""
+    path = folder / RECORD
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        target = folder / (RECORD + ".failed")
+        os.replace(path, target)
+        return target
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- stop signals
 class _KernelShutdownAfterCtrlC(logging.Filter):
     """Drops what nbclient and asyncio log about the notebook's kernel dying once Ctrl-C
     has come: the runner shuts that kernel down itself, and a poll of the kernel that was
