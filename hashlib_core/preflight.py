@@ -81,7 +81,7 @@ PROBE_BYTES = 64 * 1024
 
 def checkpoint_folder(root: str | os.PathLike) -> Path:
     """Where a runner keeps the checkpoints and claims of a results root:
-    ``<root>.checkpoints`` beside it (as :func:`hashlib_core.runner.cli.checkpoint_root`)."""
+    ``<root>.checkpoints`` beside it (as :func:`hashlib_core.runner.plan.checkpoint_root`)."""
     root = Path(root).resolve()
     return root.with_name(root.name + ".checkpoints")
 

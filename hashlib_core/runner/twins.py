@@ -1,5 +1,6 @@
 """The tuning winner's own cell: found (:func:`twin_record`) and copied (:func:`copy_twin`)
-instead of trained again (see :mod:`hashlib_core.runner.cli`, which re-exports both).
+instead of trained again (the plan finds it, :mod:`hashlib_core.runner.plan`; the grid's
+execution copies it, :mod:`hashlib_core.runner.execution`).
 
 A tuned cell at the tuning length and seed (32 bits, seed 0) is the very run that won its
 method's tuning: the same settings in every field but the variant name, and training is
