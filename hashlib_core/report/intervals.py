@@ -29,7 +29,7 @@ its interval is too narrow: :func:`coverage` measures it).
 
 :func:`coverage` simulates pairs of *equal* methods with the variance components
 estimated from stored runs (:func:`components`) and counts how often an interval covers
-the true difference 0; tests/test_intervals.py requires 0.93-0.97 for
+the true difference 0; tests/report/test_intervals.py requires 0.93-0.97 for
 :func:`difference_interval` and shows the old bootstrap below it.
 """
 

@@ -372,7 +372,7 @@ def test_baseline_selection_rederives_the_pre_specified_baseline():
 
     from hashlib_core.runner import grids
 
-    root = Path(__file__).resolve().parents[1] / "results"
+    root = Path(__file__).resolve().parents[2] / "results"
     sel = claim_checks.baseline_selection(root, "cpu")
     if sel.empty:
         pytest.skip("no committed tuning runs in this checkout")
@@ -388,7 +388,7 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     claim row draws an interval from a borrowed spread."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "results"
+    root = Path(__file__).resolve().parents[2] / "results"
     if not (root / "cpu").is_dir():
         pytest.skip("no committed cpu results in this checkout")
     blocks = claims_page.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)

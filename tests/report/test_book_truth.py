@@ -33,7 +33,7 @@ from hashlib_core.report import (
 from hashlib_core.results import load_results, record_dir, save_run
 from hashlib_core.runner import grids
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = "cifar10-smoke"
 N_QUERY, N_DB, N_IMAGES = 30, 120, 200
 

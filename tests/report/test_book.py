@@ -112,7 +112,7 @@ def _labelled(fig):
 
 
 def test_figures(store):
-    """The figures draw from this store (their own tests: tests/test_figures.py)."""
+    """The figures draw from this store (their own tests: tests/report/test_figures.py)."""
     curves, results = load_curves("smoke", root=store), load_results("smoke", root=store)
     kw = dict(scale="smoke", protocol=PROTOCOL)
     for fig, cap, alt in (precision.pr_figure(curves, bits=[32], **kw),
@@ -200,7 +200,7 @@ def test_pages_execute_and_book_builds(store, tmp_path):
 
     from hashlib_core.report.book import PAGES, build_notebooks
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     site = tmp_path / "site"
     shutil.copytree(repo / "book", site / "book",
                     ignore=shutil.ignore_patterns("generated", "_mathjax"))

@@ -249,7 +249,7 @@ def test_backfill_adds_the_query_measures_once_and_touches_nothing_else(tmp_path
     assert code_health.backfill(tmp_path)["unchanged"] == [str(path)]
     assert path.read_bytes() == text
     # the command line: --check exits 0 now; a broken codes file gives one error: line
-    script = Path(__file__).parents[1] / "scripts" / "code_health.py"
+    script = Path(__file__).parents[2] / "scripts" / "code_health.py"
     run = runpy.run_path(str(script))
     assert run["main"]([str(tmp_path), "--check"]) == 0
     npz = next(Path(folder).glob("query_codes-*.npz"))
@@ -314,7 +314,7 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     from hashlib_core.results import load_query_codes
     from hashlib_core.runner import grids
 
-    repo = Path(__file__).parents[1]
+    repo = Path(__file__).parents[2]
     root = repo / "results"
     if not (root / "cpu").is_dir():
         pytest.skip("no committed cpu results")
@@ -380,7 +380,7 @@ def test_method_pages_agree_with_the_centres_the_records_and_the_presets():
     from hashlib_core.engine import RunConfig
     from hashlib_core.losses.csq import hash_centers
 
-    repo = Path(__file__).parents[1]
+    repo = Path(__file__).parents[2]
     csq = (repo / "book" / "methods" / "csq.md").read_text()
     shnet = (repo / "book" / "methods" / "shnet.md").read_text()
     r32, r64 = (code_redundancy(hash_centers(10, b, method="hadamard").numpy()) for b in (32, 64))

@@ -29,7 +29,7 @@ import yaml
 from bs4 import BeautifulSoup
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: the built book (``BOOK_BUILD`` names another, e.g. a copy built outside the checkout)
 BUILD = Path(os.environ.get("BOOK_BUILD") or REPO / "_build" / "html")
 CHROMIUM = next((p for p in (shutil.which(n) for n in

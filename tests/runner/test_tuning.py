@@ -256,7 +256,7 @@ def test_tune_ties_are_the_near_ties_of_the_stored_tuning_runs():
 
     from hashlib_core.runner.tuning import tie_check, tuning_table
 
-    root = Path(__file__).resolve().parents[1] / "results"
+    root = Path(__file__).resolve().parents[2] / "results"
     table = tuning_table(root, "cpu")
     if table.empty:
         pytest.skip("no committed tuning runs in this checkout")

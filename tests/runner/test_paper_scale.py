@@ -22,7 +22,7 @@ from hashlib_core.runner.checks import preflight_protocols
 from hashlib_core.runner.grids import GridCell
 from hashlib_core.runner.plan import checkpoint_dir, checkpoint_root, claim_path, shard_cells
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
 VEHICLES = {0, 1, 8, 9}

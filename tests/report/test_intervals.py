@@ -11,7 +11,7 @@ import pytest
 
 from hashlib_core.report import intervals as iv
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "cpu" / "cifar10-i"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "cpu" / "cifar10-i"
 
 
 def _per_query(method: str, n_bits: int, seeds=(0, 1, 2)) -> np.ndarray:

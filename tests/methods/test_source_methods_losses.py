@@ -123,7 +123,7 @@ def test_reconstructed_names_are_hyperparameters():
 
 # ---- documentation: every reconstructed choice is named where a reader looks -----------
 
-BOOK = Path(__file__).resolve().parents[1] / "book" / "methods"
+BOOK = Path(__file__).resolve().parents[2] / "book" / "methods"
 
 
 @pytest.mark.parametrize("name", ["shnet", "dheh", "csdh", "dsah", "daph"])
