@@ -280,7 +280,7 @@ def _strip_script():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "scripts" / "strip_record_paths.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "strip_record_paths.py"
     spec = importlib.util.spec_from_file_location("strip_record_paths", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
