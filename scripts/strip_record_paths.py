@@ -11,6 +11,10 @@ Usage::
 
     python scripts/strip_record_paths.py [ROOT] [--scale cpu --scale smoke] [--dry-run]
 
+The executed notebook stored beside a record (``run.ipynb``) is made portable too: its
+repository and results-root paths become relative (:func:`portable_log`, as the runner
+stores a new run's log).
+
 ``ROOT`` defaults to ``results``; by default the scales ``cpu`` and ``smoke`` (those
 present). Each changed record is replaced atomically (:func:`hashlib_core.atomic.atomic_write`)
 with only those fields changed: every other byte stays as it was. Running it again
@@ -28,7 +32,13 @@ from typing import Any
 
 from hashlib_core.atomic import atomic_write
 from hashlib_core.results import RECORD
-from hashlib_core.results.portable import absolute_paths, portable_config, portable_provenance
+from hashlib_core.results.portable import (
+    absolute_paths,
+    portable_config,
+    portable_log,
+    portable_provenance,
+    site_packages_named,
+)
 
 SCALES = ("cpu", "smoke")
 
@@ -82,6 +92,25 @@ def strip_record(path: Path, root: Path) -> list[str]:
     return [f"{name}: {old} -> {json.dumps(value)}" for name, old, value in changes]
 
 
+def strip_log(path: Path) -> bool:
+    """Make a stored ``run.ipynb`` portable in place (:func:`portable_log`), with the
+    repository and the results root it was run with, read from its papermill metadata;
+    True when it changed."""
+    text = path.read_text(encoding="utf-8")
+    papermill = json.loads(text).get("metadata", {}).get("papermill", {})
+    template = papermill.get("input_path")
+    root = (papermill.get("parameters") or {}).get("root")
+    if isinstance(template, str) and isinstance(root, str) and Path(template).is_absolute():
+        new = portable_log(text, repo=Path(template).parents[1], root=root)
+    else:  # made portable before site-packages were named
+        new = site_packages_named(text)
+    if new == text:
+        return False
+    json.loads(new)  # still a notebook
+    atomic_write(path, new.encode("utf-8"))
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", nargs="?", default="results", help="results root")
@@ -107,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {path}: {err}", file=sys.stderr)
                 failed += 1
                 continue
+            log = path.with_name("run.ipynb")
+            try:
+                if log.is_file() and not args.dry_run and strip_log(log):
+                    found.append("run.ipynb: absolute paths made relative")
+            except (OSError, ValueError) as err:
+                print(f"error: {log}: {err}", file=sys.stderr)
+                failed += 1
             if found:
                 changed += 1
                 print(f"{path}: {'; '.join(found)}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ntpath
 import os
 import posixpath
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,40 @@ def absolute_paths(value: Any, where: str = "") -> list[str]:
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in absolute_paths(v, f"{where}[{i}]")]
     return [f"{where}: {value}"] if is_absolute(value) else []
+
+
+def portable_log(text: str, *, repo: str | Path, root: str | Path) -> str:
+    """A run's executed notebook (``run.ipynb``, stored beside its record) without the
+    machine's absolute paths: the results root's folder becomes the root's path relative
+    to ``repo`` (or its name when it lies elsewhere), the repository's own folder becomes
+    relative (``/work/main/notebooks/x`` -> ``notebooks/x``), and an installed package's
+    file is named from its site-packages (warnings print the file they come from).
+
+    Examples
+    --------
+    >>> portable_log('"root": "/w/r/results", "nb": "/w/r/notebooks/a.ipynb"',
+    ...              repo="/w/r", root="/w/r/results")
+    '"root": "results", "nb": "notebooks/a.ipynb"'
+    >>> portable_log('"root": "/scratch/res/cpu"', repo="/w/r", root="/scratch/res")
+    '"root": "res/cpu"'
+    >>> portable_log('"/opt/env/lib/python3.11/site-packages/tqdm/auto.py:21: W"',
+    ...              repo="/w/r", root="/w/r/results")
+    '"<site-packages>/tqdm/auto.py:21: W"'
+    """
+    repo_abs = os.path.abspath(repo).rstrip(os.sep)
+    root_abs = os.path.abspath(root).rstrip(os.sep)
+    root_rel = _inside(root_abs, repo_abs) or Path(root_abs).name
+    for prefix, rel in sorted({(root_abs, root_rel), (repo_abs, ".")},
+                              key=lambda pair: -len(pair[0])):
+        text = text.replace(prefix + "/", "" if rel == "." else rel + "/")
+        text = text.replace(f'"{prefix}"', f'"{rel}"')
+    return site_packages_named(text)
+
+
+#: an installed package's folder, wherever the Python environment lives
+_SITE_PACKAGES = re.compile(r"""(?:[^\s"'\\]*/)?lib/python3\.\d+/site-packages/""")
+
+
+def site_packages_named(text: str) -> str:
+    """``text`` with every installed package's folder written ``<site-packages>/``."""
+    return _SITE_PACKAGES.sub("<site-packages>/", text)

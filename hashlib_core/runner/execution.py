@@ -31,6 +31,7 @@ from typing import Any
 from hashlib_core import progress as live
 from hashlib_core.atomic import atomic_write
 from hashlib_core.results import RECORD, has_record, record_dir
+from hashlib_core.results.portable import portable_log
 from hashlib_core.runner import checks as runner_checks
 from hashlib_core.runner import locking
 from hashlib_core.runner.grids import GridCell
@@ -273,7 +274,8 @@ def run_cell(cell: GridCell, *, scale: str, root: str | Path = "results",
             raise RuntimeError(f"{out}: the notebook finished but wrote no record for {key}")
         if out.stat().st_size <= MAX_COMMITTED_LOG:
             try:
-                atomic_write(folder / "run.ipynb", out.read_bytes())
+                log = portable_log(out.read_text(encoding="utf-8"), repo=REPO, root=root)
+                atomic_write(folder / "run.ipynb", log.encode("utf-8"))
             except OSError as err:
                 raise OSError(err.errno, f"cannot copy the log to {folder / 'run.ipynb'}: "
                               f"{err.strerror or err}") from err

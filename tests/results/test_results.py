@@ -359,3 +359,34 @@ def test_strip_record_paths_keeps_the_layout_of_an_indented_record(tmp_path, cap
     before = path.read_text()
     assert strip.main([str(root), "--scale", "smoke"]) == 0
     assert path.read_text() == before.replace('"run_dir": "/tmp/ckpt"', '"run_dir": null')
+
+
+def test_a_stored_run_log_keeps_no_absolute_path(tmp_path, capsys):
+    """The executed notebook beside a record held ~10 absolute paths of the author's
+    machine (its parameters, the template, warnings from site-packages): the script and
+    the runner (portable_log) make them relative; a second pass changes nothing."""
+    from hashlib_core.results.portable import absolute_paths
+
+    strip = _strip_script()
+    root = tmp_path / "results"
+    record = _old_record(root, None)
+    repo = "/home/someone/hashlib"
+    log = {"cells": [{"cell_type": "code", "source": "root = \"%s/results\"\n" % repo,
+                      "outputs": [{"name": "stderr", "output_type": "stream", "text": [
+                          "/opt/conda/lib/python3.11/site-packages/tqdm/auto.py:21: W\n",
+                          f"{repo}/results/smoke/cifar10-smoke/csq/16b_seed0\n"]}]}],
+           "metadata": {"papermill": {"input_path": f"{repo}/notebooks/train_eval.ipynb",
+                                      "parameters": {"root": f"{repo}/results",
+                                                     "run_dir": f"{repo}/results.checkpoints/x"}}}}
+    (record.parent / "run.ipynb").write_text(json.dumps(log, indent=1))
+    assert strip.main([str(root)]) == 0
+    text = (record.parent / "run.ipynb").read_text()
+    assert "/home/someone" not in text and "/opt/conda" not in text
+    assert not absolute_paths(json.loads(text))
+    stored = json.loads(text)
+    assert stored["metadata"]["papermill"]["parameters"] == {
+        "root": "results", "run_dir": "results.checkpoints/x"}
+    assert "<site-packages>/tqdm/auto.py:21: W\n" in stored["cells"][0]["outputs"][0]["text"]
+    capsys.readouterr()
+    assert strip.main([str(root)]) == 0
+    assert capsys.readouterr().out.strip().endswith(": 0 changed")
