@@ -371,7 +371,7 @@ def test_a_stored_run_log_keeps_no_absolute_path(tmp_path, capsys):
     root = tmp_path / "results"
     record = _old_record(root, None)
     repo = "/home/someone/hashlib"
-    log = {"cells": [{"cell_type": "code", "source": "root = \"%s/results\"\n" % repo,
+    log = {"cells": [{"cell_type": "code", "source": f'root = "{repo}/results"\n',
                       "outputs": [{"name": "stderr", "output_type": "stream", "text": [
                           "/opt/conda/lib/python3.11/site-packages/tqdm/auto.py:21: W\n",
                           f"{repo}/results/smoke/cifar10-smoke/csq/16b_seed0\n"]}]}],
