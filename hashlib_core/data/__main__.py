@@ -280,7 +280,7 @@ def _sizes(sizes: dict[str, int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hashlib_core.preflight import ArgumentParser, positive_int
+    from hashlib_core.cli_args import ArgumentParser, positive_int
 
     ap = ArgumentParser(prog="python -m hashlib_core.data", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)

@@ -510,33 +510,7 @@ def run(cfg: RunConfig, *, progress: bool | str = True,
                         amp_dtype=cfg.amp_dtype if trainer.autocast is not None else None,
                         cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
                         num_workers=cfg.num_workers)  # fmt: skip
-        trainer.resume()
-        # a resumed run's times include the epochs its earlier processes trained (their
-        # seconds are in the checkpointed history): the record states what the run cost
-        earlier_s = float(sum(h.get("seconds", 0.0) for h in trainer.history))
-        resumed_after = trainer.start_epoch
-        train_s = trainer.fit(callbacks) + earlier_s
-        trainer.close()
-        t1 = time.perf_counter()
-        query_codes, db_codes = trainer.encode_all()
-        encode_s = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        ev = evaluate_codes(query_codes, db_codes, protocol)
-        eval_s = time.perf_counter() - t2
-        timings = {"train_s": train_s, "encode_s": encode_s, "eval_s": eval_s,
-                   "total_s": time.perf_counter() - t_start + earlier_s}  # fmt: skip
-        if resumed_after:
-            timings["resumed_after_epochs"] = resumed_after
-        done = [h for h in trainer.history if "seconds" in h]
-        if done:
-            timings["epoch_s"] = float(np.mean([h["seconds"] for h in done]))
-        return RunResult(
-            config=cfg, query_codes=query_codes, db_codes=db_codes,
-            query_labels=protocol.query.labels, db_labels=protocol.database.labels,
-            eval=ev, history=trainer.history, best_epoch=trainer.best_epoch, timings=timings,
-            device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
-            run_info=run_info,
-        )  # fmt: skip
+        return _train_and_evaluate(trainer, protocol, run_info, device, callbacks, t_start)
     finally:
         if trainer is not None:
             trainer.close()
@@ -545,3 +519,37 @@ def run(cfg: RunConfig, *, progress: bool | str = True,
         torch.backends.cudnn.benchmark = prev_bench
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.set_num_threads(prev_threads)
+
+
+def _train_and_evaluate(trainer: _Trainer, protocol, run_info: dict[str, Any], device,
+                        callbacks: Sequence[Callback], t_start: float) -> RunResult:
+    """The deep run's steps after its setup: resume, train with validation selection,
+    encode the query and database splits, evaluate; the result with its timings."""
+    cfg = trainer.cfg
+    trainer.resume()
+    # a resumed run's times include the epochs its earlier processes trained (their
+    # seconds are in the checkpointed history): the record states what the run cost
+    earlier_s = float(sum(h.get("seconds", 0.0) for h in trainer.history))
+    resumed_after = trainer.start_epoch
+    train_s = trainer.fit(callbacks) + earlier_s
+    trainer.close()
+    t1 = time.perf_counter()
+    query_codes, db_codes = trainer.encode_all()
+    encode_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    ev = evaluate_codes(query_codes, db_codes, protocol)
+    eval_s = time.perf_counter() - t2
+    timings = {"train_s": train_s, "encode_s": encode_s, "eval_s": eval_s,
+               "total_s": time.perf_counter() - t_start + earlier_s}  # fmt: skip
+    if resumed_after:
+        timings["resumed_after_epochs"] = resumed_after
+    done = [h for h in trainer.history if "seconds" in h]
+    if done:
+        timings["epoch_s"] = float(np.mean([h["seconds"] for h in done]))
+    return RunResult(
+        config=cfg, query_codes=query_codes, db_codes=db_codes,
+        query_labels=protocol.query.labels, db_labels=protocol.database.labels,
+        eval=ev, history=trainer.history, best_epoch=trainer.best_epoch, timings=timings,
+        device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
+        run_info=run_info,
+    )  # fmt: skip

@@ -95,7 +95,7 @@ import argparse
 import sys
 from typing import Any
 
-from hashlib_core import preflight
+from hashlib_core import cli_args, preflight
 from hashlib_core.results import RECORD, record_dir
 from hashlib_core.runner import checks as runner_checks
 from hashlib_core.runner import grids, locking
@@ -123,7 +123,7 @@ DESCRIPTION = "The batch runner: train every cell of a scale's grid, then rebuil
 
 # --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    ap = preflight.ArgumentParser(
+    ap = cli_args.ArgumentParser(
         prog="python -m hashlib_core.reproduce", description=DESCRIPTION,
         epilog="exit codes: 0 done; 1 a cell (or the book) failed; 2 preflight or argument "
                f"error; {CLAIMED_ELSEWHERE} cells left to other runners' claims (run again "
@@ -132,13 +132,13 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--scale", choices=grids.SCALES, required=True)
     ap.add_argument("--datasets", nargs="+", help="datasets (cifar10 ...) or protocol names")
     ap.add_argument("--methods", nargs="+", help="registry names (default: the whole grid)")
-    ap.add_argument("--bits", nargs="+", type=preflight.positive_int, help="code lengths")
-    ap.add_argument("--seeds", nargs="+", type=preflight.non_negative_int, help="seeds")
+    ap.add_argument("--bits", nargs="+", type=cli_args.positive_int, help="code lengths")
+    ap.add_argument("--seeds", nargs="+", type=cli_args.non_negative_int, help="seeds")
     ap.add_argument("--kinds", nargs="+", choices=grids.KINDS,
                     help="tune (tuning runs), main, ablation (SHNet variants), budget (a "
                          "longer schedule for the budget check) (default: all)")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
-    ap.add_argument("--epochs", type=preflight.positive_int, default=None,
+    ap.add_argument("--epochs", type=cli_args.positive_int, default=None,
                     help="override the scale's number of epochs (default: the scale's)")
     ap.add_argument("--force", action="store_true",
                     help="rerun selected cells from scratch, even those with a record")
