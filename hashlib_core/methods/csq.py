@@ -69,6 +69,9 @@ class CSQ(DeepHashMethod):
     )
     defaults: ClassVar[dict[str, Any]] = {"lam": 1e-4, "centers": "auto", "center_seed": 0}
     reconstructed: ClassVar[tuple[str, ...]] = ("center_seed",)
+    revision = 2
+    revision_note = ("CSQ's BCE term in float64: in float32 an output next to ±1 of the "
+                     "wrong sign got about 3e4 times the paper's gradient")
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)

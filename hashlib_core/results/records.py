@@ -17,6 +17,7 @@ from hashlib_core.jsonable import jsonable as _jsonable
 from hashlib_core.results.codes import _codes_npz, _is_int, _sha256
 from hashlib_core.results.portable import portable_config, portable_provenance
 from hashlib_core.results.provenance import git_commit, host_info, package_versions
+from hashlib_core.results.revisions import current_revision, stale_revision
 
 SCHEMA = 1
 RECORD = "record.json"
@@ -181,6 +182,7 @@ def _record(result: Any, key: dict[str, Any], *, root: str | Path, notebook: str
         "device": str(getattr(result, "device", "unknown")),
         "wall_time_s": _wall_time(timings),
         "notebook": notebook,
+        "method_revision": current_revision(key.get("method")),
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         # weights sha256, world size, global batch, protocol sizes vs the paper's
         "run": _jsonable(getattr(result, "run_info", None) or {}),
@@ -270,12 +272,17 @@ DEFAULT_RUN_CURVES = ("per_query_map",)
 def record_gaps(record: Mapping[str, Any]) -> list[str]:
     """What a record lacks of what the current evaluation stores and the book reads
     (:data:`RECORD_SCALARS`, and :data:`DEFAULT_RUN_CURVES` for a default run); [] when
-    nothing. A record with gaps was made by older code: the runner makes it again."""
+    nothing. A record with gaps was made by older code: the runner makes it again. A
+    record made before its method's current revision (:mod:`hashlib_core.results.revisions`)
+    lacks the current code itself."""
     scalars, curves = record.get("scalars") or {}, record.get("curves") or {}
     key = record.get("key") or {}
     gaps = [name for name in RECORD_SCALARS
             if name not in scalars and int(key.get("n_bits") or 2) >= 2]
     if not key.get("variant"):
         gaps += [name for name in DEFAULT_RUN_CURVES if name not in curves]
+    stale = stale_revision(record)
+    if stale:
+        gaps.append(f"the current {key.get('method')} code ({stale})")
     return gaps
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from hashlib_core.results.codes import _read_codes
 from hashlib_core.results.records import KEY_COLUMNS, RECORD, read_record, record_dir
+from hashlib_core.results.revisions import stale_revision
 from hashlib_core.results.validation import _validated, record_problems
 
 
@@ -25,6 +26,7 @@ class CorruptRecordWarning(UserWarning):
 def iter_records(
     root: str | Path = "results", *, scale: str | None = None,
     skipped: list[str] | None = None, strict: bool = False, validate: bool = True,
+    stale: list[str] | None = None,
 ) -> Iterator[dict]:
     """Every readable and valid record under ``root`` (of one scale if given), in sorted
     path order.
@@ -39,6 +41,10 @@ def iter_records(
         Receives one message (file and reason) per record that could not be read.
     strict : bool
         Raise the ``ValueError`` of an unreadable record instead of skipping it.
+    stale : list, optional
+        Receives one message (file and why) per record made before its method's current
+        revision (:func:`~hashlib_core.results.revisions.stale_revision`); such a record
+        is left out, without a warning (it is not broken: the runner makes it again).
 
     Warns
     -----
@@ -62,6 +68,11 @@ def iter_records(
             if skipped is not None:
                 skipped.append(str(err))
             continue
+        why = stale_revision(record)
+        if why:
+            if stale is not None:
+                stale.append(f"{path}: {why}")
+            continue
         yield record
 
 
@@ -73,15 +84,32 @@ def skipped_note(df: pd.DataFrame) -> str:
     >>> skipped_note(pd.DataFrame())
     ''
     """
-    skipped = df.attrs.get("skipped_records") or []
-    if not skipped:
-        return ""
     from html import escape
 
-    files = "; ".join(escape(m.split(": ", 1)[0], quote=False) for m in skipped)
-    n = len(skipped)
-    return (f"{n} stored run{'s were' if n > 1 else ' was'} left out: "
-            f"{'their records are' if n > 1 else 'its record is'} unreadable ({files}).")
+    skipped = df.attrs.get("skipped_records") or []
+    notes = []
+    if skipped:
+        files = "; ".join(escape(m.split(": ", 1)[0], quote=False) for m in skipped)
+        n = len(skipped)
+        notes.append(f"{n} stored run{'s were' if n > 1 else ' was'} left out: "
+                     f"{'their records are' if n > 1 else 'its record is'} unreadable ({files}).")
+    notes += _stale_sentences(df.attrs.get("stale_records") or [])
+    return " ".join(notes)
+
+
+def _stale_sentences(stale: list[str]) -> list[str]:
+    """One sentence per method whose stored runs predate its current revision."""
+    from html import escape
+
+    by_method: dict[str, list[str]] = {}
+    for message in stale:
+        why = message.split(": ", 1)[1] if ": " in message else message
+        method = why.removeprefix("made with ").split(" ", 1)[0]
+        by_method.setdefault(method, []).append(why.split(": ", 1)[-1])
+    return [f"{len(notes)} stored run{'s' if len(notes) > 1 else ''} of {escape(method)} "
+            f"{'were' if len(notes) > 1 else 'was'} made before a change of its code "
+            f"({escape(notes[0], quote=False)}) and {'are' if len(notes) > 1 else 'is'} left out until "
+            "the runner makes them again." for method, notes in sorted(by_method.items())]
 
 
 def _select(records, *, variant: str | None = "any", **where) -> list[dict]:
@@ -143,11 +171,13 @@ def load_results(
         ``mac`` ...; NaN where a run lacks it). Empty (with the key columns) if no run.
         ``df.attrs["skipped_records"]``: one message (file: reason) per unreadable record
         left out (under ``root``/``scale``, whatever the other filters); each was also
-        warned about (:class:`CorruptRecordWarning`).
+        warned about (:class:`CorruptRecordWarning`). ``df.attrs["stale_records"]``: the
+        same for records made before their method's current revision.
     """
     skipped: list[str] = []
-    recs = _select(iter_records(root, scale=scale, skipped=skipped), protocol=protocol,
-                   method=method, variant=variant)
+    stale: list[str] = []
+    recs = _select(iter_records(root, scale=scale, skipped=skipped, stale=stale),
+                   protocol=protocol, method=method, variant=variant)
     rows = [_row(r) for r in recs]
     base = KEY_COLUMNS + ["best_epoch", "wall_time_s", "device", "git_commit",
                           "manifest_sha256", "path", "protocol_deviation"]
@@ -155,6 +185,7 @@ def load_results(
     if len(df):
         df = df.astype({"n_bits": "int64", "seed": "int64"})
     df.attrs["skipped_records"] = skipped
+    df.attrs["stale_records"] = stale
     return df
 
 

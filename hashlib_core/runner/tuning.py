@@ -57,16 +57,18 @@ def tuning_table(root, scale: str = "cpu", protocol: str | None = None):
 
 def _tune_record(root, scale: str, protocol: str, method: str, opt: str, lr: float,
                  seed: int) -> dict[str, Any] | None:
-    """The record of a tuning run, or None when it is absent or unreadable (not a
-    finished tuning run)."""
+    """The record of a tuning run, or None when it is absent, unreadable or made before
+    its method's current revision (not a finished tuning run of the current code)."""
     from hashlib_core.results import read_record, record_dir
+    from hashlib_core.results.revisions import stale_revision
 
     folder = record_dir(root, scale=scale, protocol=protocol, method=method, n_bits=TUNE_BITS,
                         seed=seed, variant=tune_variant(opt, lr))
     try:
-        return read_record(folder)
+        record = read_record(folder)
     except (OSError, ValueError):
         return None
+    return None if stale_revision(record) else record
 
 
 def best_val_map(record: dict[str, Any] | None) -> float:

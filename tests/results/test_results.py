@@ -390,3 +390,34 @@ def test_a_stored_run_log_keeps_no_absolute_path(tmp_path, capsys):
     capsys.readouterr()
     assert strip.main([str(root)]) == 0
     assert capsys.readouterr().out.strip().endswith(": 0 changed")
+
+
+def test_a_run_made_before_its_methods_revision_is_stale(tmp_path):
+    """CSQ's loss changed (revision 2, the BCE term in float64): its runs and SHNet's made
+    before are left out of every reader, with a sentence for the page, and the runner
+    sees a gap (it makes them again); a new record carries the revision; DPSH's runs
+    (revision 1) are untouched."""
+    from hashlib_core.results.revisions import stale_revision
+
+    root = tmp_path / "results"
+    new = R.save_run(_result(seed=0), root=root, artifacts=None, notebook="n.ipynb")
+    old = R.save_run(_result(seed=1), root=root, artifacts=None, notebook="n.ipynb")
+    other = R.save_run(_result(seed=0, method="dpsh"), root=root, artifacts=None,
+                       notebook="n.ipynb")
+    assert R.read_record(new)["provenance"]["method_revision"] == 2
+    path = old / R.RECORD
+    rec = json.loads(path.read_text())
+    del rec["provenance"]["method_revision"]  # as the code before revision 2 wrote it
+    path.write_text(json.dumps(rec))
+    assert "CSQ revision 1; the code is at revision 2" in stale_revision(rec)
+    assert stale_revision(R.read_record(other)) is None
+    stale = []
+    kept = list(R.iter_records(root, scale="smoke", stale=stale))
+    assert sorted(r["key"]["seed"] for r in kept if r["key"]["method"] == "csq") == [0]
+    assert len(stale) == 1 and str(path) in stale[0]
+    df = R.load_results("smoke", root=root)
+    assert len(df) == 2 and len(df.attrs["stale_records"]) == 1
+    note = R.skipped_note(df)
+    assert note.startswith("1 stored run of CSQ was made before a change of its code (CSQ's BCE")
+    assert any("the current csq code" in gap for gap in R.record_gaps(rec))
+    assert not any("code" in gap for gap in R.record_gaps(R.read_record(new)))
