@@ -77,7 +77,7 @@ mathjax:
 # The book from the committed results: the table and figure notebooks are executed on
 # results/ (papermill, nothing trains), then the HTML book is built offline.
 book: venv mathjax
-	$(PY) -m hashlib_core.book --scale $(SCALE)
+	$(PY) -m hashlib_core.report.book --scale $(SCALE)
 	$(JB) build . $(JB_FLAGS)
 
 # The HTML book from the notebooks already in book/generated (no execution).

@@ -4,7 +4,7 @@
     python benchmarks/estimate_grid.py --train-ips 2400 --encode-ips 5200 --gpus 4
     python benchmarks/estimate_grid.py --from-bench runs/gpu_check/bench_train.json
 
-The work of a deep cell is counted from the grid (:func:`hashlib_core.grids.grid`), the
+The work of a deep cell is counted from the grid (:func:`hashlib_core.runner.grids.grid`), the
 paper preset's schedule (:mod:`hashlib_core.scales`, with the per-method epochs) and the
 paper's split sizes (:data:`hashlib_core.data.protocols.PAPER_SIZES`):
 
@@ -79,7 +79,7 @@ def shallow_seconds(default: float | None) -> dict[str, float]:
 
 def estimate(train_ips: float, encode_ips: float, *, gpus: int = 1,
              shallow_s: float | None = None) -> list[dict]:
-    from hashlib_core import grids
+    from hashlib_core.runner import grids
 
     shallow = shallow_seconds(shallow_s)
     parts: dict[tuple[str, str], dict] = {}

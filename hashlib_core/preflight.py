@@ -23,7 +23,6 @@ prints them.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import functools
 import os
@@ -31,9 +30,10 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
-EXIT_CODE = 2
+from hashlib_core.cli_args import EXIT_CODE
+
 #: at most this many missing images are named (the count says how many there are)
 NAMED_MISSING = 5
 
@@ -81,7 +81,7 @@ PROBE_BYTES = 64 * 1024
 
 def checkpoint_folder(root: str | os.PathLike) -> Path:
     """Where a runner keeps the checkpoints and claims of a results root:
-    ``<root>.checkpoints`` beside it (as :func:`hashlib_core.reproduce.checkpoint_root`)."""
+    ``<root>.checkpoints`` beside it (as :func:`hashlib_core.runner.plan.checkpoint_root`)."""
     root = Path(root).resolve()
     return root.with_name(root.name + ".checkpoints")
 
@@ -295,29 +295,3 @@ def report(problems: Iterable[str], *, file: TextIO | None = None) -> int:
     if len(unique) > 1:
         print(f"{len(unique)} problems found before any training; nothing was run.", file=out)
     return EXIT_CODE if unique else 0
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An ``argparse`` parser whose errors are one ``error:`` line (value and valid
-    choices, as argparse words them) and a pointer to ``--help``, exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_CODE, f"error: {message}\n       ({self.prog} --help lists the options)\n")
-
-
-def _int_at_least(low: int, words: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"must be {words}, got {text!r}")
-        return value
-
-    return parse
-
-
-#: ``argparse`` types: an integer >= 1, an integer >= 0
-positive_int = _int_at_least(1, "a positive integer")
-non_negative_int = _int_at_least(0, "an integer >= 0")

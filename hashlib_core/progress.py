@@ -4,7 +4,7 @@ The engine (:func:`hashlib_core.engine.run` with ``progress="lines"``, as the ru
 notebook calls it) prints one plain line per epoch to its output (no carriage returns,
 so a log file or an executed notebook reads line by line) and, when the run has a
 checkpoint folder, rewrites :data:`FILE` there (``progress.json``, atomically). The
-runner (:mod:`hashlib_core.reproduce`) polls that file while the cell's notebook runs and
+runner (:mod:`hashlib_core.runner.cli`) polls that file while the cell's notebook runs and
 prints each new state on its console::
 
     cifar10-smoke/dpsh/32b_seed0: 3/4 epochs done, loss 0.4123, val mAP 0.312 (epoch 2),

@@ -15,7 +15,7 @@ changed only through ``method_overrides``.
     validation split, 59,000 database images), the small CNN trained from scratch at 32
     px for 40 epochs with a cosine schedule (per epoch), validation every 2 epochs (the
     best epoch is kept). Adam at 1e-3 is the default; the grid's deep cells use each
-    method's tuned optimiser and learning rate (:data:`hashlib_core.grids.TUNE_CONFIGS`).
+    method's tuned optimiser and learning rate (:data:`hashlib_core.runner.grids.TUNE_CONFIGS`).
     40 epochs: at 30, 13 of 14 deep methods were still gaining more than 0.005
     validation mAP over the last 20% of the epochs (the first cpu grid); about four
     minutes per run on one thread.

@@ -49,9 +49,9 @@ def summary(root: Path, bits: list[int], protocol: str = "cifar10-i") -> pd.Data
     """Per (method, n_bits): mean mAP@ALL, seeds, worst-seed distinct bits, effective bits
     (:func:`hashlib_core.metrics.effective_bits`: constant and near-copied bits add none)
     and mAC of the query codes (recomputed from the stored codes)."""
-    from hashlib_core.grids import DEEP
     from hashlib_core.metrics import code_health, effective_bits
     from hashlib_core.results import load_query_codes, load_results
+    from hashlib_core.runner.grids import DEEP
 
     res = load_results("cpu", root=root)
     sel = res[(res.protocol == protocol) & res.variant.isna() & res.method.isin(DEEP)
@@ -73,7 +73,7 @@ def compare(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     out = before.merge(after, on=["method", "n_bits"], how="outer",
                        suffixes=("_before", "_after"))
     out["map_change"] = out.map_after - out.map_before
-    from hashlib_core.grids import DEEP
+    from hashlib_core.runner.grids import DEEP
 
     order = {m: i for i, m in enumerate(DEEP)}
     out["_o"] = out.method.map(order)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hashlib_core.code_health import backfill
+from hashlib_core.report.code_health import backfill
 
 
 def main(argv: list[str] | None = None) -> int:

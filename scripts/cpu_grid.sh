@@ -31,6 +31,20 @@ CLAIMS=runs/grid_claims.$$
 mkdir -p "$CLAIMS"
 
 chunks() {  # one line per chunk: "<description>|<reproduce args>"
+  # CSQ's loss was fixed (revision 2, the BCE term in float64): CSQ's and SHNet's runs
+  # made before are stale; their tuning first, then their claim cells, seeds 0-2 before
+  # 3-4, then the experiments built on them (alternatives, budget, confound)
+  echo "csq revision 2: tuning|--methods csq --kinds tune --seeds 0"
+  echo "shnet revision 2: tuning|--methods shnet --kinds tune --seeds 0"
+  echo "revision 2: tie rule seed 1|--methods csq shnet --kinds tune --seeds 1"
+  echo "csq revision 2: seeds 0-2|--methods csq --kinds main --datasets cifar10-i --seeds 0 1 2"
+  echo "shnet revision 2: seeds 0-2|--methods shnet --kinds main --datasets cifar10-i --seeds 0 1 2"
+  echo "csq revision 2: seeds 3-4|--methods csq --kinds main --datasets cifar10-i --seeds 3 4"
+  echo "shnet revision 2: seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
+  echo "revision 2: alternatives csq|--methods csq --kinds alternative"
+  echo "revision 2: alternatives shnet|--methods shnet --kinds alternative"
+  echo "revision 2: confound shnet parallel head|--methods shnet --kinds ablation"
+  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget"
   # issue 23 first (the five-seed verdicts, the same-rate twin of CSQ, the budget
   # robustness, the alternatives of issue 24), in the order the claims page needs them
   echo "claims: shnet seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"

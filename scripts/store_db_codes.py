@@ -10,7 +10,7 @@ the filters, the file its record names under ``files.db_codes`` from ARTIFACTS i
 run's own record folder, after checking its SHA-256 against the record and its shape
 against the run (one ``error:`` line and exit status 1 otherwise). The retrieval-examples
 page then searches the protocol's whole database with those codes
-(:func:`hashlib_core.examples.runs_with_db_codes`). At 32 bits one run's file is about
+(:func:`hashlib_core.report.examples.runs_with_db_codes`). At 32 bits one run's file is about
 0.25 MB (59,000 codes x 4 bytes, plus the compressed labels).
 """
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.artifacts).is_dir():
         print(f"error: {args.artifacts}: no such folder", file=sys.stderr)
         return 1
-    from hashlib_core.examples import store_db_codes
+    from hashlib_core.report.examples import store_db_codes
 
     try:
         lines = store_db_codes(args.artifacts, root=args.root, scale=args.scale,

@@ -81,3 +81,53 @@ def test_saturated_outputs_keep_finite_gradients():
     value = loss(u, torch.eye(2))
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(u.grad).all()
+
+
+def _centre_grad(z: torch.Tensor, labels: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """d(centre loss)/dz through float32 tanh, as the network computes it."""
+    z = z.clone().requires_grad_()
+    CSQLoss(centers.shape[1], centers=centers, lam=0.0)(torch.tanh(z), labels).backward()
+    return z.grad
+
+
+def test_gradient_is_the_papers_one_ulp_below_saturation():
+    # float32 tanh(z) = 1 - 2**-24 for z in about [8.4, 9.0]: (u + 1) / 2 rounded to 1 in
+    # float32 and BCELoss's backward divided by its 1e-12 floor, giving a gradient ~6e4
+    # times 1/(BK) for a wrong-sign output (the weak cifar10-i 16-bit seeds); the paper's
+    # gradient of BCE(sigmoid(2z), t) in z is 2 (sigmoid(2z) - t) / (BK), at most 2/(BK)
+    centers = hash_centers(2, 4)  # rows of H_4: centre 1 is [1, -1, 1, -1]
+    z = torch.tensor([[8.6, 8.6, -8.6, 8.6]])
+    assert float(1 - torch.tanh(z[0, 1])) == 2.0**-24
+    labels = torch.tensor([[0.0, 1.0]])
+    grad = _centre_grad(z, labels, centers)
+    t = (centers[1] + 1) / 2
+    expected = 2 * (torch.sigmoid(2 * z.double()) - t.double()) / 4
+    assert torch.allclose(grad.double(), expected, atol=1e-6), grad
+    assert grad.abs().max() <= 2 / 4 + 1e-6
+
+
+def test_gradient_matches_the_exact_one_on_random_logits():
+    gen = torch.Generator().manual_seed(0)
+    n, k = 256, 16
+    centers = hash_centers(10, k)
+    z = torch.randn(n, k, generator=gen) * 4  # about 1% of entries in the rounding band
+    labels = torch.nn.functional.one_hot(torch.randint(0, 10, (n,), generator=gen), 10).float()
+    grad = _centre_grad(z, labels, centers).double()
+    t = (centers[labels.argmax(1)].double() + 1) / 2
+    exact = 2 * (torch.sigmoid(2 * z.double()) - t) / (n * k)
+    live = torch.tanh(z).abs() < 1  # exactly saturated tanh passes no gradient (as official)
+    err = ((grad - exact).abs() * (n * k) / 2)[live]
+    assert err.max() < 1e-5, float(err.max())
+
+
+def test_loss_value_of_saturated_and_one_ulp_entries():
+    # one entry per row has the wrong sign: exactly saturated (BCELoss's log clamp, 100),
+    # one ulp below saturation (-log(2**-25) = 25 log 2; float32 BCELoss rounded h to 1 and
+    # reported the clamp, 100), and far from it (exact BCE)
+    centers = -torch.ones(1, 2)
+    one_ulp = 1 - 2.0**-24
+    u = torch.tensor([[1.0, -1.0], [one_ulp, -1.0], [0.5, -1.0]])
+    got = CSQLoss(2, centers=centers, lam=0.0)(u, torch.ones(3, 1))
+    assert got.dtype == torch.float32
+    expected = (100 + 25 * math.log(2) - math.log(0.25)) / 6  # the -1 entries add 0
+    assert abs(float(got) - expected) < 1e-5, float(got)

@@ -32,6 +32,7 @@ from PIL import Image
 
 from hashlib_core import preflight
 from hashlib_core import results as R
+from hashlib_core.results.codes import _read_codes
 
 REPO = Path(__file__).resolve().parents[1]
 EVIL = "adam<img src=x onerror=alert(1)>"
@@ -138,13 +139,13 @@ def test_codes_file_of_another_shape_is_named_before_use(tmp_path):
     np.savez(bad, packed=np.zeros((4, 1), np.uint8), n_bits=np.array(64),
              labels=np.zeros(4, np.int64))
     with pytest.raises(ValueError, match=r"bad.npz: codes of shape \(4, 1\) .* 64 bits"):
-        R._read_codes(bad, None)
+        _read_codes(bad, None)
 
 
 def test_save_run_refuses_codes_of_another_width(tmp_path):
     folder = _save(tmp_path / "a", n_bits=16)
     rec = R.read_record(folder)
-    codes, labels = R._read_codes(folder / rec["files"]["query_codes"]["name"], None)
+    codes, labels = _read_codes(folder / rec["files"]["query_codes"]["name"], None)
     cfg = {**rec["config"], "n_bits": 32}
     res = _Result(cfg, codes, None, labels, None, _Eval({"map": 0.5}, {}))
     with pytest.raises(ValueError, match="query codes of 16 bits for a run of n_bits=32"):
@@ -162,7 +163,7 @@ def test_pickled_codes_file_is_refused(tmp_path):
 
 # --------------------------------------------------------------------------- escaping
 def test_tuning_table_escapes_record_values():
-    from hashlib_core import training
+    from hashlib_core.report import training
 
     hist = pd.DataFrame([
         {"method": "csq", "variant": "tune-x", "n_bits": 32, "seed": 0, "optimizer": EVIL,
@@ -177,7 +178,7 @@ def test_tuning_table_escapes_record_values():
 
 
 def test_markdown_tables_escape_markup():
-    from hashlib_core.tables import markdown_table
+    from hashlib_core.report.markdown import markdown_table
 
     out = markdown_table(pd.DataFrame({"method": ["csq<script>x</script>"], "mAP": ["0.5"]}))
     assert "<script>" not in out and "&lt;script&gt;" in out

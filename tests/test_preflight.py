@@ -12,7 +12,7 @@ from PIL import Image
 
 from hashlib_core import preflight
 from hashlib_core.engine.__main__ import main as engine_main
-from hashlib_core.reproduce import main as reproduce_main
+from hashlib_core.runner.cli import main as reproduce_main
 
 
 def _lists(root, folder="nuswide_21", n_classes=21, n=30, missing=("img/07.png",)):
@@ -66,12 +66,12 @@ def test_engine_stops_before_training_on_a_missing_image(tmp_path, capsys):
 
 
 def test_runner_stops_before_training_on_a_missing_image(tmp_path, monkeypatch, capsys):
-    import hashlib_core.reproduce as RP
+    from hashlib_core.runner import cli, execution
 
     _lists(tmp_path)
     monkeypatch.setenv("HASHLIB_DATA", str(tmp_path))
-    monkeypatch.setattr(RP, "run_cell", lambda *a, **k: pytest.fail("a cell ran"))
-    monkeypatch.setattr(RP, "preflight_weights", lambda *a: None)  # weights: test_paper_scale
+    monkeypatch.setattr(execution, "run_cell", lambda *a, **k: pytest.fail("a cell ran"))
+    monkeypatch.setattr(cli, "preflight_weights", lambda *a: None)  # weights: test_paper_scale
     rc = reproduce_main(["--scale", "paper", "--datasets", "nuswide", "--methods", "lsh", "dpsh",
                          "--bits", "16", "--no-book", "--root", str(tmp_path / "r"),
                          "--logs", str(tmp_path / "l"), "--artifacts", str(tmp_path / "a")])

@@ -67,7 +67,7 @@ class Report(list):
 #: ``data check`` prints at most this many problem lines, then how many more there are
 MAX_LINES = 50
 
-#: the paper datasets and the protocol that stands for each (as in hashlib_core.grids)
+#: the paper datasets and the protocol that stands for each (as in hashlib_core.runner.grids)
 PAPER_PROTOCOLS = {"cifar10": "cifar10-i", "imagenet100": "imagenet100",
                    "nuswide": "nuswide-21", "coco": "coco"}
 
@@ -145,11 +145,44 @@ def _images_hint(images_dir: Path, image_root) -> str:
             "lists, under the list folder)")
 
 
+def _probe_listed(protocol: str, names: list[str], occurrences: dict, parts: dict,
+                  images_dir, *, image_root, workers: int | None, problems: Report,
+                  out) -> None:
+    """Decode every listed image; one problem per failed image and list occurrence (one
+    line when none exists), and a decode summary printed to ``out``."""
+    from hashlib_core.data.images import probe_images
+
+    paths = [str(images_dir / n) for n in names]
+    t0 = time.perf_counter()
+    n_workers = max(1, workers or (os.cpu_count() or 1))
+    results = probe_images(paths, workers=n_workers)
+    failed = sum(why is not None for why in results)
+    missing = sum(why == "image file missing" for why in results)
+    if missing == len(paths):  # no image at all: one line, with the likely cause
+        problems.append(f"{images_dir}: all {len(paths):,} images missing: "
+                        f"{_images_hint(images_dir, image_root)}")
+    else:
+        for name, path, why in zip(names, paths, results):
+            if why is not None:
+                for part, line in occurrences[name]:  # once per list occurrence
+                    problems.append(f"{parts[part]}:{line}: {why}: {path}")
+    took = time.perf_counter() - t0
+    if missing == len(paths):
+        print(f"{protocol}: none of the {len(paths):,} listed images exists under "
+              f"{images_dir} ({took:.0f} s)", file=out)
+    elif failed:
+        print(f"{protocol}: {len(paths) - failed:,} of {len(paths):,} images decoded under "
+              f"{images_dir}, {failed:,} failed ({missing:,} missing) in {took:.0f} s "
+              f"({n_workers} processes)", file=out)
+    else:
+        print(f"{protocol}: all {len(paths):,} images decoded under {images_dir} in "
+              f"{took:.0f} s ({n_workers} processes)", file=out)
+
+
 def check_list_dataset(protocol: str, *, root=None, image_root=None, workers: int | None = None,
                        images: bool = True, out=None) -> Report:
     """Check a list-file protocol's lists, images and sizes; return the problems, one per
     occurrence as ``<file>:<line>: <problem>``, sorted (the decode summary is printed)."""
-    from hashlib_core.data.images import probe_images
     from hashlib_core.data.listfile import LIST_PROTOCOLS, _image_root, find_list_folder
     from hashlib_core.data.protocols import PAPER_SIZES
 
@@ -190,32 +223,8 @@ def check_list_dataset(protocol: str, *, root=None, image_root=None, workers: in
                 problems.append(f"{parts[part]}:{line}: {name} is also a query "
                                 f"({parts['query']}:{query[name][0]})")
     if images and first:
-        names = list(first)
-        paths = [str(images_dir / n) for n in names]
-        t0 = time.perf_counter()
-        n_workers = max(1, workers or (os.cpu_count() or 1))
-        results = probe_images(paths, workers=n_workers)
-        failed = sum(why is not None for why in results)
-        missing = sum(why == "image file missing" for why in results)
-        if missing == len(paths):  # no image at all: one line, with the likely cause
-            problems.append(f"{images_dir}: all {len(paths):,} images missing: "
-                            f"{_images_hint(images_dir, image_root)}")
-        else:
-            for name, path, why in zip(names, paths, results):
-                if why is not None:
-                    for part, line in occurrences[name]:  # once per list occurrence
-                        problems.append(f"{parts[part]}:{line}: {why}: {path}")
-        took = time.perf_counter() - t0
-        if missing == len(paths):
-            print(f"{protocol}: none of the {len(paths):,} listed images exists under "
-                  f"{images_dir} ({took:.0f} s)", file=out)
-        elif failed:
-            print(f"{protocol}: {len(paths) - failed:,} of {len(paths):,} images decoded under "
-                  f"{images_dir}, {failed:,} failed ({missing:,} missing) in {took:.0f} s "
-                  f"({n_workers} processes)", file=out)
-        else:
-            print(f"{protocol}: all {len(paths):,} images decoded under {images_dir} in "
-                  f"{took:.0f} s ({n_workers} processes)", file=out)
+        _probe_listed(protocol, list(first), occurrences, parts, images_dir,
+                      image_root=image_root, workers=workers, problems=problems, out=out)
     have = {"query": len(scanned.get("query", {})), "train": len(scanned.get("train", {})),
             "database": len(scanned.get("database", scanned.get("train", {})))}
     problems.sizes, problems.paper = have, paper
@@ -271,7 +280,7 @@ def _sizes(sizes: dict[str, int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hashlib_core.preflight import ArgumentParser, positive_int
+    from hashlib_core.cli_args import ArgumentParser, positive_int
 
     ap = ArgumentParser(prog="python -m hashlib_core.data", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)

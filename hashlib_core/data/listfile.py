@@ -282,6 +282,34 @@ def _image_root(folder: Path, image_root: str | os.PathLike | None) -> Path:
     return folder
 
 
+def _standard_order(parsed: dict) -> tuple[list[str], list[np.ndarray], list[str],
+                                           dict[str, np.ndarray]]:
+    """The distinct paths of the parsed lists by first appearance, their label rows and
+    where each was first read, and each split's indices into them. A path listed twice
+    with other labels is refused, naming both lines."""
+    index: dict[str, int] = {}
+    rel_paths: list[str] = []
+    label_rows: list[np.ndarray] = []
+    origins: list[str] = []
+    members: dict[str, np.ndarray] = {}
+    for part, lst in parsed.items():
+        idx = np.empty(len(lst.relative_paths), np.int64)
+        for j, (rel, line) in enumerate(zip(lst.relative_paths, lst.lines)):
+            where = f"{lst.path} line {line}"
+            if rel in index:
+                first = index[rel]
+                if not np.array_equal(label_rows[first], lst.labels[j]):
+                    raise ValueError(f"{where}: {rel} has other labels than in {origins[first]}")
+            else:
+                index[rel] = len(rel_paths)
+                rel_paths.append(rel)
+                label_rows.append(lst.labels[j])
+                origins.append(where)
+            idx[j] = index[rel]
+        members[part] = idx
+    return rel_paths, label_rows, origins, members
+
+
 def build_list_protocol(
     *,
     name: str,
@@ -307,26 +335,7 @@ def build_list_protocol(
         if not lst.relative_paths:  # every row all-zero: the split would be empty
             raise ValueError(f"{lst.path}: all {lst.n_dropped:,} items have all-zero label rows "
                              f"(dropped), so the {part} split would be empty")
-    index: dict[str, int] = {}
-    rel_paths: list[str] = []
-    label_rows: list[np.ndarray] = []
-    origins: list[str] = []
-    members: dict[str, np.ndarray] = {}
-    for part, lst in parsed.items():
-        idx = np.empty(len(lst.relative_paths), np.int64)
-        for j, (rel, line) in enumerate(zip(lst.relative_paths, lst.lines)):
-            where = f"{lst.path} line {line}"
-            if rel in index:
-                first = index[rel]
-                if not np.array_equal(label_rows[first], lst.labels[j]):
-                    raise ValueError(f"{where}: {rel} has other labels than in {origins[first]}")
-            else:
-                index[rel] = len(rel_paths)
-                rel_paths.append(rel)
-                label_rows.append(lst.labels[j])
-                origins.append(where)
-            idx[j] = index[rel]
-        members[part] = idx
+    rel_paths, label_rows, origins, members = _standard_order(parsed)
     database_choice = "database.txt"
     if "database" not in members:
         members["database"] = members["train"]

@@ -165,26 +165,11 @@ def assemble(
         ``train``); by default a seeded ``val_fraction`` of ``train`` is carved out here.
     """
     query, train, database = (np.asarray(a, dtype=np.int64) for a in (query, train, database))
-    for part, idx in (("query", query), ("train", train), ("database", database)):
-        if np.unique(idx).size != idx.size:
-            raise ValueError(f"{name}: the {part} split holds repeated items")
-    named = {"query": query, "train": train, "database": database}
-    for a, b in (("query", "train"), ("query", "database")):
-        both = np.intersect1d(named[a], named[b])
-        if both.size:
-            example = relative_paths[both[0]] if relative_paths else int(both[0])
-            raise ValueError(f"{name}: {both.size} items are in both {a} and {b}, e.g. {example}")
+    _check_disjoint(name, {"query": query, "train": train, "database": database},
+                    relative_paths)
     multi_label = bool((labels.sum(axis=1) > 1).any())
-    if validation is None:
-        train_pos, val_pos = carve_validation(
-            labels[train], val_fraction, rng, stratify=not multi_label
-        )
-        train_idx, val_idx = train[train_pos], train[val_pos]
-    else:
-        val_idx = np.sort(np.asarray(validation, dtype=np.int64))
-        if np.setdiff1d(val_idx, train).size:
-            raise ValueError(f"{name}: the validation split must be a subset of the training set")
-        train_idx = np.setdiff1d(train, val_idx)
+    train_idx, val_idx = _validation_split(name, labels, train, validation, val_fraction,
+                                           rng, multi_label)
 
     def split(idx: np.ndarray) -> Split:
         return Split(
@@ -197,34 +182,14 @@ def assemble(
         )
 
     parts = {"train": train_idx, "val": val_idx, "query": query, "database": database}
-    splits_json: dict[str, Any] = {}
-    for key, idx in parts.items():
-        entry: dict[str, Any] = {"indices": idx.tolist(), "n": int(idx.size)}
-        if relative_paths is not None:
-            entry["paths"] = [relative_paths[i] for i in idx]
-        splits_json[key] = entry
-    n_classes = int(labels.shape[1])
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "protocol": name,
-        "seed": seed,
-        "dataset": dataset,
-        "n_classes": n_classes,
-        "multi_label": multi_label,
-        "topk": topk,
-        "val_fraction": val_fraction,
-        "source": source,
-        "policy": policy or {},
-        "class_counts": {k: labels[v].sum(axis=0).astype(int).tolist() for k, v in parts.items()},
-        "splits": splits_json,
-        # depends on the chosen items only, not on which copy of the data was read
-        "splits_sha256": manifest_digest({k: v.tolist() for k, v in parts.items()}),
-    }
+    manifest = _manifest(parts, labels, relative_paths, name=name, seed=seed, dataset=dataset,
+                         multi_label=multi_label, topk=topk, val_fraction=val_fraction,
+                         source=source, policy=policy)
     return Protocol(
         name=name,
         dataset=dataset,
         seed=seed,
-        n_classes=n_classes,
+        n_classes=int(labels.shape[1]),
         multi_label=multi_label,
         topk=topk,
         train=split(train_idx),
@@ -235,6 +200,66 @@ def assemble(
         manifest=manifest,
         manifest_sha256=manifest_digest(manifest),
     )
+
+
+def _check_disjoint(name: str, named: dict[str, np.ndarray],
+                    relative_paths: list[str] | None) -> None:
+    """No split repeats an item; the query set shares none with training or database."""
+    for part, idx in named.items():
+        if np.unique(idx).size != idx.size:
+            raise ValueError(f"{name}: the {part} split holds repeated items")
+    for a, b in (("query", "train"), ("query", "database")):
+        both = np.intersect1d(named[a], named[b])
+        if both.size:
+            example = relative_paths[both[0]] if relative_paths else int(both[0])
+            raise ValueError(f"{name}: {both.size} items are in both {a} and {b}, e.g. {example}")
+
+
+def _validation_split(name: str, labels: np.ndarray, train: np.ndarray,
+                      validation: np.ndarray | None, val_fraction: float,
+                      rng: np.random.Generator,
+                      multi_label: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The training and validation indices: the caller's validation split, or a seeded
+    ``val_fraction`` of ``train`` (stratified by class for single-label data)."""
+    if validation is None:
+        train_pos, val_pos = carve_validation(
+            labels[train], val_fraction, rng, stratify=not multi_label
+        )
+        return train[train_pos], train[val_pos]
+    val_idx = np.sort(np.asarray(validation, dtype=np.int64))
+    if np.setdiff1d(val_idx, train).size:
+        raise ValueError(f"{name}: the validation split must be a subset of the training set")
+    return np.setdiff1d(train, val_idx), val_idx
+
+
+def _manifest(parts: dict[str, np.ndarray], labels: np.ndarray,
+              relative_paths: list[str] | None, *, name: str, seed: int, dataset: str,
+              multi_label: bool, topk: int | None, val_fraction: float,
+              source: dict[str, Any], policy: dict[str, Any] | None) -> dict[str, Any]:
+    """The protocol manifest: settings, source, class counts and the indices (and
+    relative paths) of every split, with the digest of the chosen items."""
+    splits_json: dict[str, Any] = {}
+    for key, idx in parts.items():
+        entry: dict[str, Any] = {"indices": idx.tolist(), "n": int(idx.size)}
+        if relative_paths is not None:
+            entry["paths"] = [relative_paths[i] for i in idx]
+        splits_json[key] = entry
+    return {
+        "format": MANIFEST_FORMAT,
+        "protocol": name,
+        "seed": seed,
+        "dataset": dataset,
+        "n_classes": int(labels.shape[1]),
+        "multi_label": multi_label,
+        "topk": topk,
+        "val_fraction": val_fraction,
+        "source": source,
+        "policy": policy or {},
+        "class_counts": {k: labels[v].sum(axis=0).astype(int).tolist() for k, v in parts.items()},
+        "splits": splits_json,
+        # depends on the chosen items only, not on which copy of the data was read
+        "splits_sha256": manifest_digest({k: v.tolist() for k, v in parts.items()}),
+    }
 
 
 def _cifar_source(info: dict[str, Any]) -> dict[str, Any]:

@@ -17,27 +17,31 @@ import json
 import sys
 
 # only light modules here: ``--help`` and argument errors answer without importing torch
-from hashlib_core import preflight
+from hashlib_core import cli_args, preflight
 
 
 def _value(text: str):
+    """A ``--set``/``--hp`` value: a Python literal (``3``, ``1e-3``, ``None``, ``True``),
+    ``true``/``false`` in any case as a bool (``--set compile=true``), else the text."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
 
 
-def build_parser() -> preflight.ArgumentParser:
+def build_parser() -> cli_args.ArgumentParser:
     """The command line's parser (every option with its help text)."""
-    p = preflight.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
+    p = cli_args.ArgumentParser(prog="python -m hashlib_core.engine", description=__doc__)
     p.add_argument("--scale", required=True, choices=["smoke", "cpu", "paper"],
                    help="the preset of settings (hashlib_core.scales): smoke (seconds), "
                         "cpu (the CPU grid's), paper (the papers' networks and epochs)")
     p.add_argument("--method", required=True,
                    help="a registered method (hashlib_core.methods.list_methods()), e.g. csq")
-    p.add_argument("--n-bits", type=preflight.positive_int, required=True,
+    p.add_argument("--n-bits", type=cli_args.positive_int, required=True,
                    help="code length in bits (at least 2: the radius-2 precision needs 2)")
-    p.add_argument("--seed", type=preflight.non_negative_int,
+    p.add_argument("--seed", type=cli_args.non_negative_int,
                    help="training seed (default 0); the splits use the protocol seed")
     p.add_argument("--protocol", help="data protocol (default: the scale's), e.g. cifar10-i, "
                                       "nuswide-21 (hashlib_core.data.list_protocols())")
@@ -45,7 +49,7 @@ def build_parser() -> preflight.ArgumentParser:
                                       "alexnet, resnet50")
     p.add_argument("--pretrained", help="backbone weights: a torchvision weights name "
                                         "(IMAGENET1K_V1) or a local state-dict file")
-    p.add_argument("--epochs", type=preflight.positive_int,
+    p.add_argument("--epochs", type=cli_args.positive_int,
                    help="training epochs (default: the scale's)")
     p.add_argument("--batch-size", type=int, help="global batch size (default: the scale's)")
     p.add_argument("--lr", type=float, help="learning rate (default: the method's at the scale)")
@@ -106,7 +110,7 @@ def checkpoint_problems(cfg) -> list[str]:
         return [" ".join(str(err).split())]
     if state is None or state.get("result_key") == cfg.result_key():
         return []
-    from hashlib_core.results import result_settings, settings_differences
+    from hashlib_core.engine.settings import result_settings, settings_differences
 
     diff = settings_differences({"config": state.get("config") or {}},
                                 result_settings(cfg, None), stored_as="checkpoint")

@@ -30,10 +30,10 @@ NON_RESULT_FIELDS = ("device", "num_workers", "run_dir", "data_root", "cache_dir
 #: are, so they leave its result identity (a new epoch preset does not rerun ITQ)
 NETWORK_FIELDS = ("backbone", "pretrained", "image_size", "epochs", "batch_size", "lr",
                   "weight_decay", "optimizer", "momentum", "lr_schedule", "lr_step", "amp",
-                  "amp_dtype", "eval_every", "deterministic")
+                  "amp_dtype", "eval_every", "deterministic", "compile")
 #: fields added later that enter the result key only when they differ from their default
 #: (so the keys, and the checkpoints, of earlier configurations stay valid)
-KEY_IF_CHANGED = {"deterministic": True}
+KEY_IF_CHANGED = {"deterministic": True, "compile": False}
 
 
 def _freeze(value: Any) -> Any:
@@ -127,6 +127,14 @@ class RunConfig:
     deterministic : bool
         Deterministic algorithms (``torch.use_deterministic_algorithms``, warn only);
         False lets cuDNN pick the fastest kernels (``cudnn.benchmark``): the paper preset.
+    compile : bool
+        Compile the backbone with ``torch.compile`` (inductor, a batch dimension of any
+        size: one graph for training and one for encoding, whatever the batch). Off in
+        every preset. A compiled network runs other kernels than the eager one (fused,
+        other summation orders), so its codes may differ from the eager run's: the field
+        enters the result key when True (a compiled run is its own record; the keys of
+        eager runs do not change). Repeated runs of one compiled config give the same
+        codes on one machine (``benchmarks/bench_compile.py``, ``tests/test_engine_compile.py``).
     allow_protocol_deviation : bool
         A paper-scale run on a protocol whose split sizes differ from the paper's
         (:data:`hashlib_core.data.protocols.PAPER_SIZES`) refuses to start unless True;
@@ -165,6 +173,7 @@ class RunConfig:
     threads: int | None = None
     deterministic: bool = True
     allow_protocol_deviation: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method_overrides", _freeze(self.method_overrides or ()))
@@ -216,7 +225,7 @@ class RunConfig:
                 raise bad(name, "must be a non-negative number")
         if not self.lr > 0:
             raise bad("lr", "must be positive")
-        for name in ("deterministic", "allow_protocol_deviation", "amp"):
+        for name in ("deterministic", "allow_protocol_deviation", "amp", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "must be True or False")
         if self.n_bits < MIN_BITS:

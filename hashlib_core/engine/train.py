@@ -16,6 +16,9 @@ Re-running the same config resumes after the last completed epoch and ends with 
 same codes as an uninterrupted run (same seed, CPU, ``num_workers=0``); a run interrupted
 inside an epoch repeats that epoch from its start.
 
+``cfg.compile`` (off in every preset): the backbone runs compiled (:func:`compile_backbone`);
+its first batches pay the compilation (cached on disk for later processes).
+
 Speed (the paper preset; see :mod:`hashlib_core.scales`): autocast in ``cfg.amp_dtype``
 (bf16) on CUDA, channels-last inputs and weights, ``cudnn.benchmark`` unless
 ``cfg.deterministic``; one training DataLoader for the whole run with persistent workers,
@@ -136,6 +139,23 @@ def epoch_batches(order: list[int], batch_size: int) -> list[list[int]]:
     return batches
 
 
+def compile_backbone(method: torch.nn.Module, cfg: RunConfig) -> None:
+    """Compile ``method.backbone`` in place (``cfg.compile``): ``torch.compile`` with the
+    inductor backend, its state-dict keys unchanged (checkpoints stay interchangeable).
+
+    The batch dimension is dynamic from the first call, so every batch (the last, smaller
+    one of an epoch, each split's remainder at encoding) runs the same kernels: one graph
+    for training and one for encoding instead of one per batch size, and a run resumed
+    mid-training uses the kernels an uninterrupted run uses (with the default, the first
+    batch of a process would run a static-shape graph and the next ones a dynamic one).
+    With ``cfg.deterministic``, random operations (dropout) fall back to the eager
+    generator and inductor skips timing-based kernel choices (its ``fallback_random`` and
+    ``deterministic`` options), so seeded runs repeat.
+    """
+    options = {"fallback_random": True, "deterministic": True} if cfg.deterministic else None
+    method.backbone.compile(dynamic=True, options=options)
+
+
 class _Trainer:
     """State of one deep run; ``run()`` drives it."""
 
@@ -158,6 +178,8 @@ class _Trainer:
         self.train_labels = torch.from_numpy(protocol.train.labels.astype(np.float32))
         self.method.setup(self.train_labels.to(device), self.generator)
         self.method.to(device)
+        if cfg.compile:
+            compile_backbone(self.method, cfg)
         self.optimizer = make_optimizer(cfg, self.method)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda e: lr_factor(cfg, e)
@@ -188,7 +210,7 @@ class _Trainer:
         if state is None:
             return
         if state["result_key"] != self.cfg.result_key():
-            from hashlib_core.results import result_settings, settings_differences
+            from hashlib_core.engine.settings import result_settings, settings_differences
 
             diff = settings_differences({"config": state["config"]},
                                         result_settings(self.cfg, None), stored_as="checkpoint")
@@ -488,33 +510,7 @@ def run(cfg: RunConfig, *, progress: bool | str = True,
                         amp_dtype=cfg.amp_dtype if trainer.autocast is not None else None,
                         cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
                         num_workers=cfg.num_workers)  # fmt: skip
-        trainer.resume()
-        # a resumed run's times include the epochs its earlier processes trained (their
-        # seconds are in the checkpointed history): the record states what the run cost
-        earlier_s = float(sum(h.get("seconds", 0.0) for h in trainer.history))
-        resumed_after = trainer.start_epoch
-        train_s = trainer.fit(callbacks) + earlier_s
-        trainer.close()
-        t1 = time.perf_counter()
-        query_codes, db_codes = trainer.encode_all()
-        encode_s = time.perf_counter() - t1
-        t2 = time.perf_counter()
-        ev = evaluate_codes(query_codes, db_codes, protocol)
-        eval_s = time.perf_counter() - t2
-        timings = {"train_s": train_s, "encode_s": encode_s, "eval_s": eval_s,
-                   "total_s": time.perf_counter() - t_start + earlier_s}  # fmt: skip
-        if resumed_after:
-            timings["resumed_after_epochs"] = resumed_after
-        done = [h for h in trainer.history if "seconds" in h]
-        if done:
-            timings["epoch_s"] = float(np.mean([h["seconds"] for h in done]))
-        return RunResult(
-            config=cfg, query_codes=query_codes, db_codes=db_codes,
-            query_labels=protocol.query.labels, db_labels=protocol.database.labels,
-            eval=ev, history=trainer.history, best_epoch=trainer.best_epoch, timings=timings,
-            device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
-            run_info=run_info,
-        )  # fmt: skip
+        return _train_and_evaluate(trainer, protocol, run_info, device, callbacks, t_start)
     finally:
         if trainer is not None:
             trainer.close()
@@ -523,3 +519,37 @@ def run(cfg: RunConfig, *, progress: bool | str = True,
         torch.backends.cudnn.benchmark = prev_bench
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.set_num_threads(prev_threads)
+
+
+def _train_and_evaluate(trainer: _Trainer, protocol, run_info: dict[str, Any], device,
+                        callbacks: Sequence[Callback], t_start: float) -> RunResult:
+    """The deep run's steps after its setup: resume, train with validation selection,
+    encode the query and database splits, evaluate; the result with its timings."""
+    cfg = trainer.cfg
+    trainer.resume()
+    # a resumed run's times include the epochs its earlier processes trained (their
+    # seconds are in the checkpointed history): the record states what the run cost
+    earlier_s = float(sum(h.get("seconds", 0.0) for h in trainer.history))
+    resumed_after = trainer.start_epoch
+    train_s = trainer.fit(callbacks) + earlier_s
+    trainer.close()
+    t1 = time.perf_counter()
+    query_codes, db_codes = trainer.encode_all()
+    encode_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    ev = evaluate_codes(query_codes, db_codes, protocol)
+    eval_s = time.perf_counter() - t2
+    timings = {"train_s": train_s, "encode_s": encode_s, "eval_s": eval_s,
+               "total_s": time.perf_counter() - t_start + earlier_s}  # fmt: skip
+    if resumed_after:
+        timings["resumed_after_epochs"] = resumed_after
+    done = [h for h in trainer.history if "seconds" in h]
+    if done:
+        timings["epoch_s"] = float(np.mean([h["seconds"] for h in done]))
+    return RunResult(
+        config=cfg, query_codes=query_codes, db_codes=db_codes,
+        query_labels=protocol.query.labels, db_labels=protocol.database.labels,
+        eval=ev, history=trainer.history, best_epoch=trainer.best_epoch, timings=timings,
+        device=str(device), manifest=protocol.manifest, manifest_sha256=protocol.manifest_sha256,
+        run_info=run_info,
+    )  # fmt: skip

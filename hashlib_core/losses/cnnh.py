@@ -91,36 +91,43 @@ def cnnh_stage_one(
     col_sq = (ht * ht).sum(1)
     history = [float((r * r).sum())]
     for _ in range(sweeps):
-        order = rng.permutation(n * k)
-        for flat in order:
-            i, j = divmod(int(flat), k)
-            col = ht[j]
-            hij = col[i]
-            rii = r[i, i]
-            a = float(r[i] @ col)  # (R H)_ij
-            curv = col_sq[j] + hij * hij + rii
-            if curv <= 0.0:
-                continue
-            d = min(max(-a / curv, -1.0 - hij), 1.0 - hij)
-            if d == 0.0:
-                continue
-            # exact change of the objective for H_ij -> H_ij + d
-            diag = rii + 2.0 * d * hij + d * d
-            delta = (
-                4.0 * d * (a - rii * hij)
-                + 2.0 * d * d * (col_sq[j] - hij * hij)
-                + diag * diag
-                - rii * rii
-            )
-            if delta >= 0.0:
-                continue
-            step = d * col
-            r[i] += step
-            r[:, i] += step
-            r[i, i] = diag
-            col_sq[j] += 2.0 * d * hij + d * d
-            col[i] = hij + d
+        _sweep(ht, r, col_sq, rng.permutation(n * k))
         history.append(float((r * r).sum()))
         if history[-2] - history[-1] < tol * max(history[-2], 1e-12):
             break
     return ht.T.copy(), history
+
+
+def _sweep(ht: np.ndarray, r: np.ndarray, col_sq: np.ndarray, order: np.ndarray) -> None:
+    """One sweep of Newton steps over the entries of H in ``order`` (flat indices), in
+    place: ``ht`` is H transposed, ``r`` the residual H H^T - K S, ``col_sq`` the squared
+    norms of H's columns; a step is taken only when it lowers the objective."""
+    k = ht.shape[0]
+    for flat in order:
+        i, j = divmod(int(flat), k)
+        col = ht[j]
+        hij = col[i]
+        rii = r[i, i]
+        a = float(r[i] @ col)  # (R H)_ij
+        curv = col_sq[j] + hij * hij + rii
+        if curv <= 0.0:
+            continue
+        d = min(max(-a / curv, -1.0 - hij), 1.0 - hij)
+        if d == 0.0:
+            continue
+        # exact change of the objective for H_ij -> H_ij + d
+        diag = rii + 2.0 * d * hij + d * d
+        delta = (
+            4.0 * d * (a - rii * hij)
+            + 2.0 * d * d * (col_sq[j] - hij * hij)
+            + diag * diag
+            - rii * rii
+        )
+        if delta >= 0.0:
+            continue
+        step = d * col
+        r[i] += step
+        r[:, i] += step
+        r[i, i] = diag
+        col_sq[j] += 2.0 * d * hij + d * d
+        col[i] = hij + d

@@ -17,6 +17,22 @@ majority vote of its label centres (ties broken by a fixed random centre
 
 both terms means over the batch's code entries, as the official code
 (``BCELoss`` and ``mean``); :math:`\log` is clamped at -100 as ``BCELoss`` does.
+
+Numerics (our change; the official code has the defect): the BCE term is evaluated in
+float64. With :math:`u = \tanh(z)` in float32, the official composition
+``BCELoss(0.5 * (u + 1), t)`` rounds :math:`h = (u+1)/2` to exactly 1 when
+:math:`u = 1 - 2^{-24}` (:math:`z \approx 8.4`-9.0); ``BCELoss``'s backward then divides by
+its floor :math:`h(1-h) \ge 10^{-12}` instead of :math:`2^{-25}`, and an output of the wrong
+sign there gets a gradient :math:`\partial L/\partial z` of about :math:`6 \cdot 10^4/(BK)`
+instead of the paper's :math:`2(h - t)/(BK) \le 2/(BK)`. One such entry inflates Adam's
+second moment of the hash layer about 25-fold, which decays over ~1000 steps, so the run
+learns slowly to the end (cifar10-i, cpu scale, 16 bits: seeds 1 and 3, mAP 0.40 and
+0.44 against 0.55, their codes still at the right centres:
+``scripts/diagnose_centres.py``). In float64, :math:`(u+1)/2` is exact
+for every float32 :math:`u`, and the gradient is the paper's wherever :math:`|u| < 1`. The
+value changes only at those entries (:math:`25 \log 2` instead of the clamp's 100). Where
+float32 :math:`\tanh` is exactly :math:`\pm 1` the value is the clamp's and the gradient
+through ``tanh`` is 0, as in the official code.
 """
 
 from __future__ import annotations
@@ -170,9 +186,12 @@ class CSQLoss(HashLoss):
                 f"labels have width {labels.shape[1]}, but there are {self.centers.shape[0]} centres"
             )
         c = majority_centers(labels, self.centers.to(u.dtype), self.tie_breaker.to(u.dtype))
-        # BCELoss as the official code: log clamped at -100, and a finite gradient where
-        # tanh saturates (h = 0 or 1 exactly in float32)
-        center = F.binary_cross_entropy((u + 1) / 2, (c + 1) / 2)
+        # BCELoss as the official code (log clamped at -100, a finite gradient where tanh
+        # saturates), but in float64: (u + 1) / 2 is then exact for every float32 u, so an
+        # output one ulp below 1 does not round to h = 1, where BCELoss's backward would
+        # divide by its 1e-12 floor (a gradient ~3e4 times the paper's; module docstring)
+        u64 = u.double()
+        center = F.binary_cross_entropy((u64 + 1) / 2, (c.double() + 1) / 2).to(u.dtype)
         quant = (u.abs() - 1).pow(2).mean()
         return center + self.lam * quant
 

@@ -42,6 +42,12 @@ class _HyperParameters:
     defaults: ClassVar[dict[str, Any]] = {}
     #: names of hyper-parameters that are reconstructions (not stated by the source paper)
     reconstructed: ClassVar[tuple[str, ...]] = ()
+    #: the method's result revision, raised when a change of its code changes the codes a
+    #: seeded run gives; stored runs of an earlier revision are made again (the runner)
+    #: and left out of the book until then (:mod:`hashlib_core.results.revisions`)
+    revision: ClassVar[int] = 1
+    #: what the latest revision changed, for the runner's "rerun" line and the pages
+    revision_note: ClassVar[str] = ""
 
     def _set_hparams(self, overrides: dict[str, Any]) -> None:
         unknown = sorted(set(overrides) - set(self.defaults))

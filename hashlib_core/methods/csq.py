@@ -20,6 +20,10 @@ centre). Loss (:class:`hashlib_core.losses.csq.CSQLoss`), with :math:`h = (u+1)/
         + \lambda\,\frac{1}{BK}\sum_{i,k}\left(|u_{ik}| - 1\right)^2,
     \qquad \lambda = 10^{-4}.
 
+The BCE term is evaluated in float64 (:mod:`hashlib_core.losses.csq`): the official
+float32 ``BCELoss(0.5 * (u + 1), ...)`` gives an output one ulp below 1 with the wrong sign
+a gradient ~3e4 times the paper's, which stalls some runs (Adam's second moment).
+
 Hyper-parameters: ``lam`` (1e-4, as DeepHash-pytorch's CSQ; the official repository's
 command-line default is 0.05 together with an extra pairwise term that the paper does not
 define as part of CSQ), ``centers`` ("auto", "hadamard", "bernoulli"), ``center_seed``
@@ -65,6 +69,9 @@ class CSQ(DeepHashMethod):
     )
     defaults: ClassVar[dict[str, Any]] = {"lam": 1e-4, "centers": "auto", "center_seed": 0}
     reconstructed: ClassVar[tuple[str, ...]] = ("center_seed",)
+    revision = 2
+    revision_note = ("CSQ's BCE term in float64: in float32 an output next to ±1 of the "
+                     "wrong sign got about 3e4 times the paper's gradient")
 
     def __init__(self, n_bits: int, n_classes: int, **overrides: Any) -> None:
         super().__init__(n_bits, n_classes, **overrides)

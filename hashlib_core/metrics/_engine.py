@@ -41,7 +41,6 @@ import numpy as np
 
 from hashlib_core.metrics import _compiled
 from hashlib_core.metrics._checks import (
-    Relevance,
     as_bits,
     as_labels,
     check_chunk_size,
@@ -53,6 +52,7 @@ from hashlib_core.metrics.hamming import (
     pack_words,
     query_chunks,
 )
+from hashlib_core.metrics.relevance import Relevance
 
 _LITTLE = np.little_endian
 T = TypeVar("T")

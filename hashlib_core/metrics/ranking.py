@@ -1,4 +1,4 @@
-"""Hamming ranking metrics: average precision (mAP, mAP@K) and precision at N.
+r"""Hamming ranking metrics: average precision (mAP, mAP@K) and precision at N.
 
 Ranking. The database is ranked for each query by Hamming distance. Items at equal
 distance are *tied*; two conventions are offered:
@@ -12,6 +12,47 @@ distance are *tied*; two conventions are offered:
   computed in closed form per distance bucket, without sorting.
 
 Relevance: a database item is relevant to a query when they share at least one label.
+
+Average precision (:func:`average_precision`) of query q at cut-off K:
+
+.. math::
+
+    \mathrm{AP@K}(q) = \frac{1}{Z_q} \sum_{k=1}^{K} \mathrm{rel}_q(k)\,
+    \frac{\sum_{i \le k} \mathrm{rel}_q(i)}{k}
+
+where ``rel_q(k)`` is 1 when the item ranked k-th shares a label with query q, and
+``Z_q`` is the number of relevant items in the top K (``denominator="retrieved"``,
+the convention of most deep hashing code) or in the whole database
+(``denominator="all"``). With ``topk=None`` (K = n_db, mAP@ALL) both are the
+number of relevant items in the database.
+
+Agreement with other code. ``ties="index"`` gives exactly the per-query values of the
+usual loop (``np.argsort(dist, kind="stable")``, then cumulative precision), without the
+loop: see :mod:`hashlib_core.metrics._engine`. (The widely copied ``CalcMap`` /
+``CalcTopMap`` loops of DPSH, HashNet and DeepHash-pytorch compute this value with
+``empty="zero"``, ``denominator="retrieved"``, when their argsort is stable.)
+Toolkits differ in silent ways: numpy's default ``np.argsort`` (quicksort) orders
+ties arbitrarily; some normalise AP@K by ``min(K, n_relevant)`` or, like
+``denominator="all"``, by ``n_relevant``; scikit-learn's ``average_precision_score``
+treats a tied group as one threshold, which is neither convention here (it agrees
+with both when there is no tie).
+
+The expected AP of a tied bucket (``ties="expected"``): with a tied bucket of ``n``
+items, ``r`` of them relevant, after ``N`` items of which ``R`` are relevant, position
+``N + k`` holds a relevant item with probability ``r / n`` and then
+``(k - 1)(r - 1)/(n - 1)`` relevant items are expected before it in the bucket, so the
+bucket adds
+
+.. math::
+
+    \frac{r}{n} \sum_{k=1}^{n} \frac{R + 1 + (k-1)\frac{r-1}{n-1}}{N + k}
+    = \frac{r}{n}\Big[\big(R + 1 - c(N+1)\big)\big(H_{N+n} - H_N\big) + c\,n\Big],
+    \quad c = \frac{r-1}{n-1},
+
+with :math:`H_m` the harmonic numbers (McSherry & Najork 2008).
+
+References: F. McSherry and M. Najork, "Computing information retrieval performance
+measures efficiently in the presence of tied scores", ECIR 2008.
 """
 
 from __future__ import annotations
@@ -47,18 +88,9 @@ def average_precision(
     denominator: str = "retrieved",
     chunk_size: int | None = None,
 ) -> np.ndarray:
-    r"""Average precision of every query under Hamming ranking (AP@K, K = ``topk``).
-
-    .. math::
-
-        \mathrm{AP@K}(q) = \frac{1}{Z_q} \sum_{k=1}^{K} \mathrm{rel}_q(k)\,
-        \frac{\sum_{i \le k} \mathrm{rel}_q(i)}{k}
-
-    where ``rel_q(k)`` is 1 when the item ranked k-th shares a label with query q, and
-    ``Z_q`` is the number of relevant items in the top K (``denominator="retrieved"``,
-    the convention of most deep hashing code) or in the whole database
-    (``denominator="all"``). With ``topk=None`` (K = n_db, mAP@ALL) both are the
-    number of relevant items in the database.
+    r"""Average precision of every query under Hamming ranking (AP@K, K = ``topk``; the
+    definition, how it agrees with other code, and the closed form of ``ties="expected"``
+    (McSherry & Najork 2008): see the module docstring).
 
     Parameters
     ----------
@@ -84,7 +116,7 @@ def average_precision(
         count. A query with relevant items in the database but none in its top K has
         AP@K = 0 under either setting.
     denominator : {"retrieved", "all"}
-        ``Z_q`` above. ``"all"`` divides by every relevant item in the database, so
+        ``Z_q`` of the definition. ``"all"`` divides by every relevant item in the database, so
         AP@K <= K / n_relevant when K is smaller than the number of relevant items.
     chunk_size : int, optional
         Queries per chunk of work (memory bound); automatic by default.
@@ -104,37 +136,6 @@ def average_precision(
     --------
     mean_average_precision : the mean of these values.
 
-    Notes
-    -----
-    ``ties="index"`` gives exactly the per-query values of the usual loop
-    (``np.argsort(dist, kind="stable")``, then cumulative precision), without the loop:
-    see :mod:`hashlib_core.metrics._engine`. (The widely copied ``CalcMap`` /
-    ``CalcTopMap`` loops of DPSH, HashNet and DeepHash-pytorch compute this value with
-    ``empty="zero"``, ``denominator="retrieved"``, when their argsort is stable.)
-    Toolkits differ in silent ways: numpy's default ``np.argsort`` (quicksort) orders
-    ties arbitrarily; some normalise AP@K by ``min(K, n_relevant)`` or, like
-    ``denominator="all"``, by ``n_relevant``; scikit-learn's ``average_precision_score``
-    treats a tied group as one threshold, which is neither convention here (it agrees
-    with both when there is no tie).
-
-    ``ties="expected"``: with a tied bucket of ``n`` items, ``r`` of them relevant, after
-    ``N`` items of which ``R`` are relevant, position ``N + k`` holds a relevant item with
-    probability ``r / n`` and then ``(k - 1)(r - 1)/(n - 1)`` relevant items are expected
-    before it in the bucket, so the bucket adds
-
-    .. math::
-
-        \frac{r}{n} \sum_{k=1}^{n} \frac{R + 1 + (k-1)\frac{r-1}{n-1}}{N + k}
-        = \frac{r}{n}\Big[\big(R + 1 - c(N+1)\big)\big(H_{N+n} - H_N\big) + c\,n\Big],
-        \quad c = \frac{r-1}{n-1},
-
-    with :math:`H_m` the harmonic numbers (McSherry & Najork 2008).
-
-    References
-    ----------
-    F. McSherry and M. Najork, "Computing information retrieval performance measures
-    efficiently in the presence of tied scores", ECIR 2008.
-
     Examples
     --------
     Two relevant items (labels 0) at distances 0 and 2, one irrelevant item at distance 2:
@@ -151,6 +152,11 @@ def average_precision(
     empty = check_option(empty, "empty", EMPTY_OPTIONS)
     denominator = check_option(denominator, "denominator", DENOMINATOR_OPTIONS)
     k = check_topk(topk, search.n_db)
+    return apply_empty(_ap_per_query(search, k, ties, denominator), search.n_rel, empty, "AP")
+
+
+def _ap_per_query(search: Search, k: int, ties: str, denominator: str) -> np.ndarray:
+    """AP@k of every query of ``search``, in chunks, under the ``ties`` convention."""
     ap = np.empty(search.n_queries)
     if ties == "index":
         chunks = search.map_chunks(lambda ch: ap_index(ch, k, denominator), top=k)
@@ -160,7 +166,7 @@ def average_precision(
         )
     for s, e, values in chunks:
         ap[s:e] = values
-    return apply_empty(ap, search.n_rel, empty, "AP")
+    return ap
 
 
 def mean_average_precision(

@@ -1,0 +1,117 @@
+"""SHNet's ablation in numbers: the variants' metrics, and how far each variant moves
+mAP from the default against the seed noise. (The ablation table with its spread over
+seeds, as the page shows it, is :mod:`hashlib_core.report.diagnostics`.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.report.names import display_name
+
+
+def ablation(results: pd.DataFrame, *, protocol: str, n_bits: int, method: str = "shnet",
+             baseline: str = "csq", metrics: tuple[str, ...] = ("map", "precision_r2", "mac"),
+             variants: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per variant of ``method`` (default first), plus ``baseline``'s default run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: variant descriptions; columns: the metrics (mean over seeds) and ``n_runs``.
+    """
+    variants = variants or {}
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)] \
+        if not results.empty else results
+    rows = {}
+    order = [(method, None, f"{display_name(method)} (default)")]
+    order += [(method, v, f"{display_name(method)}: {d}") for v, d in variants.items()]
+    order += [(baseline, None, f"{display_name(baseline)} (the registered method, for reference)")]
+    for m, v, desc in order:
+        if sel.empty:
+            sub = sel
+        else:
+            sub = sel[(sel.method == m) & (sel.variant.isna() if v is None else sel.variant == v)]
+        row = {k: (sub[k].mean() if (k in sub.columns and len(sub)) else np.nan)
+               for k in metrics}
+        row["n_runs"] = len(sub)
+        rows[desc] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
+                     method: str = "shnet", baseline: str = "csq") -> pd.DataFrame:
+    """How much each ablation variant of ``method`` moves mAP from the default.
+
+    The seed noise is the larger standard deviation over seeds of ``method``'s and
+    ``baseline``'s default runs at ``n_bits`` (NaN with fewer than two seeds); a change
+    counts as beyond the noise when it exceeds twice that.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: variant names, largest absolute change first; columns ``description``,
+        ``map`` (mean over the variant's seeds), ``delta`` (variant minus default, both
+        means over their seeds), ``noise``, ``beyond_noise`` (bool, or None without a
+        noise estimate), ``runs`` and ``default_runs`` (the seeds behind each mean).
+    """
+    from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
+
+    cols = ["description", "map", "delta", "noise", "beyond_noise"]
+    if results.empty:
+        return pd.DataFrame(columns=cols)
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)]
+    default = sel[(sel.method == method) & sel.variant.isna()]["map"]
+    stds = [sel[(sel.method == m) & sel.variant.isna()]["map"].std(ddof=1)
+            for m in (method, baseline)]
+    stds = [s for s in stds if not np.isnan(s)]
+    noise = max(stds) if stds else np.nan
+    rows = {}
+    for v, desc in ABLATION_DESCRIPTIONS.items():
+        runs = sel[(sel.method == method) & (sel.variant == v)]["map"]
+        if not len(runs) or not len(default):
+            continue
+        delta = runs.mean() - default.mean()
+        beyond = None if np.isnan(noise) else bool(abs(delta) > 2 * noise)
+        rows[v] = {"description": desc, "map": runs.mean(), "delta": delta, "noise": noise,
+                   "beyond_noise": beyond, "runs": len(runs), "default_runs": len(default)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols + ["runs", "default_runs"])
+    return out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+
+
+def seeds_words(effects: pd.DataFrame) -> str:
+    """How many seeds the ablation's means rest on, from :func:`ablation_effects`:
+    ``"each a mean over 3 seeds, the default over 5"``, or ``"1 to 3 seeds per variant"``."""
+    if effects.empty or "runs" not in effects.columns:
+        return "no run"
+    lo, hi = int(effects.runs.min()), int(effects.runs.max())
+    each = (f"each variant a mean over {hi} seed{'s' * (hi != 1)}" if lo == hi
+            else f"{lo} to {hi} seeds per variant")
+    d = int(effects.default_runs.iloc[0])
+    return f"{each}, the default over {d} seed{'s' * (d != 1)}"
+
+
+def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
+    """Sentences on which reconstructed choices of SHNet matter, from :func:`ablation_effects`."""
+    if effects.empty:
+        return (f"No SHNet ablation run at {n_bits} bits is stored yet, so which "
+                "reconstructed choice matters is open.")
+    top = effects.iloc[0]
+    spread = effects.delta.abs().max()
+    noise = effects.noise.iloc[0]
+    out = [f"Across the {len(effects)} variants at {n_bits} bits ({seeds_words(effects)}), "
+           f"the largest change of mAP@ALL from SHNet's default is {top.delta:+.4f} "
+           f"({top.description})."]
+    if np.isnan(noise):
+        out.append("The seed noise is not measured yet (fewer than two seeds of SHNet or "
+                   "CSQ), so these changes cannot be weighed against it.")
+    else:
+        beyond = effects[effects.beyond_noise.astype(bool)]
+        if len(beyond):
+            names = "; ".join(f"{r.description} ({r.delta:+.4f})" for r in beyond.itertuples())
+            out.append(f"Beyond twice the seed noise (2 x {noise:.4f}): {names}.")
+        else:
+            out.append(f"Every change, at most {spread:.4f}, is within twice the seed noise "
+                       f"(2 x {noise:.4f}): at this scale none of these reconstructed choices "
+                       "measurably matters.")
+    return " ".join(out)

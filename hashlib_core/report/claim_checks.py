@@ -1,0 +1,234 @@
+"""The checks behind the claims' verdicts (issue 23): the pre-specified baseline
+re-derived from validation mAP, the interval's coverage measured on the stored runs,
+whether training had finished, the verdicts at twice the epochs, and SHNet against CSQ
+without the learning-rate confound. Computed from the records when the book is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.report import intervals
+from hashlib_core.report.claims import (
+    CLAIMS,
+    DHEH_BASELINES,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Run,
+    _per_query,
+    _runs_of,
+    compare,
+    verdict,
+)
+from hashlib_core.results import iter_records
+from hashlib_core.runner.grids import (
+    BOOK_PROTOCOLS,
+    DHEH_CSDH_BASELINE,
+    ROBUST_EPOCHS,
+    ROBUSTNESS,
+    budget_variant,
+)
+
+
+def interval_text(low: float, high: float) -> str:
+    """``"[−0.076, −0.045]"`` or "no interval"."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "no interval"
+    return f"[{low:+.3f}, {high:+.3f}]"
+
+
+def baseline_selection(root: str | Path, scale: str = "cpu") -> pd.DataFrame:
+    """The pre-specified baseline re-derived: the deep methods of :data:`DHEH_BASELINES`
+    with their tuning winner's validation mAP (32 bits, seed 0; no query number), best
+    first. ``chosen`` marks the one the claims use (:data:`DHEH_CSDH_BASELINE`)."""
+    from hashlib_core.runner.tuning import tuning_table
+
+    tune = tuning_table(root, scale)
+    win = tune[tune.winner & tune.method.isin(DHEH_BASELINES)]
+    out = win[["method", "optimizer", "lr", "val_map"]].sort_values("val_map", ascending=False)
+    return out.assign(chosen=out.method == DHEH_CSDH_BASELINE).reset_index(drop=True)
+
+
+def coverage_check(runs: list[Run], *, protocol: str, methods=("shnet", "csq"), n_bits=32,
+                   n_claims: int = 1000) -> dict[str, float]:
+    """The coverage of the 95% interval, measured on simulated claims of two equal methods
+    with the seed, noise and method-by-query spreads of the stored runs of ``methods`` at
+    ``n_bits`` (:func:`hashlib_core.report.intervals.coverage`): ours at 3 and 5 seeds, and the
+    percentile bootstrap of 3 seeds this page used before. Empty when the runs lack
+    per-query values or several seeds."""
+    groups = [_runs_of(runs, protocol, m, n_bits) for m in methods]
+    if any(len(g) < 2 for g in groups):
+        return {}
+    pq = _per_query(groups, "map")
+    if pq is None:
+        return {}
+    comp = intervals.components(pq)
+    return {"t3": intervals.coverage(intervals.t_interval_fn, comp, n_a=3, n_b=3,
+                                     n_claims=n_claims, seed=3),
+            "t5": intervals.coverage(intervals.t_interval_fn, comp, n_a=5, n_b=5,
+                                     n_claims=n_claims, seed=5),
+            "bootstrap3": intervals.coverage(intervals.seed_bootstrap_fn(n_boot=1000), comp,
+                                             n_a=3, n_b=3, n_claims=n_claims, seed=3),
+            "n_claims": n_claims, "sigma": comp.sigma, "tau": comp.tau, "eta": comp.eta}
+
+
+def training_status(root: str | Path, scale: str) -> dict[str, int]:
+    """Whether training had finished, over the default deep runs: how many there are, how
+    many still rose by 0.005 validation mAP or more over their last 20% of epochs
+    (:func:`hashlib_core.runner.tuning.late_gain`), and how many had their best validation epoch
+    at the last evaluated epoch."""
+    from hashlib_core.runner.grids import DEEP
+    from hashlib_core.runner.tuning import late_gain
+
+    n = rising = at_end = 0
+    for rec in iter_records(root, scale=scale):
+        if rec["key"]["variant"] is not None or rec["key"]["method"] not in DEEP:
+            continue
+        hist = rec.get("history") or []
+        evals = [h["epoch"] for h in hist if h.get("val_map") is not None]
+        if not evals:
+            continue
+        n += 1
+        rising += bool(late_gain(hist) >= 0.005)
+        at_end += rec.get("best_epoch") == max(evals)
+    return {"runs": n, "rising": rising, "best_at_end": at_end}
+
+
+def _variant_runs(root: str | Path, scale: str, variant: str) -> list[Run]:
+    return [Run(rec, None) for rec in iter_records(root, scale=scale)
+            if rec["key"]["variant"] == variant]
+
+
+def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
+    """For each claim's decisive length (:data:`hashlib_core.runner.grids.ROBUSTNESS`), the
+    claim's difference at the main budget and at :data:`~hashlib_core.runner.grids.ROBUST_EPOCHS`
+    epochs, on the same seeds (those with a run at both), with intervals, verdicts and
+    whether the verdict changes (``"pending"`` until both sides have two seeds). Empty at
+    a scale whose grid has no such runs."""
+    from hashlib_core.runner.grids import grid
+
+    planned = {(c.protocol, c.n_bits) for c in grid(scale)
+               if c.variant == budget_variant(ROBUST_EPOCHS)}
+    main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
+                         if rec["key"]["variant"] is None], root, scale)
+    long = current_runs(_variant_runs(root, scale, budget_variant(ROBUST_EPOCHS)), root, scale)
+    rows = []
+    for proto, methods, n_bits in ROBUSTNESS:
+        if (proto, n_bits) not in planned:  # not part of this scale's grid
+            continue
+        for claim in CLAIMS:
+            if claim.method not in methods or claim.compared not in methods:
+                continue
+            seeds = sorted({r.seed for r in long if r.key["protocol"] == proto
+                            and int(r.key["n_bits"]) == n_bits and r.key["method"] == claim.method}
+                           & {r.seed for r in long if r.key["protocol"] == proto
+                              and int(r.key["n_bits"]) == n_bits
+                              and r.key["method"] == claim.compared})
+            row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits,
+                   "method": claim.method, "against": claim.compared, "metric": claim.metric,
+                   "seeds": len(seeds)}
+            for label, pool in (("main", main), ("long", long)):
+                a = [r for r in _runs_of(pool, proto, claim.method, n_bits) if r.seed in seeds]
+                b = [r for r in _runs_of(pool, proto, claim.compared, n_bits) if r.seed in seeds]
+                if len(a) >= 2 and len(b) >= 2:
+                    iv = compare(a, b, claim.metric)
+                    v = verdict(iv.low, iv.high, higher_is_better=claim.higher_is_better)
+                else:
+                    iv, v = intervals.Interval(*(float("nan"),) * 5, ""), ""
+                row.update({f"{label}_difference": iv.difference, f"{label}_low": iv.low,
+                            f"{label}_high": iv.high, f"{label}_verdict": v})
+            row["changes"] = ("pending" if not (row["main_verdict"] and row["long_verdict"])
+                              else "yes" if row["main_verdict"] != row["long_verdict"] else "no")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
+    """SHNet against CSQ without the learning-rate confound: SHNet with its serial head
+    against SHNet with CSQ's parallel head (ablation variant ``parallel``, which is CSQ
+    trained at SHNet's tuned rate), same rate and same seeds; beside SHNet against CSQ at
+    CSQ's own tuned rate (the claim). One row each, with interval and verdict; runs made
+    with a superseded tuning winner are left out (:func:`current_runs`)."""
+    main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
+                         if rec["key"]["variant"] is None], root, scale)
+    par = current_runs(_variant_runs(root, scale, "parallel"), root, scale)
+    proto = BOOK_PROTOCOLS[scale]["cifar10"]
+    shnet = _runs_of(main, proto, "shnet", n_bits)
+    rows = []
+    for label, other in (("CSQ's parallel head at SHNet's rate (same seeds)",
+                          _runs_of(par, proto, "shnet", n_bits)),
+                         ("CSQ at its own tuned rate (the claim)",
+                          _runs_of(main, proto, "csq", n_bits))):
+        seeds = {r.seed for r in shnet} & {r.seed for r in other}
+        a = [r for r in shnet if r.seed in seeds]
+        b = [r for r in other if r.seed in seeds]
+        if len(a) >= 2 and len(b) >= 2:
+            iv = compare(a, b, "map")
+            rows.append({"against": label, "seeds": len(seeds),
+                         "shnet": float(np.mean([r.value("map") for r in a])),
+                         "other": float(np.mean([r.value("map") for r in b])),
+                         "lr_shnet": a[0].record["config"].get("lr"),
+                         "lr_other": b[0].record["config"].get("lr"),
+                         "difference": iv.difference, "low": iv.low, "high": iv.high,
+                         "verdict": verdict(iv.low, iv.high)})
+    return pd.DataFrame(rows)
+
+
+def confound_sentence(table: pd.DataFrame) -> str:
+    """The ablation's conclusion on the serial head in one sentence."""
+    if table.empty:
+        return ("SHNet's serial head against CSQ's parallel head at the same learning rate "
+                "has fewer than two seeds each, so no conclusion is drawn yet.")
+    r = table.iloc[0]
+    if r.verdict == SUPPORTED:
+        what = "the serial head itself raises mAP@ALL"
+    elif r.verdict == NOT_SUPPORTED:
+        what = "the serial head itself lowers mAP@ALL"
+    else:
+        what = "the serial head makes no difference that these runs can show"
+    return (f"At the same learning rate and seeds ({r.seeds} of them), SHNet minus its "
+            f"parallel-head twin (= CSQ) is {r.difference:+.3f} {interval_text(r.low, r.high)} "
+            f"mAP@ALL at 32 bits: {what}.")
+
+
+def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:
+    """The stored default runs made with other optimiser settings than their method's
+    current winner (:func:`hashlib_core.runner.tuning.tuned_settings`, which the tie rule can
+    change after they ran): one row per method with ``runs`` (how many), ``made_with`` and
+    ``winner``. The runner reruns them; until then the page says so."""
+    from hashlib_core.runner.grids import TUNED_SCALES
+    from hashlib_core.runner.tuning import tuned_settings
+
+    rows = []
+    if scale not in TUNED_SCALES:
+        return pd.DataFrame(columns=["method", "runs", "made_with", "winner"])
+    for method in sorted({r.key["method"] for r in runs}):
+        won = tuned_settings(method, root, scale)
+        if won is None:
+            continue
+        stale = [r for r in runs if r.key["method"] == method
+                 and (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
+                 != (won["optimizer"], won["lr"])]
+        if stale:
+            cfg = stale[0].record["config"]
+            rows.append({"method": method, "runs": len(stale),
+                         "made_with": f"{cfg.get('optimizer')} at {cfg.get('lr'):g}",
+                         "winner": f"{won['optimizer']} at {won['lr']:g}"})
+    return pd.DataFrame(rows, columns=["method", "runs", "made_with", "winner"])
+
+
+def current_runs(runs: list[Run], root: str | Path, scale: str) -> list[Run]:
+    """``runs`` without those made with a superseded tuning winner
+    (:func:`stale_settings`): a verdict never mixes runs of two learning rates."""
+    from hashlib_core.runner.grids import TUNED_SCALES
+    from hashlib_core.runner.tuning import tuned_settings
+
+    if scale not in TUNED_SCALES:
+        return list(runs)
+    won = {m: tuned_settings(m, root, scale) for m in {r.key["method"] for r in runs}}
+    return [r for r in runs if won[r.key["method"]] is None
+            or (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
+            == (won[r.key["method"]]["optimizer"], won[r.key["method"]]["lr"])]

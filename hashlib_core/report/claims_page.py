@@ -1,0 +1,544 @@
+"""The claims page and the introduction's summary, as Markdown computed from the records:
+how the verdicts are drawn, one table per claim with its comparison, intervals and budget
+robustness, the same-rate SHNet/CSQ comparison, the code health behind the mAC claim and
+the papers' rankings (:mod:`hashlib_core.report.claims` evaluates, :mod:`hashlib_core.report.claim_checks`
+checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.report.claim_checks import (
+    baseline_selection,
+    budget_robustness,
+    confound,
+    confound_sentence,
+    coverage_check,
+    current_runs,
+    interval_text,
+    stale_settings,
+    training_status,
+)
+from hashlib_core.report.claims import (
+    CLAIM_SEEDS,
+    CLAIMS,
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Claim,
+    Run,
+    claim_protocol,
+    claim_verdict,
+    default_runs,
+    evaluate_claim,
+    evaluate_claims,
+    metric_name,
+    seeds_short,
+)
+from hashlib_core.report.names import display_name
+from hashlib_core.report.rankings import N_BOOT, rankings
+from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
+
+_VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
+                  INCONCLUSIVE: "inconclusive"}
+
+
+def _num(x: float, signed: bool = False) -> str:
+    if x is None or not np.isfinite(x):
+        return "—"
+    return f"{x:+.3f}" if signed else f"{x:.3f}"
+
+
+def _ours(mean: float, std: float, n: int) -> str:
+    if not np.isfinite(mean):
+        return "—"
+    return f"{mean:.3f} ± {std:.3f} ({n})" if n > 1 and np.isfinite(std) else f"{mean:.3f} (1)"
+
+
+
+def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
+    """The claim's rows as strings for the page: code length, the paper's numbers, ours,
+    the difference with its 95% interval and the multiplicity-adjusted one, the verdict."""
+    from hashlib_core.report.names import method_link
+
+    k = len([b for b in rows.n_bits if claim.focus_bits is None or b in claim.focus_bits])
+    other = claim.compared
+    out = []
+    for r in rows.itertuples():
+        if np.isfinite(r.paper_difference):
+            paper = f"{r.paper_method:.3f} vs {r.paper_against:.3f} ({r.paper_difference:+.3f})"
+        else:
+            paper = "—"
+        ours = (f"{_ours(r.mean, r.std, r.n_seeds)} vs "
+                f"{_ours(r.against_mean, r.against_std, r.against_n_seeds)}")
+        if r.missing:
+            ours += f" ({display_name(other)} not run yet)"
+        focus = claim.focus_bits is None or r.n_bits in claim.focus_bits
+        row = {
+            "bits": str(r.n_bits) + ("" if focus else " (context)"),
+            f"paper: {display_name(claim.method)} vs {display_name(other)}": paper,
+            f"ours (seeds): {method_link(claim.method)} vs {method_link(other)}": ours,
+            "difference (95% interval)": f"{_num(r.difference, True)} "
+                                         f"{interval_text(r.low, r.high)}",
+        }
+        if k > 1:  # the multiplicity rule's interval (one length: the 95% one itself)
+            row[f"interval at {100 - 5 / k:.4g}% ({k} lengths)"] = (
+                interval_text(r.adj_low, r.adj_high) if focus else "")
+        out.append({**row, "verdict": f"**{r.verdict}**"})
+    return pd.DataFrame(out)
+
+
+def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "no run of both methods at this scale"
+    text = "; ".join(f"{r.n_bits} bits: {r.verdict}"
+                     + (f" ({display_name(claim.compared)} not run yet)" if r.missing else "")
+                     for r in rows.itertuples()
+                     if claim.focus_bits is None or r.n_bits in claim.focus_bits)
+    if not text:
+        return ("no run at " + ", ".join(str(b) for b in claim.focus_bits)
+                + " bits, the length the claim is about")
+    short = seeds_short(claim, rows[rows.n_bits.isin(claim.focus_bits or rows.n_bits)])
+    return text + (f" (seeds so far: {'; '.join(short)})" if short else "")
+
+
+def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
+                  ranks: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim (and per ranked table): the paper, the claim, the verdict and
+    the evidence it rests on."""
+    from hashlib_core.report.reported import SOURCES
+
+    out = []
+    for c in claims:
+        rows = results[c.id]
+        out.append({"paper": c.paper, "claim": c.statement,
+                    "verdict": f"**{claim_verdict(c, rows)}**",
+                    "evidence": _claim_evidence(c, rows)})
+    for source, sub in ranks.groupby("source", sort=False):
+        paper = "SHNet" if source.startswith("shnet") else "DSAH"
+        out.append({"paper": paper,
+                    "claim": f"The ranking of the methods in the {SOURCES[source]} holds.",
+                    "verdict": f"**{ranking_verdict(sub)}**",
+                    "evidence": "; ".join(f"{r.n_bits} bits: τ = {_num(r.tau)} "
+                                          f"{interval_text(r.low, r.high)}"
+                                          for r in sub.itertuples())})
+    return pd.DataFrame(out, columns=["paper", "claim", "verdict", "evidence"])
+
+
+def ranking_verdict(rows: pd.DataFrame) -> str:
+    """A ranked table's verdict: supported when every code length is, not supported when
+    any is not, else inconclusive."""
+    if rows.empty:
+        return INCONCLUSIVE
+    if (rows.verdict == NOT_SUPPORTED).any():
+        return NOT_SUPPORTED
+    return SUPPORTED if (rows.verdict == SUPPORTED).all() else INCONCLUSIVE
+
+
+def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The rank agreement as strings: table, bits, methods, protocol, τ with interval, τ
+    over the deep methods only, verdict (the orders are :func:`ranking_orders`: one table
+    of both would not fit the page)."""
+    from hashlib_core.report.reported import SOURCES
+
+    cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
+            "τ, deep methods only", "verdict"]
+    return pd.DataFrame([{
+        "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
+        "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
+        "Kendall τ (95% interval)": f"{_num(r.tau, True)} {interval_text(r.low, r.high)}",
+        "τ, deep methods only": _num(r.tau_deep, True),
+        "verdict": f"**{r.verdict}**",
+    } for r in ranks.itertuples()], columns=cols)
+
+
+def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The paper's order of the methods and ours, per ranked table and code length."""
+    from hashlib_core.report.reported import SOURCES
+
+    return pd.DataFrame([{
+        "table, bits": f"{SOURCES.get(r.source, r.source).split(' (')[0]}, {r.n_bits}",
+        "paper's order": r.paper_order, "our order": r.our_order,
+    } for r in ranks.itertuples()], columns=["table, bits", "paper's order", "our order"])
+
+
+def _runs_line(rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "no run"
+    n = int(rows.n_runs.sum())
+    commits = sorted({c[:7] for cs in rows.commits for c in cs})
+    shown = ", ".join(f"`{c}`" for c in commits[:4])
+    more = f" and {len(commits) - 4} more" if len(commits) > 4 else ""
+    return (f"{n} runs made at {len(commits)} commit"
+            f"{'s' * (len(commits) != 1)} ({shown}{more})")
+
+
+def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
+                csv: str | None = None, context: dict[str, pd.DataFrame] | None = None,
+                robustness: pd.DataFrame | None = None) -> str:
+    """Markdown of one claim: the statement, its verdict, what is compared and why, the
+    table, the same comparison in its context metrics, its budget robustness."""
+    from hashlib_core.report.markdown import markdown_table
+
+    head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
+            f" Metric: {metric_name(claim.metric)}")
+    if len(rows):
+        head += f", protocol `{rows.protocol.iloc[0]}`; from {_runs_line(rows)}"
+    head += "."
+    if claim.comparison:
+        head += f" Compared (pre-specified): {claim.comparison}."
+    extra = " ".join(x for x in (claim.note, protocol_note) if x)
+    if extra:
+        head += " " + extra
+    if csv:
+        head += f" Download: [CSV]({csv})."
+    if rows.empty:
+        return head + ("\n\nNo run of both methods with their current settings is stored at "
+                       "this scale, so the claim is not tested yet.")
+    short = seeds_short(claim, rows)
+    tail = ("The interval is a t interval over " + "; ".join(sorted(set(rows.basis) - {"none"}))
+            + " (Welch's degrees of freedom)." if set(rows.basis) - {"none"} else "")
+    if (rows.basis == "none").any():
+        tail += (" Rows without an interval have a single run of a compared method: no "
+                 "spread is borrowed from other methods, so they stay inconclusive.")
+    if short:
+        tail += (f" Not every compared method has its {len(CLAIM_SEEDS)} seeds yet: "
+                 + "; ".join(short) + ".")
+    out = head + "\n\n" + markdown_table(claim_table(claim, rows)) + "\n\n" + tail.strip()
+    for metric, ctx in (context or {}).items():
+        if len(ctx):
+            out += (f"\n\nThe same comparison in {metric_name(metric)} (context, no verdict "
+                    "of its own):\n\n" + markdown_table(
+                        claim_table(claim, ctx).drop(columns=["verdict"])))
+    if robustness is not None and len(robustness):
+        out += "\n\n" + robustness_text(robustness)
+    return out
+
+
+def robustness_text(rob: pd.DataFrame) -> str:
+    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
+    parts = []
+    for r in rob.itertuples():
+        what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
+                f"(`{r.protocol}`)")
+        if r.changes == "pending":
+            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
+                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
+                         "pending.")
+            continue
+        parts.append(
+            f"Budget robustness of {what}, same {r.seeds} seeds: {_num(r.main_difference, True)} "
+            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at 40 epochs, "
+            f"{_num(r.long_difference, True)} {interval_text(r.long_low, r.long_high)} "
+            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
+            + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
+    return " ".join(parts)
+
+
+def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every claim row in one plain table (commits and missing methods joined by spaces)."""
+    frames = [r for r in results.values() if len(r)]
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out["commits"] = [" ".join(c) for c in out.commits]
+    out["missing"] = [" ".join(m) for m in out.missing]
+    return out
+
+
+def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
+                      ranks: pd.DataFrame, *, scale: str) -> list[str]:
+    """Three sentences for the introduction: SHNet against CSQ, DSAH against ADSH, and the
+    rest (CSDH/DHEH and the rankings), each computed from the claim rows."""
+    by_id = {c.id: c for c in claims}
+
+    def diffs(rows: pd.DataFrame) -> str:
+        return ", ".join(f"{_num(r.difference, True)} {interval_text(r.low, r.high)} at "
+                         f"{r.n_bits} bits" for r in rows.itertuples())
+
+    out = []
+    sc = results.get("shnet-csq", pd.DataFrame())
+    if "shnet-csq" in by_id and len(sc):
+        out.append(f"The SHNet paper's headline, SHNet above CSQ in mAP@ALL on CIFAR-10, is "
+                   f"**{claim_verdict(by_id['shnet-csq'], sc)}** at the `{scale}` scale: "
+                   f"SHNet minus CSQ is {diffs(sc)} (95% intervals), where the paper has "
+                   + ", ".join(f"{_num(r.paper_difference, True)}" for r in sc.itertuples())
+                   + ".")
+    else:
+        out.append(f"SHNet and CSQ have no runs at the `{scale}` scale, so the SHNet paper's "
+                   "headline is not tested.")
+    da, dm = results.get("dsah-adsh", pd.DataFrame()), results.get("dsah-mac", pd.DataFrame())
+    if "dsah-adsh" in by_id and len(da):
+        n_sup = int((da.verdict == SUPPORTED).sum())
+        s = (f"DSAH's precision of the top 5,000 is above ADSH's with a 95% interval above "
+             f"zero at {n_sup} of {len(da)} code lengths (claim "
+             f"**{claim_verdict(by_id['dsah-adsh'], da)}**)")
+        if len(dm) and (dm.n_bits == 32).any():
+            r = dm[dm.n_bits == 32].iloc[0]
+            s += (f", and the claim that its bits are less correlated is "
+                  f"**{claim_verdict(by_id['dsah-mac'], dm)}** (mAC {r['mean']:.3f} against "
+                  f"ADSH's {r.against_mean:.3f} at {r.n_bits} bits)")
+        out.append(s + ".")
+    else:
+        out.append(f"DSAH and ADSH have no runs of the same code length under ADSH's "
+                   f"protocol at the `{scale}` scale, so the DSAH paper's claims are not "
+                   "tested.")
+    short = [by_id[i] for i in ("dheh-short", "csdh-short") if i in by_id]
+    parts = [f"{c.paper} at short codes **{claim_verdict(c, results[c.id])}**"
+             for c in short]
+    if len(ranks):
+        for source, sub in ranks.groupby("source", sort=False):
+            parts.append(f"the ranking of the {'SHNet' if source.startswith('shnet') else 'DSAH'}"
+                         f" paper's table **{ranking_verdict(sub)}** (Kendall's τ "
+                         f"{sub.tau.min():+.2f} to {sub.tau.max():+.2f}; supported means a "
+                         "95% interval above 0 at every code length)")
+    out.append(("The remaining claims: " + "; ".join(parts) + ".") if parts else
+               "No other claim can be tested at this scale.")
+    return out
+
+
+def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> str:
+    """The page's statement of method: interval, coverage, multiplicity, comparisons,
+    seeds, tuning, training status."""
+    cov = ""
+    if coverage:
+        cov = (f"\n\nThe interval's coverage was measured when this page was built: {coverage['n_claims']:,}"
+               f" simulated claims of two equal methods, with the seed spread "
+               f"(σ = {coverage['sigma']:.4f}), run-by-query noise (η = {coverage['eta']:.3f})"
+               f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored SHNet "
+               f"and CSQ runs at 32 bits: the 95% interval covers the true difference "
+               f"{coverage['t3']:.1%} of the time with 3 seeds per method and "
+               f"{coverage['t5']:.1%} with 5; the percentile bootstrap over 3 seeds this "
+               f"page used before covered {coverage['bootstrap3']:.1%}.")
+    sel = ""
+    if len(selection):
+        sel = (" The DHEH and CSDH claims' baseline, re-derived from the tuning runs' "
+               "validation mAP: " + ", ".join(f"{display_name(r.method)} {r.val_map:.3f}"
+                                             for r in selection.itertuples())
+               + f" (chosen: {display_name(DHEH_CSDH_BASELINE)}"
+               + ("" if selection.chosen.iloc[0] else "; NOTE: no longer the best") + ").")
+    st = ""
+    if status.get("runs"):
+        st = (f"\n\n**Training had not finished.** Of the {status['runs']} default deep runs, "
+              f"{status['rising']} were still raising their validation mAP by 0.005 or more "
+              f"over their last 20% of epochs, and {status['best_at_end']} had their best "
+              f"validation mAP at the last evaluation. Each claim below says whether twice "
+              f"the epochs ({ROBUST_EPOCHS}) changes its verdict.")
+    return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
+            "over the seed means with Welch's degrees of freedom, widened by the share of "
+            "the chosen queries (the paired per-query differences, less the run noise the "
+            "seeds already carry); a method with one run gets no interval and borrows no "
+            "other method's spread." + cov + "\n\nA claim made for several code lengths is "
+            "supported when it is supported at every one of them, and not supported when, "
+            "at one of its k lengths, the interval at level 1 − 0.05/k (Bonferroni) lies on "
+            "the other side of zero. What each claim compares was fixed before the query "
+            "numbers were read: the compared method comes from the paper, and a baseline "
+            "picked from a list is picked on validation mAP." + sel + st)
+
+
+def _stale_text(stale: pd.DataFrame) -> str:
+    """A warning for methods whose stored runs used a superseded tuning winner."""
+    if stale.empty:
+        return ""
+    parts = [f"{display_name(r.method)}'s {r.runs} runs were made with {r.made_with}, and "
+             f"its winner is now {r.winner}" for r in stale.itertuples()]
+    return ("\n\n**Runs to be redone.** The tuning page's tie rule (the best mean validation "
+            "mAP of two seeds for near-tied settings) changed a winner after its runs were "
+            "made: " + "; ".join(parts) + ". The verdicts below leave those runs out (a "
+            "verdict never mixes two learning rates) until the runner has retrained them "
+            "with the new winner.")
+
+
+def _deviations(runs: list[Run]) -> str:
+    """The sentence marking the runs that deviate from the paper's setting (sizes, epochs,
+    weights: :func:`hashlib_core.report.provenance.record_deviations`), "" when none does."""
+    from hashlib_core.report.provenance import record_deviations
+
+    dev = [(r, d) for r in runs if (d := record_deviations(r.record))]
+    if not dev:
+        return ""
+    shown = "; ".join(f"{display_name(r.key['method'])} {r.key['n_bits']} bits seed "
+                      f"{r.seed} (`{r.key['protocol']}`): {', '.join(d)}" for r, d in dev[:6])
+    more = f"; and {len(dev) - 6} more" if len(dev) > 6 else ""
+    return (f" ‡ **{len(dev)} of these runs deviate from the paper's setting** (a verdict "
+            f"that uses them is about that setting, not the paper's): {shown}{more}.")
+
+
+def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
+                out_dir: str | Path, page: str = "claims", reported: pd.DataFrame | None = None,
+                n_boot: int = N_BOOT) -> list[str]:
+    """The Markdown blocks of the claims page, each table also written as CSV into
+    ``out_dir`` and linked: how the verdicts are drawn, the summary, one block per claim,
+    the same-rate comparison of SHNet and CSQ, the rank agreement."""
+    from hashlib_core.report.reported import load_reported
+
+    reported = load_reported() if reported is None else reported
+    every = default_runs(root, scale, artifacts=artifacts)
+    stale = stale_settings(every, root, scale)
+    runs = current_runs(every, root, scale)
+    results = evaluate_claims(runs, reported, scale=scale)
+    ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
+    rob = budget_robustness(root, scale)
+    out_dir = Path(out_dir)
+    blocks = _opening_blocks(every, runs, stale, root=root, scale=scale)
+    blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
+    n = 1
+    for claim in CLAIMS:
+        claim_blocks = _claim_blocks(claim, results[claim.id], runs, reported, rob, root=root,
+                                     scale=scale, out_dir=out_dir, page=page, first=n + 1)
+        n += len(claim_blocks)
+        blocks += claim_blocks
+    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page)
+
+
+def _opening_blocks(every: list[Run], runs: list[Run], stale: pd.DataFrame, *,
+                    root: str | Path, scale: str) -> list[str]:
+    """The page's first two blocks: which runs the verdicts rest on (and which of them
+    deviate from the papers' settings), and how the verdicts are drawn."""
+    protocols = sorted({r.key["protocol"] for r in runs})
+    book = BOOK_PROTOCOLS[scale]["cifar10"]
+    return [
+        f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
+        f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
+        f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
+        _method_section(coverage_check(every, protocol=book), training_status(root, scale),
+                        baseline_selection(root, scale))
+        + _stale_text(stale),
+    ]
+
+
+def _summary_block(results: dict[str, pd.DataFrame], ranks: pd.DataFrame, *, out_dir: Path,
+                   page: str) -> str:
+    """Table 1, the claims and their verdicts (written as ``<page>_summary.csv``)."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    summary = summary_table(CLAIMS, results, ranks)
+    write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),
+              out_dir / f"{page}_summary.csv")
+    return ("**Table 1. The claims and their verdicts.** One row per claim; the "
+            "evidence column gives the verdict at each code length it rests on. "
+            f"Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
+
+
+def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: pd.DataFrame,
+                  rob: pd.DataFrame, *, root: str | Path, scale: str, out_dir: Path,
+                  page: str, first: int) -> list[str]:
+    """The numbered tables of one claim, from Table ``first`` on: its own (rows and context
+    metrics written as ``<page>_<claim>.csv``), then, for SHNet against CSQ, the
+    comparison without the learning-rate confound and, for a claim on mAC, the code health
+    of the two methods, each where it has rows."""
+    from hashlib_core.report.markdown import write_csv
+
+    protocol, note = claim_protocol(claim, runs, scale)
+    name = f"{page}_{claim.id}.csv"
+    context = {m: evaluate_claim(claim, runs, reported, scale=scale, metric=m)
+               for m in claim.context_metrics}
+    write_csv(claims_csv({claim.id: rows, **{f"{claim.id}-{m}": c
+                                            for m, c in context.items()}})
+              if len(rows) else rows, out_dir / name)
+    blocks = [f"**Table {first}.** " + claim_block(
+        claim, rows, protocol_note=note, csv=name, context=context,
+        robustness=rob[rob.claim == claim.id] if len(rob) else None)]
+    if claim.id == "shnet-csq":
+        conf = confound(root, scale)
+        if len(conf):
+            blocks.append(_confound_block(conf, n=first + len(blocks), scale=scale,
+                                          out_dir=out_dir, page=page))
+    if claim.metric == "mac" and len(rows):
+        health = _health_block(claim, rows, runs, protocol, n=first + len(blocks),
+                               scale=scale, out_dir=out_dir, page=page)
+        if health:
+            blocks.append(health)
+    return blocks
+
+
+def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
+                    page: str) -> str:
+    """Table ``n``: SHNet against CSQ at one learning rate (:func:`confound`, written as
+    ``<page>_confound.csv``)."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    book = BOOK_PROTOCOLS[scale]["cifar10"]
+    cname = f"{page}_confound.csv"
+    write_csv(conf, out_dir / cname)
+    return (
+        f"**Table {n}. SHNet against CSQ without the learning-rate confound** "
+        f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet's tuned rate and "
+        "CSQ's differ; SHNet with CSQ's parallel head is CSQ trained at SHNet's "
+        "rate, so the first row compares the heads alone. "
+        + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
+        + markdown_table(pd.DataFrame([{
+            "SHNet against": r.against, "seeds": r.seeds,
+            "learning rates": f"{r.lr_shnet:g} vs {r.lr_other:g}",
+            "SHNet": _num(r.shnet), "other": _num(r.other),
+            "difference (95% interval)": f"{_num(r.difference, True)} "
+                                         f"{interval_text(r.low, r.high)}",
+            "verdict": f"**{r.verdict}**"} for r in conf.itertuples()])))
+
+
+def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: str, *,
+                  n: int, scale: str, out_dir: Path, page: str) -> str:
+    """Table ``n``: how much of the code the two methods of a claim on mAC use (written as
+    ``<page>_<claim>_health.csv``); "" when their runs have no stored codes."""
+    from hashlib_core.report import code_health as ch
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    bits = (claim.focus_bits or tuple(rows.n_bits))[0]
+    health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits)
+    if not len(health):
+        return ""
+    name = f"{page}_{claim.id}_health.csv"
+    write_csv(health.rename_axis("method").reset_index(), out_dir / name)
+    return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
+            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, protocol "
+            f"`{protocol}`, scale `{scale}`). " + ch.health_text(health, bits)
+            + " Computed from the stored query codes (see the bit-correlation page "
+            f"for the measures). Download: [CSV]({name}).\n\n"
+            + markdown_table(ch.health_markdown_table(health)))
+
+
+def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str) -> list[str]:
+    """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
+    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    name = f"{page}_rankings.csv"
+    write_csv(ranks.assign(commits=[" ".join(c) for c in ranks.commits]), out_dir / name)
+    if not len(ranks):
+        return ["No method of the papers' ranked tables has a run at this scale, so "
+                "the rankings are not tested."]
+    return [
+        f"**Table {first}. Do the papers' rankings hold?** Kendall's τ between "
+        "the values the paper printed and ours, over the methods that have both (1 = "
+        "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
+        "methods and draws each method's value from its seeds (a t distribution with "
+        "its standard error; a method with one run: the protocol's median-based seed "
+        "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
+        "paper does, and its other methods from protocol I (shown in the DSAH results "
+        "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
+        "the deep methods alone is given beside it. Supported: the interval lies above "
+        f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
+        + markdown_table(ranking_table(ranks)),
+        f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
+        "the best value to the worst, as the paper printed them and as ours "
+        "came out.\n\n" + markdown_table(ranking_orders(ranks)),
+    ]
+
+
+def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
+                  n_boot: int = N_BOOT) -> list[str]:
+    """The three sentences of :func:`summary_sentences` for the introduction."""
+    from hashlib_core.report.reported import load_reported
+
+    reported = load_reported()
+    runs = current_runs(default_runs(root, scale, artifacts=artifacts), root, scale)
+    results = evaluate_claims(runs, reported, scale=scale)
+    ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
+    return summary_sentences(CLAIMS, results, ranks, scale=scale)
+
+
+__all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "intro_summary",
+           "ranking_table", "ranking_verdict", "summary_sentences", "summary_table"]

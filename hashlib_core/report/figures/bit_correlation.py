@@ -1,0 +1,184 @@
+"""Bit-correlation figures of the book: the correlation matrices of the database codes and
+the mean absolute correlation (mAC) of every method, read beside the code health
+(:mod:`hashlib_core.report.code_health`: constant and near-duplicate bits).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from hashlib_core.report.figures.style import (
+    COLOURS,
+    GREY,
+    Drawn,
+    label_small_multiples,
+    missing_figure,
+)
+from hashlib_core.report.names import display_name
+
+
+def _redundant(health: pd.DataFrame | None, methods) -> dict[str, str]:
+    """Methods whose query codes have constant or near-duplicate bits (or fewer effective
+    bits than half their length), each with the counts in words, from a
+    :func:`hashlib_core.report.code_health.health_table`."""
+    if health is None or health.empty:
+        return {}
+    from hashlib_core.report.code_health import FLAG_SHARE
+
+    out = {}
+    for m in methods:
+        if m not in health.index:
+            continue
+        r = health.loc[m]
+        if r.n_constant_bits > 0 or r.redundant_bits > 0 or \
+                r.effective_bits < FLAG_SHARE * r.n_bits:
+            parts = [f"{int(r.effective_bits)} effective bits of {int(r.n_bits)}"]
+            if r.n_constant_bits:
+                parts.append(f"{int(r.n_constant_bits)} constant")
+            if r.redundant_bits:
+                n = int(r.redundant_bits)
+                parts.append(f"{n} near-cop{'ies' if n > 1 else 'y'} of another bit")
+            out[m] = (r.n_constant_bits + r.redundant_bits, ", ".join(parts))
+    # the most wasteful first
+    return {m: w for m, (_, w) in sorted(out.items(), key=lambda kv: -kv[1][0])}
+
+
+def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
+                     health: pd.DataFrame | None = None) -> str:
+    """Which method has the least / most correlated bits, leaving out collapsed codes
+    and, with ``health``, codes with constant or near-duplicate bits: a constant bit has
+    correlation 0 with every other and makes codes look decorrelated, so a code that
+    repeats itself is never called the least correlated."""
+    redundant = _redundant(health, mac)
+    skip = set(collapsed) | set(redundant)
+    healthy = {m: v for m, v in mac.items() if m not in skip}
+    if not healthy:
+        text = (f"Every method shown has constant or near-duplicate bits at {n_bits} bits, "
+                f"so none is called the least correlated")
+    else:
+        ranked = sorted(healthy, key=healthy.get)
+        which = ("whose codes have no constant or near-duplicate bit" if health is not None
+                 else "whose codes do not collapse")
+        head = f"Of the methods {which}, " if len(healthy) < len(mac) else ""
+        text = (f"{head}{display_name(ranked[0])}'s bits are the least correlated at "
+                f"{n_bits} bits (mAC {healthy[ranked[0]]:.2f}) and "
+                f"{display_name(ranked[-1])}'s the most ({healthy[ranked[-1]]:.2f})")
+    if "dsah" in mac and "adsh" in mac:
+        rel = "less" if mac["dsah"] < mac["adsh"] else "more"
+        text += (f"; DSAH's bits are {rel} correlated than ADSH's ({mac['dsah']:.2f} vs "
+                 f"{mac['adsh']:.2f})")
+    if redundant:
+        text += ("; left out of that ranking, as their query codes have constant or "
+                 "near-duplicate bits (a low mAC there does not mean independent bits): "
+                 + "; ".join(f"{display_name(m)} ({w})" for m, w in redundant.items()))
+    bad = [m for m in mac if m in set(collapsed) and m not in redundant]
+    if bad:
+        text += (f"; the codes of {', '.join(map(display_name, bad))} collapse (see the "
+                 f"code-health table), so their mAC is not a fair comparison")
+    return text + "."
+
+
+def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
+                       methods: list[str], collapsed=(),
+                       health: pd.DataFrame | None = None) -> Drawn:
+    """Absolute bit-correlation matrices (database codes), one panel per method.
+
+    ``collapsed``: methods whose codes collapse, left out of the caption's ranking.
+    ``health``: a :func:`hashlib_core.report.code_health.health_table`; methods with constant or
+    near-duplicate bits are then left out of the ranking too, named with their counts, and
+    each panel's title gives the effective bits."""
+    if curves.empty or "bit_correlation" not in curves.columns:
+        return missing_figure(f"Bit-correlation matrices at {n_bits} bits", scale, protocol)
+    sel = curves[curves.n_bits == n_bits].sort_values("seed").drop_duplicates(
+        ["method", "n_bits"])
+    present = [m for m in methods if m in set(sel.method)]
+    if not present:
+        return missing_figure(f"Bit-correlation matrices at {n_bits} bits", scale, protocol)
+    ncol = min(4, len(present))
+    nrow = -(-len(present) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.65 * ncol + 0.8, 1.75 * nrow + 0.1),
+                             squeeze=False, layout="constrained")
+    im = None
+    mac = {}
+    for ax, m in zip(axes.flat, present):
+        c = np.abs(np.asarray(sel[sel.method == m].iloc[0].bit_correlation, dtype=float))
+        off = c[np.triu_indices(len(c), 1)]
+        mac[m] = float(np.nanmean(off)) if len(off) else float("nan")
+        im = ax.imshow(c, vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+        title = f"{display_name(m)} (mAC {mac[m]:.2f})"
+        if health is not None and m in health.index:
+            title += f"\n{int(health.loc[m, 'effective_bits'])} effective bits"
+        ax.set_title(title, fontsize=7,
+                     color=COLOURS.get(m, "black"),
+                     fontweight="bold" if m in COLOURS else "normal")
+        ticks = [0, len(c) // 2, len(c) - 1]
+        ax.set_xticks(ticks)
+        ax.set_yticks(ticks)
+    label_small_multiples(axes, len(present), ncol, xlabel="bit index", ylabel="bit index")
+    bar = fig.colorbar(im, ax=axes, shrink=0.7)
+    bar.set_label("|correlation| between two bits", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
+    take = _ranked_mac_text(mac, collapsed, n_bits=n_bits, health=health)
+    eff = (" Effective bits (panel titles) and the constant and near-duplicate bits in the "
+           "first sentence are those of the query codes (the database codes of the stored "
+           "runs are not kept); a constant bit is a row and column of zeros, a bit that "
+           "copies another a bright off-diagonal entry." if health is not None else "")
+    cap = (f"{take} **Bit-correlation matrices, {n_bits} bits** ({protocol}, scale "
+           f"`{scale}`): absolute Pearson correlation between every pair of bits of the "
+           f"database codes (the diagonal is 1), seed 0; mAC = mean off-diagonal value, "
+           f"where a constant bit counts as uncorrelated.{eff} The DSAH poster shows such "
+           f"matrices at 32 bits without saying on which data set.")
+    alt = (f"{len(present)} heat maps of the absolute correlation between the {n_bits} bits "
+           f"of each method's database codes, one per method "
+           f"({', '.join(map(display_name, present))}). {take}")
+    return Drawn(fig, cap, alt)
+
+
+def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
+               methods: list[str], collapsed=(),
+               health: pd.DataFrame | None = None) -> Drawn:
+    """Mean absolute correlation (mAC) between bits, one bar per method, sorted; bars of
+    methods whose codes collapse (``collapsed``) or, with ``health``
+    (:func:`hashlib_core.report.code_health.health_table`), have constant or near-duplicate bits
+    are hatched."""
+    if results.empty or "mac" not in results.columns:
+        return missing_figure(f"mAC at {n_bits} bits", scale, protocol)
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)
+                  & results.variant.isna() & results.mac.notna()]
+    agg = sel.groupby("method").mac.agg(["mean", "std", "size"])
+    present = [m for m in methods if m in agg.index]
+    if not present:
+        return missing_figure(f"mAC at {n_bits} bits", scale, protocol)
+    agg = agg.loc[present].sort_values("mean")
+    order = list(agg.index)
+    fig, ax = plt.subplots(figsize=(min(7.2, max(4.0, 0.32 * len(order) + 1.2)), 2.8),
+                           layout="constrained")
+    colours = [COLOURS.get(m, GREY) for m in order]
+    bars = ax.bar(range(len(order)), agg["mean"], yerr=agg["std"].fillna(0), color=colours,
+                  edgecolor="none", error_kw={"linewidth": 1})
+    marked = set(collapsed) | set(_redundant(health, order))
+    for bar, m in zip(bars, order):
+        if m in marked:
+            bar.set_hatch("////")
+            bar.set_edgecolor("#555555")
+    ax.set_xticks(range(len(order)), [display_name(m) for m in order], rotation=45,
+                  ha="right", fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("method (sorted by mAC)", fontsize=8)
+    ax.set_ylabel("mAC (mean |correlation|)", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylim(0, min(1.0, float((agg["mean"] + agg["std"].fillna(0)).max()) * 1.12))
+    take = _ranked_mac_text({m: float(agg.loc[m, "mean"]) for m in order}, collapsed,
+                            n_bits=n_bits, health=health)
+    cap = (f"{take} **Mean absolute correlation between bits (mAC), {n_bits} bits** "
+           f"({protocol}, scale `{scale}`): the mean of the off-diagonal entries of the "
+           f"correlation matrix of the database codes; lower = less redundant bits; "
+           f"DSAH and ADSH in colour, error bars = std over seeds where several, hatched "
+           f"bars = collapsed codes"
+           + (" or codes with constant or near-duplicate bits (query codes, seed 0)"
+              if health is not None else "") + ".")
+    alt = (f"Bar chart of the mAC of {len(order)} methods at {n_bits} bits, sorted from "
+           f"least to most correlated, DSAH and ADSH in colour. {take}")
+    return Drawn(fig, cap, alt)

@@ -1,0 +1,443 @@
+"""The claims page: intervals paired over queries and seeds, verdicts, rank agreement, and
+the per-query values recomputed from stored codes for records that lack them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hashlib_core.engine import RunConfig, RunResult
+from hashlib_core.evaluation import evaluate
+from hashlib_core.report import claim_checks, claims, claims_page, rankings
+from hashlib_core.report.claims import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    Claim,
+    Run,
+    verdict,
+)
+from hashlib_core.report.reported import load_reported
+from hashlib_core.results import save_run
+
+PROTOCOL = "cifar10-smoke"
+
+
+# --------------------------------------------------------------------------- fakes
+def _run(method, n_bits, seed, per_query, *, metric="map", manifest="m" * 64,
+         protocol=PROTOCOL, commit="abc1234def"):
+    """A Run from an in-memory record with the given per-query values (None: none)."""
+    per_query = None if per_query is None else np.asarray(per_query, dtype=float)
+    value = float(np.mean(per_query)) if per_query is not None else 0.5
+    record = {
+        "key": {"scale": "smoke", "protocol": protocol, "method": method, "variant": None,
+                "n_bits": n_bits, "seed": seed},
+        "scalars": {metric: value},
+        "curves": {} if per_query is None else {f"per_query_{metric}": per_query.tolist()},
+        "provenance": {"manifest_sha256": manifest, "git_commit": commit},
+        "files": {"query_codes": {"name": "none", "sha256": ""}, "db_codes": None},
+        "_path": f"/nowhere/{method}/{n_bits}b_seed{seed}",
+    }
+    return Run(record, None)
+
+
+def _scalar_run(method, n_bits, seed, value, **kw):
+    r = _run(method, n_bits, seed, None, **kw)
+    r.record["scalars"]["map"] = value
+    return r
+
+
+CLAIM = Claim("a-b", "A", "A beats B.", "shnet", ("csq",), "map", source="shnet_table2",
+              bits=(32,))
+REPORTED = load_reported()
+
+
+def test_verdict_rules():
+    assert verdict(0.01, 0.02) == SUPPORTED
+    assert verdict(-0.02, -0.01) == NOT_SUPPORTED
+    assert verdict(-0.01, 0.01) == INCONCLUSIVE
+    assert verdict(0.01, 0.02, randomness=False) == INCONCLUSIVE
+    assert verdict(np.nan, np.nan) == INCONCLUSIVE
+    # a claim that A is lower (mAC): a negative difference supports it
+    assert verdict(-0.02, -0.01, higher_is_better=False) == SUPPORTED
+    assert verdict(0.01, 0.02, higher_is_better=False) == NOT_SUPPORTED
+
+
+def test_pairing_over_queries_narrows_the_interval():
+    """A is B plus 0.01 on every query: paired, the difference is certain although the
+    queries' own values spread over [0, 1]."""
+    rng = np.random.default_rng(0)
+    base = rng.random(500)
+    runs = []
+    for s in (0, 1):
+        shift = 0.001 * s  # tiny seed effect
+        runs.append(_run("csq", 32, s, base + shift))
+        runs.append(_run("shnet", 32, s, base + 0.01 + shift))
+    rows = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke")
+    r = rows.iloc[0]
+    assert r.difference == pytest.approx(0.01)
+    assert 0 < r.low <= 0.01 <= r.high < 0.02
+    assert r.verdict == SUPPORTED and "queries (paired)" in r.basis and "seeds" in r.basis
+    # the paper's numbers come from the reported table (SHNet paper, CIFAR-10, 32 bits)
+    assert r.paper_difference == pytest.approx(0.868 - 0.844)
+    # unpaired (different query sets: different manifests) the same data is inconclusive
+    unpaired = [_run(r_.key["method"], 32, r_.seed, r_.per_query("map"),
+                     manifest=("x" if r_.key["method"] == "csq" else "y") * 64)
+                for r_ in runs]
+    rows = claims.evaluate_claim(CLAIM, unpaired, REPORTED, scale="smoke")
+    assert "queries" not in rows.iloc[0].basis
+
+
+def test_one_seed_each_has_no_interval():
+    """The smoke situation: one run per method. No interval is drawn (a claim never
+    borrows a spread, and the queries alone say nothing of training randomness)."""
+    rng = np.random.default_rng(1)
+    base = rng.random(300)
+    runs = [_run("csq", 32, 0, base), _run("shnet", 32, 0, base + 0.05)]
+    r = claims.evaluate_claim(CLAIM, runs, REPORTED, scale="smoke").iloc[0]
+    assert np.isnan(r.low) and np.isnan(r.high) and r.verdict == INCONCLUSIVE
+    assert r.basis == "none" and r.difference == pytest.approx(0.05)
+
+
+def test_single_runs_never_borrow_a_spread():
+    """Issue 23: a single run of a compared method got the seed spread pooled over other
+    methods. Now a gap of ten spreads stays inconclusive until the method has seeds."""
+    seeds = [_scalar_run("dpsh", 32, s, v) for s, v in enumerate((0.50, 0.51, 0.49))]
+    big = seeds + [_scalar_run("csq", 32, 0, 0.5), _scalar_run("shnet", 32, 0, 0.6)]
+    r = claims.evaluate_claim(CLAIM, big, REPORTED, scale="smoke").iloc[0]
+    assert r.verdict == INCONCLUSIVE and np.isnan(r.low) and r.basis == "none"
+    assert "CSQ: 1 of 5 at 32 bits" in claims.seeds_short(CLAIM, claims.evaluate_claim(
+        CLAIM, big, REPORTED, scale="smoke"))
+    # the robust pooled spread (rankings only) ignores one collapsed seed
+    healthy = [_scalar_run(m, 32, s, v + 0.01 * s) for m, v in (("dhn", 0.5), ("dtsh", 0.45),
+                                                                 ("dch", 0.52)) for s in range(3)]
+    collapsed = seeds + healthy + [_scalar_run("csq", 32, s, v)
+                                   for s, v in enumerate((0.55, 0.40, 0.55))]
+    sd, dof = rankings.pooled_seed_std(collapsed, PROTOCOL, "map")
+    assert sd < 0.02 and dof == 2
+
+
+def test_the_compared_baseline_is_pre_specified_and_lower_is_better():
+    """A claim against a list is judged against its pre-specified baseline, whatever the
+    other baselines score on the queries."""
+    runs = [_scalar_run(m, 16, s, v + 0.001 * s) for m, v in (("dheh", 0.50), ("cnnh", 0.45),
+                                                               ("dpsh", 0.60)) for s in (0, 1, 2)]
+    claim = Claim("d", "DHEH", "DHEH beats its baselines.", "dheh", ("cnnh", "dpsh"), "map",
+                  focus_bits=(16,), baseline="cnnh")
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
+    r = rows.iloc[0]
+    assert r.against == "cnnh" and r.difference == pytest.approx(0.05)
+    assert r.verdict == SUPPORTED and claims.claim_verdict(claim, rows) == SUPPORTED
+    low = Claim("m", "DSAH", "lower.", "dheh", ("dpsh",), "map", higher_is_better=False)
+    r = claims.evaluate_claim(low, runs, REPORTED, scale="smoke").iloc[0]
+    assert r.against == "dpsh" and r.verdict == SUPPORTED  # 0.50 is below 0.60
+
+
+def test_claim_verdict_rests_on_focus_bits():
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    rows = pd.DataFrame({"n_bits": [16, 32], "verdict": [SUPPORTED, NOT_SUPPORTED]})
+    assert claims.claim_verdict(claim, rows) == SUPPORTED
+    everywhere = Claim("y", "Y", "y", "shnet", ("csq",), "map")
+    assert claims.claim_verdict(everywhere, rows) == NOT_SUPPORTED
+    assert claims.claim_verdict(everywhere, rows.iloc[:0]) == INCONCLUSIVE
+
+
+def test_multiplicity_rule_over_several_lengths():
+    """Supported only when supported at every length; not supported only when the
+    Bonferroni interval (level 1 - 0.05/k) of one length lies on the other side."""
+    claim = Claim("y", "Y", "y", "shnet", ("csq",), "map")
+    rows = pd.DataFrame({"n_bits": [16, 32, 64],
+                         "verdict": [SUPPORTED, SUPPORTED, INCONCLUSIVE],
+                         "adj_low": [0.001, 0.002, -0.01], "adj_high": [0.02, 0.03, 0.01]})
+    assert claims.claim_verdict(claim, rows) == INCONCLUSIVE
+    rows.loc[2, "verdict"] = SUPPORTED
+    assert claims.claim_verdict(claim, rows) == SUPPORTED
+    # a 95% interval below zero whose adjusted interval still holds zero: not refuted
+    rows.loc[2, ["verdict", "adj_low", "adj_high"]] = [NOT_SUPPORTED, -0.03, 0.001]
+    assert claims.claim_verdict(claim, rows) == INCONCLUSIVE
+    rows.loc[2, "adj_high"] = -0.001
+    assert claims.claim_verdict(claim, rows) == NOT_SUPPORTED
+    # evaluate_claim draws the adjusted interval wider than the 95% one
+    rng = np.random.default_rng(5)
+    base = rng.random(200)
+    runs = [_run(m, b, s, base + (0.01 if m == "shnet" else 0) + 0.003 * s * (m == "csq"))
+            for m in ("shnet", "csq") for b in (16, 32, 64) for s in range(3)]
+    full = claims.evaluate_claim(Claim("z", "Z", "z", "shnet", ("csq",), "map"), runs,
+                                 REPORTED, scale="smoke")
+    assert (full.adj_low < full.low).all() and (full.adj_high > full.high).all()
+
+
+def test_rank_agreement_interval():
+    """Our values in the paper's order (SHNet table at 32 bits), three seeds each: τ = 1
+    with an interval above zero; reversed: τ = −1, not supported."""
+    rep = REPORTED[(REPORTED.source == "shnet_table2") & (REPORTED.protocol == "cifar10-i")
+                   & (REPORTED.n_bits == 32)]
+    ranked = rep.sort_values("value").method.tolist()  # worst first
+    for order, tau, want in ((ranked, 1.0, SUPPORTED), (ranked[::-1], -1.0, NOT_SUPPORTED)):
+        runs = [_scalar_run(m, 32, s, 0.3 + 0.05 * i + 0.001 * s)
+                for i, m in enumerate(order) for s in range(3)]
+        out = rankings.rank_agreement(runs, REPORTED, scale="smoke", source="shnet_table2",
+                                      metric="map", methods=tuple(ranked), bits=(32,),
+                                      n_boot=300)
+        r = out.iloc[0]
+        # only the methods the paper printed for CIFAR-10 (not CNNH and DNNH, printed for
+        # the other datasets only)
+        assert r.n_methods == len(ranked) == 6 and r.tau == pytest.approx(tau)
+        assert r.verdict == want and r.low - 1e-9 <= r.tau <= r.high + 1e-9
+        assert r.paper_order.split(" > ")[0] == "SHNet"
+
+
+# --------------------------------------------------------------------------- stored runs
+def _codes(rng, labels, n_bits, quality):
+    centres = np.where(np.random.default_rng(n_bits).random((10, n_bits)) > 0.5, 1, -1)
+    codes = centres[labels]
+    return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
+
+
+def _store(root, artifacts, runs, protocol=PROTOCOL):
+    """Real records (real evaluation of synthetic codes), database codes in ``artifacts``."""
+    ql = np.random.default_rng(99).integers(0, 10, 80)  # the same queries for every run
+    for method, n_bits, seed, quality, variant in runs:
+        rng = np.random.default_rng(1000 * seed + n_bits + len(method))
+        dl = np.random.default_rng(7).integers(0, 10, 400)
+        q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
+        qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+                                   variant=variant).to_dict()
+        cfg["protocol"] = protocol  # a protocol name this checkout may not register yet
+        res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
+                        manifest={"protocol": protocol}, manifest_sha256="c" * 64)
+        save_run(res, root=root, artifacts=artifacts)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    base = tmp_path_factory.mktemp("claims")
+    root, artifacts = base / "results", base / "artifacts"
+    _store(root, artifacts, [("csq", 32, s, 0.80, None) for s in (0, 1)]
+           + [("shnet", 32, s, 0.90, None) for s in (0, 1)]
+           + [("shnet", 32, 0, 0.5, "tune-adam-lr0.0003"), ("shnet", 32, 0, 0.6, "segments3"),
+              ("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)])
+    return root, artifacts
+
+
+def test_default_runs_leave_out_tuning_and_ablation(store):
+    root, _ = store
+    runs = claims.default_runs(root, "smoke")
+    assert len(runs) == 6 and all(r.key["variant"] is None for r in runs)
+
+
+def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
+    """New records carry per-query values; for a record without them the values are
+    recomputed from the query and database codes and average to the stored scalar."""
+    import shutil
+
+    root, artifacts = store
+    copy = tmp_path / "results"
+    shutil.copytree(root, copy)
+    run = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    stored = run.per_query("precision_top5000")
+    assert stored.shape == (80,)
+    assert stored.mean() == pytest.approx(run.record["scalars"]["precision_top5000"], abs=1e-6)
+    # an older record: no per-query curves
+    path = next(copy.glob("smoke/*/dsah/32b_seed0/record.json"))
+    rec = json.loads(path.read_text())
+    for k in ("per_query_map", "per_query_precision_top5000"):
+        rec["curves"].pop(k)
+    path.write_text(json.dumps(rec))
+    old = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    np.testing.assert_allclose(old.per_query("precision_top5000"), stored, atol=1e-6)
+    np.testing.assert_allclose(old.per_query("map").mean(), rec["scalars"]["map"], atol=1e-6)
+    # without the database codes there is nothing to pair over
+    none = next(r for r in claims.default_runs(copy, "smoke", artifacts=None)
+                if r.key["method"] == "dsah")
+    assert none.per_query("map") is None
+    # codes that do not belong to the record are an error naming it
+    rec["scalars"]["map"] += 0.1
+    path.write_text(json.dumps(rec))
+    bad = next(r for r in claims.default_runs(copy, "smoke", artifacts=artifacts)
+               if r.key["method"] == "dsah")
+    with pytest.raises(ValueError, match="record.json|dsah"):
+        bad.per_query("map")
+
+
+def test_claims_on_stored_runs_and_page(store, tmp_path):
+    root, artifacts = store
+    runs = claims.default_runs(root, "smoke", artifacts=artifacts)
+    results = claims.evaluate_claims(runs, REPORTED, scale="smoke")
+    sc = results["shnet-csq"]
+    assert sc.n_bits.tolist() == [32] and sc.iloc[0].n_seeds == 2
+    assert "queries (paired)" in sc.iloc[0].basis  # per-query values from the records
+    assert sc.iloc[0].n_runs == 4 and sc.iloc[0].commits
+    # DSAH against ADSH is tested under ADSH's protocol only: no run there, no row
+    claim = next(c for c in claims.CLAIMS if c.id == "dsah-adsh")
+    assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
+    assert results["dsah-adsh"].empty
+    # the page: blocks with tables and CSV files beside it
+    blocks = claims_page.claims_page(root, scale="smoke", artifacts=artifacts, out_dir=tmp_path,
+                                n_boot=200)
+    text = "\n".join(blocks)
+    assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
+    assert "[SHNet](../methods/shnet.md)" in text
+    for name in ("claims_summary.csv", "claims_shnet-csq.csv", "claims_rankings.csv"):
+        assert (tmp_path / name).is_file() and f"({name})" in text
+    summary = pd.read_csv(tmp_path / "claims_summary.csv")
+    assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
+    sentences = claims_page.summary_sentences(claims.CLAIMS, results,
+                                              rankings.rankings(runs, REPORTED, scale="smoke",
+                                                                n_boot=100), scale="smoke")
+    assert len(sentences) == 3
+    assert claims.claim_verdict(claims.CLAIMS[0], sc) in sentences[0]
+
+
+def test_claims_protocol_prefers_adsh_protocol(tmp_path):
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    _store(root, artifacts, [("dsah", 24, 0, 0.85, None), ("adsh", 24, 0, 0.75, None)],
+           protocol="cifar10-adsh")
+    _store(root, artifacts, [("dsah", 24, 0, 0.85, None), ("adsh", 24, 0, 0.75, None)])
+    runs = claims.default_runs(root, "smoke")
+    claim = next(c for c in claims.CLAIMS if c.id == "dsah-adsh")
+    assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
+    assert set(rows.protocol) == {"cifar10-adsh"}
+
+
+def test_summary_says_when_the_claimed_length_was_not_run():
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    rows = pd.DataFrame({"n_bits": [32], "verdict": [SUPPORTED], "low": [0.1], "high": [0.2]})
+    summary = claims_page.summary_table((claim,), {"x": rows}, pd.DataFrame(columns=["source"]))
+    assert summary.verdict.iloc[0] == f"**{INCONCLUSIVE}**"
+    assert "no run at 16 bits" in summary.evidence.iloc[0]
+
+
+def test_evaluate_stores_the_per_query_values_behind_the_means():
+    """evaluate() keeps each query's AP and top-5,000 precision (what pairing needs);
+    a query left out by empty="skip" is NaN there and out of the mean."""
+    from hashlib_core.metrics import average_precision
+
+    rng = np.random.default_rng(3)
+    ql, dl = rng.integers(0, 6, 40), rng.integers(0, 5, 300)  # class 5: no relevant item
+    q, d = _codes(rng, ql, 16, 0.8), _codes(rng, dl, 16, 0.8)
+    with pytest.warns(RuntimeWarning, match="no relevant item"):
+        res = evaluate(q, d, ql, dl, topk=50)
+    ap = res.curves["per_query_map"]
+    assert ap.shape == (40,) and ap.mean() == pytest.approx(res.scalars["map"])
+    with pytest.warns(RuntimeWarning):
+        np.testing.assert_allclose(ap, average_precision(q, d, ql, dl, topk=50))
+    top = res.curves["per_query_precision_top5000"]
+    assert top.mean() == pytest.approx(res.scalars["precision_top5000"])
+    with pytest.warns(RuntimeWarning):
+        skip = evaluate(q, d, ql, dl, topk=50, empty="skip")
+    assert np.isnan(skip.curves["per_query_map"][ql == 5]).all()
+    assert np.nanmean(skip.curves["per_query_map"]) == pytest.approx(skip.scalars["map"])
+
+
+def test_the_mac_claim_rests_on_adsh_protocol_32_bit_runs_only(tmp_path):
+    """Issue 23: DSAH's mAC claim fell back to single-seed protocol-I runs when ADSH's
+    protocol had no 32-bit cell. It now stays on ADSH's protocol, inconclusive until its
+    32-bit runs exist."""
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    _store(root, artifacts, [("dsah", 24, 0, 0.85, None), ("adsh", 24, 0, 0.75, None)],
+           protocol="cifar10-adsh")
+    _store(root, artifacts, [("dsah", 32, 0, 0.85, None), ("adsh", 32, 0, 0.75, None)])
+    runs = claims.default_runs(root, "smoke")
+    by_id = {c.id: c for c in claims.CLAIMS}
+    assert claims.claim_protocol(by_id["dsah-mac"], runs, "smoke") == ("cifar10-adsh", "")
+    rows = claims.evaluate_claim(by_id["dsah-mac"], runs, REPORTED, scale="smoke")
+    assert set(rows.protocol) == {"cifar10-adsh"} and 32 not in set(rows.n_bits)
+    assert claims.claim_verdict(by_id["dsah-mac"], rows) == INCONCLUSIVE
+    assert "no run at 32 bits" in claims_page._claim_evidence(by_id["dsah-mac"], rows)
+
+
+def test_a_missing_compared_method_is_named():
+    runs = [_scalar_run("dheh", 16, s, 0.55 + 0.001 * s) for s in (0, 1)]
+    claim = Claim("d", "DHEH", "DHEH beats its baselines.", "dheh", ("lsh", "dpsh"), "map",
+                  focus_bits=(16,), baseline="dpsh")
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
+    r = rows.iloc[0]
+    assert r.missing == ("dpsh",) and np.isnan(r.low) and r.verdict == INCONCLUSIVE
+    assert "DPSH not run yet" in claims_page.claim_table(claim, rows).iloc[0, 2]
+    assert "DPSH not run yet" in claims_page._claim_evidence(claim, rows)
+
+
+def test_baseline_selection_rederives_the_pre_specified_baseline():
+    """The DHEH/CSDH baseline fixed in the grid is the paper's deep baseline with the best
+    validation mAP in the stored tuning runs (no query number enters)."""
+    from pathlib import Path
+
+    from hashlib_core.runner import grids
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    sel = claim_checks.baseline_selection(root, "cpu")
+    if sel.empty:
+        pytest.skip("no committed tuning runs in this checkout")
+    assert sel.method.iloc[0] == grids.DHEH_CSDH_BASELINE and sel.chosen.iloc[0]
+    assert set(sel.method) <= set(claims.DHEH_BASELINES) and not set(sel.method) & set(grids.SHALLOW)
+    assert list(sel.val_map) == sorted(sel.val_map, reverse=True)
+
+
+def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
+    """Issue 23's done-when, read back from the page built on the committed cpu runs: for
+    each claim the comparison set and its source, the multiplicity rule, the budget
+    robustness, both DSAH metrics, the measured coverage and the training status; no
+    claim row draws an interval from a borrowed spread."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    if not (root / "cpu").is_dir():
+        pytest.skip("no committed cpu results in this checkout")
+    blocks = claims_page.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
+    text = "\n".join(blocks)
+    assert "Bonferroni" in text and "supported at every one of them" in text
+    # the variance components come from every stored run, whatever its learning rate
+    cov = claim_checks.coverage_check(claims.default_runs(root, "cpu"), protocol="cifar10-i")
+    assert 0.93 <= cov["t3"] <= 0.97 and cov["bootstrap3"] < 0.93
+    assert f"{cov['t3']:.1%}" in text and f"{cov['bootstrap3']:.1%}" in text
+    status = claim_checks.training_status(root, "cpu")
+    assert f"Of the {status['runs']} default deep runs, {status['rising']} were still" in text
+    for claim in claims.CLAIMS:
+        block = next(b for b in blocks if f"**{claim.paper}: {claim.statement}**" in b)
+        assert "Compared (pre-specified): " + claim.comparison in block
+        rob = claim_checks.budget_robustness(root, "cpu")
+        if claim.id in set(rob.claim) and "not tested" not in block:
+            assert "Budget robustness of" in block
+    dsah = next(b for b in blocks if b.startswith("**Table") and "**DSAH: DSAH has a higher precision" in b)
+    assert "The same comparison in mAP@ALL" in dsah and "which the verdict uses" in dsah
+    rows = pd.read_csv(tmp_path / "claims_shnet-csq.csv")
+    assert not rows.basis.str.contains("borrowed").any()
+    for name in tmp_path.glob("claims_*.csv"):
+        assert "borrowed" not in name.read_text()
+
+
+def test_claims_page_marks_runs_that_deviate_from_the_paper():
+    """Issue 25: a run made with --allow-protocol-deviation (other split sizes) is marked
+    on the claims page, as in every table's caption."""
+    run = _run("shnet", 32, 0, np.full(10, 0.5))
+    assert claims_page._deviations([run]) == ""
+    run.record["provenance"]["run"] = {"protocol_deviations": ["train 150 instead of 10,500"]}
+    text = claims_page._deviations([run])
+    assert "‡" in text and "1 of these runs deviate" in text
+    assert "SHNet 32 bits seed 0" in text and "train 150 instead of 10,500" in text
+
+
+def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
+    """When the tie rule changes a method's winner after its runs were made, the claims
+    page says which runs are to be redone instead of passing them off as tuned."""
+    from hashlib_core.runner import tuning
+
+    runs = [_scalar_run("shnet", 32, s, 0.5) for s in range(3)] + [_scalar_run("csq", 32, 0, 0.5)]
+    for r in runs:
+        r.record["config"] = {"optimizer": "adam", "lr": 3e-3}
+    monkeypatch.setattr(tuning, "tuned_settings", lambda m, root, scale="cpu": (
+        {"optimizer": "adam", "lr": 1e-2} if m == "shnet" else {"optimizer": "adam", "lr": 3e-3}))
+    stale = claim_checks.stale_settings(runs, "unused", "cpu")
+    assert stale.to_dict("records") == [{"method": "shnet", "runs": 3,
+                                         "made_with": "adam at 0.003", "winner": "adam at 0.01"}]
+    assert "SHNet's 3 runs were made with adam at 0.003" in claims_page._stale_text(stale)
+    assert [r.key["method"] for r in claim_checks.current_runs(runs, "unused", "cpu")] == ["csq"]
+    assert claim_checks.stale_settings(runs, "unused", "smoke").empty
