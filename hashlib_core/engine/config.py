@@ -134,7 +134,7 @@ class RunConfig:
         other summation orders), so its codes may differ from the eager run's: the field
         enters the result key when True (a compiled run is its own record; the keys of
         eager runs do not change). Repeated runs of one compiled config give the same
-        codes on one machine (``benchmarks/bench_compile.py``, ``tests/test_engine_compile.py``).
+        codes on one machine (``benchmarks/bench_compile.py``, ``tests/engine/test_engine_compile.py``).
     allow_protocol_deviation : bool
         A paper-scale run on a protocol whose split sizes differ from the paper's
         (:data:`hashlib_core.data.protocols.PAPER_SIZES`) refuses to start unless True;
