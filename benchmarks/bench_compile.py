@@ -30,6 +30,15 @@ inductor compiles in this process (``TORCHINDUCTOR_COMPILE_THREADS=1``) and its 
 compiler runs as a child process, so both are counted. ``--cold`` starts from an empty inductor cache (a temporary
 ``TORCHINDUCTOR_CACHE_DIR``): the first compilation then costs what it costs on a fresh
 machine, the later ones hit the cache as a grid's later runs would.
+
+Result (``benchmarks/results/compile_cpu.json``; 2-core AMD EPYC, torch 2.11, gcc 12, one
+thread, load average about 7 from other work): the training step 1,768 images/s of CPU
+time eager vs 1,442 compiled (x0.82; static shapes x0.69); encoding 6,120 vs 7,070 (x1.16);
+a 4-epoch run 27 s of CPU eager vs 43 s compiled (the first compilation about 40 s of CPU
+with a cold cache, 3 s with a warm one); compiled runs repeat their codes bit for bit,
+and differ from eager codes in 2.7% of the bits. The engine's eager network is already
+channels-last, which is where its speed comes from (contiguous eager: about 1,200 images/s).
+So the cpu preset stays eager.
 """
 
 from __future__ import annotations

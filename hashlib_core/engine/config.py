@@ -130,7 +130,8 @@ class RunConfig:
     compile : bool
         Compile the backbone with ``torch.compile`` (inductor, a batch dimension of any
         size: one graph for training and one for encoding, whatever the batch). Off in
-        every preset. A compiled network runs other kernels than the eager one (fused,
+        every preset: in the cpu preset (one thread) the compiled training step is slower
+        than the eager channels-last one (``benchmarks/results/compile_cpu.json``). A compiled network runs other kernels than the eager one (fused,
         other summation orders), so its codes may differ from the eager run's: the field
         enters the result key when True (a compiled run is its own record; the keys of
         eager runs do not change). Repeated runs of one compiled config give the same
