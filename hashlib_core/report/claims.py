@@ -257,11 +257,12 @@ class Run:
         return np.asarray(self._cache["evaluated"][f"per_query_{metric}"], dtype=float)
 
 
-def default_runs(root: str | Path, scale: str, *,
-                 artifacts: str | Path | None = None) -> list[Run]:
-    """Every default run of a scale (no ablation variant, no ``tune-*`` run)."""
+def default_runs(root: str | Path, scale: str, *, artifacts: str | Path | None = None,
+                 stale: list[str] | None = None) -> list[Run]:
+    """Every default run of a scale (no ablation variant, no ``tune-*`` run); ``stale``
+    receives the runs left out as made before their method's current revision."""
     arts = Path(artifacts) if artifacts is not None else None
-    return [Run(rec, arts) for rec in iter_records(root, scale=scale)
+    return [Run(rec, arts) for rec in iter_records(root, scale=scale, stale=stale)
             if rec["key"]["variant"] is None]
 
 

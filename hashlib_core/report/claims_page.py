@@ -40,6 +40,7 @@ from hashlib_core.report.claims import (
 )
 from hashlib_core.report.names import display_name
 from hashlib_core.report.rankings import N_BOOT, rankings
+from hashlib_core.results import stale_sentences
 from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
 
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
@@ -250,9 +251,11 @@ def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
-                      ranks: pd.DataFrame, *, scale: str) -> list[str]:
+                      ranks: pd.DataFrame, *, scale: str,
+                      left_out: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Three sentences for the introduction: SHNet against CSQ, DSAH against ADSH, and the
-    rest (CSDH/DHEH and the rankings), each computed from the claim rows."""
+    rest (CSDH/DHEH and the rankings), each computed from the claim rows; ``left_out``:
+    the sentences on runs left out as made by older code (:func:`stale_sentences`)."""
     by_id = {c.id: c for c in claims}
 
     def diffs(rows: pd.DataFrame) -> str:
@@ -267,6 +270,9 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
                    f"SHNet minus CSQ is {diffs(sc)} (95% intervals), where the paper has "
                    + ", ".join(f"{_num(r.paper_difference, True)}" for r in sc.itertuples())
                    + ".")
+    elif left_out:
+        out.append(f"SHNet and CSQ have no runs of their current code at the `{scale}` scale "
+                   "yet, so the SHNet paper's headline is not tested: " + " ".join(left_out))
     else:
         out.append(f"SHNet and CSQ have no runs at the `{scale}` scale, so the SHNet paper's "
                    "headline is not tested.")
@@ -308,8 +314,9 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> st
         cov = (f"\n\nThe interval's coverage was measured when this page was built: {coverage['n_claims']:,}"
                f" simulated claims of two equal methods, with the seed spread "
                f"(σ = {coverage['sigma']:.4f}), run-by-query noise (η = {coverage['eta']:.3f})"
-               f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored SHNet "
-               f"and CSQ runs at 32 bits: the 95% interval covers the true difference "
+               f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored "
+               f"{' and '.join(display_name(m) for m in coverage['methods'])} runs at "
+               f"{coverage['n_bits']} bits: the 95% interval covers the true difference "
                f"{coverage['t3']:.1%} of the time with 3 seeds per method and "
                f"{coverage['t5']:.1%} with 5; the percentile bootstrap over 3 seeds this "
                f"page used before covered {coverage['bootstrap3']:.1%}.")
@@ -376,7 +383,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     from hashlib_core.report.reported import load_reported
 
     reported = load_reported() if reported is None else reported
-    every = default_runs(root, scale, artifacts=artifacts)
+    remade: list[str] = []
+    every = default_runs(root, scale, artifacts=artifacts, stale=remade)
     stale = stale_settings(every, root, scale)
     runs = current_runs(every, root, scale)
     results = evaluate_claims(runs, reported, scale=scale)
@@ -384,6 +392,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     rob = budget_robustness(root, scale)
     out_dir = Path(out_dir)
     blocks = _opening_blocks(every, runs, stale, root=root, scale=scale)
+    blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
     n = 1
     for claim in CLAIMS:
@@ -534,10 +543,13 @@ def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
     from hashlib_core.report.reported import load_reported
 
     reported = load_reported()
-    runs = current_runs(default_runs(root, scale, artifacts=artifacts), root, scale)
+    remade: list[str] = []
+    runs = current_runs(default_runs(root, scale, artifacts=artifacts, stale=remade),
+                        root, scale)
     results = evaluate_claims(runs, reported, scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
-    return summary_sentences(CLAIMS, results, ranks, scale=scale)
+    return summary_sentences(CLAIMS, results, ranks, scale=scale,
+                             left_out=stale_sentences(remade))
 
 
 __all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "intro_summary",

@@ -72,6 +72,7 @@ from hashlib_core.results.store import (
     load_query_codes,
     load_results,
     skipped_note,
+    stale_sentences,
 )
 from hashlib_core.results.validation import REQUIRED_SCALARS, record_problems
 
@@ -80,5 +81,5 @@ __all__ = [
     "SCHEMA", "CorruptRecordWarning", "git_commit", "has_record", "host_info", "iter_records",
     "load_curves", "load_db_codes", "load_manifest", "load_query_codes", "load_results",
     "package_versions", "read_record", "record_dir", "record_gaps", "record_problems",
-    "run_id", "save_run", "skipped_note",
+    "run_id", "save_run", "skipped_note", "stale_sentences",
 ]

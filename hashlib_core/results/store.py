@@ -93,12 +93,13 @@ def skipped_note(df: pd.DataFrame) -> str:
         n = len(skipped)
         notes.append(f"{n} stored run{'s were' if n > 1 else ' was'} left out: "
                      f"{'their records are' if n > 1 else 'its record is'} unreadable ({files}).")
-    notes += _stale_sentences(df.attrs.get("stale_records") or [])
+    notes += stale_sentences(df.attrs.get("stale_records") or [])
     return " ".join(notes)
 
 
-def _stale_sentences(stale: list[str]) -> list[str]:
-    """One sentence per method whose stored runs predate its current revision."""
+def stale_sentences(stale: list[str]) -> list[str]:
+    """One sentence per method whose stored runs predate its current revision, from the
+    messages :func:`iter_records` gathers in its ``stale`` list."""
     from html import escape
 
     by_method: dict[str, list[str]] = {}
