@@ -10,6 +10,7 @@ import pytest
 
 from hashlib_core.report import training
 from hashlib_core.results import RECORD, SCHEMA, record_dir
+from hashlib_core.results.revisions import current_revision
 from hashlib_core.runner import grids, tuning
 from hashlib_core.runner.plan import TuningPending, cell_settings
 
@@ -36,7 +37,8 @@ def _write_tune_record(root, method, opt, lr, val_curve, query_map=0.0, seed=gri
     history = [{"epoch": e, "loss": 1.0, "val_map": v} for e, v in enumerate(val_curve)]
     best = max(range(len(val_curve)), key=lambda e: val_curve[e])
     record = {"schema": SCHEMA, "key": key, "config": {"optimizer": opt, "lr": lr, "epochs": len(val_curve)},
-              "scalars": {"map": query_map}, "curves": {}, "provenance": {},
+              "scalars": {"map": query_map}, "curves": {},
+              "provenance": {"method_revision": current_revision(method)},
               "files": {"query_codes": _codes(folder, grids.TUNE_BITS, variant)},
               "history": history, "best_epoch": best}
     (folder / RECORD).write_text(json.dumps(record))
@@ -184,7 +186,8 @@ def _winner_records(root, method, *, winner_epochs=None, per_query=True):
                   "curves": {"per_query_map": [0.6, 0.62]} if per_query else {},
                   "history": [{"epoch": 0, "loss": 1.0, "val_map": 0.7 if won else 0.5}],
                   "best_epoch": 0, "timings": {"total_s": 500.0},
-                  "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0},
+                  "provenance": {"manifest_sha256": "m" * 64, "wall_time_s": 500.0,
+                                 "method_revision": current_revision(method)},
                   "files": {"query_codes": entry,
                             "db_codes": None}}
         assert result_settings(config, "m" * 64)["variant"] == cell.variant
