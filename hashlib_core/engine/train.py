@@ -219,6 +219,12 @@ class _Trainer:
                 f"({'; '.join(diff) or 'another configuration'}); to start afresh remove "
                 f"{self.run_dir} (python -m hashlib_core.reproduce: --force) or use another run_dir"
             )
+        made = state.get("method_revision", 1)
+        if made != type(self.method).revision:
+            raise ValueError(
+                f"{self.run_dir / ckpt.LAST} holds a checkpoint of {self.cfg.method} revision "
+                f"{made}; the code is at revision {type(self.method).revision} "
+                f"({type(self.method).revision_note}); to start afresh remove {self.run_dir}")
         self.method.load_state_dict(state["method"])
         self.method.to(self.device)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -244,6 +250,7 @@ class _Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "rng": rngs, "history": self.history,
             "best_epoch": self.best_epoch, "best_val": self.best_val,
+            "method_revision": type(self.method).revision,
         }, self.run_dir / ckpt.LAST)  # fmt: skip
 
     # ---- one epoch -----------------------------------------------------------------

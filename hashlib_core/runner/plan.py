@@ -22,6 +22,7 @@ from typing import Any
 from hashlib_core import preflight
 from hashlib_core.engine.settings import result_settings, settings_differences
 from hashlib_core.results import RECORD, read_record, record_dir, record_gaps, run_id
+from hashlib_core.results.revisions import current_revision
 from hashlib_core.runner import grids, locking
 from hashlib_core.runner.grids import GridCell
 from hashlib_core.runner.twins import _config_defaults, twin_record
@@ -343,6 +344,10 @@ def _checkpoint_state(folder: Path, config) -> tuple[str, str]:
         return "other", f"its checkpoint is not loaded ({err}): discarded"
     except Exception as err:  # noqa: BLE001 - any unreadable checkpoint is discarded
         return "other", f"its checkpoint {path} is unreadable ({type(err).__name__}): discarded"
+    made, now = state.get("method_revision", 1), current_revision(config.method)
+    if now is not None and made != now:
+        return "other", (f"its checkpoint was made with {config.method} revision {made} (the "
+                         f"code is at revision {now}): discarded")
     if key == config.result_key():
         return "same", f"after epoch {epoch + 1} of {config.epochs}"
     diff = settings_differences({"config": stored}, result_settings(config, None),

@@ -55,6 +55,19 @@ def test_result_selection_and_checkpoints(smoke, cache_dir, tmp_path):
     with pytest.raises(ValueError, match=r"checkpoint of other settings \(lr: checkpoint 0.001, "
                                          r"now 0.002\); to start afresh remove .*--force"):
         run(cfg.replace(lr=2e-3), progress=False)
+    # a checkpoint of an earlier revision of the method's code is never resumed (CSQ's
+    # revision 2: a run resumed from a revision-1 checkpoint would mix the two losses)
+    assert last["method_revision"] == 2
+    state = torch.load(tmp_path / "run" / ckpt.LAST, weights_only=True)
+    state["method_revision"] = 1
+    torch.save(state, tmp_path / "run" / ckpt.LAST)
+    with pytest.raises(ValueError, match=r"checkpoint of csq revision 1; the code is at "
+                                         r"revision 2 \(CSQ's BCE term in float64"):
+        run(cfg, progress=False)
+    from hashlib_core.runner.plan import _checkpoint_state
+
+    state_now, why = _checkpoint_state(tmp_path / "run", cfg)
+    assert state_now == "other" and "made with csq revision 1" in why
 
 
 class _Killed(RuntimeError):

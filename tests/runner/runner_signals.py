@@ -31,7 +31,7 @@ def wait_for_epoch(folder: Path, proc, seconds=600):
     return False
 
 
-def wait_pending(pid: int, signum: int, proc, seconds=30) -> bool:
+def wait_pending(pid: int, signum: int, proc, seconds=120) -> bool:
     """Wait until ``signum`` is pending for the (stopped) process ``pid``: Linux lists
     pending signals as hex masks in /proc/PID/status."""
     bit = 1 << (signum - 1)
@@ -50,13 +50,41 @@ def frozen_kernels(proc):
     """Stop the runner ``proc``'s notebook kernels (its child processes) for the body of
     the ``with``; on leaving, wait until each has SIGINT pending (what the runner sends a
     kernel on a stop signal), then let them go. Yields the kernels' pids."""
-    kernels = [p.pid for p in psutil.Process(proc.pid).children()]
+    kernels = [p.pid for p in _kernels(proc)]
+    assert kernels, f"no notebook kernel under the runner: {_children(proc)}"
     for pid in kernels:
         os.kill(pid, signal.SIGSTOP)
     try:
         yield kernels
-        assert all(wait_pending(pid, signal.SIGINT, proc) for pid in kernels), \
-            "the runner did not pass the stop on to its kernel as SIGINT"
+        pending = {pid: wait_pending(pid, signal.SIGINT, proc) for pid in kernels}
+        assert all(pending.values()), (
+            f"the runner did not pass the stop on to its kernel as SIGINT: pending {pending}, "
+            f"runner exit code {proc.poll()}, its children {_children(proc)}")
     finally:
         for pid in kernels:
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def _kernels(proc) -> list:
+    """The runner's notebook kernels: its child processes that run ipykernel (not, say, a
+    short-lived ``git`` the runner started)."""
+    out = []
+    for child in psutil.Process(proc.pid).children():
+        with contextlib.suppress(psutil.Error):
+            if any("ipykernel" in part for part in child.cmdline()):
+                out.append(child)
+    return out
+
+
+def _children(proc) -> list[str]:
+    """The runner's child processes as ``pid status command`` (for a failure message)."""
+    try:
+        children = psutil.Process(proc.pid).children()
+    except psutil.Error:
+        return ["(the runner has exited)"]
+    out = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            out.append(f"{child.pid} {child.status()} {' '.join(child.cmdline()[:4])}")
+    return out
