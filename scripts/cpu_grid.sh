@@ -32,50 +32,33 @@ mkdir -p "$CLAIMS"
 
 chunks() {  # one line per chunk: "<description>|<reproduce args>"
   # CSQ's loss was fixed (revision 2, the BCE term in float64): CSQ's and SHNet's runs
-  # made before are stale; their tuning first, then their claim cells, seeds 0-2 before
-  # 3-4, then the experiments built on them (alternatives, budget, confound)
+  # made before are stale. Done: their tuning (seeds 0 and 1), the 32/64-bit cells and
+  # CSQ's 16-bit cells at seeds 0-2, the alternatives (these chunks pass quickly now).
   echo "csq revision 2: tuning|--methods csq --kinds tune --seeds 0"
   echo "shnet revision 2: tuning|--methods shnet --kinds tune --seeds 0"
   echo "revision 2: tie rule seed 1|--methods csq shnet --kinds tune --seeds 1"
-  # 32 and 64 bits first: the lengths of the Bernoulli-centres alternative (issue 24)
-  echo "csq revision 2: 32/64 bits seeds 0-2|--methods csq --kinds main --datasets cifar10-i --bits 32 64 --seeds 0 1 2"
-  echo "shnet revision 2: 32/64 bits seeds 0-2|--methods shnet --kinds main --datasets cifar10-i --bits 32 64 --seeds 0 1 2"
-  echo "revision 2: alternatives csq|--methods csq --kinds alternative"
-  echo "revision 2: alternatives shnet|--methods shnet --kinds alternative"
-  echo "csq revision 2: 16 bits seeds 0-2|--methods csq --kinds main --datasets cifar10-i --bits 16 --seeds 0 1 2"
   echo "shnet revision 2: 16 bits seeds 0-2|--methods shnet --kinds main --datasets cifar10-i --bits 16 --seeds 0 1 2"
+  # issue 23, in the order the claims page needs them: the five-seed cells of SHNet vs CSQ,
+  # the DSAH mAC claim's 32-bit cells, the same-rate ablation (the confound), DSAH vs
+  # ADSH's seeds 3-4, the budget robustness, then the DSAH table's baselines
   echo "csq revision 2: seeds 3-4|--methods csq --kinds main --datasets cifar10-i --seeds 3 4"
   echo "shnet revision 2: seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
-  echo "revision 2: confound shnet parallel head|--methods shnet --kinds ablation"
-  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget"
-  # issue 23 first (the five-seed verdicts, the same-rate twin of CSQ, the budget
-  # robustness, the alternatives of issue 24), in the order the claims page needs them
-  echo "claims: shnet seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
-  echo "claims: csq seeds 3-4|--methods csq --kinds main --seeds 3 4"
-  echo "tie rule: seed 1 of the near-tied tuning settings|--kinds tune --seeds 1"
-  echo "confound: shnet parallel head seeds 3-4|--methods shnet --kinds ablation --seeds 3 4"
-  echo "claims: dheh seeds 3-4|--methods dheh --kinds main --seeds 3 4"
-  echo "claims: csdh seeds 3-4|--methods csdh --kinds main --seeds 3 4"
-  # the tie rule changed SHNet's winner (adam 0.01): its cells are rerun with it
-  echo "tie winner: shnet seeds 0-1|--methods shnet --kinds main --datasets cifar10-i --seeds 0 1"
-  echo "tie winner: shnet seeds 2-4|--methods shnet --kinds main --datasets cifar10-i --seeds 2 3 4"
-  echo "claims: cnnh seeds 1-2|--methods cnnh --kinds main --bits 16 32 64 --seeds 1 2"
-  echo "claims: cnnh seeds 3-4|--methods cnnh --kinds main --bits 16 32 64 --seeds 3 4"
-  echo "budget robustness: shnet 80 epochs|--methods shnet --kinds budget"
-  echo "budget robustness: csq 80 epochs|--methods csq --kinds budget"
-  echo "alternatives: csq Bernoulli centres|--methods csq --kinds alternative"
-  echo "alternatives: shnet Bernoulli centres|--methods shnet --kinds alternative"
-  echo "budget robustness: dheh 80 epochs|--methods dheh --kinds budget"
-  echo "budget robustness: csdh cnnh 80 epochs|--methods csdh cnnh --kinds budget"
   echo "claims: dsah 32 bits|--methods dsah --kinds main --bits 32"
   echo "claims: adsh 32 bits|--methods adsh --kinds main --datasets cifar10-adsh --bits 32"
+  echo "revision 2: confound shnet parallel head seeds 3-4|--methods shnet --kinds ablation --seeds 3 4"
+  echo "revision 2: shnet ablation seeds 0-2|--methods shnet --kinds ablation --seeds 0 1 2"
   echo "claims: dsah seeds 3-4|--methods dsah --kinds main --seeds 3 4"
   echo "claims: adsh seeds 3-4|--methods adsh --kinds main --datasets cifar10-adsh --seeds 3 4"
-  for m in hashnet dnnh daph itq ksh sdh fasth; do
+  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget --seeds 0 1 2"
+  for m in itq ksh sdh fasth; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done
+  echo "budget robustness: dheh 80 epochs|--methods dheh --kinds budget"
+  echo "budget robustness: csdh cnnh 80 epochs|--methods csdh cnnh --kinds budget"
   echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
-  echo "tie winner: shnet ablation|--methods shnet --kinds ablation"
+  for m in hashnet dnnh daph; do
+    echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
+  done
   # the first grid (issue 13; every cell has a record: these pass quickly)
   for m in $VERDICT; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
   # two runs whose curves decide whether 40 epochs is enough for the verdict methods

@@ -22,13 +22,13 @@ import json
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from run_results import FakeEval, FakeResult
 
 from hashlib_core import preflight
 from hashlib_core import results as R
@@ -39,27 +39,6 @@ EVIL = "adam<img src=x onerror=alert(1)>"
 
 
 # --------------------------------------------------------------------------- records
-@dataclass
-class _Eval:
-    scalars: dict
-    curves: dict
-    info: dict = field(default_factory=dict)
-
-
-@dataclass
-class _Result:
-    config: dict
-    query_codes: np.ndarray
-    db_codes: np.ndarray | None
-    query_labels: np.ndarray
-    db_labels: np.ndarray | None
-    eval: _Eval
-    history: list = field(default_factory=list)
-    best_epoch: int = 0
-    timings: dict = field(default_factory=dict)
-    device: str = "cpu"
-    manifest: dict = field(default_factory=dict)
-    manifest_sha256: str = "ab" * 32
 
 
 def _save(root: Path, *, method="csq", n_bits=16, seed=0, variant=None, n_query=30,
@@ -69,9 +48,9 @@ def _save(root: Path, *, method="csq", n_bits=16, seed=0, variant=None, n_query=
     ql = np.eye(10, dtype=np.uint8)[rng.integers(0, 10, n_query)]
     cfg = {"scale": "smoke", "protocol": "cifar10-smoke", "method": method, "n_bits": n_bits,
            "seed": seed, "variant": variant, "epochs": 2, "optimizer": optimizer, "lr": 1e-3}
-    ev = _Eval({"map": 0.5, "precision_r2": float("nan")}, {"pr_radius": np.arange(3)},
+    ev = FakeEval({"map": 0.5, "precision_r2": float("nan")}, {"pr_radius": np.arange(3)},
                {"n_queries": n_query, "n_bits": n_bits})
-    res = _Result(cfg, q, None, ql, None, ev,
+    res = FakeResult(cfg, q, None, ql, None, ev,
                   history=[{"epoch": 0, "loss": 1.0, "val_map": 0.4},
                            {"epoch": 1, "loss": 0.9, "val_map": 0.45}])
     return R.save_run(res, root=root, artifacts=None)
@@ -147,7 +126,7 @@ def test_save_run_refuses_codes_of_another_width(tmp_path):
     rec = R.read_record(folder)
     codes, labels = _read_codes(folder / rec["files"]["query_codes"]["name"], None)
     cfg = {**rec["config"], "n_bits": 32}
-    res = _Result(cfg, codes, None, labels, None, _Eval({"map": 0.5}, {}))
+    res = FakeResult(cfg, codes, None, labels, None, FakeEval({"map": 0.5}, {}))
     with pytest.raises(ValueError, match="query codes of 16 bits for a run of n_bits=32"):
         R.save_run(res, root=tmp_path / "b", artifacts=None)
 

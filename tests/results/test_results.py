@@ -4,37 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from run_results import FakeEval, FakeResult
 
 from hashlib_core import results as R
 from hashlib_core.engine import settings as S
-
-
-@dataclass
-class _Eval:
-    scalars: dict
-    curves: dict
-
-
-@dataclass
-class _Result:
-    """The fields of hashlib_core.engine.RunResult that the store reads."""
-
-    config: dict
-    query_codes: np.ndarray
-    db_codes: np.ndarray
-    query_labels: np.ndarray
-    db_labels: np.ndarray
-    eval: _Eval
-    history: list = field(default_factory=list)
-    best_epoch: int = 0
-    timings: dict = field(default_factory=dict)
-    device: str = "cpu"
-    manifest: dict = field(default_factory=dict)
-    manifest_sha256: str = "0" * 64
 
 
 def _result(seed=0, n_bits=16, method="csq", map_value=0.5, variant=None):
@@ -45,12 +21,12 @@ def _result(seed=0, n_bits=16, method="csq", map_value=0.5, variant=None):
     dl = np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 90)]
     cfg = {"scale": "smoke", "protocol": "cifar10-smoke", "method": method, "n_bits": n_bits,
            "seed": seed, "variant": variant, "epochs": 2}
-    ev = _Eval(
+    ev = FakeEval(
         scalars={"map": map_value, "precision_r2": float("nan"), "mac": np.float32(0.1)},
         curves={"pr_radius": np.arange(n_bits + 1), "pr_precision": rng.random(n_bits + 1),
                 "bit_correlation": rng.random((n_bits, n_bits))},
     )
-    return _Result(cfg, q, d, ql, dl, ev, history=[{"epoch": 0, "loss": 1.5}],
+    return FakeResult(cfg, q, d, ql, dl, ev, history=[{"epoch": 0, "loss": 1.5}],
                    timings={"train_s": 3.0, "total_s": 4.5},
                    manifest={"protocol": "cifar10-smoke", "n_query": 30},
                    manifest_sha256="ab" * 32)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from runner_signals import frozen_kernels, wait_for_epoch
+from runner_signals import kernels_of, wait_for_epoch
 from test_reproduce import SHA, _store  # the runner tests' record fixtures
 
 from hashlib_core import progress as live
@@ -254,7 +254,7 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path, signum, code, name):
 
 def _start_runner(tmp_path, env, *extra):
     args = [sys.executable, "-m", "hashlib_core.reproduce", "--scale", "smoke", "--methods",
-            "dpsh", "--bits", "32", "--no-book", "--root", str(tmp_path / "r"),
+            "dpsh", "--bits", "32", "--epochs", "40", "--no-book", "--root", str(tmp_path / "r"),
             "--artifacts", str(tmp_path / "a"), "--logs", str(tmp_path / "l"), *extra]
     return args, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env, start_new_session=True)
@@ -280,16 +280,15 @@ def test_sigterm_and_kill_9_while_a_cell_trains(tmp_path, shared_data):
     claim = claim_path(tmp_path / "r", "smoke", DPSH)
     args, proc = _start_runner(tmp_path, env)
     seen = wait_for_epoch(folder, proc)
-    # The kernel is frozen after its first epoch, so the stop lands mid-training on any
-    # machine (a fast one finished the 4 smoke epochs within a 2 s wait): the SIGINT the
-    # runner sends it stays pending until the kernel is let go.
-    with frozen_kernels(proc) as kernels:
-        time.sleep(2)  # the runner polls the progress file every 0.5 s
-        proc.send_signal(signal.SIGTERM)
+    # 40 epochs: the stop lands mid-training on any machine (a fast one had finished the 4
+    # smoke epochs within the 2 s wait)
+    kernels = [p.pid for p in kernels_of(proc)]
+    time.sleep(2)  # the runner polls the progress file every 0.5 s
+    proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
     assert seen and proc.returncode == 143, out + err
     assert "stopped by SIGTERM during 1" in out and "Traceback" not in err
-    assert "\r" not in out and "1/4 epochs done, loss" in out
+    assert "\r" not in out and "1/40 epochs done, loss" in out
     assert (folder / ckpt.LAST).is_file() and not claim.exists()
     assert not (R.record_dir(tmp_path / "r", **DPSH.key("smoke")) / R.RECORD).exists()
     time.sleep(1)
