@@ -377,10 +377,12 @@ def select(
     bits: list[int] | None = None,
     seeds: list[int] | None = None,
     kinds: list[str] | None = None,
+    variants: list[str] | None = None,
     scale: str = "cpu",
 ) -> list[GridCell]:
     """Cells restricted to the given datasets (paper names or protocol names), methods,
-    code lengths, seeds and kinds (:data:`KINDS`; None = no restriction)."""
+    code lengths, seeds, kinds (:data:`KINDS`) and variant names (e.g. ``parallel``; a
+    default cell has none); None = no restriction."""
     if kinds is not None and set(kinds) - set(KINDS):
         raise ValueError(f"kind(s) {sorted(set(kinds) - set(KINDS))} unknown; known: {', '.join(KINDS)}")
     if datasets is not None:
@@ -403,6 +405,8 @@ def select(
         if seeds is not None and c.seed not in seeds:
             continue
         if kinds is not None and c.kind not in kinds:
+            continue
+        if variants is not None and c.variant not in variants:
             continue
         out.append(c)
     return out
