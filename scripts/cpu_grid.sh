@@ -45,20 +45,20 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   echo "shnet revision 2: seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
   echo "claims: dsah 32 bits|--methods dsah --kinds main --bits 32"
   echo "claims: adsh 32 bits|--methods adsh --kinds main --datasets cifar10-adsh --bits 32"
-  echo "revision 2: confound shnet parallel head seeds 3-4|--methods shnet --kinds ablation --seeds 3 4"
-  echo "revision 2: shnet ablation seeds 0-2|--methods shnet --kinds ablation --seeds 0 1 2"
+  echo "revision 2: confound shnet parallel head|--methods shnet --kinds ablation --variants parallel"
   echo "claims: dsah seeds 3-4|--methods dsah --kinds main --seeds 3 4"
   echo "claims: adsh seeds 3-4|--methods adsh --kinds main --datasets cifar10-adsh --seeds 3 4"
-  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget --seeds 0 1 2"
+  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget"
   for m in itq ksh sdh fasth; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done
+  echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
   echo "budget robustness: dheh 80 epochs|--methods dheh --kinds budget"
   echo "budget robustness: csdh cnnh 80 epochs|--methods csdh cnnh --kinds budget"
-  echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
   for m in hashnet dnnh daph; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done
+  echo "revision 2: shnet ablation seeds 0-2|--methods shnet --kinds ablation --seeds 0 1 2"
   # the first grid (issue 13; every cell has a record: these pass quickly)
   for m in $VERDICT; do echo "$m: tuning and main cells|--methods $m --kinds tune main"; done
   # two runs whose curves decide whether 40 epochs is enough for the verdict methods

@@ -157,22 +157,25 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+HEAD_ROW = "CSQ's parallel head at SHNet's rate (same seeds)"
+CLAIM_ROW = "CSQ at its own tuned rate (the claim)"
+
+
 def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
     """SHNet against CSQ without the learning-rate confound: SHNet with its serial head
     against SHNet with CSQ's parallel head (ablation variant ``parallel``, which is CSQ
-    trained at SHNet's tuned rate), same rate and same seeds; beside SHNet against CSQ at
-    CSQ's own tuned rate (the claim). One row each, with interval and verdict; runs made
-    with a superseded tuning winner are left out (:func:`current_runs`)."""
+    trained at SHNet's tuned rate), same rate and same seeds (row :data:`HEAD_ROW`);
+    beside SHNet against CSQ at CSQ's own tuned rate (row :data:`CLAIM_ROW`). One row each
+    that has two seeds or more on both sides, with interval and verdict; runs made with a
+    superseded tuning winner are left out (:func:`current_runs`)."""
     main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
                          if rec["key"]["variant"] is None], root, scale)
     par = current_runs(_variant_runs(root, scale, "parallel"), root, scale)
     proto = BOOK_PROTOCOLS[scale]["cifar10"]
     shnet = _runs_of(main, proto, "shnet", n_bits)
     rows = []
-    for label, other in (("CSQ's parallel head at SHNet's rate (same seeds)",
-                          _runs_of(par, proto, "shnet", n_bits)),
-                         ("CSQ at its own tuned rate (the claim)",
-                          _runs_of(main, proto, "csq", n_bits))):
+    for label, other in ((HEAD_ROW, _runs_of(par, proto, "shnet", n_bits)),
+                         (CLAIM_ROW, _runs_of(main, proto, "csq", n_bits))):
         seeds = {r.seed for r in shnet} & {r.seed for r in other}
         a = [r for r in shnet if r.seed in seeds]
         b = [r for r in other if r.seed in seeds]
@@ -188,21 +191,33 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def confound_sentence(table: pd.DataFrame) -> str:
-    """The ablation's conclusion on the serial head in one sentence."""
-    if table.empty:
-        return ("SHNet's serial head against CSQ's parallel head at the same learning rate "
-                "has fewer than two seeds each, so no conclusion is drawn yet.")
-    r = table.iloc[0]
-    if r.verdict == SUPPORTED:
-        what = "the serial head itself raises mAP@ALL"
-    elif r.verdict == NOT_SUPPORTED:
-        what = "the serial head itself lowers mAP@ALL"
-    else:
-        what = "the serial head makes no difference that these runs can show"
-    return (f"At the same learning rate and seeds ({r.seeds} of them), SHNet minus its "
-            f"parallel-head twin (= CSQ) is {r.difference:+.3f} {interval_text(r.low, r.high)} "
-            f"mAP@ALL at 32 bits: {what}.")
+def _effect(verdict_: str) -> str:
+    return {SUPPORTED: "raises", NOT_SUPPORTED: "lowers"}.get(verdict_, "")
+
+
+def confound_sentence(table: pd.DataFrame, n_bits: int = 32) -> str:
+    """The ablation's conclusion on the serial head in one sentence (two when the claim's
+    own comparison is already at one rate): read from the row of the parallel-head twin,
+    never from the claim's row."""
+    head = table[table.against == HEAD_ROW] if len(table) else table
+    claim = table[table.against == CLAIM_ROW] if len(table) else table
+    same_rate = ""
+    if len(claim) and claim.iloc[0].lr_shnet == claim.iloc[0].lr_other:
+        c = claim.iloc[0]
+        same_rate = (f"Both methods' tuning chose the same rate ({c.lr_shnet:g}), so the "
+                     f"claim itself compares them at one rate: SHNet minus CSQ is "
+                     f"{c.difference:+.3f} {interval_text(c.low, c.high)} ({c.seeds} seeds). ")
+    if not len(head):
+        return same_rate + ("SHNet's serial head against its parallel-head twin at the same "
+                            "rate has fewer than two matched seeds yet, so the heads alone "
+                            "are not compared yet.")
+    r = head.iloc[0]
+    effect = _effect(r.verdict)
+    what = (f"the serial head itself {effect} mAP@ALL" if effect
+            else "the serial head makes no difference that these runs can show")
+    return same_rate + (f"At the same learning rate and seeds ({r.seeds} of them), SHNet "
+                        f"minus its parallel-head twin (= CSQ) is {r.difference:+.3f} "
+                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}.")
 
 
 def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:

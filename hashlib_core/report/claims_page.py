@@ -475,9 +475,9 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
     write_csv(conf, out_dir / cname)
     return (
         f"**Table {n}. SHNet against CSQ without the learning-rate confound** "
-        f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet's tuned rate and "
-        "CSQ's differ; SHNet with CSQ's parallel head is CSQ trained at SHNet's "
-        "rate, so the first row compares the heads alone. "
+        f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet with CSQ's parallel head "
+        "is CSQ trained at SHNet's tuned rate, with the same seeds, so its row compares "
+        "the heads alone, whatever rate CSQ's own tuning chose. "
         + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
         + markdown_table(pd.DataFrame([{
             "SHNet against": r.against, "seeds": r.seeds,

@@ -137,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--kinds", nargs="+", choices=grids.KINDS,
                     help="tune (tuning runs), main, ablation (SHNet variants), budget (a "
                          "longer schedule for the budget check) (default: all)")
+    ap.add_argument("--variants", nargs="+", metavar="NAME",
+                    help="variant names, e.g. parallel (an ablation) or budget-epochs80 "
+                         "(default: all; a default cell has no variant)")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
     ap.add_argument("--epochs", type=cli_args.positive_int, default=None,
                     help="override the scale's number of epochs (default: the scale's)")

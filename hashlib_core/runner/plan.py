@@ -147,16 +147,17 @@ def select_cells(args: argparse.Namespace) -> list[GridCell]:
     cells = grids.grid(args.scale)
     protocols = grids.BOOK_PROTOCOLS[args.scale]
     names = {"--datasets": "datasets", "--methods": "methods", "--bits": "bits",
-             "--seeds": "seeds"}
+             "--seeds": "seeds", "--variants": "variants"}
     valid = {
         "--datasets": sorted({d for d, p in protocols.items() if any(c.protocol == p for c in cells)}
                              | {c.protocol for c in cells}),
         "--methods": sorted({c.method for c in cells}),
         "--bits": sorted({c.n_bits for c in cells}),
         "--seeds": sorted({c.seed for c in cells}),
+        "--variants": sorted({c.variant for c in cells if c.variant}),
     }
     for flag, attr in names.items():
-        given = getattr(args, attr)
+        given = getattr(args, attr, None)
         if given is None:
             continue
         unknown = [v for v in given if v not in valid[flag]]
@@ -165,17 +166,18 @@ def select_cells(args: argparse.Namespace) -> list[GridCell]:
                              f"valid: {_values(valid[flag])}")
     selected = grids.select(cells, datasets=args.datasets, methods=args.methods,
                             bits=args.bits, seeds=args.seeds, kinds=args.kinds,
-                            scale=args.scale)
+                            variants=getattr(args, "variants", None), scale=args.scale)
     if selected:
         return selected
-    given = {flag: getattr(args, attr) for flag, attr in names.items()
-             if getattr(args, attr) is not None}
+    given = {flag: getattr(args, attr, None) for flag, attr in names.items()
+             if getattr(args, attr, None) is not None}
     hints = []
     for flag in given:
         others = {names[f]: v for f, v in given.items() if f != flag}
         rest = grids.select(cells, scale=args.scale, **others)
         field_of = {"--datasets": lambda c: c.protocol, "--methods": lambda c: c.method,
-                    "--bits": lambda c: c.n_bits, "--seeds": lambda c: c.seed}[flag]
+                    "--bits": lambda c: c.n_bits, "--seeds": lambda c: c.seed,
+                    "--variants": lambda c: c.variant}[flag]
         cond = " ".join(f"{f} {_values(v)}" for f, v in given.items() if f != flag)
         hints.append(f"with {cond} it has {flag} {_values({field_of(c) for c in rest}) or '(none)'}")
     raise ValueError(f"the selection matches no cell of the {args.scale} grid: "

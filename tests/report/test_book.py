@@ -323,19 +323,22 @@ def test_budget_check(tmp_path):
 
     run(0, 0.8, 40)
     run(1, 0.7, 40)
-    run(0, 0.9, 60, "budget-epochs60")
+    from hashlib_core.runner import grids
+
+    long = grids.BUDGET_EPOCHS
+    run(0, 0.9, long, grids.budget_variant(long))
     results = load_results("smoke", root=tmp_path)
     check = schedule.budget_check(results, str(tmp_path), scale="smoke", protocol=PROTOCOL)
     assert check.index.tolist() == ["csq"]  # SHNet has no runs
     row = check.loc["csq"]
     maps = results.set_index(["seed", results.variant.fillna("")])["map"]
-    assert (row.epochs, row.epochs_long) == (40, 60)
+    assert (row.epochs, row.epochs_long) == (40, long)
     assert row["map"] == pytest.approx(maps[(0, "")])
-    assert row.map_change == pytest.approx(maps[(0, "budget-epochs60")] - maps[(0, "")])
+    assert row.map_change == pytest.approx(maps[(0, grids.budget_variant(long))] - maps[(0, "")])
     assert row.seed_std == pytest.approx(np.std([maps[(0, "")], maps[(1, "")]], ddof=1))
-    assert row.val_long == pytest.approx(0.5 + 0.2 * 59 / 60)
+    assert row.val_long == pytest.approx(0.5 + 0.2 * (long - 1) / long)
     text = schedule.budget_text(check)
-    assert "CSQ trained for 60 instead of 40 epochs" in text
+    assert f"CSQ trained for {long} instead of 40 epochs" in text
     beyond = abs(row.map_change) > 2 * row.seed_std
     assert f"the change is {'beyond' if beyond else 'within'} two of them" in text
 

@@ -441,3 +441,29 @@ def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
     assert "SHNet's 3 runs were made with adam at 0.003" in claims_page._stale_text(stale)
     assert [r.key["method"] for r in claim_checks.current_runs(runs, "unused", "cpu")] == ["csq"]
     assert claim_checks.stale_settings(runs, "unused", "smoke").empty
+
+
+def _confound_row(against, lr_other, difference, low, high, verdict):
+    return {"against": against, "seeds": 3, "shnet": 0.55, "other": 0.55 - difference,
+            "lr_shnet": 0.01, "lr_other": lr_other, "difference": difference, "low": low,
+            "high": high, "verdict": verdict}
+
+
+def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
+    # only the claim's row (the twin's runs not made yet), both rates equal: the sentence
+    # says the claim is already at one rate and must not pass its numbers off as the twin's
+    claim_only = pd.DataFrame([_confound_row(claim_checks.CLAIM_ROW, 0.01, -0.015, -0.026,
+                                             -0.004, claims.NOT_SUPPORTED)])
+    text = claim_checks.confound_sentence(claim_only)
+    assert "same rate (0.01)" in text and "-0.015" in text
+    assert "twin (= CSQ) is" not in text and "not compared yet" in text
+    # both rows, the twin's second: its numbers decide the conclusion
+    both = pd.DataFrame([
+        _confound_row(claim_checks.CLAIM_ROW, 0.003, -0.015, -0.026, -0.004,
+                      claims.NOT_SUPPORTED),
+        _confound_row(claim_checks.HEAD_ROW, 0.01, +0.004, -0.003, +0.011,
+                      claims.INCONCLUSIVE)])
+    text = claim_checks.confound_sentence(both)
+    assert "twin (= CSQ) is +0.004" in text and "no difference" in text
+    assert "same rate (" not in text  # the claim's rates differ here
+    assert "not compared yet" in claim_checks.confound_sentence(pd.DataFrame())

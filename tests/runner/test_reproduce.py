@@ -432,3 +432,21 @@ def test_ctrl_c_in_a_terminal(tmp_path, shared_data):
     assert "not run              cifar10-smoke/csq/32b_seed0" in out
     dry = subprocess.run(args + ["--dry-run"], capture_output=True, text=True, env=env)
     assert "resume  cifar10-smoke/dpsh/32b_seed0  (after epoch" in dry.stdout
+
+
+def test_variants_select_cells_by_their_variant_name(capsys):
+    """--variants picks cells by variant (e.g. SHNet's parallel-head ablation alone), and an
+    unknown variant is refused with the valid ones."""
+    from argparse import Namespace
+
+    from hashlib_core.runner.plan import select_cells
+
+    args = Namespace(scale="cpu", datasets=None, methods=["shnet"], bits=None, seeds=None,
+                     kinds=["ablation"], variants=["parallel"])
+    cells = select_cells(args)
+    assert {c.variant for c in cells} == {"parallel"}
+    assert sorted(c.seed for c in cells) == [0, 1, 2, 3, 4]
+    assert main(["--scale", "cpu", "--variants", "paralel", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --variants paralel: not in the cpu grid; valid: ")
+    assert "parallel" in err
