@@ -97,20 +97,160 @@ def skipped_note(df: pd.DataFrame) -> str:
     return " ".join(notes)
 
 
+def stale_runs(stale: list[str]) -> list[dict[str, Any]]:
+    """The runs behind :func:`iter_records`' ``stale`` messages, one dict each:
+    ``protocol``, ``method``, ``n_bits``, ``seed``, ``variant`` (None for a default run),
+    read from the record's folder (``<protocol>/<method>/<n_bits>b_seed<seed>[_<variant>]``),
+    and ``note``, what changed in the code (the method's ``revision_note``).
+
+    Examples
+    --------
+    >>> stale_runs(["r/cpu/cifar10-i/shnet/32b_seed1_parallel/record.json: made with "
+    ...             "SHNet revision 1; the code is at revision 2: a fix"])[0]["variant"]
+    'parallel'
+    """
+    import re
+
+    out = []
+    for message in stale:
+        path, _, why = message.partition(": ")
+        parts = Path(path).parts
+        found = re.fullmatch(r"(\d+)b_seed(\d+)(?:_(.+))?", parts[-2]) \
+            if len(parts) >= 4 else None
+        note = why.split(": ", 1)[-1] if why.startswith("made with ") else why
+        if found is None:  # not a record folder of the store's layout: the note alone
+            method = why.removeprefix("made with ").split(" ", 1)[0].lower()
+            out.append({"protocol": None, "method": method, "n_bits": None, "seed": None,
+                        "variant": None, "note": note})
+            continue
+        out.append({"protocol": parts[-4], "method": parts[-3], "n_bits": int(found[1]),
+                    "seed": int(found[2]), "variant": found[3], "note": note})
+    return out
+
+
+def _and(items: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _seed_list(seeds) -> str:
+    """``[0, 1, 2, 4]`` -> ``"seeds 0–2 and 4"``; one seed -> ``"seed 3"``."""
+    seeds = sorted(set(seeds))
+    spans: list[list[int]] = []
+    for s in seeds:
+        if spans and s == spans[-1][-1] + 1:
+            spans[-1].append(s)
+        else:
+            spans.append([s])
+    words = [w for g in spans
+             for w in ([f"{g[0]}–{g[-1]}"] if len(g) > 2 else [str(x) for x in g])]
+    return f"seed{'s' * (len(seeds) > 1)} {_and(words)}"
+
+
+def _variant_words(variant: str) -> str:
+    """A variant's folder name in words for a sentence."""
+    import re
+
+    budget = re.fullmatch(r"budget-epochs(\d+)", variant)
+    if budget:
+        return f"the {budget[1]}-epoch budget check"
+    if variant.startswith("alt-"):
+        return f"the alternative `{variant}`"
+    return f"the variant `{variant}`"
+
+
+def describe_runs(runs: list[dict[str, Any]]) -> str:
+    """Which runs (dicts with ``n_bits``, ``seed``, ``variant``), compactly: the default
+    runs first, then the variants, each with its code lengths and seeds; variants of the
+    same lengths and seeds are named together.
+
+    Examples
+    --------
+    >>> describe_runs([{"n_bits": b, "seed": s, "variant": None}
+    ...                for b in (16, 32) for s in (3, 4)])
+    'the default runs at 16 and 32 bits, seeds 3 and 4'
+    """
+    known = [r for r in runs if r.get("n_bits") is not None]
+    # per variant: seeds -> code lengths; then variants with the same lengths and seeds
+    per_variant: dict[str | None, dict[tuple, list[int]]] = {}
+    for v in dict.fromkeys(r["variant"] for r in known):
+        by_bits: dict[int, set] = {}
+        for r in known:
+            if r["variant"] == v:
+                by_bits.setdefault(r["n_bits"], set()).add(r["seed"])
+        seeds_bits: dict[tuple, list[int]] = {}
+        for b, seeds in sorted(by_bits.items()):
+            seeds_bits.setdefault(tuple(sorted(seeds)), []).append(b)
+        per_variant[v] = seeds_bits
+
+    def where(seeds_bits: dict[tuple, list[int]]) -> str:
+        return ", and ".join(f"at {_and([str(b) for b in bits])} bits, {_seed_list(seeds)}"
+                             for seeds, bits in seeds_bits.items())
+
+    parts = [f"the default runs {where(per_variant.pop(None))}"] if None in per_variant \
+        else []
+    plain: dict[str, list[str]] = {}  # where -> the plain variants made there
+    for v, seeds_bits in sorted(per_variant.items()):
+        words = _variant_words(v)
+        if words.startswith("the variant "):
+            plain.setdefault(where(seeds_bits), []).append(f"`{v}`")
+        else:
+            parts.append(f"{words} {where(seeds_bits)}")
+    parts += [f"the variant{'s' * (len(vs) > 1)} {_and(vs)} {w}" for w, vs in plain.items()]
+    if len(known) < len(runs):
+        parts.append(f"{len(runs) - len(known)} more outside the store's layout")
+    return "; ".join(parts)
+
+
+def _changed_code(method: str) -> str:
+    """What changed for ``method``'s stale runs: "its code", or "CSQ's loss, which SHNet
+    shares" when the change is in code ``method``'s class inherits from another method's."""
+    try:
+        from hashlib_core.methods import get_method_class  # loads torch: lazily
+
+        cls = get_method_class(method)
+    except (ImportError, KeyError, ValueError):
+        return "its code"
+    owner = next((c for c in cls.__mro__ if "revision" in vars(c)), cls)
+    if owner is cls:
+        return "its code"
+    what = "loss" if "loss" not in vars(cls) and "loss" in vars(owner) else "code"
+    return f"{owner.__name__}'s {what}, which {cls.__name__} shares"
+
+
 def stale_sentences(stale: list[str]) -> list[str]:
-    """One sentence per method whose stored runs predate its current revision, from the
-    messages :func:`iter_records` gathers in its ``stale`` list."""
+    """One sentence per method whose stored runs were made with an earlier version of its
+    code, from the messages :func:`iter_records` gathers in its ``stale`` list: how many,
+    which (:func:`describe_runs`), what changed, and that the grid makes them again."""
     from html import escape
 
-    by_method: dict[str, list[str]] = {}
-    for message in stale:
-        why = message.split(": ", 1)[1] if ": " in message else message
-        method = why.removeprefix("made with ").split(" ", 1)[0]
-        by_method.setdefault(method, []).append(why.split(": ", 1)[-1])
-    return [f"{len(notes)} stored run{'s' if len(notes) > 1 else ''} of {escape(method)} "
-            f"{'were' if len(notes) > 1 else 'was'} made before a change of its code "
-            f"({escape(notes[0], quote=False)}) and {'are' if len(notes) > 1 else 'is'} left out until "
-            "the runner makes them again." for method, notes in sorted(by_method.items())]
+    from hashlib_core.results.revisions import current_revision
+
+    by_method: dict[str, list[dict]] = {}
+    for run in stale_runs(stale):
+        by_method.setdefault(run["method"], []).append(run)
+    out = []
+    for method, runs in sorted(by_method.items()):
+        name = _display(method)
+        n = len(runs)
+        known = current_revision(method) is not None
+        out.append(
+            f"{n} stored run{'s' * (n > 1)} of {escape(name)} ({describe_runs(runs)}) "
+            f"{'were' if n > 1 else 'was'} made before a change to "
+            f"{_changed_code(method) if known else 'its code'} ({escape(runs[0]['note'], quote=False)}) "
+            f"and {'are' if n > 1 else 'is'} left out until the grid makes "
+            f"{'them' if n > 1 else 'it'} again.")
+    return out
+
+
+def _display(method: str) -> str:
+    """The papers' spelling of a method (its class name), else the name as given."""
+    try:
+        from hashlib_core.methods import get_method_class
+
+        return get_method_class(method).__name__
+    except (ImportError, KeyError, ValueError):
+        return method
 
 
 def _select(records, *, variant: str | None = "any", **where) -> list[dict]:

@@ -394,6 +394,31 @@ def test_a_run_made_before_its_methods_revision_is_stale(tmp_path):
     df = R.load_results("smoke", root=root)
     assert len(df) == 2 and len(df.attrs["stale_records"]) == 1
     note = R.skipped_note(df)
-    assert note.startswith("1 stored run of CSQ was made before a change of its code (CSQ's BCE")
+    assert note.startswith("1 stored run of CSQ (the default runs at 16 bits, seed 1) was made "
+                           "before a change to its code (CSQ's BCE")
     assert any("the current csq code" in gap for gap in R.record_gaps(rec))
     assert not any("code" in gap for gap in R.record_gaps(R.read_record(new)))
+
+
+def test_the_stale_sentence_names_the_runs_and_the_shared_loss():
+    """Review 11 (9): the sentence on left-out runs says which runs (code lengths, seeds,
+    kinds, compactly), that SHNet shares CSQ's loss, and no jargon ("revision", "the
+    runner")."""
+    why = ("made with SHNet revision 1; the code is at revision 2: CSQ's BCE term in "
+           "float64")
+    runs = [f"results/cpu/cifar10-i/shnet/{b}b_seed{s}/record.json" for b in (16, 32, 64)
+            for s in (3, 4)]
+    runs += [f"results/cpu/cifar10-i/shnet/32b_seed{s}_{v}/record.json" for s in (0, 1, 2)
+             for v in ("budget-epochs80", "segments3", "parallel")]
+    (sentence,) = R.stale_sentences([f"{p}: {why}" for p in runs])
+    assert sentence.startswith(
+        "15 stored runs of SHNet (the default runs at 16, 32 and 64 bits, seeds 3 and 4; "
+        "the 80-epoch budget check at 32 bits, seeds 0–2; the variants `parallel` and "
+        "`segments3` at 32 bits, seeds 0–2) were made before a change to CSQ's loss, "
+        "which SHNet shares (CSQ's BCE term in float64)"), sentence
+    assert sentence.endswith("left out until the grid makes them again.")
+    assert "revision" not in sentence and "runner" not in sentence
+    from hashlib_core.results.store import describe_runs
+
+    assert describe_runs([{"n_bits": 32, "seed": s, "variant": None}
+                          for s in (0, 1, 2, 4)]) == "the default runs at 32 bits, seeds 0–2 and 4"
