@@ -109,7 +109,8 @@ def length_tables(results: pd.DataFrame, reported: pd.DataFrame, *, dataset: str
                                         n_bits=b)
             data = sub.assign(method=sub.method.map(display_name), scale=scale, metric=metric)
             caption = _length_caption(sub, runs, dataset=dataset, scale=scale, source=source,
-                                      missing=missing, notes=notes)
+                                      missing=missing, notes=notes,
+                                      left_out=left_out_note(results, sub, n_bits=b))
             title = f"{label[0].upper() + label[1:] if label.startswith('p') else label}, {b} bits"
             out.append(LengthTable(metric, b, title, caption, table, data, runs))
     return out
@@ -184,10 +185,38 @@ def _length_rows(sub: pd.DataFrame, reported: pd.DataFrame, runs: pd.DataFrame, 
     return table[columns], notes
 
 
+def left_out_note(results: pd.DataFrame, sub: pd.DataFrame, *, n_bits: int) -> str:
+    """The table's default runs that the store leaves out until the grid makes them again
+    (made before a change to their method's code: ``results.attrs["stale_records"]``,
+    :func:`hashlib_core.results.store.stale_runs`), per method of ``sub`` on its protocol:
+    a sentence, "" if none."""
+    from hashlib_core.results.store import changed_code, seed_list, stale_runs
+
+    stale = stale_runs(results.attrs.get("stale_records") or [])
+    parts = []
+    for r in sub.itertuples():
+        seeds = sorted({s["seed"] for s in stale if s["method"] == r.method
+                        and s["protocol"] == r.protocol and s["n_bits"] == n_bits
+                        and s["variant"] is None})
+        if not seeds:
+            continue
+        shown = (f"so it shows {MISSING}" if not r.n_seeds else
+                 f"so its mean rests on the other {int(r.n_seeds)}")
+        parts.append(f"{display_name(r.method)}'s {n_bits}-bit run"
+                     f"{'s' * (len(seeds) > 1)} with {seed_list(seeds)}, made before a "
+                     f"change to {changed_code(r.method)} ({shown})")
+    if not parts:
+        return ""
+    return ("Left out until the grid makes them again: " + "; ".join(parts)
+            + ". Every left-out run is listed on the [discussion page](discussion).")
+
+
 def _length_caption(sub: pd.DataFrame, runs: pd.DataFrame, *, dataset: str, scale: str,
-                    source: str | None, missing: list[str], notes: list[str]) -> str:
+                    source: str | None, missing: list[str], notes: list[str],
+                    left_out: str = "") -> str:
     """The caption of one length table: the paper's source and protocol, ours, the runs
-    behind it, the missing and doubtful paper values and the deviating runs."""
+    behind it, the missing and doubtful paper values, the runs left out until the grid
+    makes them again (:func:`left_out_note`) and the deviating runs."""
     from hashlib_core.report.reported import SOURCES
 
     rep_protocol = REPORTED_PROTOCOLS[dataset]
@@ -221,7 +250,8 @@ def _length_caption(sub: pd.DataFrame, runs: pd.DataFrame, *, dataset: str, scal
            f"each column is in bold; {MISSING} = not printed by the paper, or not "
            "run" if source else ". *Ours* is one run, or mean ± std (number of "
            f"seeds); the best value is in bold; {MISSING} = not run")
-        + "." + (f" The paper's table lists "
+        + (", or left out until the grid makes it again" if f"shows {MISSING}" in left_out else "")
+        + "." + (f" {left_out}" if left_out else "") + (f" The paper's table lists "
                  f"{' and '.join(display_name(m) for m in missing)}, but their "
                  f"{DATASET_NAMES[dataset]} cells are illegible in the scan "
                  "(`reported_results.csv` holds none), so their paper value is "

@@ -133,7 +133,7 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _seed_list(seeds) -> str:
+def seed_list(seeds) -> str:
     """``[0, 1, 2, 4]`` -> ``"seeds 0–2 and 4"``; one seed -> ``"seed 3"``."""
     seeds = sorted(set(seeds))
     spans: list[list[int]] = []
@@ -184,7 +184,7 @@ def describe_runs(runs: list[dict[str, Any]]) -> str:
         per_variant[v] = seeds_bits
 
     def where(seeds_bits: dict[tuple, list[int]]) -> str:
-        return ", and ".join(f"at {_and([str(b) for b in bits])} bits, {_seed_list(seeds)}"
+        return ", and ".join(f"at {_and([str(b) for b in bits])} bits, {seed_list(seeds)}"
                              for seeds, bits in seeds_bits.items())
 
     parts = [f"the default runs {where(per_variant.pop(None))}"] if None in per_variant \
@@ -202,7 +202,7 @@ def describe_runs(runs: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def _changed_code(method: str) -> str:
+def changed_code(method: str) -> str:
     """What changed for ``method``'s stale runs: "its code", or "CSQ's loss, which SHNet
     shares" when the change is in code ``method``'s class inherits from another method's."""
     try:
@@ -237,7 +237,7 @@ def stale_sentences(stale: list[str]) -> list[str]:
         out.append(
             f"{n} stored run{'s' * (n > 1)} of {escape(name)} ({describe_runs(runs)}) "
             f"{'were' if n > 1 else 'was'} made before a change to "
-            f"{_changed_code(method) if known else 'its code'} ({escape(runs[0]['note'], quote=False)}) "
+            f"{changed_code(method) if known else 'its code'} ({escape(runs[0]['note'], quote=False)}) "
             f"and {'are' if n > 1 else 'is'} left out until the grid makes "
             f"{'them' if n > 1 else 'it'} again.")
     return out

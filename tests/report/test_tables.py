@@ -171,3 +171,37 @@ def test_dsah_table_reads_each_method_on_its_grid_protocol(store):
     out = results_tables.length_tables(results, reported, dataset="cifar10", scale="smoke")
     t12 = next(t for t in out if t.metric == "precision_top5000" and t.n_bits == 12)
     assert f"protocol `{PROTOCOL}`" in t12.caption and set(t12.data.protocol) == {PROTOCOL}
+
+
+def test_length_table_captions_name_the_runs_left_out_until_the_grid_remakes_them(store):
+    """Review 11 (5): a method whose runs the store leaves out (made before a change to
+    its code) shows "—", and the caption says so instead of only "not run"; a method
+    whose mean rests on fewer seeds says which are left out."""
+    results = load_results("smoke", root=store)
+    p = results.protocol.iloc[0]
+    why = "made with SHNet revision 1; the code is at revision 2: a fix"
+    results.attrs["stale_records"] = [
+        f"{store}/smoke/{p}/shnet/16b_seed{s}/record.json: {why}" for s in (0, 1)] + [
+        f"{store}/smoke/{p}/csq/32b_seed4/record.json: {why}"]
+    out = results_tables.length_tables(results, load_reported(), dataset="cifar10",
+                                       scale="smoke")
+    t16, t32 = out[0], out[1]
+    assert "— = not printed by the paper, or not run, or left out until the grid makes " \
+        "it again." in t16.caption
+    assert "SHNet's 16-bit runs with seeds 0 and 1, made before a change to CSQ's loss, " \
+        "which SHNet shares (so it shows —)" in t16.caption
+    assert "CSQ's 32-bit run with seed 4, made before a change to its code (so its mean " \
+        "rests on the other 3)" in t32.caption
+    assert "or left out" not in t32.caption  # no method of it shows — for that reason
+    assert "left out" not in out[2].caption
+
+
+def test_intro_explains_a_dash_as_not_run_or_left_out():
+    """Review 11 (5): the intro's reading guide says that "—" may also be a run left out
+    until the grid makes it again, as the tables' captions do."""
+    from pathlib import Path
+
+    intro = (Path(__file__).resolve().parents[2] / "book" / "intro.md").read_text()
+    guide = " ".join(intro.split("## How to read a table", 1)[1].split())
+    assert '"—" means the run has not been made, or that its runs are left out until the ' \
+        "grid makes them again" in guide
