@@ -106,7 +106,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
         m = min(int(self.hparams["num_samples"]), int(n_train))
         omega = torch.randperm(n_train, generator=generator)[:m]
         self.omega = omega.to(self.omega.device)
-        self.sim_ratio.fill_(similarity_ratio(self.train_labels[self.omega], self.train_labels))
+        self.sim_ratio.fill_(self._sample_ratio(self.train_labels[self.omega]))
         passes = [
             omega[torch.randperm(m, generator=generator)]
             for _ in range(int(self.hparams["inner_epochs"]))
@@ -119,6 +119,37 @@ class ADSH(SizedBuffers, DeepHashMethod):
         r = float(self.sim_ratio)
         return soft_similarity(labels_a, labels_b, ratio=r if r > 0 else None)
 
+    def train_similarity(self, labels: torch.Tensor) -> torch.Tensor:
+        """S between ``labels`` and the whole training set: :meth:`similarity`, bit for bit.
+
+        A row of S depends only on the item's label vector, and a single-label dataset
+        has a handful of them (CIFAR-10: 10). The rows of each distinct label vector are
+        made once per outer iteration (:class:`_TargetRows`) and gathered, instead of a
+        (batch x n) product and three passes over it at every step: the same
+        floating-point operations on the same values, so the same S."""
+        r = float(self.sim_ratio)
+        rows = self._target_rows()
+        if r > 0 and rows is not None:
+            s = rows.targets(labels, r)
+            if s is not None:
+                return s
+        return self.similarity(labels, self.train_labels.to(labels))
+
+    def _target_rows(self) -> _TargetRows | None:
+        t = self.train_labels  # in-place changes (load_state_dict) bump its _version
+        key = (t.data_ptr(), tuple(t.shape), t._version)
+        if getattr(self, "_rows_key", None) != key:
+            self._rows_key = key
+            self._rows = _TargetRows.of(self.train_labels)
+        return self._rows
+
+    def _sample_ratio(self, sample_labels: torch.Tensor) -> float:
+        """r of the sample against the training set (:func:`similarity_ratio`, from the
+        per-pattern counts of :class:`_TargetRows` when there are few label vectors)."""
+        rows = self._target_rows()
+        ratio = rows.ratio(sample_labels) if rows is not None else None
+        return similarity_ratio(sample_labels, self.train_labels) if ratio is None else ratio
+
     def _check_ready(self) -> None:
         if self.codes.shape[0] == 0:
             raise ValueError("adsh: loss() called before setup() (no database codes V yet)")
@@ -130,7 +161,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
                 f"adsh: index must have shape ({u.shape[0]},), got {tuple(index.shape)}"
             )
         idx = index.to(self.codes.device)
-        s = self.similarity(labels.to(u.dtype), self.train_labels.to(u))
+        s = self.train_similarity(labels.to(u.dtype))
         v = self.codes.to(u)
         if self.training:
             self.u_bank[idx] = u.detach().to(self.u_bank)
@@ -144,7 +175,7 @@ class ADSH(SizedBuffers, DeepHashMethod):
         if self.omega.numel() == 0 or self.codes.shape[0] == 0:
             return
         u = self.u_bank[self.omega]
-        s = self.similarity(self.train_labels[self.omega], self.train_labels)
+        s = self.train_similarity(self.train_labels[self.omega])
         self.codes = adsh_update_codes(
             self.codes, u, s, self.omega, gamma=float(self.hparams["gamma"])
         ).to(self.codes)
@@ -154,3 +185,62 @@ class ADSH(SizedBuffers, DeepHashMethod):
         if self.codes.shape[0] == 0:
             return None
         return self.codes.clone()
+
+
+class _TargetRows:
+    """The rows of ADSH's soft targets S, one per distinct label vector of the training
+    set, to gather instead of recomputing (:meth:`ADSH.train_similarity`).
+
+    Made only for 0/1 labels with at most :attr:`MAX_PATTERNS` distinct vectors (a
+    multi-label set with thousands of label combinations keeps the direct product)."""
+
+    MAX_PATTERNS = 64
+
+    def __init__(self, patterns: torch.Tensor, share: torch.Tensor) -> None:
+        self.patterns = patterns  # (P, C) distinct label vectors
+        self.share = share  # (P, n) bool: pattern p shares a label with item j
+        self.counts = share.sum(dim=1)  # (P,) int64: items sharing a label
+        self._made: dict[tuple[torch.dtype, float], torch.Tensor] = {}
+
+    @classmethod
+    def of(cls, train_labels: torch.Tensor) -> _TargetRows | None:
+        if train_labels.numel() == 0 or not bool(((train_labels == 0) | (train_labels == 1)).all()):
+            return None
+        patterns = torch.unique(train_labels, dim=0)
+        if patterns.shape[0] > cls.MAX_PATTERNS:
+            return None
+        dtype = train_labels.dtype if train_labels.is_floating_point() else torch.float32
+        share = patterns.to(dtype) @ train_labels.to(dtype).T > 0
+        return cls(patterns, share)
+
+    def index(self, labels: torch.Tensor) -> torch.Tensor | None:
+        """The pattern of each row of ``labels``; None when a row is none of them."""
+        same = (labels[:, None, :] == self.patterns[None].to(labels)).all(dim=2)
+        if not bool(same.any(dim=1).all()):
+            return None
+        return same.to(torch.int8).argmax(dim=1)
+
+    def targets(self, labels: torch.Tensor, ratio: float) -> torch.Tensor | None:
+        """S of ``labels`` against the training set, as :func:`soft_similarity` makes it
+        (``share * (1 + r) - r`` in the labels' dtype), or None (a label vector unseen)."""
+        idx = self.index(labels)
+        if idx is None:
+            return None
+        dtype = labels.dtype if labels.is_floating_point() else torch.float32
+        key = (dtype, ratio)
+        if key not in self._made:
+            self._made = {key: self.share.to(dtype) * (1.0 + ratio) - ratio}
+        return self._made[key][idx.to(self.share.device)]
+
+    def ratio(self, labels: torch.Tensor) -> float | None:
+        """:func:`similarity_ratio` of ``labels`` against the training set, from counts."""
+        idx = self.index(labels)
+        if idx is None:
+            return None
+        n_sim = int(self.counts[idx.to(self.counts.device)].sum())
+        n_dis = labels.shape[0] * self.share.shape[1] - n_sim
+        if n_dis == 0:
+            raise ValueError(
+                f"similarity_ratio: all {labels.shape[0] * self.share.shape[1]} pairs share "
+                "a label; ADSH's soft similarity needs dissimilar pairs")
+        return n_sim / n_dis

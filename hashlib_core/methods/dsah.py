@@ -216,7 +216,7 @@ class DSAH(ADSH):
         """The code step: ADSH's closed-form update with the target term nu ||V - sign(L)||^2."""
         if self.omega.numel() == 0 or self.codes.shape[0] == 0:
             return
-        s = self.similarity(self.train_labels[self.omega], self.train_labels)
+        s = self.train_similarity(self.train_labels[self.omega])
         self.codes = adsh_update_codes(
             self.codes,
             self.u_bank[self.omega],

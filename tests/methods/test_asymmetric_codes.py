@@ -89,3 +89,43 @@ def test_methods_use_the_soft_targets(name):
     r = float(method.sim_ratio)
     assert r == pytest.approx(1 / 9, rel=0.2)
     assert sorted(torch.unique(s).tolist()) == pytest.approx([-r, 1.0])
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_gathered_targets_are_the_computed_ones_bit_for_bit(multi):
+    """ADSH's targets against the training set come from one row per label vector: the
+    same bits as soft_similarity (single-label, and multi-label with few combinations),
+    the same ratio; a label vector unseen in training, or too many distinct vectors, fall
+    back to the direct product."""
+    g = torch.Generator().manual_seed(3)
+    labels = _labels()
+    if multi:  # a second label on a third of the items: 20 distinct label vectors
+        extra = torch.eye(N_CLASSES)[(torch.arange(len(labels)) * 7) % N_CLASSES]
+        labels = ((labels + extra * (torch.arange(len(labels)) % 3 == 0)[:, None]) > 0).float()
+    method = create_method("adsh", K, N_CLASSES)
+    method.build(lambda: create_backbone("smallcnn", image_size=32))
+    method.setup(labels, g)
+    method.epoch_indices(0, len(labels), g)
+    sample = labels[method.omega]
+    assert float(method.sim_ratio) == float(torch.tensor(similarity_ratio(sample, labels)))
+    r = float(method.sim_ratio)
+    for rows in (sample, labels[:7], labels[:7].double()):
+        fast = method.train_similarity(rows)
+        slow = soft_similarity(rows, labels.to(rows), ratio=r)
+        assert fast.dtype == slow.dtype and torch.equal(fast, slow)
+    assert method._target_rows() is not None
+    unseen = torch.ones(2, N_CLASSES)
+    assert method._target_rows().targets(unseen, r) is None
+    assert torch.equal(method.train_similarity(unseen), soft_similarity(unseen, labels, ratio=r))
+
+
+def test_many_label_vectors_keep_the_direct_product():
+    labels = (torch.rand(300, N_CLASSES, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    method = create_method("adsh", K, N_CLASSES)
+    method.build(lambda: create_backbone("smallcnn", image_size=32))
+    method.setup(labels, torch.Generator().manual_seed(0))
+    assert method._target_rows() is None  # more than MAX_PATTERNS distinct label vectors
+    method.epoch_indices(0, len(labels), torch.Generator().manual_seed(0))
+    r = float(method.sim_ratio)
+    assert r == float(torch.tensor(similarity_ratio(labels[method.omega], labels)))
+    assert torch.equal(method.train_similarity(labels[:9]), soft_similarity(labels[:9], labels, ratio=r))
