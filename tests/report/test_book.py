@@ -437,3 +437,31 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
     # on a scale without tuning the same cell is a run of its own
     t = grid_status.grid_time(results.iloc[:2], cells, scale="paper")
     assert t["left_hours"] == pytest.approx((900 + 450) / 3600)
+
+
+def test_run_time_is_the_records_timings_total_on_every_page(tmp_path):
+    """Review 11 (11): the discussion's cost table and the run list use one definition of
+    a run's time: the total of the record's timings (every session of a resumed run),
+    else the provenance's wall time; a copied run counts nothing."""
+    import pandas as pd
+
+    rows = []
+    for name, total, wall, copied in (("a", 1500.0, 1200.0, None), ("b", None, 600.0, None),
+                                      ("c", 900.0, np.nan, "tune-x")):
+        folder = tmp_path / name
+        folder.mkdir()
+        timings = {} if total is None else {"total_s": total}
+        (folder / "record.json").write_text(json.dumps({"timings": timings, "history": []}))
+        rows.append({"protocol": "p", "method": "daph", "n_bits": 12, "seed": len(rows),
+                     "variant": None, "wall_time_s": wall, "copied_from": copied,
+                     "path": str(folder)})
+    results = pd.DataFrame(rows)
+    assert run_list.run_seconds(results).tolist()[:2] == [1500.0, 600.0]
+    assert np.isnan(run_list.run_seconds(results).iloc[2])
+    cost = grid_status.grid_cost(results)
+    assert cost.loc["DAPH", "runs"] == 2 and cost.loc["DAPH", "max_min"] == 25.0
+    listed = run_list.runs_table(results, protocol="p")
+    assert listed.wall_time_min.max() == cost.loc["DAPH", "max_min"]
+    text = grid_status.cost_text(cost)
+    assert "the longest single run took 25.0 min (DAPH)" in text
+    assert "every session of a resumed run" in text
