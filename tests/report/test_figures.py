@@ -354,6 +354,8 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
         tune, scale="smoke", protocol=PROTOCOL, n_bits=32, tuning=True))) == 7
     d = training.tuning_figure(hist, table, scale="smoke", protocol=PROTOCOL)
     assert "CSQ adam, lr 0.001 (0.500)" in d.caption
+    # review 11, item 20: the figure says its code length and seed
+    assert "scale `smoke`, 32 bits, seed 0)" in d.caption
     plt.close(d.fig)
 
 
@@ -506,3 +508,45 @@ def test_ablation_text_says_the_variants_runs_are_stale():
     prov = ablation_effects.ablation_provenance(res, protocol="cifar10-i", n_bits=32)
     assert prov.startswith("6 runs made at") and \
         "6 default runs of SHNet and CSQ, none of an ablation variant" in prov
+
+
+def test_protocols_table_writes_markdown_code_not_rst():
+    """Review 11, item 18: the protocols table showed ``cifar10-i`` with double backticks
+    (the reStructuredText of the protocol's docstring)."""
+    import pandas as pd
+
+    from hashlib_core.report import protocol_tables
+
+    usage = pd.DataFrame({("cpu", "planned"): [1], ("cpu", "stored"): [0]},
+                         index=["cifar10-adsh"])
+    text = protocol_tables.protocols_table(["cifar10-adsh"], usage).loc[0, "what it is"]
+    assert "``" not in text and "`cifar10-i`" in text
+
+
+def test_tsne_caption_names_the_runs_seed(store):
+    """Review 11, item 20: the t-SNE caption gave no seed."""
+    root, _ = store
+    panels = [("csq", *load_query_codes("smoke", PROTOCOL, "csq", 64, root=root))]
+    d = tsne.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL, run_seed=0,
+                         max_points=60)
+    plt.close(d.fig)
+    assert "the runs of seed 0; t-SNE random state 0)" in d.caption
+
+
+def test_retrieval_page_readme_and_stored_codes_agree_on_the_run():
+    """Review 11, item 20: the notebook asked for seed 3 and the README stored seed 3,
+    while the database codes are stored for seed 0 (the run the page shows)."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).parents[2]
+    nb = nbformat.read(repo / "notebooks" / "retrieval_examples.ipynb", as_version=4)
+    params = next(c.source for c in nb.cells if "seed = " in c.source)
+    seed = int(re.search(r"^seed = (\d+)", params, re.M)[1])
+    n_bits = int(re.search(r"^n_bits = (\d+)", params, re.M)[1])
+    readme = (repo / "README.md").read_text()
+    assert f"store_db_codes.py runs/artifacts --bits {n_bits} --seeds {seed}`" in readme
+    if not (repo / "results" / "cpu").is_dir():
+        pytest.skip("no committed cpu results")
+    assert (n_bits, seed) in examples.runs_with_db_codes(
+        "cpu", "cifar10-i", ["shnet", "csq"], root=repo / "results")
