@@ -43,12 +43,14 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   # ADSH's seeds 3-4, the budget robustness, then the DSAH table's baselines
   echo "csq revision 2: seeds 3-4|--methods csq --kinds main --datasets cifar10-i --seeds 3 4"
   echo "shnet revision 2: seeds 3-4|--methods shnet --kinds main --datasets cifar10-i --seeds 3 4"
-  echo "claims: dsah 32 bits|--methods dsah --kinds main --bits 32"
-  echo "claims: adsh 32 bits|--methods adsh --kinds main --datasets cifar10-adsh --bits 32"
+  echo "claims: dsah 32 bits seeds 0-2|--methods dsah --kinds main --bits 32 --seeds 0 1 2"
+  echo "claims: adsh 32 bits seeds 0-2|--methods adsh --kinds main --datasets cifar10-adsh --bits 32 --seeds 0 1 2"
+  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget"
+  echo "claims: dsah 32 bits seeds 3-4|--methods dsah --kinds main --bits 32 --seeds 3 4"
+  echo "claims: adsh 32 bits seeds 3-4|--methods adsh --kinds main --datasets cifar10-adsh --bits 32 --seeds 3 4"
   echo "revision 2: confound shnet parallel head|--methods shnet --kinds ablation --variants parallel"
   echo "claims: dsah seeds 3-4|--methods dsah --kinds main --seeds 3 4"
   echo "claims: adsh seeds 3-4|--methods adsh --kinds main --datasets cifar10-adsh --seeds 3 4"
-  echo "revision 2: budget shnet csq|--methods shnet csq --kinds budget"
   for m in itq ksh sdh fasth; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done

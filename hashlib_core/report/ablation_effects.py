@@ -54,12 +54,22 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
         ``map`` (mean over the variant's seeds), ``delta`` (variant minus default, both
         means over their seeds), ``noise``, ``beyond_noise`` (bool, or None without a
         noise estimate), ``runs`` and ``default_runs`` (the seeds behind each mean).
+        ``attrs["n_variants"]``: the ablation variants there are; ``attrs["stale"]``:
+        their runs that ``results`` left out as made with an earlier revision of
+        ``method`` (``results.attrs["stale_records"]``).
     """
+    from hashlib_core.results.store import stale_runs
     from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
 
     cols = ["description", "map", "delta", "noise", "beyond_noise"]
+    attrs = {"n_variants": len(ABLATION_DESCRIPTIONS), "stale": sum(
+        s["protocol"] == protocol and s["method"] == method and s["n_bits"] == n_bits
+        and s["variant"] in ABLATION_DESCRIPTIONS
+        for s in stale_runs(results.attrs.get("stale_records") or []))}
     if results.empty:
-        return pd.DataFrame(columns=cols)
+        empty = pd.DataFrame(columns=cols)
+        empty.attrs.update(attrs)
+        return empty
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)]
     default = sel[(sel.method == method) & sel.variant.isna()]["map"]
     stds = [sel[(sel.method == m) & sel.variant.isna()]["map"].std(ddof=1)
@@ -76,7 +86,29 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
         rows[v] = {"description": desc, "map": runs.mean(), "delta": delta, "noise": noise,
                    "beyond_noise": beyond, "runs": len(runs), "default_runs": len(default)}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=cols + ["runs", "default_runs"])
-    return out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+    out = out.reindex(out.delta.abs().sort_values(ascending=False).index) if len(out) else out
+    out.attrs.update(attrs)
+    return out
+
+
+def ablation_provenance(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
+                        method: str = "shnet", baseline: str = "csq") -> str:
+    """:func:`hashlib_core.report.provenance.provenance` of exactly the runs
+    :func:`ablation_effects` reads (``method``'s and ``baseline``'s default runs and
+    ``method``'s ablation variants at ``n_bits``), saying how many are of each kind."""
+    from hashlib_core.report.provenance import provenance
+    from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
+
+    if results.empty:
+        return provenance(results)
+    sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)]
+    dflt = sel[sel.method.isin([method, baseline]) & sel.variant.isna()]
+    var = sel[(sel.method == method) & sel.variant.isin(list(ABLATION_DESCRIPTIONS))]
+    kinds = (f"{len(dflt)} default run{'s' * (len(dflt) != 1)} of {display_name(method)} "
+             f"and {display_name(baseline)}, "
+             + (f"{len(var)} of the ablation variants" if len(var) else
+                "none of an ablation variant"))
+    return f"{provenance(pd.concat([dflt, var]))}: {kinds}"
 
 
 def seeds_words(effects: pd.DataFrame) -> str:
@@ -93,15 +125,21 @@ def seeds_words(effects: pd.DataFrame) -> str:
 
 def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
     """Sentences on which reconstructed choices of SHNet matter, from :func:`ablation_effects`."""
+    n_var, stale = effects.attrs.get("n_variants"), int(effects.attrs.get("stale") or 0)
+    left = (f" {stale} run{'s' * (stale != 1)} of the variants, made with an earlier "
+            f"version of the loss, {'are' if stale != 1 else 'is'} left out until the grid "
+            f"remakes {'them' if stale != 1 else 'it'}." if stale else "")
     if effects.empty:
-        return (f"No SHNet ablation run at {n_bits} bits is stored yet, so which "
-                "reconstructed choice matters is open.")
+        return ((f"None of SHNet's {n_var} ablation variants" if n_var else
+                 "No SHNet ablation variant") + f" has a current run at {n_bits} bits, so "
+                f"which reconstructed choice matters is open.{left}")
     top = effects.iloc[0]
     spread = effects.delta.abs().max()
     noise = effects.noise.iloc[0]
-    out = [f"Across the {len(effects)} variants at {n_bits} bits ({seeds_words(effects)}), "
-           f"the largest change of mAP@ALL from SHNet's default is {top.delta:+.4f} "
-           f"({top.description})."]
+    of = f" of {n_var}" if n_var else ""
+    out = [f"Across the {len(effects)}{of} variants with a current run at {n_bits} bits "
+           f"({seeds_words(effects)}), the largest change of mAP@ALL from SHNet's default "
+           f"is {top.delta:+.4f} ({top.description}).{left}"]
     if np.isnan(noise):
         out.append("The seed noise is not measured yet (fewer than two seeds of SHNet or "
                    "CSQ), so these changes cannot be weighed against it.")

@@ -23,6 +23,7 @@ from hashlib_core.report.claims import (
     _runs_of,
     compare,
     verdict,
+    verdict_lengths,
 )
 from hashlib_core.results import iter_records
 from hashlib_core.runner.grids import (
@@ -138,9 +139,12 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
                            & {r.seed for r in long if r.key["protocol"] == proto
                               and int(r.key["n_bits"]) == n_bits
                               and r.key["method"] == claim.compared})
+            stated = verdict_lengths(claim)
             row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits,
                    "method": claim.method, "against": claim.compared, "metric": claim.metric,
-                   "seeds": len(seeds)}
+                   "seeds": len(seeds), "in_claim": not stated or n_bits in stated,
+                   "main_epochs": next((int(r.record["config"]["epochs"]) for r in main
+                                        if r.key["method"] == claim.method), None)}
             for label, pool in (("main", main), ("long", long)):
                 a = [r for r in _runs_of(pool, proto, claim.method, n_bits) if r.seed in seeds]
                 b = [r for r in _runs_of(pool, proto, claim.compared, n_bits) if r.seed in seeds]
@@ -157,7 +161,7 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-HEAD_ROW = "CSQ's parallel head at SHNet's rate (same seeds)"
+HEAD_ROW = "SHNet with CSQ's parallel head, same rate and seeds"
 CLAIM_ROW = "CSQ at its own tuned rate (the claim)"
 
 

@@ -382,7 +382,7 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
     if claim.bits is not None:
         lengths = [b for b in lengths if b in claim.bits]
     focus = [b for b in lengths if claim.focus_bits is None or b in claim.focus_bits]
-    adj_level = 1 - (1 - LEVEL) / max(len(focus), 1)
+    adj_level = 1 - (1 - LEVEL) / max(len(verdict_lengths(claim, focus)), 1)
     other = claim.compared
     rows = []
     for n_bits in lengths:
@@ -420,12 +420,28 @@ def _std(values: np.ndarray) -> float:
     return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
 
 
+def verdict_lengths(claim: Claim, tested=()) -> list[int]:
+    """The k code lengths a claim's verdict rests on: its ``focus_bits``, else the lengths
+    the paper states it for (``bits``), else the ``tested`` ones. A length without runs
+    still counts: it can neither be dropped from "every length" nor shrink k."""
+    return sorted(claim.focus_bits or claim.bits or {int(b) for b in tested})
+
+
+def untested_lengths(claim: Claim, rows: pd.DataFrame) -> list[int]:
+    """The lengths of :func:`verdict_lengths` with no interval in ``rows`` (no run of one
+    of the two methods there yet)."""
+    lows = rows.low if "low" in rows else pd.Series(0.0, index=rows.index)
+    tested = {int(b) for b, low in zip(rows.n_bits, lows) if np.isfinite(low)}
+    return [b for b in verdict_lengths(claim, rows.n_bits) if b not in tested]
+
+
 def claim_verdict(claim: Claim, rows: pd.DataFrame) -> str:
-    """The claim's verdict from its rows at ``focus_bits`` (all rows if None), by the
-    multiplicity rule: supported when supported at every one of its k lengths (95%
-    intervals), not supported when at one of them the interval at level 1 - 0.05/k lies
-    on the other side, else inconclusive (also without rows)."""
-    sel = rows if claim.focus_bits is None else rows[rows.n_bits.isin(claim.focus_bits)]
+    """The claim's verdict from its rows at its k lengths (:func:`verdict_lengths`), by
+    the multiplicity rule: supported when supported at every one of them (95% intervals;
+    a length without runs is not supported yet), not supported when at one of them the
+    interval at level 1 - 0.05/k lies on the other side, else inconclusive (also without
+    rows)."""
+    sel = rows[rows.n_bits.isin(verdict_lengths(claim, rows.n_bits))]
     if sel.empty:
         return INCONCLUSIVE
     if "adj_low" in sel:
@@ -435,7 +451,7 @@ def claim_verdict(claim: Claim, rows: pd.DataFrame) -> str:
         adjusted = list(sel.verdict)
     if NOT_SUPPORTED in adjusted:
         return NOT_SUPPORTED
-    if (sel.verdict == SUPPORTED).all():
+    if (sel.verdict == SUPPORTED).all() and not untested_lengths(claim, rows):
         return SUPPORTED
     return INCONCLUSIVE
 
@@ -448,8 +464,13 @@ def evaluate_claims(runs: list[Run], reported: pd.DataFrame, *, scale: str,
 
 def seeds_short(claim: Claim, rows: pd.DataFrame, want: int = len(CLAIM_SEEDS)) -> list[str]:
     """Where a claim's compared methods have fewer than ``want`` seeds at its lengths, as
-    "CNNH: 1 of 5 at 16, 32 bits" phrases, one per method and count (empty when complete)."""
+    "CNNH: 1 of 5 at 16, 32 bits" phrases, one per method and count (empty when complete);
+    a length of :func:`verdict_lengths` without a row counts as 0 seeds of the claim's
+    method (rows exist only where it has runs)."""
     short: dict[tuple[str, int], list[int]] = {}
+    for b in verdict_lengths(claim, rows.n_bits):
+        if b not in set(rows.n_bits):
+            short.setdefault((claim.method, 0), []).append(int(b))
     for r in rows.itertuples():
         for m, n in ((r.method, r.n_seeds), (r.against, r.against_n_seeds)):
             if n < want:
@@ -464,4 +485,5 @@ def metric_name(metric: str) -> str:
 
 
 __all__ = ["CLAIMS", "Claim", "SOURCE_METHODS", "claim_protocol", "claim_verdict", "compare",
-           "default_runs", "evaluate_claim", "evaluate_claims", "seeds_short", "verdict"]
+           "default_runs", "evaluate_claim", "evaluate_claims", "seeds_short", "untested_lengths",
+           "verdict", "verdict_lengths"]

@@ -37,6 +37,7 @@ from hashlib_core.report.claims import (
     evaluate_claims,
     metric_name,
     seeds_short,
+    verdict_lengths,
 )
 from hashlib_core.report.names import display_name
 from hashlib_core.report.rankings import N_BOOT, rankings
@@ -65,7 +66,8 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     the difference with its 95% interval and the multiplicity-adjusted one, the verdict."""
     from hashlib_core.report.names import method_link
 
-    k = len([b for b in rows.n_bits if claim.focus_bits is None or b in claim.focus_bits])
+    lengths = verdict_lengths(claim, rows.n_bits)
+    k = len(lengths)
     other = claim.compared
     out = []
     for r in rows.itertuples():
@@ -77,7 +79,7 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
                 f"{_ours(r.against_mean, r.against_std, r.against_n_seeds)}")
         if r.missing:
             ours += f" ({display_name(other)} not run yet)"
-        focus = claim.focus_bits is None or r.n_bits in claim.focus_bits
+        focus = r.n_bits in lengths
         row = {
             "bits": str(r.n_bits) + ("" if focus else " (context)"),
             f"paper: {display_name(claim.method)} vs {display_name(other)}": paper,
@@ -95,10 +97,14 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
 def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
     if rows.empty:
         return "no run of both methods at this scale"
-    text = "; ".join(f"{r.n_bits} bits: {r.verdict}"
-                     + (f" ({display_name(claim.compared)} not run yet)" if r.missing else "")
-                     for r in rows.itertuples()
-                     if claim.focus_bits is None or r.n_bits in claim.focus_bits)
+    lengths = verdict_lengths(claim, rows.n_bits)
+    parts = {int(r.n_bits): f"{r.n_bits} bits: {r.verdict}"
+             + (f" ({display_name(claim.compared)} not run yet)" if r.missing else "")
+             for r in rows.itertuples() if r.n_bits in lengths}
+    if parts:  # a length the claim is stated for without runs is said, not dropped
+        parts.update({b: f"{b} bits: no current run of {display_name(claim.method)} yet"
+                      for b in lengths if b not in parts})
+    text = "; ".join(parts[b] for b in sorted(parts))
     if not text:
         return ("no run at " + ", ".join(str(b) for b in claim.focus_bits)
                 + " bits, the length the claim is about")
@@ -225,6 +231,12 @@ def robustness_text(rob: pd.DataFrame) -> str:
     for r in rob.itertuples():
         what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
                 f"(`{r.protocol}`)")
+        if not getattr(r, "in_claim", True):
+            what += (f", context only: {r.n_bits} bits is not one of the lengths this claim "
+                     "is stated for (the longer runs are made for another claim of the same "
+                     "two methods)")
+        main_epochs = getattr(r, "main_epochs", None)
+        main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
         if r.changes == "pending":
             parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
                          f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
@@ -232,7 +244,7 @@ def robustness_text(rob: pd.DataFrame) -> str:
             continue
         parts.append(
             f"Budget robustness of {what}, same {r.seeds} seeds: {_num(r.main_difference, True)} "
-            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at 40 epochs, "
+            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
             f"{_num(r.long_difference, True)} {interval_text(r.long_low, r.long_high)} "
             f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
             + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
@@ -318,8 +330,8 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> st
                f"{' and '.join(display_name(m) for m in coverage['methods'])} runs at "
                f"{coverage['n_bits']} bits: the 95% interval covers the true difference "
                f"{coverage['t3']:.1%} of the time with 3 seeds per method and "
-               f"{coverage['t5']:.1%} with 5; the percentile bootstrap over 3 seeds this "
-               f"page used before covered {coverage['bootstrap3']:.1%}.")
+               f"{coverage['t5']:.1%} with 5; a percentile bootstrap over 3 seeds (the interval "
+               f"of earlier versions of this book) covered {coverage['bootstrap3']:.1%}.")
     sel = ""
     if len(selection):
         sel = (" The DHEH and CSDH claims' baseline, re-derived from the tuning runs' "
@@ -474,7 +486,8 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
     cname = f"{page}_confound.csv"
     write_csv(conf, out_dir / cname)
     return (
-        f"**Table {n}. SHNet against CSQ without the learning-rate confound** "
+        f"**Table {n}. SHNet's serial head against CSQ's parallel head, at one learning "
+        "rate** "
         f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet with CSQ's parallel head "
         "is CSQ trained at SHNet's tuned rate, with the same seeds, so its row compares "
         "the heads alone, whatever rate CSQ's own tuning chose. "

@@ -5,9 +5,10 @@ mAC, bit balance) and :func:`hashlib_core.metrics.code_redundancy` (constant bit
 counted, mAC over the varying bits, near-duplicate groups, effective bits). They are read
 from a record's scalars (``query_*`` for the query codes; the bare names for the database
 codes of runs made after issue 24) and otherwise recomputed from the query codes stored
-with the run, so every stored run has a row. The database codes of the committed records
-are not stored, so their redundancy is known only for runs that computed it when they
-were evaluated; the book says which codes each number comes from.
+with the run, so every stored run has a row. Database codes are stored (bit-packed) only
+for the few runs the retrieval-examples page shows, so their redundancy is known only for
+runs that computed it when they were evaluated; the book says which codes each number
+comes from.
 
 Also here: the backfill of the query-code measures into the records
 (:func:`backfill_record`, :func:`backfill`; the command line is ``scripts/code_health.py``)
@@ -99,8 +100,7 @@ def health_from_records(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         ``bit_balance``, ``constant_bits`` (a fraction), ``n_constant_bits``,
         ``varying_bits``, ``mac_varying``, ``dup_groups``, ``redundant_bits``,
         ``effective_bits``); the database values ``db_mac``, ``db_distinct_bits`` and
-        ``db_<redundancy key>`` (NaN when the record does not store them: the database
-        codes of the committed records are not kept); ``source`` (``"record"`` when every
+        ``db_<redundancy key>`` (NaN when the record does not store them); ``source`` (``"record"`` when every
         query value was stored, ``"codes"`` when they were recomputed from the stored
         query codes).
     """
@@ -241,51 +241,63 @@ def health_text(table: pd.DataFrame, n_bits: int) -> str:
     return " ".join(out)
 
 
+def _health_headers() -> dict[str, str]:
+    """The code-health table's columns, header -> what the caption says of it: one list
+    for both, so the caption describes exactly the columns the table shows."""
+    return {"effective bits": f"principal components explaining {EFFECTIVE_VARIANCE:.0%} "
+                              f"of the codes' variance",
+            "distinct bits": "different bit columns up to sign (every constant bit "
+                             "together counts once)",
+            "constant bits": "bits with one value on every query code, each counted",
+            "near-copy groups (varying bits)": f"connected groups of varying bits with "
+            f"|r| ≥ {DUPLICATE_THRESHOLD}, the number of varying bits in brackets",
+            "mAC, query codes, varying bits": "mean absolute correlation over pairs of "
+            "varying bits of the query codes (the bit-correlation matrices' mAC is over all "
+            "bits of the database codes, where a constant bit counts as uncorrelated)",
+            "flagged": f"fewer effective bits than {FLAG_SHARE:.0%} of the length"}
+
+
 def health_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The table for the page: readable headers, formatted numbers, display names."""
+    """The table for the page: readable headers (:func:`_health_headers`), formatted
+    numbers, display names. The distinct codes, the database codes' mAC and the bit
+    balance are in the CSV: one table of every measure would not fit the page."""
     if table.empty:
         return table
     bad = set(flagged(table).index)
-    out = pd.DataFrame(index=[display_name(m) for m in table.index])
 
     def frac(v, n):
         return MISSING if pd.isna(v) else f"{int(v)} of {int(n)}"
 
-    out["effective bits"] = [frac(r.effective_bits, r.n_bits) for r in table.itertuples()]
-    out["distinct bits"] = [frac(r.distinct_bits, r.n_bits) for r in table.itertuples()]
-    out["constant bits"] = [str(int(v)) for v in table.n_constant_bits]
-    out["near-copy groups (varying bits)"] = [
-        f"{int(r.dup_groups)} ({int(r.varying_bits)})" for r in table.itertuples()]
-    out["mAC of the varying bits"] = [MISSING if pd.isna(v) else f"{v:.3f}"
-                                      for v in table.mac_varying]
-    out["flagged"] = ["yes" if m in bad else "no" for m in table.index]
-    # (the distinct codes, the database codes' mAC and the bit balance are in the CSV:
-    # one table of every measure would not fit the page)
+    rows = list(table.itertuples())
+    values = [
+        [frac(r.effective_bits, r.n_bits) for r in rows],
+        [frac(r.distinct_bits, r.n_bits) for r in rows],
+        [str(int(r.n_constant_bits)) for r in rows],
+        [f"{int(r.dup_groups)} ({int(r.varying_bits)})" for r in rows],
+        [MISSING if pd.isna(r.mac_varying) else f"{r.mac_varying:.3f}" for r in rows],
+        ["yes" if r.Index in bad else "no" for r in rows],
+    ]
+    out = pd.DataFrame(dict(zip(_health_headers(), values, strict=True)),
+                       index=[display_name(m) for m in table.index])
     out.index.name = "method"
     return out
 
 
 def health_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: int) -> str:
-    """Caption of the code-health table: the computed sentences first."""
+    """Caption of the code-health table: the computed sentences first, then each column
+    of :func:`health_display` (the same header list)."""
     if table.empty:
         return health_text(table, n_bits)
     sources = set(table.source)
     how = ("read from the records" if sources == {"record"} else
            "computed from the stored query codes" if sources == {"codes"} else
            "read from the records or computed from the stored query codes")
+    columns = "; ".join(f"*{h}* = {d}" for h, d in _health_headers().items())
     return (f"{health_text(table, n_bits)} **Code health, {n_bits} bits** (`{protocol}`, "
-            f"scale `{scale}`, seed 0, {len(table)} runs), on the query codes ({how}; the "
-            f"database codes of the committed runs are not stored): *effective bits* = "
-            f"principal components explaining {EFFECTIVE_VARIANCE:.0%} of the codes' "
-            f"variance; *distinct bits* = different bit columns up to sign (every constant "
-            f"bit together counts once); *constant bits* each counted; *near-dup. groups* = "
-            f"connected groups of varying bits with |r| ≥ {DUPLICATE_THRESHOLD}, the number "
-            f"of varying bits in brackets; *codes* = distinct codes among the queries; *mAC, "
-            f"varying* = mean absolute correlation over pairs of varying bits; *mAC, all "
-            f"(db)* = the matrices' mAC over the database codes, which counts a constant bit "
-            f"as uncorrelated; *balance* = mean over bits of |mean of the bit| (0 = every bit "
-            f"splits the codes in half). *Flagged*: fewer "
-            f"effective bits than {FLAG_SHARE:.0%} of the length.")
+            f"scale `{scale}`, seed 0, one run per method, {len(table)} methods), on the "
+            f"query codes ({how}): every run stores its query codes, while database codes "
+            f"are stored, bit-packed, only for the few runs the retrieval-examples page "
+            f"shows. {columns}.")
 
 
 def lengths_table(root: str | Path = "results", *, scale: str, protocol: str,
@@ -296,10 +308,8 @@ def lengths_table(root: str | Path = "results", *, scale: str, protocol: str,
     frames = [health_table(root, scale=scale, protocol=protocol, n_bits=b, methods=methods,
                            seed=seed) for b in bits]
     frames = [f for f in frames if len(f)]
-    if not frames:
-        return health_table(root, scale=scale, protocol=protocol, n_bits=bits[0],
-                            methods=methods, seed=seed)
-    return pd.concat(frames)
+    return pd.concat(frames) if frames else health_table(
+        root, scale=scale, protocol=protocol, n_bits=bits[0], methods=methods, seed=seed)
 
 
 def lengths_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -377,8 +387,7 @@ def hadamard_text(n_classes: int = 10, bits: tuple[int, ...] = (32, 64)) -> str:
 
 # --------------------------------------------------------------------------- backfill
 def _same(a: Any, b: Any) -> bool:
-    """Equal up to float rounding (a recomputation may differ in the last bit: not worth
-    a rewrite)."""
+    """Equal up to float rounding (a last-bit difference is not worth a rewrite)."""
     if a is None or b is None:
         return a is None and b is None
     return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=1e-15))
@@ -389,7 +398,7 @@ def backfill_record(path: str | Path, *, write: bool = True) -> bool:
     :data:`hashlib_core.metrics.CODE_REDUNDANCY_KEYS` (redundancy) and
     :data:`hashlib_core.metrics.CODE_HEALTH_KEYS` (code health, which records made before
     issue 13 lack) to one record, recomputed from its stored query codes. Database values
-    are not touched: the committed records do not keep their database codes.
+    are not touched (most runs do not store their database codes).
 
     Idempotent: a record whose values are already right is not rewritten. The record is
     written atomically (:func:`hashlib_core.atomic.atomic_write`), compact as
@@ -474,11 +483,7 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 def _verdict(low: float, high: float) -> str:
     if not np.isfinite(low):
         return MISSING
-    if low > 0:
-        return "better"
-    if high < 0:
-        return "worse"
-    return "no difference shown"
+    return "better" if low > 0 else "worse" if high < 0 else "no difference shown"
 
 
 def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-centres",
@@ -495,7 +500,7 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
         of the query codes), ``diff, low, high`` (alternative - default and its 95% Welch
         interval over seeds), ``verdict``.
     """
-    from hashlib_core.results import load_results
+    from hashlib_core.results import load_results, read_record
     from hashlib_core.runner import grids
 
     protocol = protocol or grids.BOOK_PROTOCOLS[scale]["cifar10"]
@@ -517,10 +522,9 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
             diff, low, high = _welch(a, d)
 
             def eff(frame):
-                if frame.empty:
-                    return np.nan
-                recs = _records(frame)
-                return float(health_from_records(recs).effective_bits.mean())
+                return np.nan if frame.empty else float(
+                    health_from_records([read_record(p) for p in frame.path]
+                                        ).effective_bits.mean())
 
             rows.append({"method": m, "n_bits": b, "runs_alt": len(a), "runs_default": len(d),
                          "expected_alt": sum(c.method == m and c.n_bits == b
@@ -533,12 +537,6 @@ def alternative_rows(root: str | Path, scale: str, *, name: str = "bernoulli-cen
                          "diff": diff, "low": low, "high": high,
                          "verdict": _verdict(low, high)})
     return pd.DataFrame(rows)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from hashlib_core.results import read_record
-
-    return [read_record(p) for p in frame.path]
 
 
 def _ms(mean: float, std: float, n: int) -> str:
@@ -563,12 +561,14 @@ def alternatives_section(root: str | Path, scale: str, *,
     from hashlib_core.report.names import method_link
     from hashlib_core.runner import grids
 
-    rows = alternative_rows(root, scale, name=name)
+    protocol = grids.BOOK_PROTOCOLS[scale]["cifar10"]
+    rows = alternative_rows(root, scale, name=name, protocol=protocol)
     desc = grids.ALTERNATIVE_DESCRIPTIONS.get(name, name)
     variant = grids.alternative_variant(name)
     planned = int(rows.expected_alt.sum()) if len(rows) else 0
     have = int(rows.runs_alt.sum()) if len(rows) else 0
-    head = (f"**The `{variant}` alternative** ({desc}), scale `{scale}`: "
+    head = (f"**The `{variant}` alternative** ({desc}), protocol `{protocol}`, scale "
+            f"`{scale}`: "
             + (f"{have} of {planned} planned runs exist." if planned else
                f"{have} runs exist; the `{scale}` grid plans none (the cpu grid runs it)."))
     if have == 0:

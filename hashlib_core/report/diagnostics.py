@@ -21,7 +21,15 @@ def ablation_table(results: pd.DataFrame, *, protocol: str, n_bits: int,
     -------
     pandas.DataFrame
         Index: descriptions; columns: the metrics (strings) and ``seeds`` (int).
+        ``attrs["variant_rows"]``: the descriptions of the ablation variants (every row
+        but the default and the baseline); ``attrs["stale"]``: per variant row, its runs
+        that ``results`` left out as made with an earlier revision of the method
+        (``results.attrs["stale_records"]``, :func:`hashlib_core.results.load_results`).
     """
+    from hashlib_core.results.store import stale_runs
+
+    old = [s for s in stale_runs(results.attrs.get("stale_records") or [])
+           if s["protocol"] == protocol and s["n_bits"] == n_bits and s["method"] == method]
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)] \
         if not results.empty else results
     order = [(method, None, f"{display_name(method)} (default)")]
@@ -42,16 +50,32 @@ def ablation_table(results: pd.DataFrame, *, protocol: str, n_bits: int,
                 row[k] = f"{vals.mean():.3f} ± {vals.std(ddof=1):.3f}"
         row["seeds"] = len(sub)
         rows[desc] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.attrs["variant_rows"] = [desc for _, v, desc in order[1:-1]]
+    out.attrs["stale"] = {desc: sum(s["variant"] == v for s in old)
+                          for _, v, desc in order[1:-1]}
+    return out
 
 
 def ablation_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: int) -> str:
-    """Caption of :func:`ablation_table`."""
-    have = int((table.seeds > 0).sum())
+    """Caption of :func:`ablation_table`: how many of the ablation variants (the default
+    and the baseline rows not counted) have a current run, and the runs left out as made
+    with an earlier version of the method."""
+    variants = [d for d in table.attrs.get("variant_rows", list(table.index[1:-1]))
+                if d in table.index]
+    have = int((table.loc[variants, "seeds"] > 0).sum()) if variants else 0
+    stale = int(sum((table.attrs.get("stale") or {}).values()))
     multi = int((table.seeds > 1).sum())
+    left = (f"; {stale} run{'s' * (stale != 1)} of the variants, made with an earlier "
+            f"version of the loss, {'are' if stale != 1 else 'is'} left out until the "
+            f"grid remakes {'them' if stale != 1 else 'it'}" if stale else "")
+    rest = table.drop(index=variants)
+    ref = ", ".join(f"{d}: {int(n)} run{'s' * (n != 1)}" for d, n in rest.seeds.items())
     return (f"**SHNet ablation, {n_bits} bits** (protocol `{protocol}`, scale `{scale}`): "
             f"mAP@ALL, precision within Hamming radius 2 and mAC (mean absolute correlation "
-            f"between bits) of each variant, mean ± standard deviation over seeds where "
-            f"there are several ({multi} rows), the value of the one seed otherwise; "
-            f"*seeds* = number of runs ({MISSING} = not run). {have} of {len(table)} rows "
-            f"have a run.")
+            f"between all bits of the database codes, as in the bit-correlation matrices) "
+            f"of each variant, mean ± standard deviation over seeds where there are several "
+            f"({multi} rows), the value of the one seed otherwise; *seeds* = number of "
+            f"runs ({MISSING} = none). {have} of the {len(variants)} ablation variants "
+            f"ha{'s' if have == 1 else 've'} a current run{left}. The other rows ({ref}) "
+            f"are the default and the reference the variants are compared with.")

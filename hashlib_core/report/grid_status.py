@@ -1,5 +1,6 @@
 """What a grid plans, holds and costs: the runs and seeds stored of those planned, the
-stored runs' wall time, and the machine time of the whole grid."""
+stored runs' machine time (:func:`~hashlib_core.report.run_list.run_seconds`), and the
+machine time of the whole grid."""
 
 from __future__ import annotations
 
@@ -82,9 +83,11 @@ def seeds_text(results: pd.DataFrame, cells, *, methods=None) -> str:
 
 
 def grid_cost(results: pd.DataFrame, *, protocol: str | None = None) -> pd.DataFrame:
-    """Wall time of the stored runs of ``protocol`` (None: every protocol), per method
-    (minutes). A run copied from its tuning winner has no wall time of its own and is not
-    counted (the winner is).
+    """Machine time of the stored runs of ``protocol`` (None: every protocol), per method
+    (minutes), each run's as :func:`~hashlib_core.report.run_list.run_seconds` defines it
+    (the total of the record's timings, else its wall time: the run list's definition). A
+    run copied from its tuning winner has no time of its own and is not counted (the
+    winner is).
 
     Returns
     -------
@@ -92,37 +95,46 @@ def grid_cost(results: pd.DataFrame, *, protocol: str | None = None) -> pd.DataF
         Index: methods (display names), ordered by total; columns ``runs``,
         ``median_min``, ``max_min``, ``total_min``.
     """
+    from hashlib_core.report.run_list import run_seconds
+
     cols = ["runs", "median_min", "max_min", "total_min"]
-    if results.empty or "wall_time_s" not in results.columns:
+    if results.empty:
         return pd.DataFrame(columns=cols)
-    sel = results[results.wall_time_s.notna()]
+    sel = results.assign(run_s=run_seconds(results))
+    sel = sel[sel.run_s.notna()]
     if protocol is not None:
         sel = sel[sel.protocol == protocol]
     if sel.empty:
         return pd.DataFrame(columns=cols)
-    g = sel.groupby("method").wall_time_s
+    g = sel.groupby("method").run_s
     out = pd.DataFrame({"runs": g.size(), "median_min": g.median() / 60,
                         "max_min": g.max() / 60, "total_min": g.sum() / 60})
     out = out.sort_values("total_min", ascending=False)
     return out.rename(index=display_name)
 
 
+#: what a run's machine time is, for the pages (:func:`~hashlib_core.report.run_list.run_seconds`)
+RUN_TIME = ("the total of the timings its record holds (training, validation, encoding the "
+            "database and evaluation, every session of a resumed run), as on the run list")
+
+
 def cost_text(cost: pd.DataFrame) -> str:
-    """One sentence on the stored runs' wall time, from :func:`grid_cost`."""
+    """One sentence on the stored runs' machine time, from :func:`grid_cost`, saying what
+    a run's time is."""
     if cost.empty:
-        return "No run with a recorded wall time is stored."
+        return "No run with a recorded time is stored."
     runs = int(cost.runs.sum())
     total = cost.total_min.sum()
-    return (f"{runs} stored runs with a wall time of their own, {total / runs:.1f} min per "
-            f"run on average; the longest single run took {cost.max_min.max():.1f} min "
-            f"({cost.max_min.idxmax()}).")
+    return (f"{runs} stored runs with a time of their own, {total / runs:.1f} min per run "
+            f"on average; the longest single run took {cost.max_min.max():.1f} min "
+            f"({cost.max_min.idxmax()}). A run's time is {RUN_TIME}.")
 
 
 def grid_time(results: pd.DataFrame, cells, *, scale: str) -> dict:
     """The machine time of a whole grid (``cells``, :func:`hashlib_core.runner.grids.grid`): the
-    stored runs' wall time, and an estimate for the cells without a record, each at the
-    median of the stored runs of its method and protocol (else of its protocol's deep or
-    shallow runs, else of all). A cell that will be copied from its tuning winner (the
+    stored runs' machine time (:func:`~hashlib_core.report.run_list.run_seconds`), and an
+    estimate for the cells without a record, each at the median of the stored runs of its
+    method and protocol (else of its protocol's deep or shallow runs, else of all). A cell that will be copied from its tuning winner (the
     tuned main cell at the tuning length and seed) costs nothing.
 
     Returns
@@ -132,25 +144,27 @@ def grid_time(results: pd.DataFrame, cells, *, scale: str) -> dict:
         from a tuning winner), ``left`` (cells without a record), ``left_hours``
         (estimate), ``total_hours``, ``cells``.
     """
+    from hashlib_core.report.run_list import run_seconds
     from hashlib_core.runner import grids
 
     have = {}
     if not results.empty:
+        results = results.assign(run_s=run_seconds(results))
         for r in results.itertuples():
             variant = r.variant if isinstance(r.variant, str) else None
-            have[(r.protocol, r.method, int(r.n_bits), int(r.seed), variant)] = r.wall_time_s
-    timed = results[results.wall_time_s.notna()] if not results.empty else results
-    overall = float(timed.wall_time_s.median()) if len(timed) else float("nan")
+            have[(r.protocol, r.method, int(r.n_bits), int(r.seed), variant)] = r.run_s
+    timed = results[results.run_s.notna()] if not results.empty else results
+    overall = float(timed.run_s.median()) if len(timed) else float("nan")
 
     def median(cell) -> float:
         if not len(timed):
             return float("nan")
         same = timed[(timed.protocol == cell.protocol) & (timed.method == cell.method)]
         if len(same):
-            return float(same.wall_time_s.median())
+            return float(same.run_s.median())
         family = list(DEEP) if cell.method in DEEP else list(grids.SHALLOW)
         kin = timed[(timed.protocol == cell.protocol) & timed.method.isin(family)]
-        return float(kin.wall_time_s.median()) if len(kin) else overall
+        return float(kin.run_s.median()) if len(kin) else overall
 
     stored_s = left_s = 0.0
     stored = copied = left = 0

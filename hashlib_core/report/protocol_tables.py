@@ -127,8 +127,10 @@ def protocols_table(names: list[str], usage: pd.DataFrame) -> pd.DataFrame:
                 for s in scales if u[(s, "planned")] or u[(s, "stored")]]
         rows.append({"protocol": f"`{name}`", "runs (scale: stored of planned)":
                      "; ".join(used) or "no run planned at any scale",
-                     "what it is": re.sub(r"\s*\(topk None\)", "",  # a Python value
-                                          " ".join(describe_protocol(name).split()))})
+                     "what it is": re.sub(  # reStructuredText ``code`` -> Markdown `code`
+                         r"``([^`]+)``", r"`\1`",
+                         re.sub(r"\s*\(topk None\)", "",  # a Python value
+                                " ".join(describe_protocol(name).split())))})
     return pd.DataFrame(rows, columns=["protocol", "runs (scale: stored of planned)",
                                        "what it is"])
 

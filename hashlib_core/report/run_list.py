@@ -44,11 +44,7 @@ def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     sel["variant"] = sel.variant.fillna("")
     info = [_record_info(p) for p in sel.path]
     sel["epochs"] = [i[0] for i in info]
-    # the record's timings cover every session of a resumed run; the provenance's wall
-    # time only the last one
-    sel["wall_time_min"] = [t / 60 if t is not None else
-                            (w / 60 if w is not None and not pd.isna(w) else np.nan)
-                            for (_, t, _), w in zip(info, sel.get("wall_time_s", [None] * len(sel)))]
+    sel["wall_time_min"] = _seconds(sel, [t for _, t, _ in info], copies=True) / 60
     sel["deviates"] = ["; ".join(i[2]) for i in info]
     sel["record"] = [str(Path(p) / "record.json") for p in sel.path]
     for c in cols:
@@ -58,6 +54,31 @@ def runs_table(results: pd.DataFrame, *, protocol: str) -> pd.DataFrame:
     sel["_order"] = [rank.get(m, len(rank)) for m in sel.method]
     sel = sel.sort_values(["_order", "method", "variant", "n_bits", "seed"])
     return sel[cols].reset_index(drop=True)
+
+
+def run_seconds(results: pd.DataFrame) -> pd.Series:
+    """Machine time of each stored run (seconds, aligned with ``results``), one definition
+    for every page: the total of the record's timings (training, validation, encoding the
+    database and evaluation, every session of a resumed run), else the provenance's wall
+    time (``wall_time_s``: the last session only); NaN for a run copied from its tuning
+    run (``copied_from``), which cost nothing of its own."""
+    paths = results.path if "path" in results.columns else [None] * len(results)
+    totals = [_record_info(p)[1] if isinstance(p, str) else None for p in paths]
+    return _seconds(results, totals, copies=False)
+
+
+def _seconds(results: pd.DataFrame, totals: list, *, copies: bool) -> pd.Series:
+    """The record's timings total (``totals``), else ``wall_time_s``; NaN for a copied run
+    unless ``copies`` (the run list shows the copy's own timings)."""
+    walls = results["wall_time_s"] if "wall_time_s" in results.columns \
+        else pd.Series(np.nan, index=results.index)
+    copied = results["copied_from"] if "copied_from" in results.columns \
+        else pd.Series(None, index=results.index, dtype=object)
+    out = [np.nan if not copies and isinstance(c, str) and c
+           else float(t) if t is not None
+           else (float(w) if w is not None and not pd.isna(w) else np.nan)
+           for t, w, c in zip(totals, walls, copied, strict=True)]
+    return pd.Series(out, index=results.index, dtype=float)
 
 
 def _record_info(path: str) -> tuple[int | None, float | None, list[str]]:

@@ -27,7 +27,7 @@ def validation_gap(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         trained = set(splits["train"]["indices"]) | set((splits.get("val") or {})
                                                         .get("indices", []))
         out["db_trained"] = sum(i in trained for i in splits["database"]["indices"])
-    val, query = [], []
+    rows = []
     for rec in iter_records(root, scale=scale):
         key = rec["key"]
         if key["protocol"] != protocol or key["n_bits"] != n_bits or key["variant"] \
@@ -36,12 +36,53 @@ def validation_gap(results: pd.DataFrame, root: str, *, scale: str, protocol: st
         vals = [h["val_map"] for h in rec.get("history") or [] if h.get("val_map") is not None]
         q = (rec.get("scalars") or {}).get("map")
         if vals and q is not None:
-            val.append(max(vals))
-            query.append(float(q))
-    out["runs"] = len(val)
-    out["val_median"] = float(np.median(val)) if val else np.nan
-    out["query_median"] = float(np.median(query)) if query else np.nan
+            rows.append({"method": key["method"], "val": max(vals), "query": float(q)})
+    runs = pd.DataFrame(rows, columns=["method", "val", "query"])
+    out["runs"] = len(runs)
+    out["val_median"] = float(runs.val.median()) if len(runs) else np.nan
+    out["query_median"] = float(runs["query"].median()) if len(runs) else np.nan
+    per = runs.groupby("method", sort=False).agg(val=("val", "mean"), query=("query", "mean"),
+                                                  runs=("val", "size"))
+    per["gap"] = per.val - per["query"]
+    per["asymmetric"] = [_learns_database_codes(m) for m in per.index]
+    out["per_method"] = per.loc[[m for m in DEEP if m in per.index]]
     return out
+
+
+def _learns_database_codes(method: str) -> bool:
+    """Whether ``method`` learns its training items' codes directly and uses them as
+    their database codes (:attr:`hashlib_core.methods.base.Method.asymmetric`)."""
+    from hashlib_core.methods import get_method_class
+
+    return bool(getattr(get_method_class(method), "asymmetric", False))
+
+
+def method_gaps_text(gap: dict) -> str:
+    """Per method: its best validation mAP minus its query mAP@ALL (mean over its default
+    runs), and how the methods that learn their training items' codes directly compare
+    with the others, from :func:`validation_gap` (every number computed)."""
+    from hashlib_core.report.names import display_name
+
+    per = gap.get("per_method")
+    if per is None or per.empty:
+        return "No default run of a deep method with a validation history is stored."
+    own = per[per.asymmetric]
+    rest = per[~per.asymmetric]
+    text = (f"Best validation mAP minus query mAP@ALL at {gap['n_bits']} bits, per method "
+            "(mean over its default runs): " + ", ".join(
+                f"{display_name(m)} {r.gap:+.2f}" for m, r in per.sort_values(
+                    "gap", ascending=False).iterrows()) + ".")
+    if own.empty or rest.empty:
+        return text
+    median = float(rest.gap.median())
+    top = rest.gap.idxmax()
+    gaps = [f"{r.gap:+.2f}" for r in own.itertuples()]
+    return text + (
+        f" {' and '.join(display_name(m) for m in own.index)}, which learn their training "
+        "items' codes directly and search them as the validation database, show "
+        f"{'gaps' if len(gaps) > 1 else 'a gap'} of {' and '.join(gaps)}; over the other "
+        f"{len(rest)} methods the median gap is {median:+.2f} and the largest "
+        f"{rest.gap.max():+.2f} ({display_name(top)}).")
 
 
 def validation_gap_text(gap: dict) -> str:
@@ -55,7 +96,7 @@ def validation_gap_text(gap: dict) -> str:
                 f"median query mAP@ALL {gap['query_median']:.3f}. ")
     if not all(gap.get(k) for k in ("query", "database", "train", "val")):
         return head + (f"The sizes of the splits of `{p}` are not stored, so the two "
-                       "searches cannot be compared here.")
+                       "searches cannot be compared here. " + method_gaps_text(gap))
     db, trained = gap["database"], gap.get("db_trained")
     unseen = "" if trained is None else (
         f", of which {db - trained:,} were never trained on (the other {trained:,} are "
@@ -67,14 +108,13 @@ def validation_gap_text(gap: dict) -> str:
         f"{gap['query']:,} queries search the {db:,}-image database{unseen}, encoded by "
         f"the network like the queries themselves. Both sets of queries are unseen images; "
         f"the difference is the database, so the validation mAP is expected to be the "
-        f"higher number (for ADSH, DSAH and DAPH even more so: their training items' codes "
-        f"are learned directly). It is used only to choose epochs and settings, never as a "
-        f"result.")
+        f"higher number. It is used only to choose epochs and settings, never as a "
+        f"result. " + method_gaps_text(gap))
 
 
 def learned_share_text(root: str, *, scale: str, protocol: str) -> str:
     """How many database items of a protocol are training items, i.e. carry the codes an
-    asymmetric method (ADSH, DSAH, DAPH) learns directly; the rest are encoded. Read
+    asymmetric method (ADSH, DSAH) learns directly; the rest are encoded. Read
     from the protocol manifest stored with the runs."""
     from hashlib_core.results import load_manifest
 

@@ -320,7 +320,8 @@ def tuning_figure(hist: pd.DataFrame, table: pd.DataFrame, *, scale: str, protoc
     take = ("The winning settings: " + "; ".join(
         f"{display_name(r.method)} {r.setting} ({r.best_val_map:.3f})"
         for r in win.itertuples()) + ".")
-    cap = (f"{take} **Validation curves of the tuning runs** ({protocol}, scale `{scale}`): "
+    cap = (f"{take} **Validation curves of the tuning runs** ({protocol}, scale `{scale}`, "
+           f"{int(table.n_bits.iloc[0])} bits, seed {int(table.seed.iloc[0])}): "
            f"validation mAP per epoch of every setting tried, one panel per method, the "
            f"winner in colour, the other settings in grey.")
     alt = (f"{len(methods)} small line charts of validation mAP against epoch, one per "

@@ -437,3 +437,64 @@ def test_grid_time_counts_stored_runs_and_estimates_the_rest():
     # on a scale without tuning the same cell is a run of its own
     t = grid_status.grid_time(results.iloc[:2], cells, scale="paper")
     assert t["left_hours"] == pytest.approx((900 + 450) / 3600)
+
+
+def test_run_time_is_the_records_timings_total_on_every_page(tmp_path):
+    """Review 11 (11): the discussion's cost table and the run list use one definition of
+    a run's time: the total of the record's timings (every session of a resumed run),
+    else the provenance's wall time; a copied run counts nothing."""
+    import pandas as pd
+
+    rows = []
+    for name, total, wall, copied in (("a", 1500.0, 1200.0, None), ("b", None, 600.0, None),
+                                      ("c", 900.0, np.nan, "tune-x")):
+        folder = tmp_path / name
+        folder.mkdir()
+        timings = {} if total is None else {"total_s": total}
+        (folder / "record.json").write_text(json.dumps({"timings": timings, "history": []}))
+        rows.append({"protocol": "p", "method": "daph", "n_bits": 12, "seed": len(rows),
+                     "variant": None, "wall_time_s": wall, "copied_from": copied,
+                     "path": str(folder)})
+    results = pd.DataFrame(rows)
+    assert run_list.run_seconds(results).tolist()[:2] == [1500.0, 600.0]
+    assert np.isnan(run_list.run_seconds(results).iloc[2])
+    cost = grid_status.grid_cost(results)
+    assert cost.loc["DAPH", "runs"] == 2 and cost.loc["DAPH", "max_min"] == 25.0
+    listed = run_list.runs_table(results, protocol="p")
+    assert listed.wall_time_min.max() == cost.loc["DAPH", "max_min"]
+    text = grid_status.cost_text(cost)
+    assert "the longest single run took 25.0 min (DAPH)" in text
+    assert "every session of a resumed run" in text
+
+
+def test_validation_gap_per_method_is_computed_not_claimed(tmp_path):
+    """Review 11 (8): the training page states each method's gap between best validation
+    mAP and query mAP@ALL from the records, and which methods learn their training items'
+    codes directly (ADSH, DSAH: ``asymmetric``; DAPH does not), instead of claiming that
+    the asymmetric methods' gap is larger."""
+    rng = np.random.default_rng(3)
+    ql, dl = rng.integers(0, 10, 40), rng.integers(0, 10, 120)
+    qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
+    maps = {}
+    for method, best in (("adsh", 0.95), ("daph", 0.9), ("dpsh", 0.99)):
+        q, d = _codes(rng, ql, 16, 0.8), _codes(rng, dl, 16, 0.8)
+        cfg = RunConfig.from_scale("smoke", method=method, n_bits=16)
+        scalars = evaluate(q, d, qh, dh)
+        maps[method] = best - float(scalars.scalars["map"])
+        hist = [{"epoch": e, "loss": 1.0, "lr": 1e-3, "val_map": v}
+                for e, v in enumerate((0.3, best, 0.5))]
+        res = RunResult(cfg, q, d, qh, dh, scalars, history=hist, timings={"total_s": 1.0},
+                        manifest={"protocol": PROTOCOL}, manifest_sha256="c" * 64)
+        save_run(res, root=tmp_path, artifacts=None)
+    results = load_results("smoke", root=tmp_path)
+    gap = split_overlap.validation_gap(results, str(tmp_path), scale="smoke",
+                                       protocol=PROTOCOL, n_bits=16)
+    per = gap["per_method"]
+    assert per.gap.to_dict() == pytest.approx(maps)
+    assert per.asymmetric.to_dict() == {"dpsh": False, "adsh": True, "daph": False}
+    text = split_overlap.validation_gap_text(gap)
+    assert "even more so" not in text
+    assert f"ADSH {maps['adsh']:+.2f}" in text and f"DAPH {maps['daph']:+.2f}" in text
+    assert "ADSH, which learn their training items' codes directly" in text
+    assert f"over the other 2 methods the median gap is " \
+        f"{np.median([maps['daph'], maps['dpsh']]):+.2f}" in text

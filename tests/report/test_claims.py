@@ -170,6 +170,29 @@ def test_multiplicity_rule_over_several_lengths():
     assert (full.adj_low < full.low).all() and (full.adj_high > full.high).all()
 
 
+def test_a_stated_length_without_runs_counts():
+    """A claim stated for 16, 32 and 64 bits with runs at 32 and 64 only: k stays 3 (the
+    adjusted interval is drawn at 1 - 0.05/3), it cannot be supported, and the missing
+    length is named in the evidence and the seed count, not dropped."""
+    claim = Claim("w", "W", "w", "shnet", ("csq",), "map", bits=(16, 32, 64))
+    rng = np.random.default_rng(2)
+    base = rng.random(200)
+    runs = [_run(m, b, s, base + (0.05 if m == "shnet" else 0) + 0.002 * s)
+            for m in ("shnet", "csq") for b in (32, 64) for s in range(3)]
+    runs += [_run("csq", 16, s, base + 0.002 * s) for s in range(3)]
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
+    assert list(rows.n_bits) == [32, 64] and (rows.verdict == SUPPORTED).all()
+    three = claims.compare(runs[:3], runs[6:9], "map", level=1 - 0.05 / 3)
+    assert rows.adj_low.iloc[0] == pytest.approx(three.low)
+    assert claims.verdict_lengths(claim, rows.n_bits) == [16, 32, 64]
+    assert claims.untested_lengths(claim, rows) == [16]
+    assert claims.claim_verdict(claim, rows) == INCONCLUSIVE
+    evidence = claims_page._claim_evidence(claim, rows)
+    assert "16 bits: no current run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
+    table = claims_page.claim_table(claim, rows)
+    assert any("(3 lengths)" in c for c in table.columns)
+
+
 def test_rank_agreement_interval():
     """Our values in the paper's order (SHNet table at 32 bits), three seeds each: τ = 1
     with an interval above zero; reversed: τ = −1, not supported."""
@@ -467,3 +490,14 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
     assert "twin (= CSQ) is +0.004" in text and "no difference" in text
     assert "same rate (" not in text  # the claim's rates differ here
     assert "not compared yet" in claim_checks.confound_sentence(pd.DataFrame())
+
+
+def test_budget_runs_at_a_length_outside_a_claim_are_context(tmp_path):
+    """The 80-epoch DSAH/ADSH runs are at 32 bits, the mAC claim's length: they decide its
+    budget robustness, and are shown only as context for the precision claim (12-48 bits)."""
+    rob = claim_checks.budget_robustness(tmp_path, "cpu").set_index("claim")
+    assert bool(rob.loc["dsah-mac", "in_claim"]) and not bool(rob.loc["dsah-adsh", "in_claim"])
+    assert bool(rob.loc["shnet-csq", "in_claim"]) and bool(rob.loc["dheh-short", "in_claim"])
+    text = claims_page.robustness_text(rob.loc[["dsah-adsh"]].reset_index())
+    assert "context only: 32 bits is not one of the lengths" in text
+    assert "context only" not in claims_page.robustness_text(rob.loc[["dsah-mac"]].reset_index())

@@ -3,6 +3,7 @@ the backfill of the records, and the report side (tables, text, the alternative)
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -435,3 +436,33 @@ def test_runs_health_is_the_claims_drop_in(tmp_path):
     md = code_health.health_markdown_table(table)
     assert md.method.tolist()[1].startswith("[CSQ]") and md["effective bits"][1] == "8 of 16"
     assert "CSQ (8 effective bits of 16, 8 redundant" in code_health.health_text(table, 16)
+
+
+def test_health_caption_describes_exactly_the_columns_shown():
+    """Review 11, item 14: the caption named columns the table lacks (*codes*, *balance*,
+    *mAC, all (db)*, "near-dup. groups" for "near-copy groups") and said the database codes
+    are not kept, which the retrieval page (packed database codes) contradicts."""
+    import pandas as pd
+
+    from hashlib_core.report import code_health
+
+    table = pd.DataFrame({"n_bits": [32, 32], "effective_bits": [14, 29],
+                          "distinct_bits": [31, 32], "n_constant_bits": [2, 0],
+                          "redundant_bits": [15, 0], "dup_groups": [15, 32],
+                          "varying_bits": [30, 32], "mac_varying": [0.16, 0.19],
+                          "source": ["record", "record"]}, index=["csq", "dsah"])
+    shown = code_health.health_display(table)
+    cap = code_health.health_caption(table, scale="cpu", protocol="cifar10-i", n_bits=32)
+    described = re.findall(r"\*([^*]+)\* = ", cap)
+    assert described == list(shown.columns)
+    for gone in ("*codes*", "*balance*", "(db)*", "near-dup. groups", "not stored", "not kept"):
+        assert gone not in cap
+    assert "query codes" in shown.columns[4] and "retrieval-examples page" in cap
+
+
+def test_alternatives_section_names_its_protocol(tmp_path):
+    from hashlib_core.report import code_health
+
+    text = code_health.alternatives_section(tmp_path, "cpu")
+    assert text.startswith("**The `alt-bernoulli-centres` alternative**") and \
+        "protocol `cifar10-i`, scale `cpu`" in text

@@ -354,6 +354,8 @@ def test_tuning_selection_with_and_without_runs(store, split, tmp_path):
         tune, scale="smoke", protocol=PROTOCOL, n_bits=32, tuning=True))) == 7
     d = training.tuning_figure(hist, table, scale="smoke", protocol=PROTOCOL)
     assert "CSQ adam, lr 0.001 (0.500)" in d.caption
+    # review 11, item 20: the figure says its code length and seed
+    assert "scale `smoke`, 32 bits, seed 0)" in d.caption
     plt.close(d.fig)
 
 
@@ -428,3 +430,123 @@ def test_retrieval_page_says_what_is_missing(store, tmp_path):
              root=tmp_path, artifacts=None)
     d = examples.page_figure("smoke", PROTOCOL, ["csq"], 16, root=tmp_path)
     assert d.fig is None and "lists no query and database indices" in d.caption
+
+
+# --------------------------------------------------------------------------- review 11
+def test_dsah_and_adsh_mac_is_described_not_judged():
+    """Review 11, item 7: a one-seed protocol-I mAC pair read as a verdict ("DSAH's bits
+    are less correlated than ADSH's") while the claims page's verdict is inconclusive."""
+    text = bit_correlation._ranked_mac_text({"dsah": 0.18, "adsh": 0.19, "lsh": 0.1}, (),
+                                            n_bits=32, basis="one seed, protocol `p`")
+    assert "less correlated than ADSH" not in text
+    assert ("DSAH's mAC is 0.18 here and ADSH's 0.19 (one seed, protocol `p`, no interval)"
+            in text and "claims page" in text)
+
+
+def test_correlation_caption_does_not_deny_the_stored_database_codes(store):
+    """Review 11, item 14: the caption said the database codes are not kept, while the
+    retrieval page searches packed database codes stored with some runs."""
+    import pandas as pd
+
+    root, _ = store
+    health = pd.DataFrame({"n_bits": [32], "effective_bits": [30], "n_constant_bits": [0],
+                           "redundant_bits": [0]}, index=["csq"])
+    corr = bit_correlation.correlation_figure(load_curves("smoke", root=root), n_bits=32,
+                                              methods=["dsah", "adsh", "csq"], health=health,
+                                              scale="smoke", protocol=PROTOCOL)
+    plt.close(corr.fig)
+    assert "not kept" not in corr.caption and "retrieval-examples page" in corr.caption
+    assert f"one seed, protocol `{PROTOCOL}`" in corr.caption
+
+
+def _ablation_results():
+    import pandas as pd
+
+    rows = [("shnet", None, s, 0.55) for s in range(3)] + [("csq", None, s, 0.56)
+                                                          for s in range(3)]
+    rows += [("shnet", "segments3", 0, 0.54)]
+    res = pd.DataFrame([{"protocol": "cifar10-i", "n_bits": 32, "method": m, "variant": v,
+                         "seed": s, "map": x, "precision_r2": x, "mac": 0.1,
+                         "git_commit": "0123456789abcdef"}
+                        for m, v, s, x in rows])
+    res.attrs["stale_records"] = [
+        f"r/cpu/cifar10-i/shnet/32b_seed{s}_{v}/record.json: made with SHNet revision 1; "
+        f"the code is at revision 2: a fix" for v in ("parallel", "segments4") for s in (0, 1)]
+    res.attrs["stale_records"].append(
+        "r/cpu/cifar10-i/shnet/32b_seed0/record.json: made with SHNet revision 1; the code "
+        "is at revision 2: a fix")
+    return res
+
+
+def test_ablation_caption_counts_the_variants_and_their_stale_runs():
+    """Review 11, item 13: "2 of 7 rows have a run" counted the default and CSQ's
+    reference; the caption now counts the variants and the runs left out as stale."""
+    res = _ablation_results()
+    table = diagnostics.ablation_table(res, protocol="cifar10-i", n_bits=32, variants={
+        "parallel": "parallel", "segments3": "three", "segments4": "four"})
+    cap = diagnostics.ablation_caption(table, scale="cpu", protocol="cifar10-i", n_bits=32)
+    assert "1 of the 3 ablation variants has a current run" in cap
+    assert "4 runs of the variants, made with an earlier version of the loss, are left " \
+           "out" in cap
+    assert "SHNet (default): 3 runs, CSQ (for reference): 3 runs" in cap
+    assert "rows have a run" not in cap and "database codes" in cap
+
+
+def test_ablation_text_says_the_variants_runs_are_stale():
+    from hashlib_core.report import ablation_effects
+    from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
+
+    res = _ablation_results()
+    res = res[res.variant.isna()]
+    res.attrs = _ablation_results().attrs
+    effects = ablation_effects.ablation_effects(res, protocol="cifar10-i", n_bits=32)
+    text = ablation_effects.ablation_text(effects)
+    assert effects.empty and text.startswith(
+        f"None of SHNet's {len(ABLATION_DESCRIPTIONS)} ablation variants has a current run "
+        f"at 32 bits")
+    assert "4 runs of the variants, made with an earlier version of the loss" in text
+    prov = ablation_effects.ablation_provenance(res, protocol="cifar10-i", n_bits=32)
+    assert prov.startswith("6 runs made at") and \
+        "6 default runs of SHNet and CSQ, none of an ablation variant" in prov
+
+
+def test_protocols_table_writes_markdown_code_not_rst():
+    """Review 11, item 18: the protocols table showed ``cifar10-i`` with double backticks
+    (the reStructuredText of the protocol's docstring)."""
+    import pandas as pd
+
+    from hashlib_core.report import protocol_tables
+
+    usage = pd.DataFrame({("cpu", "planned"): [1], ("cpu", "stored"): [0]},
+                         index=["cifar10-adsh"])
+    text = protocol_tables.protocols_table(["cifar10-adsh"], usage).loc[0, "what it is"]
+    assert "``" not in text and "`cifar10-i`" in text
+
+
+def test_tsne_caption_names_the_runs_seed(store):
+    """Review 11, item 20: the t-SNE caption gave no seed."""
+    root, _ = store
+    panels = [("csq", *load_query_codes("smoke", PROTOCOL, "csq", 64, root=root))]
+    d = tsne.tsne_figure(panels, n_bits=64, scale="smoke", protocol=PROTOCOL, run_seed=0,
+                         max_points=60)
+    plt.close(d.fig)
+    assert "the runs of seed 0; t-SNE random state 0)" in d.caption
+
+
+def test_retrieval_page_readme_and_stored_codes_agree_on_the_run():
+    """Review 11, item 20: the notebook asked for seed 3 and the README stored seed 3,
+    while the database codes are stored for seed 0 (the run the page shows)."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).parents[2]
+    nb = nbformat.read(repo / "notebooks" / "retrieval_examples.ipynb", as_version=4)
+    params = next(c.source for c in nb.cells if "seed = " in c.source)
+    seed = int(re.search(r"^seed = (\d+)", params, re.M)[1])
+    n_bits = int(re.search(r"^n_bits = (\d+)", params, re.M)[1])
+    readme = (repo / "README.md").read_text()
+    assert f"store_db_codes.py runs/artifacts --bits {n_bits} --seeds {seed}`" in readme
+    if not (repo / "results" / "cpu").is_dir():
+        pytest.skip("no committed cpu results")
+    assert (n_bits, seed) in examples.runs_with_db_codes(
+        "cpu", "cifar10-i", ["shnet", "csq"], root=repo / "results")

@@ -26,7 +26,8 @@ def _knn_agreement(xy: np.ndarray, y: np.ndarray, k: int = 10) -> float:
 
 def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int, scale: str,
                 protocol: str, dataset: str = "cifar10", class_names=CIFAR10_CLASSES,
-                max_points: int = 1000, seed: int = 0, missing: list[str] = ()) -> Drawn:
+                max_points: int = 1000, seed: int = 0, missing: list[str] = (),
+                run_seed: int | None = None) -> Drawn:
     """t-SNE maps of query codes, side by side.
 
     Parameters
@@ -35,6 +36,10 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         ``codes`` (n, n_bits) in {-1,+1}; ``labels`` (n, n_classes) multi-hot or (n,) int.
     missing : list of str
         Methods asked for that have no stored run (named in the caption).
+    seed : int
+        The random state of the subsample and of t-SNE.
+    run_seed : int, optional
+        The seed of the runs whose codes are drawn, for the caption.
     """
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
@@ -91,8 +96,9 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
                     f"{share}{proj}.")
     else:
         take = f"In this map, {share}{proj}."
+    runs = "" if run_seed is None else f", the runs of seed {run_seed}"
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
-           f"`{scale}`): each point is a query image's binary code embedded in 2-D by t-SNE "
+           f"`{scale}`{runs}; t-SNE random state {seed}): each point is a query image's binary code embedded in 2-D by t-SNE "
            f"(Euclidean distance on ±1 codes, i.e. twice the square root of the Hamming "
            f"distance), coloured and shaped by class.{paper_note('tsne', dataset)}")
     if missing:
