@@ -153,7 +153,7 @@ def _variant_words(variant: str) -> str:
 
     budget = re.fullmatch(r"budget-epochs(\d+)", variant)
     if budget:
-        return f"the {budget[1]}-epoch budget check"
+        return f"the {budget[1]}-epoch budget runs"
     if variant.startswith("alt-"):
         return f"the alternative `{variant}`"
     return f"the variant `{variant}`"
