@@ -63,6 +63,17 @@ def convergence_text(conv: pd.DataFrame) -> str:
             "below measures what that changes on the queries.")
 
 
+def schedule_intro_text(*, scale: str, n_bits: int = 32) -> str:
+    """The opening of the schedule section: what the table shows, with the bar for "still
+    rising" (:data:`~hashlib_core.report.learning.MAX_LATE_GAIN`) and the share of the
+    epochs it is measured over, from the code."""
+    return (f"Every deep method gets the same `{scale}` schedule (the number of epochs is in "
+            f"the table). The validation mAP of each method's {n_bits}-bit run, first and "
+            f"last, and its rise over the last {late_fraction():.0%} of the epochs (a method "
+            f"counts as still rising at {MAX_LATE_GAIN} or more). The run keeps its best "
+            "epoch by validation mAP, so a late dip costs nothing.")
+
+
 def format_convergence(conv: pd.DataFrame) -> pd.DataFrame:
     """:func:`convergence` for the page: numbers formatted, linked method names, headers
     that say the rise is seed 0's (the learning table's is the largest over the seeds)."""

@@ -564,3 +564,20 @@ def test_stored_text_says_which_runs_are_left_out():
     assert "**1 of the 2 runs**" in text and "(1 run read in all" in text
     assert "1 more stored run is left out of every page" in text
     assert "1 stored run of CSQ (the default runs at 32 bits, seed 1)" in text
+
+
+def test_discussion_notebook_types_no_counts_or_bars():
+    """Review 11 (4, 8, 15, 19): the discussion's markdown cells type no epoch count, no
+    bar of the learning check, no split size and no pixel error; those come from code."""
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "discussion.ipynb",
+                       as_version=4)
+    typed = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for phrase in ("60 epochs", "instead of 40", "0.40", "0.005", "29 of their 32",
+                   "5.8 of 255", "5,000 training images", "(ADSH, DSAH, DAPH)", "far above"):
+        assert phrase not in typed, phrase
+    code = " ".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "learning.bars_text(" in code and "schedule.budget_intro_text(" in code
+    assert "schedule.schedule_intro_text(" in code
+    assert "grid_status.stored_text(" in code and "split_overlap.method_gaps_text(" in code
