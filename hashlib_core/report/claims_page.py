@@ -412,7 +412,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                      scale=scale, out_dir=out_dir, page=page, first=n + 1)
         n += len(claim_blocks)
         blocks += claim_blocks
-    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page)
+    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
+                                    left_out=_ranked_left_out(ranks, remade))
 
 
 def _opening_blocks(every: list[Run], runs: list[Run], stale: pd.DataFrame, *,
@@ -522,9 +523,27 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
             + markdown_table(ch.health_markdown_table(health)))
 
 
-def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str) -> list[str]:
+def _ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
+    """A sentence naming the ranked methods that have default runs left out until the grid
+    makes them again (:func:`hashlib_core.results.store.stale_runs`), "" if none."""
+    from hashlib_core.report.rankings import RANKINGS
+    from hashlib_core.results.store import stale_runs
+
+    ranked = {m for _, _, methods, _ in RANKINGS for m in methods}
+    names = sorted({r["method"] for r in stale_runs(remade)
+                    if r["variant"] is None and r["method"] in ranked})
+    if not names:
+        return ""
+    return (" The values leave out the runs of " + ", ".join(display_name(m) for m in names)
+            + " made before a change to their code (named at the top of this page); "
+            "their means rest on the other seeds.")
+
+
+def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
+                    left_out: str = "") -> list[str]:
     """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
-    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs."""
+    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
+    ``left_out``: :func:`_ranked_left_out`."""
     from hashlib_core.report.markdown import markdown_table, write_csv
 
     name = f"{page}_rankings.csv"
@@ -542,7 +561,8 @@ def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str
         "paper does, and its other methods from protocol I (shown in the DSAH results "
         "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
         "the deep methods alone is given beside it. Supported: the interval lies above "
-        f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
+        f"0 at every code length.{left_out} From {_runs_line(ranks)}. "
+        f"Download: [CSV]({name}).\n\n"
         + markdown_table(ranking_table(ranks)),
         f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
         "the best value to the worst, as the paper printed them and as ours "

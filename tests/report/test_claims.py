@@ -501,3 +501,14 @@ def test_budget_runs_at_a_length_outside_a_claim_are_context(tmp_path):
     text = claims_page.robustness_text(rob.loc[["dsah-adsh"]].reset_index())
     assert "context only: 32 bits is not one of the lengths" in text
     assert "context only" not in claims_page.robustness_text(rob.loc[["dsah-mac"]].reset_index())
+
+
+def test_the_ranking_caption_names_methods_with_left_out_runs():
+    remade = ["r/cpu/cifar10-i/shnet/16b_seed3/record.json: made with SHNet revision 1; "
+              "the code is at revision 2: x",
+              "r/cpu/cifar10-i/shnet/32b_seed1_parallel/record.json: made with SHNet "
+              "revision 1; the code is at revision 2: x"]
+    text = claims_page._ranked_left_out(pd.DataFrame(), remade)
+    assert "leave out the runs of SHNet" in text
+    assert claims_page._ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
+    assert claims_page._ranked_left_out(pd.DataFrame(), []) == ""
