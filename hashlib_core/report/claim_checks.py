@@ -21,10 +21,12 @@ from hashlib_core.report.claims import (
     Run,
     _per_query,
     _runs_of,
+    claim_protocol,
     compare,
     verdict,
     verdict_lengths,
 )
+from hashlib_core.report.names import display_name
 from hashlib_core.results import iter_records
 from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
@@ -56,35 +58,82 @@ def baseline_selection(root: str | Path, scale: str = "cpu") -> pd.DataFrame:
 
 #: the compared pairs whose stored runs give the coverage simulation its spreads, in order
 #: of preference: the SHNet paper's headline pair, then the DHEH/CSDH claims' pairs
-COVERAGE_PAIRS = ((("shnet", "csq"), 32), (("dheh", "cnnh"), 16), (("csdh", "cnnh"), 16))
+COVERAGE_METRICS = ("map", "precision_top5000")  # the claim metrics with per-query values
 
 
-def coverage_check(runs: list[Run], *, protocol: str, pairs=COVERAGE_PAIRS,
-                   n_claims: int = 1000) -> dict[str, Any]:
-    """The coverage of the 95% interval, measured on simulated claims of two equal methods
-    with the seed, noise and method-by-query spreads of the stored runs of the first of
-    ``pairs`` (methods, bits) with two or more seeds of each method
-    (:func:`hashlib_core.report.intervals.coverage`): ours at 3 and 5 seeds, and the
-    percentile bootstrap of 3 seeds this page used before; ``methods`` and ``n_bits`` say
-    which pair. Empty when no pair has per-query values of several seeds."""
-    for methods, n_bits in pairs:
-        groups = [_runs_of(runs, protocol, m, n_bits) for m in methods]
-        if any(len(g) < 2 for g in groups):
+def coverage_check(runs: list[Run], *, scale: str, n_claims: int = 1000) -> dict[str, Any]:
+    """The coverage of the 95% interval, measured for every compared pair a verdict rests
+    on (each claim's two methods at each of its lengths, in its metric, with two or more
+    seeds a side and per-query values): simulated claims of two equal methods with that
+    pair's own seed, noise and method-by-query spreads
+    (:func:`hashlib_core.report.intervals.coverage`), ours at 3 and 5 seeds and the
+    percentile bootstrap of 3 seeds that earlier versions used.
+
+    Returns ``{"table": one row per pair, "t3": (lowest, highest), "t5": ...,
+    "bootstrap3": ..., "n_claims": ...}``; empty when no pair has what it needs.
+    """
+    rows = []
+    for claim in CLAIMS:
+        if claim.metric not in COVERAGE_METRICS:
             continue
-        pq = _per_query(groups, "map")
-        if pq is not None:
-            break
-    else:
+        protocol, _ = claim_protocol(claim, runs, scale)
+        tested = {int(r.key["n_bits"]) for r in runs if r.key["protocol"] == protocol}
+        for n_bits in verdict_lengths(claim, tested):
+            groups = [_runs_of(runs, protocol, m, n_bits) for m in (claim.method, claim.compared)]
+            pq = _per_query(groups, claim.metric) if min(map(len, groups)) >= 2 else None
+            if pq is None:
+                continue
+            comp = intervals.components(pq)
+            rows.append({
+                "claim": claim.id, "method": claim.method, "against": claim.compared,
+                "protocol": protocol, "metric": claim.metric, "n_bits": n_bits,
+                "seeds": f"{len(groups[0])} and {len(groups[1])}", "sigma": comp.sigma,
+                "eta": comp.eta, "tau": comp.tau,
+                "t3": intervals.coverage(intervals.t_interval_fn, comp, n_a=3, n_b=3,
+                                         n_claims=n_claims, seed=3),
+                "t5": intervals.coverage(intervals.t_interval_fn, comp, n_a=5, n_b=5,
+                                         n_claims=n_claims, seed=5),
+                "bootstrap3": intervals.coverage(intervals.seed_bootstrap_fn(n_boot=1000),
+                                                 comp, n_a=3, n_b=3, n_claims=n_claims,
+                                                 seed=3)})
+    if not rows:
         return {}
-    comp = intervals.components(pq)
-    return {"t3": intervals.coverage(intervals.t_interval_fn, comp, n_a=3, n_b=3,
-                                     n_claims=n_claims, seed=3),
-            "t5": intervals.coverage(intervals.t_interval_fn, comp, n_a=5, n_b=5,
-                                     n_claims=n_claims, seed=5),
-            "bootstrap3": intervals.coverage(intervals.seed_bootstrap_fn(n_boot=1000), comp,
-                                             n_a=3, n_b=3, n_claims=n_claims, seed=3),
-            "n_claims": n_claims, "sigma": comp.sigma, "tau": comp.tau, "eta": comp.eta,
-            "methods": methods, "n_bits": n_bits}
+    table = pd.DataFrame(rows)
+    return {"table": table, "n_claims": n_claims,
+            **{k: (float(table[k].min()), float(table[k].max()))
+               for k in ("t3", "t5", "bootstrap3")}}
+
+
+def coverage_text(coverage: dict) -> str:
+    """The page's sentence on the measured coverage (:func:`coverage_check`)."""
+    if not coverage:
+        return ""
+    t3, t5, boot = coverage["t3"], coverage["t5"], coverage["bootstrap3"]
+    n = len(coverage["table"])
+    return (f"The interval's coverage was measured when this page was built, for each of the "
+            f"{n} compared pairs the verdicts rest on (a claim's two methods at one of its "
+            f"code lengths, in its metric): {coverage['n_claims']:,} simulated claims of two "
+            "equal methods, with that pair's own seed spread σ, run-by-query noise η and "
+            "method-by-query spread τ estimated from its stored runs. The 95% interval "
+            f"covered the true difference {t3[0]:.1%} to {t3[1]:.1%} of the time with 3 seeds "
+            f"per method and {t5[0]:.1%} to {t5[1]:.1%} with 5; a percentile bootstrap over 3 "
+            f"seeds (the interval of earlier versions of this book) covered {boot[0]:.1%} to "
+            f"{boot[1]:.1%}.")
+
+
+def coverage_markdown(coverage: dict) -> pd.DataFrame:
+    """The per-pair coverage of :func:`coverage_check` as strings for the page."""
+    from hashlib_core.report.claims import metric_name
+
+    t = coverage["table"]
+    return pd.DataFrame({
+        "methods": [f"{display_name(a)} vs {display_name(b)}" for a, b in zip(t.method, t.against)],
+        "metric, bits, protocol": [f"{metric_name(m)}, {b} bits, `{p}`"
+                                   for m, b, p in zip(t.metric, t.n_bits, t.protocol)],
+        "seeds": t.seeds, "σ": t.sigma.map("{:.4f}".format), "η": t.eta.map("{:.3f}".format),
+        "τ": t.tau.map("{:.4f}".format), "coverage, 3 seeds": t.t3.map("{:.1%}".format),
+        "coverage, 5 seeds": t.t5.map("{:.1%}".format),
+        "bootstrap, 3 seeds": t.bootstrap3.map("{:.1%}".format)})
 
 
 def training_status(root: str | Path, scale: str) -> dict[str, int]:
@@ -262,3 +311,33 @@ def current_runs(runs: list[Run], root: str | Path, scale: str) -> list[Run]:
     return [r for r in runs if won[r.key["method"]] is None
             or (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
             == (won[r.key["method"]]["optimizer"], won[r.key["method"]]["lr"])]
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}" if np.isfinite(x) else "—"
+
+
+def robustness_text(rob: pd.DataFrame) -> str:
+    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
+    parts = []
+    for r in rob.itertuples():
+        what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
+                f"(`{r.protocol}`)")
+        if not getattr(r, "in_claim", True):
+            what += (f", context only: {r.n_bits} bits is not one of the lengths this claim "
+                     "is stated for (the longer runs are made for another claim of the same "
+                     "two methods)")
+        main_epochs = getattr(r, "main_epochs", None)
+        main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
+        if r.changes == "pending":
+            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
+                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
+                         "pending.")
+            continue
+        parts.append(
+            f"Budget robustness of {what}, same {r.seeds} seeds: {_signed(r.main_difference)} "
+            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
+            f"{_signed(r.long_difference)} {interval_text(r.long_low, r.long_high)} "
+            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
+            + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
+    return " ".join(parts)

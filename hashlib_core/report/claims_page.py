@@ -17,8 +17,11 @@ from hashlib_core.report.claim_checks import (
     confound,
     confound_sentence,
     coverage_check,
+    coverage_markdown,
+    coverage_text,
     current_runs,
     interval_text,
+    robustness_text,
     stale_settings,
     training_status,
 )
@@ -225,32 +228,6 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     return out
 
 
-def robustness_text(rob: pd.DataFrame) -> str:
-    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
-    parts = []
-    for r in rob.itertuples():
-        what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
-                f"(`{r.protocol}`)")
-        if not getattr(r, "in_claim", True):
-            what += (f", context only: {r.n_bits} bits is not one of the lengths this claim "
-                     "is stated for (the longer runs are made for another claim of the same "
-                     "two methods)")
-        main_epochs = getattr(r, "main_epochs", None)
-        main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
-        if r.changes == "pending":
-            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
-                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
-                         "pending.")
-            continue
-        parts.append(
-            f"Budget robustness of {what}, same {r.seeds} seeds: {_num(r.main_difference, True)} "
-            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
-            f"{_num(r.long_difference, True)} {interval_text(r.long_low, r.long_high)} "
-            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
-            + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
-    return " ".join(parts)
-
-
 def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every claim row in one plain table (commits and missing methods joined by spaces)."""
     frames = [r for r in results.values() if len(r)]
@@ -321,17 +298,13 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
 def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
-    cov = ""
+    from hashlib_core.report.markdown import markdown_table
+
+    cov = ("\n\n" + coverage_text(coverage)) if coverage else ""
     if coverage:
-        cov = (f"\n\nThe interval's coverage was measured when this page was built: {coverage['n_claims']:,}"
-               f" simulated claims of two equal methods, with the seed spread "
-               f"(σ = {coverage['sigma']:.4f}), run-by-query noise (η = {coverage['eta']:.3f})"
-               f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored "
-               f"{' and '.join(display_name(m) for m in coverage['methods'])} runs at "
-               f"{coverage['n_bits']} bits: the 95% interval covers the true difference "
-               f"{coverage['t3']:.1%} of the time with 3 seeds per method and "
-               f"{coverage['t5']:.1%} with 5; a percentile bootstrap over 3 seeds (the interval "
-               f"of earlier versions of this book) covered {coverage['bootstrap3']:.1%}.")
+        cov += (" Each pair, with its estimated spreads (σ between seeds beyond the query "
+                "noise, 0 when the seeds differ no more than that noise explains):\n\n"
+                + markdown_table(coverage_markdown(coverage)))
     sel = ""
     if len(selection):
         sel = (" The DHEH and CSDH claims' baseline, re-derived from the tuning runs' "
@@ -403,7 +376,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
     out_dir = Path(out_dir)
-    blocks = _opening_blocks(every, runs, stale, root=root, scale=scale)
+    coverage = coverage_check(runs, scale=scale)
+    blocks = _opening_blocks(runs, stale, coverage, root=root, scale=scale)
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
     n = 1
@@ -416,17 +390,17 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                     left_out=_ranked_left_out(ranks, remade))
 
 
-def _opening_blocks(every: list[Run], runs: list[Run], stale: pd.DataFrame, *,
+def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, *,
                     root: str | Path, scale: str) -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
-    deviate from the papers' settings), and how the verdicts are drawn."""
+    deviate from the papers' settings), and how the verdicts are drawn (with the measured
+    coverage, :func:`coverage_check`)."""
     protocols = sorted({r.key["protocol"] for r in runs})
-    book = BOOK_PROTOCOLS[scale]["cifar10"]
     return [
         f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
-        _method_section(coverage_check(every, protocol=book), training_status(root, scale),
+        _method_section(coverage, training_status(root, scale),
                         baseline_selection(root, scale))
         + _stale_text(stale),
     ]
