@@ -16,6 +16,7 @@ from hashlib_core.report import intervals
 from hashlib_core.report.claims import (
     CLAIMS,
     DHEH_BASELINES,
+    INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
     Run,
@@ -127,12 +128,11 @@ def coverage_markdown(coverage: dict) -> pd.DataFrame:
 
     t = coverage["table"]
     return pd.DataFrame({
-        "methods": [f"{display_name(a)} vs {display_name(b)}" for a, b in zip(t.method, t.against)],
-        "metric, bits, protocol": [f"{metric_name(m)}, {b} bits, `{p}`"
-                                   for m, b, p in zip(t.metric, t.n_bits, t.protocol)],
-        "seeds": t.seeds, "σ": t.sigma.map("{:.4f}".format), "η": t.eta.map("{:.3f}".format),
-        "τ": t.tau.map("{:.4f}".format), "coverage, 3 seeds": t.t3.map("{:.1%}".format),
-        "coverage, 5 seeds": t.t5.map("{:.1%}".format),
+        "pair, bits (seeds)": [f"{display_name(a)} vs {display_name(b)}, {n} ({s})"
+                               for a, b, n, s in zip(t.method, t.against, t.n_bits, t.seeds)],
+        "metric (protocol)": [f"{metric_name(m)} (`{p}`)" for m, p in zip(t.metric, t.protocol)],
+        "σ / η / τ": [f"{a:.4f} / {b:.3f} / {c:.4f}" for a, b, c in zip(t.sigma, t.eta, t.tau)],
+        "t, 3 seeds": t.t3.map("{:.1%}".format), "t, 5 seeds": t.t5.map("{:.1%}".format),
         "bootstrap, 3 seeds": t.bootstrap3.map("{:.1%}".format)})
 
 
@@ -181,33 +181,75 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
         if (proto, n_bits) not in planned:  # not part of this scale's grid
             continue
         for claim in CLAIMS:
-            if claim.method not in methods or claim.compared not in methods:
-                continue
-            seeds = sorted({r.seed for r in long if r.key["protocol"] == proto
-                            and int(r.key["n_bits"]) == n_bits and r.key["method"] == claim.method}
-                           & {r.seed for r in long if r.key["protocol"] == proto
-                              and int(r.key["n_bits"]) == n_bits
-                              and r.key["method"] == claim.compared})
-            stated = verdict_lengths(claim)
-            row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits,
-                   "method": claim.method, "against": claim.compared, "metric": claim.metric,
-                   "seeds": len(seeds), "in_claim": not stated or n_bits in stated,
-                   "main_epochs": next((int(r.record["config"]["epochs"]) for r in main
-                                        if r.key["method"] == claim.method), None)}
-            for label, pool in (("main", main), ("long", long)):
-                a = [r for r in _runs_of(pool, proto, claim.method, n_bits) if r.seed in seeds]
-                b = [r for r in _runs_of(pool, proto, claim.compared, n_bits) if r.seed in seeds]
-                if len(a) >= 2 and len(b) >= 2:
-                    iv = compare(a, b, claim.metric)
-                    v = verdict(iv.low, iv.high, higher_is_better=claim.higher_is_better)
-                else:
-                    iv, v = intervals.Interval(*(float("nan"),) * 5, ""), ""
-                row.update({f"{label}_difference": iv.difference, f"{label}_low": iv.low,
-                            f"{label}_high": iv.high, f"{label}_verdict": v})
-            row["changes"] = ("pending" if not (row["main_verdict"] and row["long_verdict"])
-                              else "yes" if row["main_verdict"] != row["long_verdict"] else "no")
-            rows.append(row)
+            if claim.method in methods and claim.compared in methods:
+                rows.append(_budget_row(claim, proto, n_bits, main, long))
     return pd.DataFrame(rows)
+
+
+def _budget_row(claim, proto: str, n_bits: int, main: list[Run], long: list[Run]) -> dict:
+    """One row of :func:`budget_robustness`: the claim's difference at both budgets on the
+    seeds with a long run of both methods, each method's mean at both, the change of the
+    difference (paired by seed, t interval) and whether the verdict changes."""
+    def runs(pool: list[Run], method: str) -> dict[int, Run]:
+        return {r.seed: r for r in _runs_of(pool, proto, method, n_bits)}
+
+    sides = {(lab, who): runs(pool, m) for lab, pool in (("main", main), ("long", long))
+             for who, m in (("a", claim.method), ("b", claim.compared))}
+    seeds = sorted(set(sides["long", "a"]) & set(sides["long", "b"])
+                   & set(sides["main", "a"]) & set(sides["main", "b"]))
+    stated = verdict_lengths(claim)
+    row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits, "method": claim.method,
+           "against": claim.compared, "metric": claim.metric, "seeds": len(seeds),
+           "in_claim": not stated or n_bits in stated,
+           "main_epochs": next((int(r.record["config"]["epochs"])
+                                for r in sides["main", "a"].values()), None)}
+    for label in ("main", "long"):
+        a = [sides[label, "a"][s] for s in seeds]
+        b = [sides[label, "b"][s] for s in seeds]
+        iv, v = intervals.Interval(*(float("nan"),) * 5, ""), ""
+        if len(seeds) >= 2:
+            iv = compare(a, b, claim.metric)
+            v = verdict(iv.low, iv.high, higher_is_better=claim.higher_is_better)
+        row.update({f"{label}_difference": iv.difference, f"{label}_low": iv.low,
+                    f"{label}_high": iv.high, f"{label}_verdict": v,
+                    f"{label}_method_mean": _mean(a, claim.metric),
+                    f"{label}_against_mean": _mean(b, claim.metric)})
+    shift = [(sides["long", "a"][s].value(claim.metric) - sides["long", "b"][s].value(claim.metric))
+             - (sides["main", "a"][s].value(claim.metric) - sides["main", "b"][s].value(claim.metric))
+             for s in seeds]
+    row.update(dict(zip(("shift", "shift_low", "shift_high"), _t_mean(shift))))
+    row["changes"] = _verdict_change(row)
+    return row
+
+
+def _mean(runs: list[Run], metric: str) -> float:
+    return float(np.mean([r.value(metric) for r in runs])) if runs else float("nan")
+
+
+def _t_mean(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` with its t interval (NaN interval under two values)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return (float(x.mean()) if len(x) else float("nan"), float("nan"), float("nan"))
+    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
+def _verdict_change(row: dict) -> str:
+    """``"pending"`` (a side without two seeds), ``"no"`` (the same verdict), ``"less
+    certain"`` (a definite verdict turned inconclusive with the difference on the same
+    side: the longer runs say less, not otherwise), ``"yes"`` (any other change)."""
+    main, long = row["main_verdict"], row["long_verdict"]
+    if not (main and long):
+        return "pending"
+    if main == long:
+        return "no"
+    same_side = np.sign(row["main_difference"]) == np.sign(row["long_difference"])
+    if main != INCONCLUSIVE and long == INCONCLUSIVE and same_side:
+        return "less certain"
+    return "yes"
 
 
 HEAD_ROW = "SHNet with CSQ's parallel head, same rate and seeds"
@@ -334,10 +376,47 @@ def robustness_text(rob: pd.DataFrame) -> str:
                          f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
                          "pending.")
             continue
+        change = {"yes": "changes with the longer schedule",
+                  "no": "does not change",
+                  "less certain": "is less certain at the longer schedule, on the same side "
+                                  "of zero (a loss of precision, not a change of direction)"
+                  }[r.changes]
         parts.append(
             f"Budget robustness of {what}, same {r.seeds} seeds: {_signed(r.main_difference)} "
             f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
             f"{_signed(r.long_difference)} {interval_text(r.long_low, r.long_high)} "
-            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
-            + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
+            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict {change}. The difference moved "
+            f"by {_signed(r.shift)} {interval_text(r.shift_low, r.shift_high)} (paired by "
+            f"seed); {display_name(r.method)}: {r.main_method_mean:.3f} → "
+            f"{r.long_method_mean:.3f}, {display_name(r.against)}: {r.main_against_mean:.3f} → "
+            f"{r.long_against_mean:.3f}.")
     return " ".join(parts)
+
+
+def budget_conclusion(rob: pd.DataFrame) -> str:
+    """One sentence on whether the main budget holds, from :func:`budget_robustness`: the
+    claims whose verdict changes with twice the epochs (then the main budget is too short
+    for them), else which are done and unchanged or only less certain, and what is pending."""
+    if rob.empty:
+        return ""
+    rob = rob[rob.in_claim] if "in_claim" in rob else rob
+    done = rob[rob.changes != "pending"]
+    names = {c.id: f"{display_name(c.method)} vs {display_name(c.compared)}"
+             + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
+    pending = ", ".join(names[c] for c in rob[rob.changes == "pending"].claim)
+    tail = f" Pending: {pending}." if pending else ""
+    if done.empty:
+        return "No claim has its longer runs complete yet." + tail
+    moved = done[done.changes == "yes"]
+    if len(moved):
+        return ("With twice the epochs the verdict changes for "
+                + ", ".join(names[c] for c in moved.claim)
+                + ": the main budget is too short for these claims." + tail)
+    still = all(r.shift_low <= 0 <= r.shift_high for r in done.itertuples()
+                if np.isfinite(r.shift_low))
+    return ("With twice the epochs no verdict changes direction ("
+            + ", ".join(f"{names[r.claim]}: {'unchanged' if r.changes == 'no' else r.changes}"
+                        for r in done.itertuples()) + ")"
+            + (" and the change of each difference has a 95% interval (paired by seed) "
+               "that contains zero" if still else "")
+            + f", so the main budget stays at {int(done.main_epochs.iloc[0])} epochs." + tail)

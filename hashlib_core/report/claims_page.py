@@ -13,6 +13,7 @@ import pandas as pd
 
 from hashlib_core.report.claim_checks import (
     baseline_selection,
+    budget_conclusion,
     budget_robustness,
     confound,
     confound_sentence,
@@ -295,7 +296,8 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     return out
 
 
-def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> str:
+def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
+                    budget: str = "") -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
     from hashlib_core.report.markdown import markdown_table
@@ -303,7 +305,8 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> st
     cov = ("\n\n" + coverage_text(coverage)) if coverage else ""
     if coverage:
         cov += (" Each pair, with its estimated spreads (σ between seeds beyond the query "
-                "noise, 0 when the seeds differ no more than that noise explains):\n\n"
+                "noise, 0 when the seeds differ no more than that noise explains) and the "
+                "coverage of the t interval (ours) and of the bootstrap:\n\n"
                 + markdown_table(coverage_markdown(coverage)))
     sel = ""
     if len(selection):
@@ -318,7 +321,7 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> st
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
               f"validation mAP at the last evaluation. Each claim below says whether twice "
-              f"the epochs ({ROBUST_EPOCHS}) changes its verdict.")
+              f"the epochs ({ROBUST_EPOCHS}) changes its verdict. {budget}").rstrip()
     return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
@@ -377,7 +380,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     rob = budget_robustness(root, scale)
     out_dir = Path(out_dir)
     coverage = coverage_check(runs, scale=scale)
-    blocks = _opening_blocks(runs, stale, coverage, root=root, scale=scale)
+    blocks = _opening_blocks(runs, stale, coverage, budget_conclusion(rob), root=root,
+                             scale=scale)
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
     n = 1
@@ -390,7 +394,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                     left_out=_ranked_left_out(ranks, remade))
 
 
-def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, *,
+def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
                     root: str | Path, scale: str) -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
     deviate from the papers' settings), and how the verdicts are drawn (with the measured
@@ -401,7 +405,7 @@ def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, *,
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
         _method_section(coverage, training_status(root, scale),
-                        baseline_selection(root, scale))
+                        baseline_selection(root, scale), budget)
         + _stale_text(stale),
     ]
 

@@ -4,6 +4,7 @@ the per-query values recomputed from stored codes for records that lack them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -426,7 +427,7 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     assert table[["t3", "t5"]].stack().between(0.93, 0.97).all()
     assert (table.bootstrap3 < 0.93).all()
     assert f"{cov['t3'][0]:.1%} to {cov['t3'][1]:.1%}" in text
-    assert f"{len(table)} compared pairs" in text and "coverage, 5 seeds" in text
+    assert f"{len(table)} compared pairs" in text and "t, 5 seeds" in text
     status = claim_checks.training_status(root, "cpu")
     assert f"Of the {status['runs']} default deep runs, {status['rising']} were still" in text
     for claim in claims.CLAIMS:
@@ -518,3 +519,36 @@ def test_the_ranking_caption_names_methods_with_left_out_runs():
     assert "leave out the runs of SHNet" in text
     assert claims_page._ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
     assert claims_page._ranked_left_out(pd.DataFrame(), []) == ""
+
+
+def _budget(claim_id, main_v, long_v, main_d, long_d, shift=(0.0, -0.01, 0.01)):
+    return {"claim": claim_id, "in_claim": True, "main_epochs": 40, "main_verdict": main_v,
+            "long_verdict": long_v, "main_difference": main_d, "long_difference": long_d,
+            "shift": shift[0], "shift_low": shift[1], "shift_high": shift[2]}
+
+
+def test_budget_verdict_changes_are_told_apart():
+    """A definite verdict turning inconclusive on the same side is a loss of precision, not
+    a change; a reversal or a newly definite verdict is a change, and then the page says the
+    main budget is too short for that claim."""
+    change = claim_checks._verdict_change
+    assert change(_budget("x", NOT_SUPPORTED, INCONCLUSIVE, -0.015, -0.019)) == "less certain"
+    assert change(_budget("x", NOT_SUPPORTED, INCONCLUSIVE, -0.015, +0.002)) == "yes"
+    assert change(_budget("x", INCONCLUSIVE, SUPPORTED, 0.001, 0.02)) == "yes"
+    assert change(_budget("x", SUPPORTED, SUPPORTED, 0.01, 0.02)) == "no"
+    assert change(_budget("x", "", SUPPORTED, float("nan"), 0.02)) == "pending"
+    rows = [_budget("shnet-csq", NOT_SUPPORTED, INCONCLUSIVE, -0.015, -0.019),
+            _budget("dheh-short", NOT_SUPPORTED, NOT_SUPPORTED, -0.02, -0.02)]
+    rob = pd.DataFrame([{**r, "changes": change(r)} for r in rows])
+    text = claim_checks.budget_conclusion(rob)
+    assert "no verdict changes direction" in text and "stays at 40 epochs" in text
+    rows.append(_budget("csdh-short", INCONCLUSIVE, SUPPORTED, 0.001, 0.02, (0.02, 0.01, 0.03)))
+    rob = pd.DataFrame([{**r, "changes": change(r)} for r in rows])
+    text = claim_checks.budget_conclusion(rob)
+    assert "changes for CSDH vs CNNH: the main budget is too short" in text
+    # the real runs: the SHNet/CSQ row carries each method's means and the paired shift
+    rob = claim_checks.budget_robustness(Path(__file__).resolve().parents[2] / "results", "cpu")
+    row = rob.set_index("claim").loc["shnet-csq"]
+    if row.changes != "pending":
+        assert np.isfinite(row["shift"]) and row.shift_low <= row["shift"] <= row.shift_high
+        assert 0 < row.long_method_mean < 1 and 0 < row.main_against_mean < 1
