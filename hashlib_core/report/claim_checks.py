@@ -269,8 +269,8 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
     proto = BOOK_PROTOCOLS[scale]["cifar10"]
     shnet = _runs_of(main, proto, "shnet", n_bits)
     rows = []
-    for label, other in ((HEAD_ROW, _runs_of(par, proto, "shnet", n_bits)),
-                         (CLAIM_ROW, _runs_of(main, proto, "csq", n_bits))):
+    twin, csq = _runs_of(par, proto, "shnet", n_bits), _runs_of(main, proto, "csq", n_bits)
+    for label, other in ((HEAD_ROW, twin), (CLAIM_ROW, csq)):
         seeds = {r.seed for r in shnet} & {r.seed for r in other}
         a = [r for r in shnet if r.seed in seeds]
         b = [r for r in other if r.seed in seeds]
@@ -282,8 +282,19 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
                          "lr_shnet": a[0].record["config"].get("lr"),
                          "lr_other": b[0].record["config"].get("lr"),
                          "difference": iv.difference, "low": iv.low, "high": iv.high,
-                         "verdict": verdict(iv.low, iv.high)})
+                         "verdict": verdict(iv.low, iv.high),
+                         "codes_as_csq": label == HEAD_ROW and _same_codes(b, csq)})
     return pd.DataFrame(rows)
+
+
+def _same_codes(runs: list[Run], others: list[Run]) -> bool:
+    """Whether every run of ``runs`` stored the same query codes (sha256) as the run of
+    ``others`` with its seed (SHNet's parallel-head twin against CSQ at one rate)."""
+    def sha(r: Run) -> str | None:
+        return ((r.record.get("files") or {}).get("query_codes") or {}).get("sha256")
+
+    by_seed = {r.seed: sha(r) for r in others}
+    return bool(runs) and all(sha(r) and sha(r) == by_seed.get(r.seed) for r in runs)
 
 
 def _effect(verdict_: str) -> str:
@@ -310,9 +321,13 @@ def confound_sentence(table: pd.DataFrame, n_bits: int = 32) -> str:
     effect = _effect(r.verdict)
     what = (f"the serial head itself {effect} mAP@ALL" if effect
             else "the serial head makes no difference that these runs can show")
+    same = (" The twin's query codes are CSQ's, bit for bit, at every seed (the same "
+            "sha256), so SHNet's code differs from CSQ's in its serial head alone."
+            if bool(getattr(r, "codes_as_csq", False)) else "")
     return same_rate + (f"At the same learning rate and seeds ({r.seeds} of them), SHNet "
                         f"minus its parallel-head twin (= CSQ) is {r.difference:+.3f} "
-                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}.")
+                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}."
+                        + same)
 
 
 def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:

@@ -497,6 +497,21 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
     assert "twin (= CSQ) is +0.004" in text and "no difference" in text
     assert "same rate (" not in text  # the claim's rates differ here
     assert "not compared yet" in claim_checks.confound_sentence(pd.DataFrame())
+    assert "bit for bit" not in text
+    both.loc[1, "codes_as_csq"] = True
+    assert "CSQ's, bit for bit" in claim_checks.confound_sentence(both)
+
+
+def test_the_twin_is_csq_when_its_codes_are_csqs():
+    def run(method, seed, sha):
+        r = _run(method, 32, seed, None)
+        r.record["files"]["query_codes"]["sha256"] = sha
+        return r
+
+    csq = [run("csq", s, f"h{s}") for s in range(3)]
+    assert claim_checks._same_codes([run("shnet", s, f"h{s}") for s in range(3)], csq)
+    assert not claim_checks._same_codes([run("shnet", 0, "h0"), run("shnet", 1, "x")], csq)
+    assert not claim_checks._same_codes([], csq)
 
 
 def test_budget_runs_at_a_length_outside_a_claim_are_context(tmp_path):
