@@ -125,13 +125,13 @@ def runs_page_table(runs: pd.DataFrame, *, repo: str | Path | None = None,
         "run": [run(r) for r in runs.itertuples()],
         "mAP": [format_value(x) for x in runs["map"]],
         "precision, top 5,000": [format_value(x) for x in runs.precision_top5000],
-        "mAC (database codes, all bits)": [format_value(x) for x in runs.mac],
+        "mAC": [format_value(x) for x in runs.mac],
         "epochs (best)": [epochs(r) for r in runs.itertuples()],
         "wall time (min)": [_wall(r) for r in runs.itertuples()],
         "commit": [f"`{str(c)[:7]}`" if isinstance(c, str) else MISSING
                    for c in runs.git_commit],
         "record": [_record_link(p, repo, link_base) for p in runs.record],
-    }, columns=["run", "mAP", "precision, top 5,000", "mAC (database codes, all bits)", "epochs (best)",
+    }, columns=["run", "mAP", "precision, top 5,000", "mAC", "epochs (best)",
                 "wall time (min)", "commit", "record"])
 
 
@@ -173,7 +173,8 @@ def runs_page(results: pd.DataFrame, *, scale: str, out_dir: str | Path,
                "results tables)" if kinds else "")
             + (f"; **{dev} run{'s' * (dev != 1)} deviate{'s' * (dev == 1)} from the "
                "paper's setting**, marked in the first column" if dev else "")
-            + ". *Epochs (best)*: the epochs trained and, in brackets, the epoch whose "
+            + ". *mAC*: over all bits of the database codes. *Epochs (best)*: the epochs "
+            "trained and, in brackets, the epoch whose "
             "weights were kept (by validation mAP); *wall time*: the total of the record's "
             "timings, every session of a resumed run included; *record* holds the run's "
             "configuration, data-split manifest hash, package versions and all its "
