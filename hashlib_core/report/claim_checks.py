@@ -217,24 +217,13 @@ def _budget_row(claim, proto: str, n_bits: int, main: list[Run], long: list[Run]
     shift = [(sides["long", "a"][s].value(claim.metric) - sides["long", "b"][s].value(claim.metric))
              - (sides["main", "a"][s].value(claim.metric) - sides["main", "b"][s].value(claim.metric))
              for s in seeds]
-    row.update(dict(zip(("shift", "shift_low", "shift_high"), _t_mean(shift))))
+    row.update(dict(zip(("shift", "shift_low", "shift_high"), intervals.mean_interval(shift))))
     row["changes"] = _verdict_change(row)
     return row
 
 
 def _mean(runs: list[Run], metric: str) -> float:
     return float(np.mean([r.value(metric) for r in runs])) if runs else float("nan")
-
-
-def _t_mean(values: list[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of ``values`` with its t interval (NaN interval under two values)."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    if len(x) < 2:
-        return (float(x.mean()) if len(x) else float("nan"), float("nan"), float("nan"))
-    half = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
 
 
 def _verdict_change(row: dict) -> str:
