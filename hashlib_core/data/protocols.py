@@ -307,7 +307,7 @@ same seed, but the asymmetric methods (ADSH, DSAH) learn the codes of the WHOLE 
 database: their training set is the database minus the validation split. The
 validation split is protocol I's (50 per class of protocol I's 5,000 training images), so
 train has 58,500 images. The symmetric baselines of ADSH's comparison train on 5,000
-images sampled from the database, which is protocol I's training set: their cells run on
+images sampled from the database, which is protocol I's training set: their runs use
 ``cifar10-i``, with identical queries and database. mAP@ALL (topk None)."""
 
 

@@ -16,15 +16,18 @@ from hashlib_core.report import intervals
 from hashlib_core.report.claims import (
     CLAIMS,
     DHEH_BASELINES,
+    INCONCLUSIVE,
     NOT_SUPPORTED,
     SUPPORTED,
     Run,
     _per_query,
     _runs_of,
+    claim_protocol,
     compare,
     verdict,
     verdict_lengths,
 )
+from hashlib_core.report.names import display_name
 from hashlib_core.results import iter_records
 from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
@@ -56,35 +59,81 @@ def baseline_selection(root: str | Path, scale: str = "cpu") -> pd.DataFrame:
 
 #: the compared pairs whose stored runs give the coverage simulation its spreads, in order
 #: of preference: the SHNet paper's headline pair, then the DHEH/CSDH claims' pairs
-COVERAGE_PAIRS = ((("shnet", "csq"), 32), (("dheh", "cnnh"), 16), (("csdh", "cnnh"), 16))
+COVERAGE_METRICS = ("map", "precision_top5000")  # the claim metrics with per-query values
 
 
-def coverage_check(runs: list[Run], *, protocol: str, pairs=COVERAGE_PAIRS,
-                   n_claims: int = 1000) -> dict[str, Any]:
-    """The coverage of the 95% interval, measured on simulated claims of two equal methods
-    with the seed, noise and method-by-query spreads of the stored runs of the first of
-    ``pairs`` (methods, bits) with two or more seeds of each method
-    (:func:`hashlib_core.report.intervals.coverage`): ours at 3 and 5 seeds, and the
-    percentile bootstrap of 3 seeds this page used before; ``methods`` and ``n_bits`` say
-    which pair. Empty when no pair has per-query values of several seeds."""
-    for methods, n_bits in pairs:
-        groups = [_runs_of(runs, protocol, m, n_bits) for m in methods]
-        if any(len(g) < 2 for g in groups):
+def coverage_check(runs: list[Run], *, scale: str, n_claims: int = 1000) -> dict[str, Any]:
+    """The coverage of the 95% interval, measured for every compared pair a verdict rests
+    on (each claim's two methods at each of its lengths, in its metric, with two or more
+    seeds a side and per-query values): simulated claims of two equal methods with that
+    pair's own seed, noise and method-by-query spreads
+    (:func:`hashlib_core.report.intervals.coverage`), ours at 3 and 5 seeds and the
+    percentile bootstrap of 3 seeds that earlier versions used.
+
+    Returns ``{"table": one row per pair, "t3": (lowest, highest), "t5": ...,
+    "bootstrap3": ..., "n_claims": ...}``; empty when no pair has what it needs.
+    """
+    rows = []
+    for claim in CLAIMS:
+        if claim.metric not in COVERAGE_METRICS:
             continue
-        pq = _per_query(groups, "map")
-        if pq is not None:
-            break
-    else:
+        protocol, _ = claim_protocol(claim, runs, scale)
+        tested = {int(r.key["n_bits"]) for r in runs if r.key["protocol"] == protocol}
+        for n_bits in verdict_lengths(claim, tested):
+            groups = [_runs_of(runs, protocol, m, n_bits) for m in (claim.method, claim.compared)]
+            pq = _per_query(groups, claim.metric) if min(map(len, groups)) >= 2 else None
+            if pq is None:
+                continue
+            comp = intervals.components(pq)
+            rows.append({
+                "claim": claim.id, "method": claim.method, "against": claim.compared,
+                "protocol": protocol, "metric": claim.metric, "n_bits": n_bits,
+                "seeds": f"{len(groups[0])} and {len(groups[1])}", "sigma": comp.sigma,
+                "eta": comp.eta, "tau": comp.tau,
+                "t3": intervals.coverage(intervals.t_interval_fn, comp, n_a=3, n_b=3,
+                                         n_claims=n_claims, seed=3),
+                "t5": intervals.coverage(intervals.t_interval_fn, comp, n_a=5, n_b=5,
+                                         n_claims=n_claims, seed=5),
+                "bootstrap3": intervals.coverage(intervals.seed_bootstrap_fn(n_boot=1000),
+                                                 comp, n_a=3, n_b=3, n_claims=n_claims,
+                                                 seed=3)})
+    if not rows:
         return {}
-    comp = intervals.components(pq)
-    return {"t3": intervals.coverage(intervals.t_interval_fn, comp, n_a=3, n_b=3,
-                                     n_claims=n_claims, seed=3),
-            "t5": intervals.coverage(intervals.t_interval_fn, comp, n_a=5, n_b=5,
-                                     n_claims=n_claims, seed=5),
-            "bootstrap3": intervals.coverage(intervals.seed_bootstrap_fn(n_boot=1000), comp,
-                                             n_a=3, n_b=3, n_claims=n_claims, seed=3),
-            "n_claims": n_claims, "sigma": comp.sigma, "tau": comp.tau, "eta": comp.eta,
-            "methods": methods, "n_bits": n_bits}
+    table = pd.DataFrame(rows)
+    return {"table": table, "n_claims": n_claims,
+            **{k: (float(table[k].min()), float(table[k].max()))
+               for k in ("t3", "t5", "bootstrap3")}}
+
+
+def coverage_text(coverage: dict) -> str:
+    """The page's sentence on the measured coverage (:func:`coverage_check`)."""
+    if not coverage:
+        return ""
+    t3, t5, boot = coverage["t3"], coverage["t5"], coverage["bootstrap3"]
+    n = len(coverage["table"])
+    return (f"The interval's coverage was measured when this page was built, for each of the "
+            f"{n} compared pairs the verdicts rest on (a claim's two methods at one of its "
+            f"code lengths, in its metric): {coverage['n_claims']:,} simulated claims of two "
+            "equal methods, with that pair's own seed spread σ, run-by-query noise η and "
+            "method-by-query spread τ estimated from its stored runs. The 95% interval "
+            f"covered the true difference {t3[0]:.1%} to {t3[1]:.1%} of the time with 3 seeds "
+            f"per method and {t5[0]:.1%} to {t5[1]:.1%} with 5; a percentile bootstrap over 3 "
+            f"seeds (the interval of earlier versions of this book) covered {boot[0]:.1%} to "
+            f"{boot[1]:.1%}.")
+
+
+def coverage_markdown(coverage: dict) -> pd.DataFrame:
+    """The per-pair coverage of :func:`coverage_check` as strings for the page."""
+    from hashlib_core.report.claims import metric_name
+
+    t = coverage["table"]
+    return pd.DataFrame({
+        "pair, bits (seeds)": [f"{display_name(a)} vs {display_name(b)}, {n} ({s})"
+                               for a, b, n, s in zip(t.method, t.against, t.n_bits, t.seeds)],
+        "metric (protocol)": [f"{metric_name(m)} (`{p}`)" for m, p in zip(t.metric, t.protocol)],
+        "σ / η / τ": [f"{a:.4f} / {b:.3f} / {c:.4f}" for a, b, c in zip(t.sigma, t.eta, t.tau)],
+        "t, 3 seeds": t.t3.map("{:.1%}".format), "t, 5 seeds": t.t5.map("{:.1%}".format),
+        "bootstrap, 3 seeds": t.bootstrap3.map("{:.1%}".format)})
 
 
 def training_status(root: str | Path, scale: str) -> dict[str, int]:
@@ -132,33 +181,64 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
         if (proto, n_bits) not in planned:  # not part of this scale's grid
             continue
         for claim in CLAIMS:
-            if claim.method not in methods or claim.compared not in methods:
-                continue
-            seeds = sorted({r.seed for r in long if r.key["protocol"] == proto
-                            and int(r.key["n_bits"]) == n_bits and r.key["method"] == claim.method}
-                           & {r.seed for r in long if r.key["protocol"] == proto
-                              and int(r.key["n_bits"]) == n_bits
-                              and r.key["method"] == claim.compared})
-            stated = verdict_lengths(claim)
-            row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits,
-                   "method": claim.method, "against": claim.compared, "metric": claim.metric,
-                   "seeds": len(seeds), "in_claim": not stated or n_bits in stated,
-                   "main_epochs": next((int(r.record["config"]["epochs"]) for r in main
-                                        if r.key["method"] == claim.method), None)}
-            for label, pool in (("main", main), ("long", long)):
-                a = [r for r in _runs_of(pool, proto, claim.method, n_bits) if r.seed in seeds]
-                b = [r for r in _runs_of(pool, proto, claim.compared, n_bits) if r.seed in seeds]
-                if len(a) >= 2 and len(b) >= 2:
-                    iv = compare(a, b, claim.metric)
-                    v = verdict(iv.low, iv.high, higher_is_better=claim.higher_is_better)
-                else:
-                    iv, v = intervals.Interval(*(float("nan"),) * 5, ""), ""
-                row.update({f"{label}_difference": iv.difference, f"{label}_low": iv.low,
-                            f"{label}_high": iv.high, f"{label}_verdict": v})
-            row["changes"] = ("pending" if not (row["main_verdict"] and row["long_verdict"])
-                              else "yes" if row["main_verdict"] != row["long_verdict"] else "no")
-            rows.append(row)
+            if claim.method in methods and claim.compared in methods:
+                rows.append(_budget_row(claim, proto, n_bits, main, long))
     return pd.DataFrame(rows)
+
+
+def _budget_row(claim, proto: str, n_bits: int, main: list[Run], long: list[Run]) -> dict:
+    """One row of :func:`budget_robustness`: the claim's difference at both budgets on the
+    seeds with a long run of both methods, each method's mean at both, the change of the
+    difference (paired by seed, t interval) and whether the verdict changes."""
+    def runs(pool: list[Run], method: str) -> dict[int, Run]:
+        return {r.seed: r for r in _runs_of(pool, proto, method, n_bits)}
+
+    sides = {(lab, who): runs(pool, m) for lab, pool in (("main", main), ("long", long))
+             for who, m in (("a", claim.method), ("b", claim.compared))}
+    seeds = sorted(set(sides["long", "a"]) & set(sides["long", "b"])
+                   & set(sides["main", "a"]) & set(sides["main", "b"]))
+    stated = verdict_lengths(claim)
+    row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits, "method": claim.method,
+           "against": claim.compared, "metric": claim.metric, "seeds": len(seeds),
+           "in_claim": not stated or n_bits in stated,
+           "main_epochs": next((int(r.record["config"]["epochs"])
+                                for r in sides["main", "a"].values()), None)}
+    for label in ("main", "long"):
+        a = [sides[label, "a"][s] for s in seeds]
+        b = [sides[label, "b"][s] for s in seeds]
+        iv, v = intervals.Interval(*(float("nan"),) * 5, ""), ""
+        if len(seeds) >= 2:
+            iv = compare(a, b, claim.metric)
+            v = verdict(iv.low, iv.high, higher_is_better=claim.higher_is_better)
+        row.update({f"{label}_difference": iv.difference, f"{label}_low": iv.low,
+                    f"{label}_high": iv.high, f"{label}_verdict": v,
+                    f"{label}_method_mean": _mean(a, claim.metric),
+                    f"{label}_against_mean": _mean(b, claim.metric)})
+    shift = [(sides["long", "a"][s].value(claim.metric) - sides["long", "b"][s].value(claim.metric))
+             - (sides["main", "a"][s].value(claim.metric) - sides["main", "b"][s].value(claim.metric))
+             for s in seeds]
+    row.update(dict(zip(("shift", "shift_low", "shift_high"), intervals.mean_interval(shift))))
+    row["changes"] = _verdict_change(row)
+    return row
+
+
+def _mean(runs: list[Run], metric: str) -> float:
+    return float(np.mean([r.value(metric) for r in runs])) if runs else float("nan")
+
+
+def _verdict_change(row: dict) -> str:
+    """``"pending"`` (a side without two seeds), ``"no"`` (the same verdict), ``"less
+    certain"`` (a definite verdict turned inconclusive with the difference on the same
+    side: the longer runs say less, not otherwise), ``"yes"`` (any other change)."""
+    main, long = row["main_verdict"], row["long_verdict"]
+    if not (main and long):
+        return "pending"
+    if main == long:
+        return "no"
+    same_side = np.sign(row["main_difference"]) == np.sign(row["long_difference"])
+    if main != INCONCLUSIVE and long == INCONCLUSIVE and same_side:
+        return "less certain"
+    return "yes"
 
 
 HEAD_ROW = "SHNet with CSQ's parallel head, same rate and seeds"
@@ -178,8 +258,8 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
     proto = BOOK_PROTOCOLS[scale]["cifar10"]
     shnet = _runs_of(main, proto, "shnet", n_bits)
     rows = []
-    for label, other in ((HEAD_ROW, _runs_of(par, proto, "shnet", n_bits)),
-                         (CLAIM_ROW, _runs_of(main, proto, "csq", n_bits))):
+    twin, csq = _runs_of(par, proto, "shnet", n_bits), _runs_of(main, proto, "csq", n_bits)
+    for label, other in ((HEAD_ROW, twin), (CLAIM_ROW, csq)):
         seeds = {r.seed for r in shnet} & {r.seed for r in other}
         a = [r for r in shnet if r.seed in seeds]
         b = [r for r in other if r.seed in seeds]
@@ -191,8 +271,19 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
                          "lr_shnet": a[0].record["config"].get("lr"),
                          "lr_other": b[0].record["config"].get("lr"),
                          "difference": iv.difference, "low": iv.low, "high": iv.high,
-                         "verdict": verdict(iv.low, iv.high)})
+                         "verdict": verdict(iv.low, iv.high),
+                         "codes_as_csq": label == HEAD_ROW and _same_codes(b, csq)})
     return pd.DataFrame(rows)
+
+
+def _same_codes(runs: list[Run], others: list[Run]) -> bool:
+    """Whether every run of ``runs`` stored the same query codes (sha256) as the run of
+    ``others`` with its seed (SHNet's parallel-head twin against CSQ at one rate)."""
+    def sha(r: Run) -> str | None:
+        return ((r.record.get("files") or {}).get("query_codes") or {}).get("sha256")
+
+    by_seed = {r.seed: sha(r) for r in others}
+    return bool(runs) and all(sha(r) and sha(r) == by_seed.get(r.seed) for r in runs)
 
 
 def _effect(verdict_: str) -> str:
@@ -219,9 +310,13 @@ def confound_sentence(table: pd.DataFrame, n_bits: int = 32) -> str:
     effect = _effect(r.verdict)
     what = (f"the serial head itself {effect} mAP@ALL" if effect
             else "the serial head makes no difference that these runs can show")
+    same = (" The twin's query codes are CSQ's, bit for bit, at every seed (the same "
+            "sha256), so SHNet's code differs from CSQ's in its serial head alone."
+            if bool(getattr(r, "codes_as_csq", False)) else "")
     return same_rate + (f"At the same learning rate and seeds ({r.seeds} of them), SHNet "
                         f"minus its parallel-head twin (= CSQ) is {r.difference:+.3f} "
-                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}.")
+                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}."
+                        + same)
 
 
 def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:
@@ -262,3 +357,70 @@ def current_runs(runs: list[Run], root: str | Path, scale: str) -> list[Run]:
     return [r for r in runs if won[r.key["method"]] is None
             or (r.record["config"].get("optimizer"), r.record["config"].get("lr"))
             == (won[r.key["method"]]["optimizer"], won[r.key["method"]]["lr"])]
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}" if np.isfinite(x) else "—"
+
+
+def robustness_text(rob: pd.DataFrame) -> str:
+    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
+    parts = []
+    for r in rob.itertuples():
+        what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
+                f"(`{r.protocol}`)")
+        if not getattr(r, "in_claim", True):
+            what += (f", context only: {r.n_bits} bits is not one of the lengths this claim "
+                     "is stated for (the longer runs are made for another claim of the same "
+                     "two methods)")
+        main_epochs = getattr(r, "main_epochs", None)
+        main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
+        if r.changes == "pending":
+            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
+                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
+                         "pending.")
+            continue
+        change = {"yes": "changes with the longer schedule",
+                  "no": "does not change",
+                  "less certain": "is less certain at the longer schedule, on the same side "
+                                  "of zero (a loss of precision, not a change of direction)"
+                  }[r.changes]
+        parts.append(
+            f"Budget robustness of {what}, same {r.seeds} seeds: {_signed(r.main_difference)} "
+            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
+            f"{_signed(r.long_difference)} {interval_text(r.long_low, r.long_high)} "
+            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict {change}. The difference moved "
+            f"by {_signed(r.shift)} {interval_text(r.shift_low, r.shift_high)} (paired by "
+            f"seed); {display_name(r.method)}: {r.main_method_mean:.3f} → "
+            f"{r.long_method_mean:.3f}, {display_name(r.against)}: {r.main_against_mean:.3f} → "
+            f"{r.long_against_mean:.3f}.")
+    return " ".join(parts)
+
+
+def budget_conclusion(rob: pd.DataFrame) -> str:
+    """One sentence on whether the main budget holds, from :func:`budget_robustness`: the
+    claims whose verdict changes with twice the epochs (then the main budget is too short
+    for them), else which are done and unchanged or only less certain, and what is pending."""
+    if rob.empty:
+        return ""
+    rob = rob[rob.in_claim] if "in_claim" in rob else rob
+    done = rob[rob.changes != "pending"]
+    names = {c.id: f"{display_name(c.method)} vs {display_name(c.compared)}"
+             + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
+    pending = ", ".join(names[c] for c in rob[rob.changes == "pending"].claim)
+    tail = f" Pending: {pending}." if pending else ""
+    if done.empty:
+        return "No claim has its longer runs complete yet." + tail
+    moved = done[done.changes == "yes"]
+    if len(moved):
+        return ("With twice the epochs the verdict changes for "
+                + ", ".join(names[c] for c in moved.claim)
+                + ": the main budget is too short for these claims." + tail)
+    still = all(r.shift_low <= 0 <= r.shift_high for r in done.itertuples()
+                if np.isfinite(r.shift_low))
+    return ("With twice the epochs no verdict changes direction ("
+            + ", ".join(f"{names[r.claim]}: {'unchanged' if r.changes == 'no' else r.changes}"
+                        for r in done.itertuples()) + ")"
+            + (" and the change of each difference has a 95% interval (paired by seed) "
+               "that contains zero" if still else "")
+            + f", so the main budget stays at {int(done.main_epochs.iloc[0])} epochs." + tail)

@@ -13,12 +13,16 @@ import pandas as pd
 
 from hashlib_core.report.claim_checks import (
     baseline_selection,
+    budget_conclusion,
     budget_robustness,
     confound,
     confound_sentence,
     coverage_check,
+    coverage_markdown,
+    coverage_text,
     current_runs,
     interval_text,
+    robustness_text,
     stale_settings,
     training_status,
 )
@@ -225,32 +229,6 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     return out
 
 
-def robustness_text(rob: pd.DataFrame) -> str:
-    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
-    parts = []
-    for r in rob.itertuples():
-        what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
-                f"(`{r.protocol}`)")
-        if not getattr(r, "in_claim", True):
-            what += (f", context only: {r.n_bits} bits is not one of the lengths this claim "
-                     "is stated for (the longer runs are made for another claim of the same "
-                     "two methods)")
-        main_epochs = getattr(r, "main_epochs", None)
-        main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
-        if r.changes == "pending":
-            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
-                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
-                         "pending.")
-            continue
-        parts.append(
-            f"Budget robustness of {what}, same {r.seeds} seeds: {_num(r.main_difference, True)} "
-            f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
-            f"{_num(r.long_difference, True)} {interval_text(r.long_low, r.long_high)} "
-            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict "
-            + ("changes with the longer schedule." if r.changes == "yes" else "does not change."))
-    return " ".join(parts)
-
-
 def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every claim row in one plain table (commits and missing methods joined by spaces)."""
     frames = [r for r in results.values() if len(r)]
@@ -318,20 +296,18 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     return out
 
 
-def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> str:
+def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
+                    budget: str = "") -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
-    cov = ""
+    from hashlib_core.report.markdown import markdown_table
+
+    cov = ("\n\n" + coverage_text(coverage)) if coverage else ""
     if coverage:
-        cov = (f"\n\nThe interval's coverage was measured when this page was built: {coverage['n_claims']:,}"
-               f" simulated claims of two equal methods, with the seed spread "
-               f"(σ = {coverage['sigma']:.4f}), run-by-query noise (η = {coverage['eta']:.3f})"
-               f" and method-by-query spread (τ = {coverage['tau']:.4f}) of the stored "
-               f"{' and '.join(display_name(m) for m in coverage['methods'])} runs at "
-               f"{coverage['n_bits']} bits: the 95% interval covers the true difference "
-               f"{coverage['t3']:.1%} of the time with 3 seeds per method and "
-               f"{coverage['t5']:.1%} with 5; a percentile bootstrap over 3 seeds (the interval "
-               f"of earlier versions of this book) covered {coverage['bootstrap3']:.1%}.")
+        cov += (" Each pair, with its estimated spreads (σ between seeds beyond the query "
+                "noise, 0 when the seeds differ no more than that noise explains) and the "
+                "coverage of the t interval (ours) and of the bootstrap:\n\n"
+                + markdown_table(coverage_markdown(coverage)))
     sel = ""
     if len(selection):
         sel = (" The DHEH and CSDH claims' baseline, re-derived from the tuning runs' "
@@ -345,7 +321,7 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame) -> st
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
               f"validation mAP at the last evaluation. Each claim below says whether twice "
-              f"the epochs ({ROBUST_EPOCHS}) changes its verdict.")
+              f"the epochs ({ROBUST_EPOCHS}) changes its verdict. {budget}").rstrip()
     return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
@@ -403,7 +379,9 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
     out_dir = Path(out_dir)
-    blocks = _opening_blocks(every, runs, stale, root=root, scale=scale)
+    coverage = coverage_check(runs, scale=scale)
+    blocks = _opening_blocks(runs, stale, coverage, budget_conclusion(rob), root=root,
+                             scale=scale)
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
     n = 1
@@ -412,21 +390,22 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                      scale=scale, out_dir=out_dir, page=page, first=n + 1)
         n += len(claim_blocks)
         blocks += claim_blocks
-    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page)
+    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
+                                    left_out=_ranked_left_out(ranks, remade))
 
 
-def _opening_blocks(every: list[Run], runs: list[Run], stale: pd.DataFrame, *,
+def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
                     root: str | Path, scale: str) -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
-    deviate from the papers' settings), and how the verdicts are drawn."""
+    deviate from the papers' settings), and how the verdicts are drawn (with the measured
+    coverage, :func:`coverage_check`)."""
     protocols = sorted({r.key["protocol"] for r in runs})
-    book = BOOK_PROTOCOLS[scale]["cifar10"]
     return [
         f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
-        _method_section(coverage_check(every, protocol=book), training_status(root, scale),
-                        baseline_selection(root, scale))
+        _method_section(coverage, training_status(root, scale),
+                        baseline_selection(root, scale), budget)
         + _stale_text(stale),
     ]
 
@@ -522,9 +501,27 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
             + markdown_table(ch.health_markdown_table(health)))
 
 
-def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str) -> list[str]:
+def _ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
+    """A sentence naming the ranked methods that have default runs left out until the grid
+    makes them again (:func:`hashlib_core.results.store.stale_runs`), "" if none."""
+    from hashlib_core.report.rankings import RANKINGS
+    from hashlib_core.results.store import stale_runs
+
+    ranked = {m for _, _, methods, _ in RANKINGS for m in methods}
+    names = sorted({r["method"] for r in stale_runs(remade)
+                    if r["variant"] is None and r["method"] in ranked})
+    if not names:
+        return ""
+    return (" The values leave out the runs of " + ", ".join(display_name(m) for m in names)
+            + " made before a change to their code (named at the top of this page); "
+            "their means rest on the other seeds.")
+
+
+def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
+                    left_out: str = "") -> list[str]:
     """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
-    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs."""
+    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
+    ``left_out``: :func:`_ranked_left_out`."""
     from hashlib_core.report.markdown import markdown_table, write_csv
 
     name = f"{page}_rankings.csv"
@@ -542,7 +539,8 @@ def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str
         "paper does, and its other methods from protocol I (shown in the DSAH results "
         "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
         "the deep methods alone is given beside it. Supported: the interval lies above "
-        f"0 at every code length. From {_runs_line(ranks)}. Download: [CSV]({name}).\n\n"
+        f"0 at every code length.{left_out} From {_runs_line(ranks)}. "
+        f"Download: [CSV]({name}).\n\n"
         + markdown_table(ranking_table(ranks)),
         f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
         "the best value to the worst, as the paper printed them and as ours "

@@ -580,8 +580,8 @@ def alternatives_section(root: str | Path, scale: str, *,
         "bits": r.n_bits,
         "mAP@ALL, alternative": _ms(r.map_alt, r.std_alt, r.runs_alt),
         "mAP@ALL, default": _ms(r.map_default, r.std_default, r.runs_default),
-        "effective bits, alternative": MISSING if pd.isna(r.eff_alt) else f"{r.eff_alt:.1f}",
-        "effective bits, default": MISSING if pd.isna(r.eff_default) else f"{r.eff_default:.1f}",
+        "effective bits (alt. / default)": " / ".join(
+            MISSING if pd.isna(x) else f"{x:.1f}" for x in (r.eff_alt, r.eff_default)),
         "difference [95% interval]": (MISSING if pd.isna(r.diff) else f"{r.diff:+.3f}" + (
             "" if pd.isna(r.low) else f" [{r.low:+.3f}, {r.high:+.3f}]")),
         "verdict": r.verdict if r.verdict != MISSING else "fewer than 2 runs a side",

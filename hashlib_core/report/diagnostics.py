@@ -70,12 +70,13 @@ def ablation_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: 
             f"version of the loss, {'are' if stale != 1 else 'is'} left out until the "
             f"grid remakes {'them' if stale != 1 else 'it'}" if stale else "")
     rest = table.drop(index=variants)
-    ref = ", ".join(f"{d}: {int(n)} run{'s' * (n != 1)}" for d, n in rest.seeds.items())
+    ref = " and ".join(f"{d} from {int(n)} run{'s' * (n != 1)}"
+                       for d, n in rest.seeds.items())
     return (f"**SHNet ablation, {n_bits} bits** (protocol `{protocol}`, scale `{scale}`): "
             f"mAP@ALL, precision within Hamming radius 2 and mAC (mean absolute correlation "
             f"between all bits of the database codes, as in the bit-correlation matrices) "
             f"of each variant, mean ± standard deviation over seeds where there are several "
             f"({multi} rows), the value of the one seed otherwise; *seeds* = number of "
             f"runs ({MISSING} = none). {have} of the {len(variants)} ablation variants "
-            f"ha{'s' if have == 1 else 've'} a current run{left}. The other rows ({ref}) "
-            f"are the default and the reference the variants are compared with.")
+            f"ha{'s' if have == 1 else 've'} a current run{left}. The other rows, {ref}, "
+            f"are what the variants are compared with.")

@@ -22,6 +22,27 @@ def count_runs(results: pd.DataFrame, cells: list[GridCell]) -> tuple[int, int]:
     return n, len(cells)
 
 
+def stored_text(results: pd.DataFrame, cells: list[GridCell], *, scale: str) -> str:
+    """The discussion's opening count: the grid's runs made with the current code, the
+    runs read, and the stored runs left out until the grid makes them again (made before
+    a change to their method's code: :func:`hashlib_core.results.stale_sentences`, each
+    named)."""
+    from hashlib_core.results import stale_sentences
+
+    have, total = count_runs(results, cells)
+    stale = results.attrs.get("stale_records") or []
+    protocols = ", ".join(sorted(set(results.protocol))) if len(results) else "none"
+    text = (f"Scale `{scale}`: **{have} of the {total} runs** planned for this scale have "
+            f"been made with the current code ({len(results)} run{'s' * (len(results) != 1)} "
+            f"read in all, on "
+            f"protocol(s) {protocols}")
+    if not stale:
+        return text + ")."
+    return (text + f"; {len(stale)} more stored run{'s are' if len(stale) > 1 else ' is'} "
+            "left out of every page, and not counted here). "
+            + " ".join(stale_sentences(stale)))
+
+
 def seeds_per_method(results: pd.DataFrame, cells) -> pd.DataFrame:
     """Seeds per method of a grid's main runs (default variant), planned and stored.
 

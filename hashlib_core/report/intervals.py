@@ -144,6 +144,21 @@ def difference_interval(a: np.ndarray, b: np.ndarray, *, a_per_query: np.ndarray
     return Interval(diff, diff - t * se, diff + t * se, se, float(df), basis)
 
 
+def mean_interval(values, level: float = LEVEL) -> tuple[float, float, float]:
+    """The mean of ``values`` (e.g. paired per-seed changes) with its one-sample t
+    interval: ``(mean, low, high)``, NaN bounds under two values.
+
+    >>> m, lo, hi = mean_interval([0.01, 0.02, 0.03])
+    >>> round(m, 3), round(lo, 3), round(hi, 3)
+    (0.02, -0.005, 0.045)
+    """
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return (float(x.mean()) if len(x) else float("nan"), float("nan"), float("nan"))
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * _seed_var(x) ** 0.5 / np.sqrt(len(x))
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+
+
 def robust_pooled_sd(groups: list[np.ndarray]) -> tuple[float, float]:
     """A seed-to-seed standard deviation pooled over groups (a method at one length) with
     two or more runs, robust to one collapsed seed: the median of the groups' sample

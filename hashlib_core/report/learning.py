@@ -18,6 +18,50 @@ MAX_LATE_GAIN = 0.005  # validation mAP rise over the last 20% of the epochs
 MAX_DPSH_DHN_GAP = 0.05  # DPSH and DHN share the pairwise likelihood
 
 
+def late_fraction() -> float:
+    """The share of the epochs over which the rise of the validation mAP is measured (the
+    default of :func:`hashlib_core.runner.tuning.late_gain`)."""
+    import inspect
+
+    from hashlib_core.runner.tuning import late_gain
+
+    return float(inspect.signature(late_gain).parameters["fraction"].default)
+
+
+def bars_text(*, n_bits: int = 32) -> str:
+    """The learning check's bars in words, from the constants of this module and
+    :data:`hashlib_core.report.code_health.FLAG_SHARE` (nothing typed twice)."""
+    from hashlib_core.metrics.redundancy import EFFECTIVE_VARIANCE
+    from hashlib_core.report.code_health import FLAG_SHARE
+
+    return (
+        "Beating LSH is too low a bar: a method whose codes have collapsed onto a few bits "
+        "can still clear it. A method trained from scratch on protocol I should, at "
+        f"{n_bits} bits, reach an mAP@ALL of at least {MIN_MAP:.2f} (and the median "
+        f"across methods at least {MIN_MEDIAN_MAP:.2f}), give query codes with at least "
+        f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} of their {n_bits} bits "
+        f"distinct up to sign, at least {int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} "
+        f"effective bits ({FLAG_SHARE:.0%} of the length; the number of principal "
+        f"components that explain {EFFECTIVE_VARIANCE:.0%} of the codes' variance: bits "
+        "that nearly copy one another count once) and a mean absolute correlation between "
+        f"bits (mAC) of at most {MAX_MAC:.2f}, and end its schedule with a flat "
+        f"validation curve (a rise below {MAX_LATE_GAIN} over the last "
+        f"{late_fraction():.0%} of its epochs). DPSH and DHN share the pairwise "
+        f"likelihood, so they should land within {MAX_DPSH_DHN_GAP} of each other. A "
+        "method that misses a bar is suspect first; its method page says what was "
+        "measured.")
+
+
+def learning_caption(*, n_bits: int, protocol: str, scale: str) -> str:
+    """The start of the learning table's caption: what each column aggregates over the
+    seeds (the rise is the largest over the seeds, unlike the schedule table's, which is
+    seed 0's)."""
+    return (f"{n_bits} bits, protocol `{protocol}`, scale `{scale}`; mAP@ALL: the mean over "
+            "the seeds of the default runs; bits and mAC: the worst seed's query codes; "
+            f"rise: of the validation mAP over the last {late_fraction():.0%} of the epochs, "
+            "the largest over the seeds (the schedule table below gives seed 0's)")
+
+
 def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str,
                    n_bits: int = 32) -> pd.DataFrame:
     """Does every deep method learn? Each method's default runs at ``n_bits`` against
@@ -82,9 +126,10 @@ def learning_check(results: pd.DataFrame, root: str, *, scale: str, protocol: st
 
 
 def format_learning(check: pd.DataFrame) -> pd.DataFrame:
-    """The learning check for the page: linked names, short headers (the caption says that
-    mAP@ALL is the mean over seeds and the bits and mAC the worst seed's, and the rise the
-    validation mAP's over the last 20% of epochs), "—" and ✓/✗."""
+    """The learning check for the page: linked names, short headers (the caption,
+    :func:`learning_caption`, says that mAP@ALL is the mean over seeds and the bits and
+    mAC the worst seed's; the rise's header says it is the largest over the seeds), "—"
+    and ✓/✗."""
     from hashlib_core.report.markdown import format_numbers
     from hashlib_core.report.names import method_link
 
@@ -107,7 +152,7 @@ def format_learning(check: pd.DataFrame) -> pd.DataFrame:
     out["misses"] = check.fails.replace("", "—")
     return out.rename(index=method_link).rename(columns={
         "map": "mAP@ALL", "seeds": "seeds", "bits": "bits: distinct / effective",
-        "mac": "mAC", "late_gain": "rise, last 20%"})
+        "mac": "mAC (query codes, all bits, worst seed)", "late_gain": f"rise, last {late_fraction():.0%} (largest over seeds)"})
 
 
 def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -129,7 +174,7 @@ def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
            f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, at least "
            f"{int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} effective bits, mAC at most "
            f"{MAX_MAC:.2f}); {len(passing)} also end with a flat validation curve (a rise "
-           f"below {MAX_LATE_GAIN} over the last 20% of their epochs)."]
+           f"below {MAX_LATE_GAIN} over the last {late_fraction():.0%} of their epochs)."]
     if few:
         out.append("Flagged, fewer effective bits than half the length: " + "; ".join(
             f"{display_name(m)} ({int(check.loc[m, 'effective_bits'])} of {n_bits}, worst "

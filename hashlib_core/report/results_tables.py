@@ -328,7 +328,7 @@ def not_run_here(dataset: str, reported: pd.DataFrame, *, scale: str) -> str:
         "not on the machines that built this book. The SHNet paper's values "
         f"({metric_label('map', topk)}, Table 2):\n\n" + markdown_table(table) + "\n\n"
         + (f"{flagged}\n\n" if flagged else "")
-        + f"**What a GPU box needs** (the paper grid has {len(cells)} cells on `{protocol}`: "
+        + f"**What a GPU box needs** (the paper grid has {len(cells)} runs on `{protocol}`: "
         f"{len({c.method for c in cells})} deep methods at "
         f"{'/'.join(str(b) for b in sorted({c.n_bits for c in cells}))} bits):\n\n"
         "1. the images and the list files, in the layout below "

@@ -173,7 +173,8 @@ def runs_page(results: pd.DataFrame, *, scale: str, out_dir: str | Path,
                "results tables)" if kinds else "")
             + (f"; **{dev} run{'s' * (dev != 1)} deviate{'s' * (dev == 1)} from the "
                "paper's setting**, marked in the first column" if dev else "")
-            + ". *Epochs (best)*: the epochs trained and, in brackets, the epoch whose "
+            + ". *mAC*: over all bits of the database codes. *Epochs (best)*: the epochs "
+            "trained and, in brackets, the epoch whose "
             "weights were kept (by validation mAP); *wall time*: the total of the record's "
             "timings, every session of a resumed run included; *record* holds the run's "
             "configuration, data-split manifest hash, package versions and all its "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hashlib_core.report.learning import MAX_LATE_GAIN
+from hashlib_core.report.learning import MAX_LATE_GAIN, late_fraction
 from hashlib_core.report.names import display_name
 from hashlib_core.runner.grids import DEEP
 
@@ -54,12 +54,97 @@ def convergence_text(conv: pd.DataFrame) -> str:
     rising = [m for m, r in conv.iterrows() if r.still_rising]
     if not rising:
         return (f"None of the {len(conv)} methods gained {MAX_LATE_GAIN} validation mAP or "
-                f"more over the last 20% of its epochs: the schedule is long enough for all "
-                "of them.")
+                f"more over the last {late_fraction():.0%} of its epochs: the schedule is "
+                "long enough for all of them.")
     return (f"{len(rising)} of {len(conv)} methods still gained {MAX_LATE_GAIN} validation "
-            f"mAP or more over the last 20% of their epochs: {', '.join(rising)}. Their "
+            f"mAP or more over the last {late_fraction():.0%} of their epochs: "
+            f"{', '.join(rising)}. Their "
             "validation mAP would likely rise further with more epochs; the budget check "
             "below measures what that changes on the queries.")
+
+
+def schedule_intro_text(*, scale: str, n_bits: int = 32) -> str:
+    """The opening of the schedule section: what the table shows, with the bar for "still
+    rising" (:data:`~hashlib_core.report.learning.MAX_LATE_GAIN`) and the share of the
+    epochs it is measured over, from the code."""
+    return (f"Every deep method gets the same `{scale}` schedule (the number of epochs is in "
+            f"the table). The validation mAP of each method's {n_bits}-bit run, first and "
+            f"last, and its rise over the last {late_fraction():.0%} of the epochs (a method "
+            f"counts as still rising at {MAX_LATE_GAIN} or more). The run keeps its best "
+            "epoch by validation mAP, so a late dip costs nothing.")
+
+
+def format_convergence(conv: pd.DataFrame) -> pd.DataFrame:
+    """:func:`convergence` for the page: numbers formatted, linked method names, headers
+    that say the rise is seed 0's (the learning table's is the largest over the seeds)."""
+    from hashlib_core.report.learning import late_fraction
+    from hashlib_core.report.markdown import format_numbers
+    from hashlib_core.report.names import method_link
+
+    return format_numbers(conv).rename(index=method_link).rename(columns={
+        "epochs": "epochs", "val_first": "first validation mAP",
+        "val_last": "last validation mAP",
+        "gain_last": f"rise over the last {late_fraction():.0%} of epochs (seed 0)",
+        "still_rising": "still rising"}).rename_axis("method")
+
+
+def convergence_caption(root: str, *, scale: str, protocol: str, n_bits: int = 32) -> str:
+    """The start of the schedule table's caption: the validation search (its size read
+    from the stored manifest) and that the table shows seed 0 alone."""
+    from hashlib_core.results import load_manifest
+
+    try:
+        n_val = ((load_manifest(scale, protocol, root=root).get("splits") or {})
+                 .get("val") or {}).get("n")
+    except (FileNotFoundError, ValueError):
+        n_val = None
+    queries = f"{n_val:,} validation queries" if n_val else "the validation queries"
+    return (f"Validation mAP ({queries} against the training items), {n_bits} bits, seed 0 "
+            f"alone (the learning table above takes the largest rise over the seeds, so "
+            f"its rise can be larger), protocol `{protocol}`, scale `{scale}`")
+
+
+def budget_intro_text(check: pd.DataFrame, *, scale: str) -> str:
+    """The paragraph before the budget check: why a rising validation curve does not say
+    by itself what a longer schedule buys, and what the budget check runs. The epochs are
+    the stored runs' (:func:`budget_check`) where both are stored, else
+    :data:`~hashlib_core.runner.grids.BUDGET_EPOCHS` and the scale's preset."""
+    from hashlib_core.report.learning import late_fraction
+    from hashlib_core.runner.grids import BUDGET_EPOCHS, BUDGET_METHODS, TUNE_BITS, TUNE_SEED
+    from hashlib_core.scales import preset
+
+    schedule = {preset(scale, m).get("lr_schedule") for m in BUDGET_METHODS}
+    if len(check):
+        short_n, long_n = int(check.epochs.iloc[0]), int(check.epochs_long.iloc[0])
+        source = "as the stored runs have it"
+    else:
+        epochs = {preset(scale, m)["epochs"] for m in BUDGET_METHODS}
+        short_n, long_n = (epochs.pop() if len(epochs) == 1 else None), BUDGET_EPOCHS
+        source = "as the grid plans it; no pair of runs is stored yet"
+    share = f"{late_fraction():.0%}"
+    names = " and ".join(display_name(m) for m in BUDGET_METHODS)
+    instead = f" instead of {short_n}" if short_n else " instead of their default schedule"
+    text = (
+        "A rise of the validation curve near the end does not say by itself how much a "
+        "longer schedule would change the results. The validation database is the "
+        "training items, so the validation mAP also rewards fitting the training set ever "
+        "more closely, which the queries, searched against a database of mostly unseen "
+        "images, do not; and the validation mAP of a few hundred queries moves from one "
+        f"evaluation to the next. The budget check measures it: {names} at {TUNE_BITS} "
+        f"bits, seed {TUNE_SEED}, with their tuned settings, trained for {long_n} "
+        f"epochs{instead} ({source}), then evaluated on the queries like every other "
+        f"run; they are the seed-{TUNE_SEED} runs of the {long_n}-epoch budget robustness "
+        "runs of the [claims page](claims).")
+    if schedule == {"cosine"}:
+        text += (
+            f" At the `{scale}` scale every run's learning rate follows a cosine schedule "
+            "stretched over its own length, so the longer run is not the default run "
+            f"continued: it anneals later, and its last {share} of epochs again fall in the "
+            f"low-learning-rate end of the schedule. If the rise over the last {share} is no "
+            f"smaller at {long_n} epochs than at {short_n or 'the default length'}, that "
+            "rise comes with the "
+            "annealing itself, and a longer budget does not remove it.")
+    return text
 
 
 def budget_check(results: pd.DataFrame, root: str, *, scale: str, protocol: str) -> pd.DataFrame:

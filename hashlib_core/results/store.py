@@ -153,7 +153,7 @@ def _variant_words(variant: str) -> str:
 
     budget = re.fullmatch(r"budget-epochs(\d+)", variant)
     if budget:
-        return f"the {budget[1]}-epoch budget check"
+        return f"the {budget[1]}-epoch budget runs"
     if variant.startswith("alt-"):
         return f"the alternative `{variant}`"
     return f"the variant `{variant}`"
@@ -235,7 +235,8 @@ def stale_sentences(stale: list[str]) -> list[str]:
         n = len(runs)
         known = current_revision(method) is not None
         out.append(
-            f"{n} stored run{'s' * (n > 1)} of {escape(name)} ({describe_runs(runs)}) "
+            f"{n} stored run{'s' * (n > 1)} of {escape(name)} "
+            f"({escape(describe_runs(runs), quote=False)}) "
             f"{'were' if n > 1 else 'was'} made before a change to "
             f"{changed_code(method) if known else 'its code'} ({escape(runs[0]['note'], quote=False)}) "
             f"and {'are' if n > 1 else 'is'} left out until the grid makes "

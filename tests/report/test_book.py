@@ -498,3 +498,86 @@ def test_validation_gap_per_method_is_computed_not_claimed(tmp_path):
     assert "ADSH, which learn their training items' codes directly" in text
     assert f"over the other 2 methods the median gap is " \
         f"{np.median([maps['daph'], maps['dpsh']]):+.2f}" in text
+
+
+def test_learning_bars_and_captions_come_from_the_constants(monkeypatch):
+    """Review 11 (15, 16): the bars in words follow the module's constants (the
+    effective-bits bar included), and both tables say which seed their rise is."""
+    import pandas as pd
+
+    from hashlib_core.report import code_health
+
+    text = learning.bars_text(n_bits=32)
+    assert "at least 0.40" in text and "at least 16 effective bits" in text
+    monkeypatch.setattr(learning, "MIN_MAP", 0.45)
+    monkeypatch.setattr(code_health, "FLAG_SHARE", 0.75)
+    monkeypatch.setattr(learning, "MAX_LATE_GAIN", 0.01)
+    text = learning.bars_text(n_bits=32)
+    assert "mAP@ALL of at least 0.45" in text and "at least 24 effective bits" in text
+    assert "a rise below 0.01 over the last 20% of its epochs" in text
+    assert "the largest over the seeds" in learning.learning_caption(
+        n_bits=32, protocol="p", scale="cpu")
+    check = pd.DataFrame({"map": [0.5], "seeds": [3], "distinct_bits": [32],
+                          "effective_bits": [20], "mac": [0.1], "late_gain": [0.03],
+                          "map_ok": [True], "bits_ok": [True], "mac_ok": [True],
+                          "eff_ok": [True], "flat_ok": [False], "fails": ["still rising"]},
+                         index=["csq"])
+    assert "rise, last 20% (largest over seeds)" in learning.format_learning(check).columns
+    conv = pd.DataFrame({"epochs": [40], "val_first": [0.2], "val_last": [0.7],
+                         "gain_last": [0.018], "still_rising": [True]}, index=["CSQ"])
+    assert "rise over the last 20% of epochs (seed 0)" in schedule.format_convergence(conv).columns
+
+
+def test_budget_intro_is_computed_from_the_grid_and_the_stored_runs():
+    """Review 11 (4): the paragraph before the budget check states the budget's epochs
+    (grids.BUDGET_EPOCHS, or the stored runs') and the preset's, never typed."""
+    import pandas as pd
+
+    from hashlib_core.runner import grids
+    from hashlib_core.scales import preset
+
+    empty = pd.DataFrame(columns=["epochs", "epochs_long"])
+    text = schedule.budget_intro_text(empty, scale="cpu")
+    short = preset("cpu", "csq")["epochs"]
+    assert f"trained for {grids.BUDGET_EPOCHS} epochs instead of {short}" in text
+    assert f"no smaller at {grids.BUDGET_EPOCHS} epochs than at {short}" in text
+    assert "60" not in text
+    stored = pd.DataFrame({"epochs": [30], "epochs_long": [90]}, index=["csq"])
+    text = schedule.budget_intro_text(stored, scale="cpu")
+    assert "trained for 90 epochs instead of 30 (as the stored runs have it)" in text
+
+
+def test_stored_text_says_which_runs_are_left_out():
+    """Review 11 (9): the discussion's count of stored runs says that the runs made before
+    a change to their method's code are left out, and names them."""
+    import pandas as pd
+
+    from hashlib_core.runner import grids
+
+    cells = [grids.GridCell("csq", "cifar10-i", 32, s, tuned=True) for s in (0, 1)]
+    results = pd.DataFrame([{"protocol": "cifar10-i", "method": "csq", "n_bits": 32,
+                             "seed": 0, "variant": None}])
+    results.attrs["stale_records"] = [
+        "results/cpu/cifar10-i/csq/32b_seed1/record.json: made with CSQ revision 1; the "
+        "code is at revision 2: a fix"]
+    text = grid_status.stored_text(results, cells, scale="cpu")
+    assert "**1 of the 2 runs**" in text and "(1 run read in all" in text
+    assert "1 more stored run is left out of every page" in text
+    assert "1 stored run of CSQ (the default runs at 32 bits, seed 1)" in text
+
+
+def test_discussion_notebook_types_no_counts_or_bars():
+    """Review 11 (4, 8, 15, 19): the discussion's markdown cells type no epoch count, no
+    bar of the learning check, no split size and no pixel error; those come from code."""
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "notebooks" / "discussion.ipynb",
+                       as_version=4)
+    typed = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for phrase in ("60 epochs", "instead of 40", "0.40", "0.005", "29 of their 32",
+                   "5.8 of 255", "5,000 training images", "(ADSH, DSAH, DAPH)", "far above"):
+        assert phrase not in typed, phrase
+    code = " ".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "learning.bars_text(" in code and "schedule.budget_intro_text(" in code
+    assert "schedule.schedule_intro_text(" in code
+    assert "grid_status.stored_text(" in code and "split_overlap.method_gaps_text(" in code

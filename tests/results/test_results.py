@@ -413,7 +413,7 @@ def test_the_stale_sentence_names_the_runs_and_the_shared_loss():
     (sentence,) = R.stale_sentences([f"{p}: {why}" for p in runs])
     assert sentence.startswith(
         "15 stored runs of SHNet (the default runs at 16, 32 and 64 bits, seeds 3 and 4; "
-        "the 80-epoch budget check at 32 bits, seeds 0–2; the variants `parallel` and "
+        "the 80-epoch budget runs at 32 bits, seeds 0–2; the variants `parallel` and "
         "`segments3` at 32 bits, seeds 0–2) were made before a change to CSQ's loss, "
         "which SHNet shares (CSQ's BCE term in float64)"), sentence
     assert sentence.endswith("left out until the grid makes them again.")

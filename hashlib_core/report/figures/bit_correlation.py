@@ -67,11 +67,6 @@ def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
         text = (f"{head}{display_name(ranked[0])}'s bits are the least correlated at "
                 f"{n_bits} bits (mAC {healthy[ranked[0]]:.2f}) and "
                 f"{display_name(ranked[-1])}'s the most ({healthy[ranked[-1]]:.2f})")
-    if "dsah" in mac and "adsh" in mac:
-        # a description, not a verdict: the claim is tested on the claims page
-        text += (f"; DSAH's mAC is {mac['dsah']:.2f} here and ADSH's {mac['adsh']:.2f} "
-                 f"({basis}, no interval), which tests nothing: the DSAH claim on mAC is "
-                 f"tested on ADSH's protocol at 32 bits on the claims page")
     if redundant:
         text += ("; left out of that ranking, as their query codes have constant or "
                  "near-duplicate bits (a low mAC there does not mean independent bits): "
@@ -80,6 +75,11 @@ def _ranked_mac_text(mac: dict[str, float], collapsed, *, n_bits: int,
     if bad:
         text += (f"; the codes of {', '.join(map(display_name, bad))} collapse (see the "
                  f"code-health table), so their mAC is not a fair comparison")
+    if "dsah" in mac and "adsh" in mac:
+        # a description, not a verdict: the claim is tested on the claims page
+        text += (f". DSAH's mAC is {mac['dsah']:.2f} here and ADSH's {mac['adsh']:.2f} "
+                 f"({basis}, no interval): a description, not the test of the DSAH claim on "
+                 f"mAC, which the claims page makes on ADSH's protocol at 32 bits")
     return text + "."
 
 

@@ -36,10 +36,8 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         ``codes`` (n, n_bits) in {-1,+1}; ``labels`` (n, n_classes) multi-hot or (n,) int.
     missing : list of str
         Methods asked for that have no stored run (named in the caption).
-    seed : int
-        The random state of the subsample and of t-SNE.
-    run_seed : int, optional
-        The seed of the runs whose codes are drawn, for the caption.
+    seed, run_seed : int
+        The random state of the subsample and of t-SNE; the runs' seed (for the caption).
     """
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
@@ -88,19 +86,17 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
             "Hamming ranking the P@N curves measure")
     if len(agreement) >= 2:
         best = max(agreement, key=agreement.get)
-        if max(agreement.values()) - min(agreement.values()) < 0.02:
-            take = (f"In this map the classes of {names} form clusters about equally clean: "
-                    f"{share}{proj}.")
-        else:
-            take = (f"In this map {display_name(best)}'s classes form the cleanest clusters: "
-                    f"{share}{proj}.")
+        which = (f"the classes of {names} form clusters about equally clean"
+                 if max(agreement.values()) - min(agreement.values()) < 0.02 else
+                 f"{display_name(best)}'s classes form the cleanest clusters")
+        take = f"In this map {which}: {share}{proj}."
     else:
         take = f"In this map, {share}{proj}."
     runs = "" if run_seed is None else f", the runs of seed {run_seed}"
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
-           f"`{scale}`{runs}; t-SNE random state {seed}): each point is a query image's binary code embedded in 2-D by t-SNE "
-           f"(Euclidean distance on ±1 codes, i.e. twice the square root of the Hamming "
-           f"distance), coloured and shaped by class.{paper_note('tsne', dataset)}")
+           f"`{scale}`{runs}; t-SNE random state {seed}): each point is a query image's "
+           f"binary code embedded in 2-D by t-SNE (Euclidean distance on ±1 codes, i.e. "
+           f"twice the square root of the Hamming distance), coloured and shaped by class.{paper_note('tsne', dataset)}")
     if missing:
         cap += (f" Not shown, no {n_bits}-bit run stored yet: "
                 f"{', '.join(map(display_name, missing))}.")
