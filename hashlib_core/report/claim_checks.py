@@ -183,7 +183,11 @@ def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
         for claim in CLAIMS:
             if claim.method in methods and claim.compared in methods:
                 rows.append(_budget_row(claim, proto, n_bits, main, long))
-    return pd.DataFrame(rows)
+    # a claim with longer runs at one of its own lengths shows those alone; runs at
+    # another length (made for another claim of the same two methods) are its context
+    # only when it has none of its own
+    own = {r["claim"] for r in rows if r["in_claim"]}
+    return pd.DataFrame([r for r in rows if r["in_claim"] or r["claim"] not in own])
 
 
 def _budget_row(claim, proto: str, n_bits: int, main: list[Run], long: list[Run]) -> dict:
@@ -397,6 +401,22 @@ def robustness_text(rob: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+def robustness_lengths(rob: pd.DataFrame) -> str:
+    """The claims' decisive lengths, from the in-claim rows of :func:`budget_robustness`,
+    e.g. ``" (SHNet vs CSQ: 32 bits; DSAH vs ADSH: 48 bits)"``; empty without rows."""
+    if rob.empty:
+        return ""
+    rob = rob[rob.in_claim] if "in_claim" in rob else rob
+    names = _claim_names()
+    return " (" + "; ".join(f"{names[r.claim]}: {r.n_bits} bits"
+                            for r in rob.itertuples()) + ")" if len(rob) else ""
+
+
+def _claim_names() -> dict[str, str]:
+    return {c.id: f"{display_name(c.method)} vs {display_name(c.compared)}"
+            + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
+
+
 def budget_conclusion(rob: pd.DataFrame) -> str:
     """One sentence on whether the main budget holds, from :func:`budget_robustness`: the
     claims whose verdict changes with twice the epochs (then the main budget is too short
@@ -405,8 +425,7 @@ def budget_conclusion(rob: pd.DataFrame) -> str:
         return ""
     rob = rob[rob.in_claim] if "in_claim" in rob else rob
     done = rob[rob.changes != "pending"]
-    names = {c.id: f"{display_name(c.method)} vs {display_name(c.compared)}"
-             + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
+    names = _claim_names()
     pending = ", ".join(names[c] for c in rob[rob.changes == "pending"].claim)
     tail = f" Pending: {pending}." if pending else ""
     if done.empty:

@@ -22,6 +22,7 @@ from hashlib_core.report.claim_checks import (
     coverage_text,
     current_runs,
     interval_text,
+    robustness_lengths,
     robustness_text,
     stale_settings,
     training_status,
@@ -297,7 +298,7 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
 
 
 def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
-                    budget: str = "") -> str:
+                    budget: str = "", lengths: str = "") -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
     from hashlib_core.report.markdown import markdown_table
@@ -321,7 +322,8 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
               f"validation mAP at the last evaluation. Each claim below says whether twice "
-              f"the epochs ({ROBUST_EPOCHS}) changes its verdict. {budget}").rstrip()
+              f"the epochs ({ROBUST_EPOCHS}, three seeds) changes its verdict at the length "
+              f"the verdict turns on{lengths}. {budget}").rstrip()
     return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
@@ -381,7 +383,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     out_dir = Path(out_dir)
     coverage = coverage_check(runs, scale=scale)
     blocks = _opening_blocks(runs, stale, coverage, budget_conclusion(rob), root=root,
-                             scale=scale)
+                             scale=scale, lengths=robustness_lengths(rob))
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
     n = 1
@@ -395,7 +397,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
 
 
 def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
-                    root: str | Path, scale: str) -> list[str]:
+                    root: str | Path, scale: str, lengths: str = "") -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
     deviate from the papers' settings), and how the verdicts are drawn (with the measured
     coverage, :func:`coverage_check`)."""
@@ -405,7 +407,7 @@ def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget
         f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
         f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
         _method_section(coverage, training_status(root, scale),
-                        baseline_selection(root, scale), budget)
+                        baseline_selection(root, scale), budget, lengths)
         + _stale_text(stale),
     ]
 

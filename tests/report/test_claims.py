@@ -514,15 +514,34 @@ def test_the_twin_is_csq_when_its_codes_are_csqs():
     assert not claim_checks._same_codes([], csq)
 
 
-def test_budget_runs_at_a_length_outside_a_claim_are_context(tmp_path):
-    """The 80-epoch DSAH/ADSH runs are at 32 bits, the mAC claim's length: they decide its
-    budget robustness, and are shown only as context for the precision claim (12-48 bits)."""
+def test_budget_runs_at_a_length_outside_a_claim_are_context(tmp_path, monkeypatch):
+    """Without longer runs at one of its own lengths, a claim shows the runs made for
+    another claim of the same two methods (DSAH/ADSH at 32 bits, the mAC claim's length)
+    as context for the precision claim (12-48 bits)."""
+    from hashlib_core.runner import grids
+
+    monkeypatch.setattr(claim_checks, "ROBUSTNESS", tuple(
+        r for r in grids.ROBUSTNESS if not (r[0] == "cifar10-adsh" and r[2] == 48)))
     rob = claim_checks.budget_robustness(tmp_path, "cpu").set_index("claim")
     assert bool(rob.loc["dsah-mac", "in_claim"]) and not bool(rob.loc["dsah-adsh", "in_claim"])
     assert bool(rob.loc["shnet-csq", "in_claim"]) and bool(rob.loc["dheh-short", "in_claim"])
     text = claim_checks.robustness_text(rob.loc[["dsah-adsh"]].reset_index())
     assert "context only: 32 bits is not one of the lengths" in text
     assert "context only" not in claim_checks.robustness_text(rob.loc[["dsah-mac"]].reset_index())
+
+
+def test_each_claim_is_checked_at_its_decisive_length(tmp_path):
+    """The grid's longer runs: the precision claim at 48 bits (the one length where it is
+    not supported), the mAC claim at 32; a claim with runs at its own length shows no
+    context row from the other claim's length."""
+    rob = claim_checks.budget_robustness(tmp_path, "cpu")
+    assert rob.in_claim.all()
+    got = {(r.claim, r.n_bits) for r in rob.itertuples()}
+    assert got == {("shnet-csq", 32), ("dheh-short", 16), ("csdh-short", 16),
+                   ("dsah-mac", 32), ("dsah-adsh", 48)}
+    text = claim_checks.robustness_lengths(rob)
+    assert "DSAH vs ADSH: 48 bits" in text and "DSAH vs ADSH (mAC): 32 bits" in text
+    assert claim_checks.robustness_lengths(pd.DataFrame()) == ""
 
 
 def test_the_ranking_caption_names_methods_with_left_out_runs():
