@@ -45,7 +45,12 @@ from hashlib_core.report.claims import (
     verdict_lengths,
 )
 from hashlib_core.report.names import display_name
-from hashlib_core.report.rankings import N_BOOT, rankings
+from hashlib_core.report.rankings import (
+    N_BOOT,
+    ranking_coverage,
+    ranking_coverage_text,
+    rankings,
+)
 from hashlib_core.results import stale_sentences
 from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
 
@@ -366,10 +371,11 @@ def _deviations(runs: list[Run]) -> str:
 
 def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                 out_dir: str | Path, page: str = "claims", reported: pd.DataFrame | None = None,
-                n_boot: int = N_BOOT) -> list[str]:
+                n_boot: int = N_BOOT, n_sims: int = 1000) -> list[str]:
     """The Markdown blocks of the claims page, each table also written as CSV into
     ``out_dir`` and linked: how the verdicts are drawn, the summary, one block per claim,
-    the same-rate comparison of SHNet and CSQ, the rank agreement."""
+    the same-rate comparison of SHNet and CSQ, the rank agreement (with the coverage of its
+    interval over ``n_sims`` simulated rankings)."""
     from hashlib_core.report.reported import load_reported
 
     reported = load_reported() if reported is None else reported
@@ -392,8 +398,10 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                      scale=scale, out_dir=out_dir, page=page, first=n + 1)
         n += len(claim_blocks)
         blocks += claim_blocks
+    cov = ranking_coverage(runs, reported, scale=scale, n_sims=n_sims)
     return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
-                                    left_out=_ranked_left_out(ranks, remade))
+                                    left_out=_ranked_left_out(ranks, remade),
+                                    coverage=ranking_coverage_text(cov, n_sims))
 
 
 def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
@@ -520,7 +528,7 @@ def _ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
 
 
 def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
-                    left_out: str = "") -> list[str]:
+                    left_out: str = "", coverage: str = "") -> list[str]:
     """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
     (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
     ``left_out``: :func:`_ranked_left_out`."""
@@ -541,7 +549,7 @@ def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str
         "paper does, and its other methods from protocol I (shown in the DSAH results "
         "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
         "the deep methods alone is given beside it. Supported: the interval lies above "
-        f"0 at every code length.{left_out} From {_runs_line(ranks)}. "
+        f"0 at every code length.{coverage}{left_out} From {_runs_line(ranks)}. "
         f"Download: [CSV]({name}).\n\n"
         + markdown_table(ranking_table(ranks)),
         f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
