@@ -462,7 +462,10 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     runs = claim_checks.current_runs(claims.default_runs(root, "cpu"), root, "cpu")
     cov = claim_checks.coverage_check(runs, scale="cpu")
     table = cov["table"]
-    assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh"} <= set(table.claim)
+    assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh", "dsah-mac"} <= set(table.claim)
+    mac = table[table.claim == "dsah-mac"]  # seeds only: one mAC per run, no query terms
+    assert list(mac.n_bits) == [32] and (mac.eta == 0).all() and (mac.sigma > 0).all()
+    assert "has σ alone" in text
     assert table[["t3", "t5"]].stack().between(0.93, 0.97).all()
     assert (table.bootstrap3 < 0.93).all()
     assert f"{cov['t3'][0]:.1%} to {cov['t3'][1]:.1%}" in text
