@@ -167,9 +167,33 @@ def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
         "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
         "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
         "Kendall τ (95% interval)": f"{_num(r.tau, True)} {interval_text(r.low, r.high)}",
-        "τ, deep methods only": _num(r.tau_deep, True),
+        "τ, deep methods only": _num(r.tau_deep, True) + (
+            f" {interval_text(r.deep_low, r.deep_high)}"
+            if np.isfinite(getattr(r, "deep_low", np.nan)) else ""),
         "verdict": f"**{r.verdict}**",
     } for r in ranks.itertuples()], columns=cols)
+
+
+def deep_only_text(ranks: pd.DataFrame) -> str:
+    """A sentence naming the tables and lengths where τ over the deep methods alone has an
+    interval that is not above 0 (context: the verdict uses every method), "" if none."""
+    from hashlib_core.report.reported import SOURCES
+
+    if "deep_low" not in ranks:
+        return ""
+    weak = ranks[np.isfinite(ranks.deep_low) & (ranks.deep_low <= 0)]
+    if weak.empty:
+        return ""
+    parts = [f"{SOURCES.get(src, src).split(' (')[0]}, at "
+             + _and([str(b) for b in sub.n_bits]) + " bits"
+             for src, sub in weak.groupby("source", sort=False)]
+    return (" Over the deep methods alone the interval is not above 0 for "
+            + "; ".join(parts) + ": at those lengths the support comes from the pairs of a "
+            "deep and a shallow method.")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
@@ -548,8 +572,10 @@ def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str
         "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
         "paper does, and its other methods from protocol I (shown in the DSAH results "
         "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
-        "the deep methods alone is given beside it. Supported: the interval lies above "
-        f"0 at every code length.{coverage}{left_out} From {_runs_line(ranks)}. "
+        "the deep methods alone is given beside it, with its interval (context: the "
+        "verdict uses every method). Supported: the interval lies above "
+        f"0 at every code length.{deep_only_text(ranks)}{coverage}{left_out} From "
+        f"{_runs_line(ranks)}. "
         f"Download: [CSV]({name}).\n\n"
         + markdown_table(ranking_table(ranks)),
         f"**Table {first + 1}. The orders behind Table {first}**: the methods from "

@@ -114,8 +114,9 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
     Returns
     -------
     pandas.DataFrame
-        Columns ``source, n_bits, protocol, n_methods, tau, low, high, tau_deep, basis,
-        verdict, paper_order, our_order, n_runs, commits``.
+        Columns ``source, n_bits, protocol, n_methods, tau, low, high, tau_deep, deep_low,
+        deep_high, basis, verdict, paper_order, our_order, n_runs, commits`` (``deep_low``
+        and ``deep_high``: τ_deep's interval, when the table has shallow methods too).
     """
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     protocols = protocols or {}
@@ -143,15 +144,20 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
                     if len(deep) >= 3 else float("nan"))
         low = high = float("nan")
         basis = "none"
+        deep_low = deep_high = float("nan")
         if len(names) >= 3:
             low, high = _tau_interval(paper, np.stack([d[1] for d in draws]), rng)
             basis = "methods" + (", seeds" if spread else "")
+        if len(deep) >= 3 and len(deep) < len(names):  # drawn after: τ's interval unchanged
+            deep_low, deep_high = _tau_interval(paper[deep],
+                                                np.stack([draws[i][1] for i in deep]), rng)
         all_runs = [r for m in names for r in have[m][1]]
         used = sorted({protocols.get(m, book) for m in names})
         rows.append({
             "source": source, "n_bits": n_bits, "protocol": " and ".join(used),
             "n_methods": len(names), "tau": tau, "low": low, "high": high,
-            "tau_deep": tau_deep, "basis": basis,
+            "tau_deep": tau_deep, "deep_low": deep_low, "deep_high": deep_high,
+            "basis": basis,
             "verdict": verdict(low, high, randomness=spread),
             "paper_order": " > ".join(display_name(names[i]) for i in np.argsort(-paper,
                                                                                  kind="stable")),
@@ -160,7 +166,8 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
             "n_runs": len(all_runs), "commits": tuple(sorted({r.commit for r in all_runs})),
         })
     return pd.DataFrame(rows, columns=["source", "n_bits", "protocol", "n_methods", "tau",
-                                       "low", "high", "tau_deep", "basis", "verdict",
+                                       "low", "high", "tau_deep", "deep_low", "deep_high",
+                                       "basis", "verdict",
                                        "paper_order", "our_order", "n_runs", "commits"])
 
 

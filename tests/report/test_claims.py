@@ -241,6 +241,32 @@ def test_ranking_interval_coverage_is_measured(monkeypatch):
     assert broken.coverage.iloc[0] < 0.8
 
 
+def test_deep_only_interval_is_context():
+    """τ over the deep methods alone gets an interval of its own (drawn after the main
+    one, which stays as it was) and the caption names the lengths where it is not above
+    0; the verdict still uses every method."""
+    rep = REPORTED[(REPORTED.source == "dsah_table1") & (REPORTED.n_bits == 12)]
+    ranked = rep.sort_values("value").method.tolist()  # worst first: shallow ones first
+    order = ranked[:-2] + ranked[-2:][::-1]  # the two best swapped: deep-only τ drops most
+
+    def run(method, seed, value):
+        r = _run(method, 12, seed, None, metric="precision_top5000")
+        r.record["scalars"]["precision_top5000"] = value
+        return r
+
+    runs = [run(m, s, 0.3 + 0.05 * i + 0.001 * s) for i, m in enumerate(order) for s in range(3)]
+    out = rankings.rank_agreement(runs, REPORTED, scale="smoke", source="dsah_table1",
+                                  metric="precision_top5000", methods=tuple(ranked),
+                                  bits=(12,), n_boot=300)
+    r = out.iloc[0]
+    assert r.tau_deep < r.tau and np.isfinite(r.deep_low) and r.deep_low <= r.tau_deep
+    table = claims_page.ranking_table(out)
+    assert str(table["τ, deep methods only"].iloc[0]).count("[") == 1
+    text = claims_page.deep_only_text(out.assign(deep_low=-0.1))
+    assert "at 12 bits" in text and "deep and a shallow" in text
+    assert claims_page.deep_only_text(out.assign(deep_low=0.2)) == ""
+
+
 def test_batched_kendall_tau_is_scipys():
     from scipy.stats import kendalltau
 
