@@ -239,18 +239,20 @@ def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
 
     def span(col: str, fmt: str) -> str:
         lo, hi = cov[col].min(), cov[col].max()
-        return (f"{lo:{fmt}}" + ("" if lo == hi else f" to {hi:{fmt}}")
-                + (" at every length" if lo == hi and len(cov) > 1 else ""))
+        return f"{lo:{fmt}}" + ("" if lo == hi else f" to {hi:{fmt}}")
+
+    def every(col: str) -> str:
+        return " at every length" if cov[col].nunique() == 1 and len(cov) > 1 else ""
 
     wide = (" (it is conservative: it resamples the methods as well as the seeds)"
             if cov.coverage.min() > 1 - (1 - LEVEL) / 2 else "")
     return (f" The interval's coverage was measured when this page was built: for each "
             f"table and code length, {n_sims:,} simulated rankings with the stored runs' "
             f"means, seed spreads and numbers of seeds. It held the true τ in "
-            f"{span('coverage', '.1%')} of them{wide}. With the same values dealt to the "
-            f"methods in an order unrelated to the paper's (true τ {span('null_tau', '+.2f')})"
-            f", it lay above 0, a false \"supported\", in {span('false_support', '.1%')} "
-            "of them.")
+            f"{span('coverage', '.1%')} of them{every('coverage')}{wide}. With the same "
+            f"values dealt to the methods in an order unrelated to the paper's (true τ "
+            f"{span('null_tau', '+.2f')}), it lay above 0, a false \"supported\", in "
+            f"{span('false_support', '.1%')} of them{every('false_support')}.")
 
 
 def _unrelated_order(paper: np.ndarray, means: np.ndarray, rng: np.random.Generator,
