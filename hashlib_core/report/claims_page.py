@@ -192,6 +192,18 @@ def deep_only_text(ranks: pd.DataFrame) -> str:
             "deep and a shallow method.")
 
 
+def _deep_caveat(sub: pd.DataFrame) -> str:
+    """For the summary: the lengths of one ranked table where τ over the deep methods alone
+    has an interval not above 0, "" if none."""
+    if "deep_low" not in sub:
+        return ""
+    weak = sub[np.isfinite(sub.deep_low) & (sub.deep_low <= 0)]
+    if weak.empty:
+        return ""
+    return ("; over the deep methods alone the interval is not above 0 at "
+            + _and([str(b) for b in weak.n_bits]) + " bits")
+
+
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -320,7 +332,7 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
             parts.append(f"the ranking of the {'SHNet' if source.startswith('shnet') else 'DSAH'}"
                          f" paper's table **{ranking_verdict(sub)}** (Kendall's τ "
                          f"{sub.tau.min():+.2f} to {sub.tau.max():+.2f}; supported means a "
-                         "95% interval above 0 at every code length)")
+                         "95% interval above 0 at every code length" + _deep_caveat(sub) + ")")
     out.append(("The remaining claims: " + "; ".join(parts) + ".") if parts else
                "No other claim can be tested at this scale.")
     return out

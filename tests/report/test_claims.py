@@ -265,6 +265,8 @@ def test_deep_only_interval_is_context():
     text = claims_page.deep_only_text(out.assign(deep_low=-0.1))
     assert "at 12 bits" in text and "deep and a shallow" in text
     assert claims_page.deep_only_text(out.assign(deep_low=0.2)) == ""
+    assert "deep methods alone the interval is not above 0 at 12 bits" in \
+        claims_page._deep_caveat(out.assign(deep_low=-0.1))
 
 
 def test_batched_kendall_tau_is_scipys():
