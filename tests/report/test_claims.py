@@ -12,7 +12,7 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import claim_checks, claims, claims_page, rankings
+from hashlib_core.report import claim_checks, claims, claims_page, rankings, rankings_page
 from hashlib_core.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -260,13 +260,13 @@ def test_deep_only_interval_is_context():
                                   bits=(12,), n_boot=300)
     r = out.iloc[0]
     assert r.tau_deep < r.tau and np.isfinite(r.deep_low) and r.deep_low <= r.tau_deep
-    table = claims_page.ranking_table(out)
+    table = rankings_page.ranking_table(out)
     assert str(table["τ, deep methods only"].iloc[0]).count("[") == 1
-    text = claims_page.deep_only_text(out.assign(deep_low=-0.1))
+    text = rankings_page.deep_only_text(out.assign(deep_low=-0.1))
     assert "at 12 bits" in text and "deep and a shallow" in text
-    assert claims_page.deep_only_text(out.assign(deep_low=0.2)) == ""
+    assert rankings_page.deep_only_text(out.assign(deep_low=0.2)) == ""
     assert "deep methods alone the interval is not above 0 at 12 bits" in \
-        claims_page._deep_caveat(out.assign(deep_low=-0.1))
+        rankings_page.deep_caveat(out.assign(deep_low=-0.1))
 
 
 def test_batched_kendall_tau_is_scipys():
@@ -620,10 +620,10 @@ def test_the_ranking_caption_names_methods_with_left_out_runs():
               "the code is at revision 2: x",
               "r/cpu/cifar10-i/shnet/32b_seed1_parallel/record.json: made with SHNet "
               "revision 1; the code is at revision 2: x"]
-    text = claims_page._ranked_left_out(pd.DataFrame(), remade)
+    text = rankings_page.ranked_left_out(pd.DataFrame(), remade)
     assert "leave out the runs of SHNet" in text
-    assert claims_page._ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
-    assert claims_page._ranked_left_out(pd.DataFrame(), []) == ""
+    assert rankings_page.ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
+    assert rankings_page.ranked_left_out(pd.DataFrame(), []) == ""
 
 
 def _budget(claim_id, main_v, long_v, main_d, long_d, shift=(0.0, -0.01, 0.01)):
