@@ -54,9 +54,14 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   for m in itq ksh sdh fasth; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done
-  echo "budget robustness: dsah adsh 80 epochs|--methods dsah adsh --kinds budget"
+  # the DSAH/ADSH budget runs (about 14 min each) in two chunks by length, the 48-bit one
+  # listed twice: a second worker that comes free takes the cells the first has not
+  # claimed yet (each cell is claimed, and a cell done meanwhile is skipped)
+  echo "budget robustness: dsah adsh 80 epochs, 32 bits|--methods dsah adsh --kinds budget --bits 32"
   echo "budget robustness: dheh 80 epochs|--methods dheh --kinds budget"
+  echo "budget robustness: dsah adsh 80 epochs, 48 bits|--methods dsah adsh --kinds budget --bits 48"
   echo "budget robustness: csdh cnnh 80 epochs|--methods csdh cnnh --kinds budget"
+  echo "budget robustness: dsah adsh 80 epochs, 48 bits (second worker)|--methods dsah adsh --kinds budget --bits 48"
   for m in hashnet dnnh daph; do
     echo "dsah table: $m seeds 1-4|--methods $m --kinds main --bits 12 24 36 48"
   done

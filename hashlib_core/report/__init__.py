@@ -4,7 +4,8 @@ Modules
 -------
 claims, claim_checks, intervals   the papers' claims, their verdicts and intervals
 claims_page                       the claims page and the introduction's summary
-rankings                          the papers' rankings against ours (Kendall's τ)
+rankings, rankings_page           the papers' rankings against ours (Kendall's τ, its
+                                  coverage); their tables and sentences on the claims page
 names, markdown                   how the book names things; tables as text, Markdown, CSV
 comparison, results_tables        the papers' numbers beside ours; the results pages' tables
 run_list, provenance              every stored run; the runs behind a table, deviations

@@ -75,16 +75,19 @@ def coverage_check(runs: list[Run], *, scale: str, n_claims: int = 1000) -> dict
     """
     rows = []
     for claim in CLAIMS:
-        if claim.metric not in COVERAGE_METRICS:
-            continue
         protocol, _ = claim_protocol(claim, runs, scale)
         tested = {int(r.key["n_bits"]) for r in runs if r.key["protocol"] == protocol}
         for n_bits in verdict_lengths(claim, tested):
             groups = [_runs_of(runs, protocol, m, n_bits) for m in (claim.method, claim.compared)]
-            pq = _per_query(groups, claim.metric) if min(map(len, groups)) >= 2 else None
-            if pq is None:
+            if min(map(len, groups)) < 2:
                 continue
-            comp = intervals.components(pq)
+            if claim.metric in COVERAGE_METRICS:
+                pq = _per_query(groups, claim.metric)
+                if pq is None:
+                    continue
+                comp = intervals.components(pq)
+            else:  # a code statistic (mAC): one value per run, the interval covers seeds only
+                comp = _seed_components([[r.value(claim.metric) for r in g] for g in groups])
             rows.append({
                 "claim": claim.id, "method": claim.method, "against": claim.compared,
                 "protocol": protocol, "metric": claim.metric, "n_bits": n_bits,
@@ -105,6 +108,14 @@ def coverage_check(runs: list[Run], *, scale: str, n_claims: int = 1000) -> dict
                for k in ("t3", "t5", "bootstrap3")}}
 
 
+def _seed_components(values: list[list[float]]) -> intervals.Components:
+    """The components of a metric with one value per run (no queries): the seed spread
+    pooled over the methods (the mean of their variances), no query terms."""
+    sigma = float(np.sqrt(np.mean([np.var(v, ddof=1) for v in values])))
+    return intervals.Components(np.array([float(np.mean(np.concatenate(values)))]),
+                                sigma, 0.0, 0.0)
+
+
 def coverage_text(coverage: dict) -> str:
     """The page's sentence on the measured coverage (:func:`coverage_check`)."""
     if not coverage:
@@ -115,7 +126,10 @@ def coverage_text(coverage: dict) -> str:
             f"{n} compared pairs the verdicts rest on (a claim's two methods at one of its "
             f"code lengths, in its metric): {coverage['n_claims']:,} simulated claims of two "
             "equal methods, with that pair's own seed spread σ, run-by-query noise η and "
-            "method-by-query spread τ estimated from its stored runs. The 95% interval "
+            "method-by-query spread τ estimated from its stored runs"
+            + (" (mAC, a statistic of the codes with one value per run, has σ alone)"
+               if (~coverage["table"].metric.isin(COVERAGE_METRICS)).any() else "")
+            + ". The 95% interval "
             f"covered the true difference {t3[0]:.1%} to {t3[1]:.1%} of the time with 3 seeds "
             f"per method and {t5[0]:.1%} to {t5[1]:.1%} with 5; a percentile bootstrap over 3 "
             f"seeds (the interval of earlier versions of this book) covered {boot[0]:.1%} to "
@@ -131,7 +145,9 @@ def coverage_markdown(coverage: dict) -> pd.DataFrame:
         "pair, bits (seeds)": [f"{display_name(a)} vs {display_name(b)}, {n} ({s})"
                                for a, b, n, s in zip(t.method, t.against, t.n_bits, t.seeds)],
         "metric (protocol)": [f"{metric_name(m)} (`{p}`)" for m, p in zip(t.metric, t.protocol)],
-        "σ / η / τ": [f"{a:.4f} / {b:.3f} / {c:.4f}" for a, b, c in zip(t.sigma, t.eta, t.tau)],
+        "σ / η / τ": [f"{a:.4f} / {b:.3f} / {c:.4f}" if m in COVERAGE_METRICS
+                      else f"{a:.4f} / — / —"
+                      for a, b, c, m in zip(t.sigma, t.eta, t.tau, t.metric)],
         "t, 3 seeds": t.t3.map("{:.1%}".format), "t, 5 seeds": t.t5.map("{:.1%}".format),
         "bootstrap, 3 seeds": t.bootstrap3.map("{:.1%}".format)})
 

@@ -45,7 +45,20 @@ from hashlib_core.report.claims import (
     verdict_lengths,
 )
 from hashlib_core.report.names import display_name
-from hashlib_core.report.rankings import N_BOOT, rankings
+from hashlib_core.report.provenance import runs_line
+from hashlib_core.report.rankings import (
+    N_BOOT,
+    ranking_coverage,
+    ranking_coverage_text,
+    rankings,
+)
+from hashlib_core.report.rankings_page import (
+    deep_caveat,
+    ranked_left_out,
+    ranking_blocks,
+    ranking_table,
+    ranking_verdict,
+)
 from hashlib_core.results import stale_sentences
 from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
 
@@ -140,54 +153,6 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
     return pd.DataFrame(out, columns=["paper", "claim", "verdict", "evidence"])
 
 
-def ranking_verdict(rows: pd.DataFrame) -> str:
-    """A ranked table's verdict: supported when every code length is, not supported when
-    any is not, else inconclusive."""
-    if rows.empty:
-        return INCONCLUSIVE
-    if (rows.verdict == NOT_SUPPORTED).any():
-        return NOT_SUPPORTED
-    return SUPPORTED if (rows.verdict == SUPPORTED).all() else INCONCLUSIVE
-
-
-def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
-    """The rank agreement as strings: table, bits, methods, protocol, τ with interval, τ
-    over the deep methods only, verdict (the orders are :func:`ranking_orders`: one table
-    of both would not fit the page)."""
-    from hashlib_core.report.reported import SOURCES
-
-    cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
-            "τ, deep methods only", "verdict"]
-    return pd.DataFrame([{
-        "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
-        "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
-        "Kendall τ (95% interval)": f"{_num(r.tau, True)} {interval_text(r.low, r.high)}",
-        "τ, deep methods only": _num(r.tau_deep, True),
-        "verdict": f"**{r.verdict}**",
-    } for r in ranks.itertuples()], columns=cols)
-
-
-def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
-    """The paper's order of the methods and ours, per ranked table and code length."""
-    from hashlib_core.report.reported import SOURCES
-
-    return pd.DataFrame([{
-        "table, bits": f"{SOURCES.get(r.source, r.source).split(' (')[0]}, {r.n_bits}",
-        "paper's order": r.paper_order, "our order": r.our_order,
-    } for r in ranks.itertuples()], columns=["table, bits", "paper's order", "our order"])
-
-
-def _runs_line(rows: pd.DataFrame) -> str:
-    if rows.empty:
-        return "no run"
-    n = int(rows.n_runs.sum())
-    commits = sorted({c[:7] for cs in rows.commits for c in cs})
-    shown = ", ".join(f"`{c}`" for c in commits[:4])
-    more = f" and {len(commits) - 4} more" if len(commits) > 4 else ""
-    return (f"{n} runs made at {len(commits)} commit"
-            f"{'s' * (len(commits) != 1)} ({shown}{more})")
-
-
 def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
                 csv: str | None = None, context: dict[str, pd.DataFrame] | None = None,
                 robustness: pd.DataFrame | None = None) -> str:
@@ -198,7 +163,7 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
             f" Metric: {metric_name(claim.metric)}")
     if len(rows):
-        head += f", protocol `{rows.protocol.iloc[0]}`; from {_runs_line(rows)}"
+        head += f", protocol `{rows.protocol.iloc[0]}`; from {runs_line(rows)}"
     head += "."
     if claim.comparison:
         head += f" Compared (pre-specified): {claim.comparison}."
@@ -291,7 +256,7 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
             parts.append(f"the ranking of the {'SHNet' if source.startswith('shnet') else 'DSAH'}"
                          f" paper's table **{ranking_verdict(sub)}** (Kendall's τ "
                          f"{sub.tau.min():+.2f} to {sub.tau.max():+.2f}; supported means a "
-                         "95% interval above 0 at every code length)")
+                         "95% interval above 0 at every code length" + deep_caveat(sub) + ")")
     out.append(("The remaining claims: " + "; ".join(parts) + ".") if parts else
                "No other claim can be tested at this scale.")
     return out
@@ -366,10 +331,11 @@ def _deviations(runs: list[Run]) -> str:
 
 def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                 out_dir: str | Path, page: str = "claims", reported: pd.DataFrame | None = None,
-                n_boot: int = N_BOOT) -> list[str]:
+                n_boot: int = N_BOOT, n_sims: int = 1000) -> list[str]:
     """The Markdown blocks of the claims page, each table also written as CSV into
     ``out_dir`` and linked: how the verdicts are drawn, the summary, one block per claim,
-    the same-rate comparison of SHNet and CSQ, the rank agreement."""
+    the same-rate comparison of SHNet and CSQ, the rank agreement (with the coverage of its
+    interval over ``n_sims`` simulated rankings)."""
     from hashlib_core.report.reported import load_reported
 
     reported = load_reported() if reported is None else reported
@@ -392,8 +358,10 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                                      scale=scale, out_dir=out_dir, page=page, first=n + 1)
         n += len(claim_blocks)
         blocks += claim_blocks
-    return blocks + _ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
-                                    left_out=_ranked_left_out(ranks, remade))
+    cov = ranking_coverage(runs, reported, scale=scale, n_sims=n_sims)
+    return blocks + ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
+                                    left_out=ranked_left_out(ranks, remade),
+                                    coverage=ranking_coverage_text(cov, n_sims))
 
 
 def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
@@ -501,53 +469,6 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
             + " Computed from the stored query codes (see the bit-correlation page "
             f"for the measures). Download: [CSV]({name}).\n\n"
             + markdown_table(ch.health_markdown_table(health)))
-
-
-def _ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
-    """A sentence naming the ranked methods that have default runs left out until the grid
-    makes them again (:func:`hashlib_core.results.store.stale_runs`), "" if none."""
-    from hashlib_core.report.rankings import RANKINGS
-    from hashlib_core.results.store import stale_runs
-
-    ranked = {m for _, _, methods, _ in RANKINGS for m in methods}
-    names = sorted({r["method"] for r in stale_runs(remade)
-                    if r["variant"] is None and r["method"] in ranked})
-    if not names:
-        return ""
-    return (" The values leave out the runs of " + ", ".join(display_name(m) for m in names)
-            + " made before a change to their code (named at the top of this page); "
-            "their means rest on the other seeds.")
-
-
-def _ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
-                    left_out: str = "") -> list[str]:
-    """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
-    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
-    ``left_out``: :func:`_ranked_left_out`."""
-    from hashlib_core.report.markdown import markdown_table, write_csv
-
-    name = f"{page}_rankings.csv"
-    write_csv(ranks.assign(commits=[" ".join(c) for c in ranks.commits]), out_dir / name)
-    if not len(ranks):
-        return ["No method of the papers' ranked tables has a run at this scale, so "
-                "the rankings are not tested."]
-    return [
-        f"**Table {first}. Do the papers' rankings hold?** Kendall's τ between "
-        "the values the paper printed and ours, over the methods that have both (1 = "
-        "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
-        "methods and draws each method's value from its seeds (a t distribution with "
-        "its standard error; a method with one run: the protocol's median-based seed "
-        "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
-        "paper does, and its other methods from protocol I (shown in the DSAH results "
-        "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
-        "the deep methods alone is given beside it. Supported: the interval lies above "
-        f"0 at every code length.{left_out} From {_runs_line(ranks)}. "
-        f"Download: [CSV]({name}).\n\n"
-        + markdown_table(ranking_table(ranks)),
-        f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
-        "the best value to the worst, as the paper printed them and as ours "
-        "came out.\n\n" + markdown_table(ranking_orders(ranks)),
-    ]
 
 
 def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,

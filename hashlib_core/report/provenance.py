@@ -114,3 +114,16 @@ def deviation_note(runs: pd.DataFrame) -> str:
             f"{'s' * (len(dev) == 1)} from the paper's setting** (run with "
             f"`--allow-protocol-deviation` or changed settings; see each record): "
             f"{shown}{more}.")
+
+
+def runs_line(rows: pd.DataFrame) -> str:
+    """"N runs made at K commits (`abc1234`, ... and M more)" from rows with ``n_runs``
+    and ``commits`` (tuples of commit hashes), "no run" without rows."""
+    if rows.empty:
+        return "no run"
+    n = int(rows.n_runs.sum())
+    commits = sorted({c[:7] for cs in rows.commits for c in cs})
+    shown = ", ".join(f"`{c}`" for c in commits[:4])
+    more = f" and {len(commits) - 4} more" if len(commits) > 4 else ""
+    return (f"{n} runs made at {len(commits)} commit"
+            f"{'s' * (len(commits) != 1)} ({shown}{more})")

@@ -66,6 +66,39 @@ def _method_draws(runs: list[Run], metric: str, pooled: tuple[float, float],
     return mean, mean + se * stats.t.rvs(df, size=n_boot, random_state=rng), True
 
 
+def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's τ-b between ``x`` and ``y`` along their last axis, batched over the
+    others (scipy's ``kendalltau``, which takes one pair at a time); NaN where one side is
+    constant. Each pair is counted twice in the sums, which cancels in the ratio.
+
+    >>> float(kendall_tau_b(np.array([1.0, 2, 3, 4]), np.array([1.0, 3, 2, 4])))
+    0.6666666666666666
+    >>> kendall_tau_b(np.array([[1.0, 2, 2], [1, 1, 1]]), np.array([[3.0, 2, 1]] * 2))
+    array([-0.81649658,         nan])
+    """
+    sx = np.sign(x[..., :, None] - x[..., None, :])
+    sy = np.sign(y[..., :, None] - y[..., None, :])
+    num = (sx * sy).sum((-2, -1))
+    den = np.sqrt((sx * sx).sum((-2, -1)) * (sy * sy).sum((-2, -1)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _tau_interval(paper: np.ndarray, reps: np.ndarray,
+                  rng: np.random.Generator) -> tuple[float, float]:
+    """The percentile interval of τ at :data:`LEVEL`: ``reps`` (n_methods, n_boot) holds
+    each method's drawn values; replicate b resamples the methods with replacement and
+    pairs the paper's values with the methods' b-th draws."""
+    n, n_boot = reps.shape
+    pick = rng.integers(0, n, size=(n_boot, n))
+    taus = kendall_tau_b(paper[pick], reps[pick, np.arange(n_boot)[:, None]])
+    tail = 100 * (1 - LEVEL) / 2
+    if np.isnan(taus).all():
+        return float("nan"), float("nan")
+    low, high = np.nanpercentile(taus, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, source: str,
                    metric: str, methods: tuple[str, ...], bits: tuple[int, ...],
                    protocols: dict[str, str] | None = None, seed: int = 0,
@@ -81,8 +114,9 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
     Returns
     -------
     pandas.DataFrame
-        Columns ``source, n_bits, protocol, n_methods, tau, low, high, tau_deep, basis,
-        verdict, paper_order, our_order, n_runs, commits``.
+        Columns ``source, n_bits, protocol, n_methods, tau, low, high, tau_deep, deep_low,
+        deep_high, basis, verdict, paper_order, our_order, n_runs, commits`` (``deep_low``
+        and ``deep_high``: τ_deep's interval, when the table has shallow methods too).
     """
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     protocols = protocols or {}
@@ -110,23 +144,20 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
                     if len(deep) >= 3 else float("nan"))
         low = high = float("nan")
         basis = "none"
+        deep_low = deep_high = float("nan")
         if len(names) >= 3:
-            reps = np.stack([d[1] for d in draws])  # (n_methods, n_boot)
-            pick = rng.integers(0, len(names), size=(n_boot, len(names)))
-            taus = np.full(n_boot, np.nan)
-            for b in range(n_boot):
-                p, o = paper[pick[b]], reps[pick[b], b]
-                if np.ptp(p) > 0 and np.ptp(o) > 0:
-                    taus[b] = kendalltau(p, o).statistic
-            tail = 100 * (1 - LEVEL) / 2
-            low, high = (float(x) for x in np.nanpercentile(taus, [tail, 100 - tail]))
+            low, high = _tau_interval(paper, np.stack([d[1] for d in draws]), rng)
             basis = "methods" + (", seeds" if spread else "")
+        if len(deep) >= 3 and len(deep) < len(names):  # drawn after: τ's interval unchanged
+            deep_low, deep_high = _tau_interval(paper[deep],
+                                                np.stack([draws[i][1] for i in deep]), rng)
         all_runs = [r for m in names for r in have[m][1]]
         used = sorted({protocols.get(m, book) for m in names})
         rows.append({
             "source": source, "n_bits": n_bits, "protocol": " and ".join(used),
             "n_methods": len(names), "tau": tau, "low": low, "high": high,
-            "tau_deep": tau_deep, "basis": basis,
+            "tau_deep": tau_deep, "deep_low": deep_low, "deep_high": deep_high,
+            "basis": basis,
             "verdict": verdict(low, high, randomness=spread),
             "paper_order": " > ".join(display_name(names[i]) for i in np.argsort(-paper,
                                                                                  kind="stable")),
@@ -135,8 +166,119 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
             "n_runs": len(all_runs), "commits": tuple(sorted({r.commit for r in all_runs})),
         })
     return pd.DataFrame(rows, columns=["source", "n_bits", "protocol", "n_methods", "tau",
-                                       "low", "high", "tau_deep", "basis", "verdict",
+                                       "low", "high", "tau_deep", "deep_low", "deep_high",
+                                       "basis", "verdict",
                                        "paper_order", "our_order", "n_runs", "commits"])
+
+
+def ranking_coverage(runs: list[Run], reported: pd.DataFrame, *, scale: str,
+                     n_sims: int = 1000, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """The coverage of :func:`rank_agreement`'s interval, measured by simulation for each
+    ranked table and code length, with the stored runs' own means, spreads and seed counts.
+
+    Each simulated claim draws every method's runs afresh (its true mean: the stored mean;
+    its seed spread: its own sample standard deviation, or the protocol's robust pooled
+    spread for a single run; as many seeds as it has) and builds the interval as the page
+    does. ``coverage``: the share of intervals holding the true τ (the paper's values
+    against the true means). ``false_support``: the share that lie above 0 when the true
+    means are the same values dealt to the methods in an order unrelated to the paper's
+    (the permutation with τ closest to 0 from below, ``null_tau``): how often the page
+    would call such a ranking supported at that length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``source, n_bits, n_methods, tau, coverage, null_tau, false_support``.
+    """
+    book = BOOK_PROTOCOLS[scale]["cifar10"]
+    rows = []
+    for source, metric, methods, bits in RANKINGS:
+        protocols = ranking_protocols(runs, source, scale)
+        for n_bits in bits:
+            paper, means, sds, ns, pooled = [], [], [], [], []
+            for m in methods:
+                p = _reported(reported, source, m, metric, n_bits)
+                g = _runs_of(runs, protocols.get(m, book), m, n_bits)
+                if not (np.isfinite(p) and g):
+                    continue
+                vals = np.array([r.value(metric) for r in g], dtype=float)
+                pool = pooled_seed_std(runs, protocols.get(m, book), metric)
+                sd = vals.std(ddof=1) if len(vals) >= 2 else pool[0]
+                if not np.isfinite(sd):
+                    break  # a single run without a pooled spread: no interval to measure
+                paper.append(p)
+                means.append(vals.mean())
+                sds.append(sd)
+                ns.append(len(vals))
+                pooled.append(pool)
+            else:
+                if len(paper) < 3:
+                    continue
+                paper_a, mu = np.array(paper), np.array(means)
+                rng = np.random.default_rng([seed, n_bits, len(rows)])
+                null = _unrelated_order(paper_a, mu, rng)
+                out = {"source": source, "n_bits": n_bits, "n_methods": len(paper),
+                       "tau": float(kendall_tau_b(paper_a, mu)),
+                       "null_tau": float(kendall_tau_b(paper_a, null))}
+                hits = above = 0
+                for _ in range(n_sims):
+                    lo, hi = _simulated_interval(paper_a, mu, sds, ns, pooled, rng, n_boot)
+                    hits += lo - 1e-12 <= out["tau"] <= hi + 1e-12
+                    lo, _ = _simulated_interval(paper_a, null, sds, ns, pooled, rng, n_boot)
+                    above += lo > 0
+                rows.append(out | {"coverage": hits / n_sims, "false_support": above / n_sims})
+    return pd.DataFrame(rows, columns=["source", "n_bits", "n_methods", "tau", "coverage",
+                                       "null_tau", "false_support"])
+
+
+def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
+    """The sentences on :func:`ranking_coverage` for the ranking table's caption; "" when
+    nothing was measured."""
+    if cov.empty:
+        return ""
+
+    def span(col: str, fmt: str) -> str:
+        lo, hi = cov[col].min(), cov[col].max()
+        return f"{lo:{fmt}}" + ("" if lo == hi else f" to {hi:{fmt}}")
+
+    def every(col: str) -> str:
+        return " at every length" if cov[col].nunique() == 1 and len(cov) > 1 else ""
+
+    wide = (" (it is conservative: it resamples the methods as well as the seeds)"
+            if cov.coverage.min() > 1 - (1 - LEVEL) / 2 else "")
+    return (f" The interval's coverage was measured when this page was built: for each "
+            f"table and code length, {n_sims:,} simulated rankings with the stored runs' "
+            f"means, seed spreads and numbers of seeds. It held the true τ in "
+            f"{span('coverage', '.1%')} of them{every('coverage')}{wide}. With the same "
+            f"values dealt to the methods in an order unrelated to the paper's (true τ "
+            f"{span('null_tau', '+.2f')}), it lay above 0, a false \"supported\", in "
+            f"{span('false_support', '.1%')} of them{every('false_support')}.")
+
+
+def _unrelated_order(paper: np.ndarray, means: np.ndarray, rng: np.random.Generator,
+                     tries: int = 2000) -> np.ndarray:
+    """The values ``means`` dealt to the methods in the order, among ``tries`` random
+    permutations, whose τ against the paper's values is closest to 0 from below."""
+    perms = np.argsort(rng.random((tries, len(means))), axis=1)
+    taus = kendall_tau_b(np.broadcast_to(paper, perms.shape), means[perms])
+    score = np.where(taus <= 0, -taus, np.inf)
+    return means[perms[int(np.argmin(score))]]
+
+
+def _simulated_interval(paper: np.ndarray, mu: np.ndarray, sds: list[float], ns: list[int],
+                        pooled: list[tuple[float, float]], rng: np.random.Generator,
+                        n_boot: int) -> tuple[float, float]:
+    """One simulated claim: fresh runs of each method, then :func:`rank_agreement`'s
+    draws (own standard error and t, or the pooled spread for a single run) and interval."""
+    reps = np.empty((len(mu), n_boot))
+    for i, (m, sd, n, pool) in enumerate(zip(mu, sds, ns, pooled)):
+        vals = m + sd * rng.standard_normal(n)
+        if n >= 2:
+            se, df = vals.std(ddof=1) / np.sqrt(n), n - 1
+        else:
+            se, df = pool
+        reps[i] = vals.mean() + se * rng.standard_t(df, size=n_boot)
+    return _tau_interval(paper, reps, rng)
 
 
 def ranking_protocols(runs: list[Run], source: str, scale: str) -> dict[str, str]:
@@ -161,5 +303,5 @@ def rankings(runs: list[Run], reported: pd.DataFrame, *, scale: str, seed: int =
         [], reported, scale=scale, source="", metric="map", methods=(), bits=())
 
 
-__all__ = ["N_BOOT", "RANKINGS", "pooled_seed_std", "rank_agreement", "ranking_protocols",
-           "rankings"]
+__all__ = ["N_BOOT", "RANKINGS", "kendall_tau_b", "pooled_seed_std", "rank_agreement",
+           "ranking_coverage", "ranking_coverage_text", "ranking_protocols", "rankings"]

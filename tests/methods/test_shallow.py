@@ -198,3 +198,17 @@ def test_sdh_dcc_never_increases_its_objective():
     b2 = dcc_update(b1, w, q, sweeps=50)
     assert objective(b2) <= objective(b1) < objective(b0)
     np.testing.assert_array_equal(dcc_update(b2, w, q, sweeps=50), b2)  # a fixed point
+
+
+def test_fasth_encodes_the_same_bits_on_one_thread():
+    """encode runs its trees on one OpenMP thread (faster on a busy machine): the codes are
+    those of the trees' own decision functions at scikit-learn's default threads."""
+    from hashlib_core.methods._shallow_utils import sign_codes
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 32)).astype(np.float32)
+    y = np.eye(4)[rng.integers(0, 4, 300)]
+    model = create_method("fasth", 6, 4, seed=0, **TINY["fasth"]).fit(x, y)
+    items = rng.standard_normal((2000, 32)).astype(np.float32)
+    direct = np.column_stack([sign_codes(t.decision_function(items)) for t in model.trees_])
+    np.testing.assert_array_equal(model.encode(items), direct)

@@ -12,7 +12,7 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import claim_checks, claims, claims_page, rankings
+from hashlib_core.report import claim_checks, claims, claims_page, rankings, rankings_page
 from hashlib_core.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -212,6 +212,72 @@ def test_rank_agreement_interval():
         assert r.n_methods == len(ranked) == 6 and r.tau == pytest.approx(tau)
         assert r.verdict == want and r.low - 1e-9 <= r.tau <= r.high + 1e-9
         assert r.paper_order.split(" > ")[0] == "SHNet"
+
+
+def test_ranking_interval_coverage_is_measured(monkeypatch):
+    """The ranking interval's coverage, by simulation (SHNet table, 32 bits, 3 seeds a
+    method, means 0.01 apart with a seed spread of 0.01, so the order is uncertain): it holds
+    the true τ in at least 95% of simulated rankings and is above 0 for an unrelated order
+    in at most 2.5%. The measure can fail: a point "interval" covers far less often."""
+    rep = REPORTED[(REPORTED.source == "shnet_table2") & (REPORTED.protocol == "cifar10-i")
+                   & (REPORTED.n_bits == 32)]
+    ranked = rep.sort_values("value").method.tolist()
+    rng = np.random.default_rng(5)
+    runs = [_scalar_run(m, 32, s, 0.5 + 0.01 * i + 0.01 * rng.standard_normal())
+            for i, m in enumerate(ranked) for s in range(3)]
+    cov = rankings.ranking_coverage(runs, REPORTED, scale="smoke", n_sims=200, n_boot=300)
+    assert list(cov.n_bits) == [32] and cov.n_methods.iloc[0] == 6
+    r = cov.iloc[0]
+    assert r.coverage >= 0.95 and r.false_support <= 0.025 and r.null_tau <= 0
+    text = rankings.ranking_coverage_text(cov, 200)
+    assert f"{r.coverage:.1%}" in text and "false \"supported\"" in text
+
+    def point(paper, reps, rng):
+        tau = float(rankings.kendall_tau_b(paper, reps.mean(1)))
+        return tau, tau
+
+    monkeypatch.setattr(rankings, "_tau_interval", point)
+    broken = rankings.ranking_coverage(runs, REPORTED, scale="smoke", n_sims=200, n_boot=300)
+    assert broken.coverage.iloc[0] < 0.8
+
+
+def test_deep_only_interval_is_context():
+    """τ over the deep methods alone gets an interval of its own (drawn after the main
+    one, which stays as it was) and the caption names the lengths where it is not above
+    0; the verdict still uses every method."""
+    rep = REPORTED[(REPORTED.source == "dsah_table1") & (REPORTED.n_bits == 12)]
+    ranked = rep.sort_values("value").method.tolist()  # worst first: shallow ones first
+    order = ranked[:-2] + ranked[-2:][::-1]  # the two best swapped: deep-only τ drops most
+
+    def run(method, seed, value):
+        r = _run(method, 12, seed, None, metric="precision_top5000")
+        r.record["scalars"]["precision_top5000"] = value
+        return r
+
+    runs = [run(m, s, 0.3 + 0.05 * i + 0.001 * s) for i, m in enumerate(order) for s in range(3)]
+    out = rankings.rank_agreement(runs, REPORTED, scale="smoke", source="dsah_table1",
+                                  metric="precision_top5000", methods=tuple(ranked),
+                                  bits=(12,), n_boot=300)
+    r = out.iloc[0]
+    assert r.tau_deep < r.tau and np.isfinite(r.deep_low) and r.deep_low <= r.tau_deep
+    table = rankings_page.ranking_table(out)
+    assert str(table["τ, deep methods only"].iloc[0]).count("[") == 1
+    text = rankings_page.deep_only_text(out.assign(deep_low=-0.1))
+    assert "at 12 bits" in text and "deep and a shallow" in text
+    assert rankings_page.deep_only_text(out.assign(deep_low=0.2)) == ""
+    assert "deep methods alone the interval is not above 0 at 12 bits" in \
+        rankings_page.deep_caveat(out.assign(deep_low=-0.1))
+
+
+def test_batched_kendall_tau_is_scipys():
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, (50, 7)).astype(float)  # ties on both sides
+    y = rng.integers(0, 4, (50, 7)).astype(float)
+    got = rankings.kendall_tau_b(x, y)
+    want = [kendalltau(a, b).statistic for a, b in zip(x, y)]
+    assert np.allclose(got, want, equal_nan=True)
 
 
 # --------------------------------------------------------------------------- stored runs
@@ -415,7 +481,8 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     root = Path(__file__).resolve().parents[2] / "results"
     if not (root / "cpu").is_dir():
         pytest.skip("no committed cpu results in this checkout")
-    blocks = claims_page.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200)
+    blocks = claims_page.claims_page(root, scale="cpu", artifacts=None, out_dir=tmp_path, n_boot=200,
+                                     n_sims=100)
     text = "\n".join(blocks)
     assert "Bonferroni" in text and "supported at every one of them" in text
     # the coverage of every compared pair, each with its own spreads, from the runs the
@@ -423,11 +490,15 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     runs = claim_checks.current_runs(claims.default_runs(root, "cpu"), root, "cpu")
     cov = claim_checks.coverage_check(runs, scale="cpu")
     table = cov["table"]
-    assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh"} <= set(table.claim)
+    assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh", "dsah-mac"} <= set(table.claim)
+    mac = table[table.claim == "dsah-mac"]  # seeds only: one mAC per run, no query terms
+    assert list(mac.n_bits) == [32] and (mac.eta == 0).all() and (mac.sigma > 0).all()
+    assert "has σ alone" in text
     assert table[["t3", "t5"]].stack().between(0.93, 0.97).all()
     assert (table.bootstrap3 < 0.93).all()
     assert f"{cov['t3'][0]:.1%} to {cov['t3'][1]:.1%}" in text
     assert f"{len(table)} compared pairs" in text and "t, 5 seeds" in text
+    assert "The interval's coverage was measured" in text and "false \"supported\"" in text
     status = claim_checks.training_status(root, "cpu")
     assert f"Of the {status['runs']} default deep runs, {status['rising']} were still" in text
     for claim in claims.CLAIMS:
@@ -549,10 +620,10 @@ def test_the_ranking_caption_names_methods_with_left_out_runs():
               "the code is at revision 2: x",
               "r/cpu/cifar10-i/shnet/32b_seed1_parallel/record.json: made with SHNet "
               "revision 1; the code is at revision 2: x"]
-    text = claims_page._ranked_left_out(pd.DataFrame(), remade)
+    text = rankings_page.ranked_left_out(pd.DataFrame(), remade)
     assert "leave out the runs of SHNet" in text
-    assert claims_page._ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
-    assert claims_page._ranked_left_out(pd.DataFrame(), []) == ""
+    assert rankings_page.ranked_left_out(pd.DataFrame(), remade[1:]) == ""  # a variant only
+    assert rankings_page.ranked_left_out(pd.DataFrame(), []) == ""
 
 
 def _budget(claim_id, main_v, long_v, main_d, long_d, shift=(0.0, -0.01, 0.01)):

@@ -1,0 +1,142 @@
+"""The papers' rankings on the claims page: the rank-agreement table (Kendall's τ with its
+interval, and over the deep methods alone), the orders behind it, and the sentences that
+go with them. The numbers come from :mod:`hashlib_core.report.rankings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hashlib_core.report.claim_checks import interval_text
+from hashlib_core.report.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+from hashlib_core.report.markdown import format_value
+from hashlib_core.report.names import display_name
+from hashlib_core.report.provenance import runs_line
+
+
+def ranking_verdict(rows: pd.DataFrame) -> str:
+    """A ranked table's verdict: supported when every code length is, not supported when
+    any is not, else inconclusive."""
+    if rows.empty:
+        return INCONCLUSIVE
+    if (rows.verdict == NOT_SUPPORTED).any():
+        return NOT_SUPPORTED
+    return SUPPORTED if (rows.verdict == SUPPORTED).all() else INCONCLUSIVE
+
+
+def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The rank agreement as strings: table, bits, methods, protocol, τ with interval, τ
+    over the deep methods only, verdict (the orders are :func:`ranking_orders`: one table
+    of both would not fit the page)."""
+    from hashlib_core.report.reported import SOURCES
+
+    cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
+            "τ, deep methods only", "verdict"]
+    return pd.DataFrame([{
+        "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
+        "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
+        "Kendall τ (95% interval)": f"{format_value(r.tau, signed=True)} {interval_text(r.low, r.high)}",
+        "τ, deep methods only": format_value(r.tau_deep, signed=True) + (
+            f" {interval_text(r.deep_low, r.deep_high)}"
+            if np.isfinite(getattr(r, "deep_low", np.nan)) else ""),
+        "verdict": f"**{r.verdict}**",
+    } for r in ranks.itertuples()], columns=cols)
+
+
+def deep_only_text(ranks: pd.DataFrame) -> str:
+    """A sentence naming the tables and lengths where τ over the deep methods alone has an
+    interval that is not above 0 (context: the verdict uses every method), "" if none."""
+    from hashlib_core.report.reported import SOURCES
+
+    if "deep_low" not in ranks:
+        return ""
+    weak = ranks[np.isfinite(ranks.deep_low) & (ranks.deep_low <= 0)]
+    if weak.empty:
+        return ""
+    parts = [f"{SOURCES.get(src, src).split(' (')[0]}, at "
+             + _and([str(b) for b in sub.n_bits]) + " bits"
+             for src, sub in weak.groupby("source", sort=False)]
+    return (" Over the deep methods alone the interval is not above 0 for "
+            + "; ".join(parts) + ": at those lengths the support comes from the pairs of a "
+            "deep and a shallow method.")
+
+
+def deep_caveat(sub: pd.DataFrame) -> str:
+    """For the summary: the lengths of one ranked table where τ over the deep methods alone
+    has an interval not above 0, "" if none."""
+    if "deep_low" not in sub:
+        return ""
+    weak = sub[np.isfinite(sub.deep_low) & (sub.deep_low <= 0)]
+    if weak.empty:
+        return ""
+    return ("; over the deep methods alone the interval is not above 0 at "
+            + _and([str(b) for b in weak.n_bits]) + " bits")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def ranking_orders(ranks: pd.DataFrame) -> pd.DataFrame:
+    """The paper's order of the methods and ours, per ranked table and code length."""
+    from hashlib_core.report.reported import SOURCES
+
+    return pd.DataFrame([{
+        "table, bits": f"{SOURCES.get(r.source, r.source).split(' (')[0]}, {r.n_bits}",
+        "paper's order": r.paper_order, "our order": r.our_order,
+    } for r in ranks.itertuples()], columns=["table, bits", "paper's order", "our order"])
+
+
+def ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
+    """A sentence naming the ranked methods that have default runs left out until the grid
+    makes them again (:func:`hashlib_core.results.store.stale_runs`), "" if none."""
+    from hashlib_core.report.rankings import RANKINGS
+    from hashlib_core.results.store import stale_runs
+
+    ranked = {m for _, _, methods, _ in RANKINGS for m in methods}
+    names = sorted({r["method"] for r in stale_runs(remade)
+                    if r["variant"] is None and r["method"] in ranked})
+    if not names:
+        return ""
+    return (" The values leave out the runs of " + ", ".join(display_name(m) for m in names)
+            + " made before a change to their code (named at the top of this page); "
+            "their means rest on the other seeds.")
+
+
+def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
+                    left_out: str = "", coverage: str = "") -> list[str]:
+    """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
+    (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
+    ``left_out``: :func:`_ranked_left_out`."""
+    from hashlib_core.report.markdown import markdown_table, write_csv
+
+    name = f"{page}_rankings.csv"
+    write_csv(ranks.assign(commits=[" ".join(c) for c in ranks.commits]), out_dir / name)
+    if not len(ranks):
+        return ["No method of the papers' ranked tables has a run at this scale, so "
+                "the rankings are not tested."]
+    return [
+        f"**Table {first}. Do the papers' rankings hold?** Kendall's τ between "
+        "the values the paper printed and ours, over the methods that have both (1 = "
+        "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
+        "methods and draws each method's value from its seeds (a t distribution with "
+        "its standard error; a method with one run: the protocol's median-based seed "
+        "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
+        "paper does, and its other methods from protocol I (shown in the DSAH results "
+        "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
+        "the deep methods alone is given beside it, with its interval (context: the "
+        "verdict uses every method). Supported: the interval lies above "
+        f"0 at every code length.{deep_only_text(ranks)}{coverage}{left_out} From "
+        f"{runs_line(ranks)}. "
+        f"Download: [CSV]({name}).\n\n"
+        + markdown_table(ranking_table(ranks)),
+        f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
+        "the best value to the worst, as the paper printed them and as ours "
+        "came out.\n\n" + markdown_table(ranking_orders(ranks)),
+    ]
+
+
+__all__ = ["deep_caveat", "deep_only_text", "ranked_left_out", "ranking_blocks",
+           "ranking_orders", "ranking_table", "ranking_verdict"]
