@@ -33,8 +33,8 @@ def test_grid_definitions():
     n_tune = len(grids.DEEP) * len(grids.TUNE_CONFIGS)
     n_main = 20 * 3 + 4 * 2 * 3
     n_dsah = 2 * 4 * 3 + (len(grids.DSAH_TABLE) - 2) * 4
-    n_budget = 0  # the budget check (BUDGET_EPOCHS = ROBUST_EPOCHS) is a robustness run below
-    assert grids.BUDGET_EPOCHS == grids.ROBUST_EPOCHS
+    n_budget = 0  # the budget check (BUDGET_EPOCHS = CLAIM_EPOCHS) is a claims' run below
+    assert grids.BUDGET_EPOCHS == grids.CLAIM_EPOCHS
     n_diag = sum(len(v) for v in grids.DIAGNOSES.values())
     n_first = (n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget + n_diag)
     # issue 23: seeds 3-4 of the claims' methods (CNNH, the pre-specified baseline: 1-4),
@@ -44,7 +44,21 @@ def test_grid_definitions():
                  + 3 * sum(len(m) for _, m, _ in grids.ROBUSTNESS) + 2 * 2 * 3
                  + (len(grids.DSAH_TABLE) - 2) * 4 * 4
                  + sum(len(t) for t in grids.TUNE_TIES.values()))  # the tie rule's seed 1
-    assert len(cpu) == n_first + n_verdict
+    # the claims' budget: every compared method at its claim's lengths, five seeds, at
+    # CLAIM_EPOCHS (the robustness runs above are seeds 0-2 of some of them), and twice
+    # that at the decisive lengths
+    n_claims = 5 * (3 * len(grids.CLAIM_METHODS_I)
+                    + len(grids.ADSH_PROTOCOL_BITS) * len(grids.ADSH_PROTOCOL_METHODS))
+    n_robust = 3 * sum(len(m) for _, m, _ in grids.ROBUSTNESS)
+    assert len(cpu) == n_first + n_verdict - n_robust + n_claims + n_robust
+    long = grids.budget_variant(grids.CLAIM_EPOCHS)
+    for m in grids.CLAIM_METHODS_I:
+        assert {(c.n_bits, c.seed) for c in cpu if c.method == m and c.variant == long} == {
+            (b, s) for b in (16, 32, 64) for s in range(5)}
+    assert grids.ROBUST_EPOCHS == 2 * grids.CLAIM_EPOCHS
+    assert {(c.method, c.n_bits, c.seed) for c in cpu
+            if c.variant == grids.budget_variant(grids.ROBUST_EPOCHS)} == {
+        (m, b, s) for _, ms, b in grids.ROBUSTNESS for m in ms for s in range(3)}
     assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
     assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}
     assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2, 3, 4]

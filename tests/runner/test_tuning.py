@@ -95,13 +95,18 @@ def test_budget_cells_train_longer_with_the_tuned_settings(tmp_path):
         (m, grids.TUNE_BITS, grids.TUNE_SEED) for m in grids.BUDGET_METHODS]
     assert all(c.variant == "budget-epochs80" and c.kind == "budget" for c in cells)
     assert not set(grids.SHNET_ABLATION) & {c.variant for c in cells}
-    # issue 23's robustness runs: the compared methods of each claim, 80 epochs, 3 seeds;
-    # the budget check is their seed-0 SHNet and CSQ cell, not a run of its own
-    robust = grids.select(grids.grid("cpu"), kinds=["budget"])
-    assert set(cells) <= set(robust) and len(robust) == len(set(robust))
+    # issue 23's claims' runs (80 epochs) and their robustness runs (160 epochs, the
+    # compared methods of each claim at its decisive length, 3 seeds); the budget check is
+    # the seed-0 SHNet and CSQ cell of the claims' runs, not a run of its own
+    budget = grids.select(grids.grid("cpu"), kinds=["budget"])
+    claims = [c for c in budget if c.variant == grids.budget_variant(grids.CLAIM_EPOCHS)]
+    robust = [c for c in budget if c.variant == grids.budget_variant(grids.ROBUST_EPOCHS)]
+    assert set(cells) <= set(claims) and len(budget) == len(set(budget))
+    assert len(claims) + len(robust) == len(budget)
     assert {(c.protocol, c.method, c.n_bits, c.seed) for c in robust} == {
         (p, m, b, s) for p, methods, b in grids.ROBUSTNESS for m in methods for s in (0, 1, 2)}
-    assert all(c.settings == {"epochs": 2 * 40} and c.tuned for c in robust)
+    assert all(c.settings == {"epochs": 2 * 40} and c.tuned for c in claims)
+    assert all(c.settings == {"epochs": 4 * 40} and c.tuned for c in robust)
     for opt, lr in grids.TUNE_CONFIGS:
         _write_tune_record(tmp_path, "csq", opt, lr, [0.7 if lr == 1e-2 else 0.5])
     csq = next(c for c in cells if c.method == "csq")
