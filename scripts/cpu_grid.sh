@@ -47,6 +47,7 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   C160="--kinds budget --variants budget-epochs160"
   echo "claims budget: cnnh dheh csdh 80 epochs, 16 bits|--methods cnnh dheh csdh $C80 --bits 16"
   echo "claims budget: shnet csq 80 epochs|--methods shnet csq $C80"
+  echo "claims budget: shnet csq 80 epochs (second worker)|--methods shnet csq $C80"
   for b in "48 32" 12 24 36; do
     echo "claims budget: dsah adsh 80 epochs, $b bits|--methods dsah adsh $C80 --bits $b"
     echo "claims budget: dsah adsh 80 epochs, $b bits (second worker)|--methods dsah adsh $C80 --bits $b"
