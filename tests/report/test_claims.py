@@ -23,6 +23,7 @@ from hashlib_core.report.claims import (
 )
 from hashlib_core.report.reported import load_reported
 from hashlib_core.results import save_run
+from hashlib_core.runner import grids
 
 PROTOCOL = "cifar10-smoke"
 
@@ -487,7 +488,8 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     assert "Bonferroni" in text and "supported at every one of them" in text
     # the coverage of every compared pair, each with its own spreads, from the runs the
     # verdicts use: within [0.93, 0.97] for ours, below for the old bootstrap
-    runs = claim_checks.current_runs(claims.default_runs(root, "cpu"), root, "cpu")
+    runs = claim_checks.current_runs(claims.claim_runs(root, "cpu"), root, "cpu")
+    assert {int(r.record["config"]["epochs"]) for r in runs} == {grids.CLAIM_EPOCHS}
     cov = claim_checks.coverage_check(runs, scale="cpu")
     table = cov["table"]
     assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh", "dsah-mac"} <= set(table.claim)
@@ -507,6 +509,15 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
         rob = claim_checks.budget_robustness(root, "cpu")
         if claim.id in set(rob.claim) and "not tested" not in block:
             assert "Budget robustness of" in block
+        # why the claims' budget: the grid's 40 epochs against it, at the decisive length
+        why = claim_checks.budget_robustness(root, "cpu", main=None,
+                                             long=grids.claim_variant("cpu"))
+        if claim.id in set(why.claim) and "not tested" not in block:
+            assert f"Why {grids.CLAIM_EPOCHS} epochs: " in block
+            assert f"{grids.CLAIM_EPOCHS} epochs; from " in block
+    summary = next(b for b in blocks if b.startswith("**Table 1."))
+    assert "| verdict at 40 epochs |" in summary
+    assert claim_checks.budget_reason(why) in text
     dsah = next(b for b in blocks if b.startswith("**Table") and "**DSAH: DSAH has a higher precision" in b)
     assert "The same comparison in mAP@ALL" in dsah and "which the verdict uses" in dsah
     rows = pd.read_csv(tmp_path / "claims_shnet-csq.csv")
@@ -650,7 +661,14 @@ def test_budget_verdict_changes_are_told_apart():
     rows.append(_budget("csdh-short", INCONCLUSIVE, SUPPORTED, 0.001, 0.02, (0.02, 0.01, 0.03)))
     rob = pd.DataFrame([{**r, "changes": change(r)} for r in rows])
     text = claim_checks.budget_conclusion(rob)
-    assert "changes for CSDH vs CNNH: the main budget is too short" in text
+    assert "(160) the verdict changes for CSDH vs CNNH: the budget is still too short" in text
+    # why the claims' budget: the claims whose verdict the longer runs changed, by name
+    why = rob.assign(main_epochs=40, long_epochs=80)
+    reason = claim_checks.budget_reason(why)
+    assert reason.startswith("At the length each verdict turns on, twice the grid's 40 epochs "
+                             "(80, three seeds) changed the verdict of CSDH vs CNNH, so")
+    assert "judged on runs of 80 epochs" in reason
+    assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])
     # the real runs: the SHNet/CSQ row carries each method's means and the paired shift
     rob = claim_checks.budget_robustness(Path(__file__).resolve().parents[2] / "results", "cpu")
     row = rob.set_index("claim").loc["shnet-csq"]
