@@ -457,9 +457,11 @@ def budget_reason(why: pd.DataFrame) -> str:
     moved = why[why.changes == "yes"]
     names = _claim_names()
     short, long = int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
-    changed = (f"twice the grid's {short} epochs ({long}, three seeds) changed the verdict of "
-               + ", ".join(names[c] for c in moved.claim) if len(moved)
-               else f"twice the grid's {short} epochs ({long}, three seeds) changed no verdict")
+    lo, hi = int(why.seeds.min()), int(why.seeds.max())
+    seeds = f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
+    twice = f"twice the grid's {short} epochs ({long}, {seeds} of both methods)"
+    changed = (f"{twice} changed the verdict of " + ", ".join(names[c] for c in moved.claim)
+               if len(moved) else f"{twice} changed no verdict")
     return (f"At the length each verdict turns on, {changed}, so the pairwise claims are "
             f"judged on runs of {long} epochs: five seeds of both methods at every length a "
             f"claim rests on, tuned as before (the 40-epoch verdicts are given beside them "

@@ -638,7 +638,7 @@ def test_the_ranking_caption_names_methods_with_left_out_runs():
 
 
 def _budget(claim_id, main_v, long_v, main_d, long_d, shift=(0.0, -0.01, 0.01)):
-    return {"claim": claim_id, "in_claim": True, "main_epochs": 40, "main_verdict": main_v,
+    return {"claim": claim_id, "in_claim": True, "main_epochs": 40, "seeds": 3, "main_verdict": main_v,
             "long_verdict": long_v, "main_difference": main_d, "long_difference": long_d,
             "shift": shift[0], "shift_low": shift[1], "shift_high": shift[2]}
 
@@ -666,7 +666,7 @@ def test_budget_verdict_changes_are_told_apart():
     why = rob.assign(main_epochs=40, long_epochs=80)
     reason = claim_checks.budget_reason(why)
     assert reason.startswith("At the length each verdict turns on, twice the grid's 40 epochs "
-                             "(80, three seeds) changed the verdict of CSDH vs CNNH, so")
+                             "(80, 3 seeds of both methods) changed the verdict of CSDH vs CNNH, so")
     assert "judged on runs of 80 epochs" in reason
     assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])
     # the real runs: the SHNet/CSQ row carries each method's means and the paired shift
