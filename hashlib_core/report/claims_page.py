@@ -309,20 +309,22 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
                + ("" if selection.chosen.iloc[0] else "; NOTE: no longer the best") + ").")
     st = ""
     if status.get("runs"):
-        st = (f"\n\n**Training had not finished.** Of the {status['runs']} default deep runs, "
+        st = (f"**Training had not finished.** Of the {status['runs']} default deep runs, "
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
-              f"validation mAP at the last evaluation. {budget}").rstrip()
-        if judged and judged.get("runs"):
-            st += (f" Of the {judged['runs']} runs of the claims' budget so far, "
-                   f"{judged['rising']} were still rising by that bar and "
-                   f"{judged['best_at_end']} had their best validation mAP at the last "
-                   "evaluation.")
-        if lengths:
-            st += (f" Each claim below says whether twice the epochs it is judged at "
-                   f"({ROBUST_EPOCHS if judged else 'twice the preset'}, three seeds) changes "
-                   f"its verdict at the length the verdict turns on{lengths}. {conclusion}")
-        st = st.rstrip()
+              "validation mAP at the last evaluation.")
+    st += f" {budget}" if budget else ""
+    if judged and judged.get("runs"):
+        st += (f" Of the {judged['runs']} runs of the claims' budget so far, "
+               f"{judged['rising']} were still rising by that bar and "
+               f"{judged['best_at_end']} had their best validation mAP at the last "
+               "evaluation.")
+    if lengths:
+        st += (f" Each claim below says whether twice the epochs it is judged at "
+               f"({ROBUST_EPOCHS if judged is not None else 'twice the preset'}, three "
+               f"seeds) changes its verdict at the length the verdict turns on{lengths}. "
+               f"{conclusion}")
+    st = ("\n\n" + st.strip()) if st.strip() else ""
     return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
@@ -377,7 +379,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     every = default_runs(root, scale, artifacts=artifacts, stale=remade)
     stale = stale_settings(every, root, scale)
     runs = current_runs(every, root, scale)
-    judged = _judged_runs(root, scale, artifacts, runs, remade)
+    judged = _judged_runs(root, scale, artifacts, runs)
     results = evaluate_claims(judged, reported, scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
@@ -411,13 +413,14 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
 
 
 def _judged_runs(root: str | Path, scale: str, artifacts: str | Path | None,
-                 runs: list[Run], remade: list[str]) -> list[Run]:
+                 runs: list[Run]) -> list[Run]:
     """The runs the pairwise claims are judged on (:func:`claim_runs`): ``runs`` itself
-    at a scale without a claims' budget."""
+    at a scale without a claims' budget. Its stale records are not gathered again: the
+    :func:`default_runs` call that made ``runs`` read every record of the scale, whatever
+    its variant."""
     if claim_variant(scale) is None:
         return runs
-    return current_runs(claim_runs(root, scale, artifacts=artifacts, stale=remade),
-                        root, scale)
+    return current_runs(claim_runs(root, scale, artifacts=artifacts), root, scale)
 
 
 def _budgets(why: pd.DataFrame) -> tuple[int, int] | None:
@@ -568,7 +571,7 @@ def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
     remade: list[str] = []
     runs = current_runs(default_runs(root, scale, artifacts=artifacts, stale=remade),
                         root, scale)
-    results = evaluate_claims(_judged_runs(root, scale, artifacts, runs, remade), reported,
+    results = evaluate_claims(_judged_runs(root, scale, artifacts, runs), reported,
                               scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     return summary_sentences(CLAIMS, results, ranks, scale=scale,

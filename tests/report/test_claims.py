@@ -288,7 +288,7 @@ def _codes(rng, labels, n_bits, quality):
     return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
 
 
-def _store(root, artifacts, runs, protocol=PROTOCOL):
+def _store(root, artifacts, runs, protocol=PROTOCOL, scale="smoke"):
     """Real records (real evaluation of synthetic codes), database codes in ``artifacts``."""
     ql = np.random.default_rng(99).integers(0, 10, 80)  # the same queries for every run
     for method, n_bits, seed, quality, variant in runs:
@@ -296,9 +296,11 @@ def _store(root, artifacts, runs, protocol=PROTOCOL):
         dl = np.random.default_rng(7).integers(0, 10, 400)
         q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
         qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
-        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+        cfg = RunConfig.from_scale(scale, method=method, n_bits=n_bits, seed=seed,
                                    variant=variant).to_dict()
         cfg["protocol"] = protocol  # a protocol name this checkout may not register yet
+        if variant and variant.startswith("budget-epochs"):
+            cfg["epochs"] = int(variant.removeprefix("budget-epochs"))
         res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
                         manifest={"protocol": protocol}, manifest_sha256="c" * 64)
         save_run(res, root=root, artifacts=artifacts)
@@ -319,6 +321,34 @@ def test_default_runs_leave_out_tuning_and_ablation(store):
     root, _ = store
     runs = claims.default_runs(root, "smoke")
     assert len(runs) == 6 and all(r.key["variant"] is None for r in runs)
+
+
+def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
+    """At the cpu scale the pairwise claims use the runs of the claims' budget (80 epochs)
+    and say why, with the 40-epoch verdict beside each; elsewhere the default runs."""
+    assert grids.claim_variant("cpu") == grids.budget_variant(grids.CLAIM_EPOCHS)
+    assert grids.claim_variant("smoke") is None and grids.claim_variant("paper") is None
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    long = grids.claim_variant("cpu")
+    # 40 epochs: SHNet below CSQ; 80 epochs: SHNet above it
+    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
+                             for s in range(3)]
+           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)],
+           protocol="cifar10-i", scale="cpu")
+    runs = claims.claim_runs(root, "cpu")
+    assert len(runs) == 6 and {r.key["variant"] for r in runs} == {long}
+    assert {int(r.record["config"]["epochs"]) for r in runs} == {grids.CLAIM_EPOCHS}
+    assert claims.claim_runs(root, "smoke") == []
+    blocks = claims_page.claims_page(root, scale="cpu", artifacts=artifacts, out_dir=tmp_path,
+                                     n_boot=100, n_sims=20)
+    text = "\n".join(blocks)
+    summary = pd.read_csv(tmp_path / "claims_summary.csv")
+    row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
+    assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
+    assert "32 bits: supported" in row.evidence
+    assert "Why 80 epochs: SHNet minus CSQ at 32 bits" in text
+    assert "changed the verdict of SHNet vs CSQ" in text
+    assert "the 160-epoch runs are not complete (0 of 3 seeds" in text
 
 
 def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
