@@ -44,6 +44,7 @@ from hashlib_core.report.claims import (
     evaluate_claims,
     metric_name,
     seeds_short,
+    untested_lengths,
     verdict_lengths,
 )
 from hashlib_core.report.names import display_name
@@ -260,9 +261,12 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     da, dm = results.get("dsah-adsh", pd.DataFrame()), results.get("dsah-mac", pd.DataFrame())
     if "dsah-adsh" in by_id and len(da):
         n_sup = int((da.verdict == SUPPORTED).sum())
+        k = len(verdict_lengths(by_id["dsah-adsh"], da.n_bits))
+        untested = untested_lengths(by_id["dsah-adsh"], da)
         s = (f"DSAH's precision of the top 5,000 is above ADSH's with a 95% interval above "
-             f"zero at {n_sup} of {len(da)} code lengths (claim "
-             f"**{claim_verdict(by_id['dsah-adsh'], da)}**)")
+             f"zero at {n_sup} of {k} code lengths"
+             + (f" ({len(untested)} without an interval yet)" if untested else "")
+             + f" (claim **{claim_verdict(by_id['dsah-adsh'], da)}**)")
         if len(dm) and (dm.n_bits == 32).any():
             r = dm[dm.n_bits == 32].iloc[0]
             s += (f", and the claim that its bits are less correlated is "

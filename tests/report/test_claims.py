@@ -426,6 +426,11 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
     rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
     assert set(rows.protocol) == {"cifar10-adsh"}
+    # the introduction counts the claim's four lengths, not only those with runs
+    results = {c.id: rows if c.id == "dsah-adsh" else pd.DataFrame(columns=rows.columns)
+               for c in claims.CLAIMS}
+    text = claims_page.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
+    assert "at 0 of 4 code lengths (4 without an interval yet)" in text
 
 
 def test_summary_says_when_the_claimed_length_was_not_run():
