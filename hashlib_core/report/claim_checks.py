@@ -231,6 +231,7 @@ def _budget_row(claim, proto: str, n_bits: int, main: list[Run], long: list[Run]
     row = {"claim": claim.id, "protocol": proto, "n_bits": n_bits, "method": claim.method,
            "against": claim.compared, "metric": claim.metric, "seeds": len(seeds),
            "in_claim": not stated or n_bits in stated,
+           "main_seeds": min(len(sides["main", "a"]), len(sides["main", "b"])),
            "main_epochs": next((int(r.record["config"]["epochs"])
                                 for r in sides["main", "a"].values()), None)}
     for label in ("main", "long"):
@@ -419,8 +420,13 @@ def robustness_text(rob: pd.DataFrame, *, why: bool = False) -> str:
                   "less certain": "is less certain at the longer schedule, on the same side "
                                   "of zero (a loss of precision, not a change of direction)"
                   }[r.changes]
+        seeds = f"same {r.seeds} seeds"
+        main_seeds = getattr(r, "main_seeds", r.seeds)
+        if why and r.seeds < main_seeds:
+            seeds += (f" (those both budgets have so far; Table 1's verdict at {main_epochs} "
+                      f"epochs uses {main_seeds})")
         parts.append(
-            f"{lead}, same {r.seeds} seeds: {_signed(r.main_difference)} "
+            f"{lead}, {seeds}: {_signed(r.main_difference)} "
             f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
             f"{_signed(r.long_difference)} {interval_text(r.long_low, r.long_high)} "
             f"({r.long_verdict}) at {long_epochs}: the verdict {change}. The difference moved "

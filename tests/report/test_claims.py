@@ -349,6 +349,24 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     assert "Why 80 epochs: SHNet minus CSQ at 32 bits" in text
     assert "changed the verdict of SHNet vs CSQ" in text
     assert "the 160-epoch runs are not complete (0 of 3 seeds" in text
+    assert "those both budgets have so far" not in text  # the same 3 seeds at both
+
+
+def test_why_the_budget_says_when_it_compares_fewer_seeds_than_table_1(tmp_path):
+    """While the claims' budget has fewer seeds than the grid's, "Why 80 epochs" compares
+    the seeds both have and says that Table 1's 40-epoch verdict uses more of them."""
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    long = grids.claim_variant("cpu")
+    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
+                             for s in range(5)]
+           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)],
+           protocol="cifar10-i", scale="cpu")
+    why = claim_checks.budget_robustness(root, "cpu", main=None, long=long)
+    row = why[why.claim == "shnet-csq"].iloc[0]
+    assert (row.seeds, row.main_seeds) == (3, 5)
+    text = claim_checks.robustness_text(why[why.claim == "shnet-csq"], why=True)
+    assert ("same 3 seeds (those both budgets have so far; Table 1's verdict at 40 epochs "
+            "uses 5)") in text
 
 
 def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
