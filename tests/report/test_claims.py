@@ -369,6 +369,38 @@ def test_why_the_budget_says_when_it_compares_fewer_seeds_than_table_1(tmp_path)
             "uses 5)") in text
 
 
+def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
+    """The figure of a claim's difference against the training budget: one point per
+    budget both methods have, the claims page's interval and verdict, no interval with a
+    single seed, and a take-away that names the verdict at each budget."""
+    from hashlib_core.report.figures.budgets import budget_points, claim_budget_figure
+
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    long, longer = grids.claim_variant("cpu"), grids.budget_variant(grids.ROBUST_EPOCHS)
+    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
+                             for s in range(3)]
+           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)]
+           + [(m, 32, 0, q, longer) for m, q in (("shnet", 0.9), ("csq", 0.75))],
+           protocol="cifar10-i", scale="cpu")
+    pts = budget_points(root, "cpu").set_index("epochs")
+    assert list(pts.index) == [40, grids.CLAIM_EPOCHS, grids.ROBUST_EPOCHS]
+    assert set(pts.claim) == {"shnet-csq"}
+    assert pts.loc[40, "verdict"] == NOT_SUPPORTED and pts.loc[80, "verdict"] == SUPPORTED
+    assert pts.loc[160, "verdict"] == INCONCLUSIVE and np.isnan(pts.loc[160, "low"])
+    # the page's own number: the claims' table at 80 epochs gives the same difference
+    runs = claims.claim_runs(root, "cpu")
+    iv = claims.compare([r for r in runs if r.key["method"] == "shnet"],
+                        [r for r in runs if r.key["method"] == "csq"], "map")
+    assert pts.loc[80, "difference"] == pytest.approx(iv.difference)
+    assert (pts.loc[80, "low"], pts.loc[80, "high"]) == pytest.approx((iv.low, iv.high))
+    drawn = claim_budget_figure(root, scale="cpu")
+    assert drawn.fig is not None
+    assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40, supported at 80, "
+            "inconclusive at 160") in drawn.caption
+    # a scale with one budget only: no figure, a caption that says so
+    assert claim_budget_figure(tmp_path / "none", scale="cpu").fig is None
+
+
 def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
     """New records carry per-query values; for a record without them the values are
     recomputed from the query and database codes and average to the stored scalar."""

@@ -9,6 +9,8 @@ precision        P-R curves by Hamming radius, precision of the top N, precision
                  Hamming radius 2
 bit_correlation  bit-correlation matrices and the mAC of every method, beside the code health
 tsne             t-SNE maps of query codes
+budgets          each pairwise claim's difference against the training budget (the
+                 claims page)
 
 The training curves (:mod:`hashlib_core.report.training`) and the retrieval examples
 (:mod:`hashlib_core.report.examples`) draw in the same style. Figures are drawn off-screen
