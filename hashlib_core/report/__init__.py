@@ -3,7 +3,7 @@
 Modules
 -------
 claims, claim_checks, intervals   the papers' claims, their verdicts and intervals
-claims_page                       the claims page and the introduction's summary
+claims_page, claims_intro         the claims page; the introduction's summary of it
 rankings, rankings_page           the papers' rankings against ours (Kendall's τ, its
                                   coverage); their tables and sentences on the claims page
 names, markdown                   how the book names things; tables as text, Markdown, CSV

@@ -264,13 +264,13 @@ def write_summary(scale: str, *, root: str | Path = "results",
                   out: str | Path = "book/generated",
                   artifacts: str | Path = "runs/artifacts") -> Path:
     """``<out>/summary.md`` and ``<out>/rebuild.md``, included by the introduction: the
-    verdicts in three sentences (:func:`hashlib_core.report.claims_page.intro_summary`) with the
-    commit the book was built from, and the command that rebuilds each page."""
+    verdicts in three sentences (:func:`hashlib_core.report.claims_intro.intro_summary`)
+    with the commit the book was built from, and the command that rebuilds each page."""
     from hashlib_core.atomic import atomic_write
-    from hashlib_core.report import claims_page
+    from hashlib_core.report import claims_intro
     from hashlib_core.results import iter_records
 
-    sentences = claims_page.intro_summary(root, scale=scale, artifacts=artifacts)
+    sentences = claims_intro.intro_summary(root, scale=scale, artifacts=artifacts)
     n_records = sum(1 for _ in iter_records(root, scale=scale))
     rows = "\n".join(f"| [{p.title}](generated/{p.name}) | `{rebuild_command(p, scale)}` |"
                       for p in PAGES)

@@ -1,8 +1,8 @@
-"""The claims page and the introduction's summary, as Markdown computed from the records:
+"""The claims page, as Markdown computed from the records:
 how the verdicts are drawn, one table per claim with its comparison, intervals and budget
 robustness, the same-rate SHNet/CSQ comparison, the code health behind the mAC claim and
 the papers' rankings (:mod:`hashlib_core.report.claims` evaluates, :mod:`hashlib_core.report.claim_checks`
-checks)."""
+checks; the introduction's summary of it is :mod:`hashlib_core.report.claims_intro`)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ from hashlib_core.report.claims import (
     evaluate_claims,
     metric_name,
     seeds_short,
-    untested_lengths,
     verdict_lengths,
 )
 from hashlib_core.report.names import display_name
@@ -56,7 +55,6 @@ from hashlib_core.report.rankings import (
     rankings,
 )
 from hashlib_core.report.rankings_page import (
-    deep_caveat,
     ranked_left_out,
     ranking_blocks,
     ranking_table,
@@ -65,7 +63,6 @@ from hashlib_core.report.rankings_page import (
 from hashlib_core.results import stale_sentences
 from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
-    CLAIM_EPOCHS,
     DHEH_CSDH_BASELINE,
     ROBUST_EPOCHS,
     claim_variant,
@@ -227,67 +224,6 @@ def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out["commits"] = [" ".join(c) for c in out.commits]
     out["missing"] = [" ".join(m) for m in out.missing]
-    return out
-
-
-def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
-                      ranks: pd.DataFrame, *, scale: str,
-                      left_out: list[str] | tuple[str, ...] = (),
-                      epochs: int | None = None) -> list[str]:
-    """Three sentences for the introduction: SHNet against CSQ, DSAH against ADSH, and the
-    rest (CSDH/DHEH and the rankings), each computed from the claim rows; ``left_out``:
-    the sentences on runs left out as made by older code (:func:`stale_sentences`)."""
-    by_id = {c.id: c for c in claims}
-
-    def diffs(rows: pd.DataFrame) -> str:
-        return ", ".join(f"{_num(r.difference, True)} {interval_text(r.low, r.high)} at "
-                         f"{r.n_bits} bits" for r in rows.itertuples())
-
-    out = []
-    sc = results.get("shnet-csq", pd.DataFrame())
-    if "shnet-csq" in by_id and len(sc):
-        out.append(f"The SHNet paper's headline, SHNet above CSQ in mAP@ALL on CIFAR-10, is "
-                   f"**{claim_verdict(by_id['shnet-csq'], sc)}** at the `{scale}` scale"
-                   + (f" (runs of {epochs} epochs, the claims' budget)" if epochs else "") + ": "
-                   f"SHNet minus CSQ is {diffs(sc)} (95% intervals), where the paper has "
-                   + ", ".join(f"{_num(r.paper_difference, True)}" for r in sc.itertuples())
-                   + ".")
-    elif left_out:
-        out.append(f"SHNet and CSQ have no runs of their current code at the `{scale}` scale "
-                   "yet, so the SHNet paper's headline is not tested: " + " ".join(left_out))
-    else:
-        out.append(f"SHNet and CSQ have no runs at the `{scale}` scale, so the SHNet paper's "
-                   "headline is not tested.")
-    da, dm = results.get("dsah-adsh", pd.DataFrame()), results.get("dsah-mac", pd.DataFrame())
-    if "dsah-adsh" in by_id and len(da):
-        n_sup = int((da.verdict == SUPPORTED).sum())
-        k = len(verdict_lengths(by_id["dsah-adsh"], da.n_bits))
-        untested = untested_lengths(by_id["dsah-adsh"], da)
-        s = (f"DSAH's precision of the top 5,000 is above ADSH's with a 95% interval above "
-             f"zero at {n_sup} of {k} code lengths"
-             + (f" ({len(untested)} without an interval yet)" if untested else "")
-             + f" (claim **{claim_verdict(by_id['dsah-adsh'], da)}**)")
-        if len(dm) and (dm.n_bits == 32).any():
-            r = dm[dm.n_bits == 32].iloc[0]
-            s += (f", and the claim that its bits are less correlated is "
-                  f"**{claim_verdict(by_id['dsah-mac'], dm)}** (mAC {r['mean']:.3f} against "
-                  f"ADSH's {r.against_mean:.3f} at {r.n_bits} bits)")
-        out.append(s + ".")
-    else:
-        out.append(f"DSAH and ADSH have no runs of the same code length under ADSH's "
-                   f"protocol at the `{scale}` scale, so the DSAH paper's claims are not "
-                   "tested.")
-    short = [by_id[i] for i in ("dheh-short", "csdh-short") if i in by_id]
-    parts = [f"{c.paper} at short codes **{claim_verdict(c, results[c.id])}**"
-             for c in short]
-    if len(ranks):
-        for source, sub in ranks.groupby("source", sort=False):
-            parts.append(f"the ranking of the {'SHNet' if source.startswith('shnet') else 'DSAH'}"
-                         f" paper's table **{ranking_verdict(sub)}** (Kendall's τ "
-                         f"{sub.tau.min():+.2f} to {sub.tau.max():+.2f}; supported means a "
-                         "95% interval above 0 at every code length" + deep_caveat(sub) + ")")
-    out.append(("The remaining claims: " + "; ".join(parts) + ".") if parts else
-               "No other claim can be tested at this scale.")
     return out
 
 
@@ -566,22 +502,5 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
             + markdown_table(ch.health_markdown_table(health)))
 
 
-def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
-                  n_boot: int = N_BOOT) -> list[str]:
-    """The three sentences of :func:`summary_sentences` for the introduction."""
-    from hashlib_core.report.reported import load_reported
-
-    reported = load_reported()
-    remade: list[str] = []
-    runs = current_runs(default_runs(root, scale, artifacts=artifacts, stale=remade),
-                        root, scale)
-    results = evaluate_claims(_judged_runs(root, scale, artifacts, runs), reported,
-                              scale=scale)
-    ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
-    return summary_sentences(CLAIMS, results, ranks, scale=scale,
-                             left_out=stale_sentences(remade),
-                             epochs=CLAIM_EPOCHS if claim_variant(scale) else None)
-
-
-__all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "intro_summary",
-           "ranking_table", "ranking_verdict", "summary_sentences", "summary_table"]
+__all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "ranking_table",
+           "ranking_verdict", "summary_table"]

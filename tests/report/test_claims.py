@@ -12,7 +12,14 @@ import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
 from hashlib_core.evaluation import evaluate
-from hashlib_core.report import claim_checks, claims, claims_page, rankings, rankings_page
+from hashlib_core.report import (
+    claim_checks,
+    claims,
+    claims_intro,
+    claims_page,
+    rankings,
+    rankings_page,
+)
 from hashlib_core.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -350,6 +357,10 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     assert "changed the verdict of SHNet vs CSQ" in text
     assert "the 160-epoch runs are not complete (0 of 3 seeds" in text
     assert "those both budgets have so far" not in text  # the same 3 seeds at both
+    # the introduction names the shorter budget's verdict where it differs
+    first = claims_intro.intro_summary(root, scale="cpu", artifacts=artifacts)[0]
+    assert ("at the `cpu` scale (runs of 80 epochs, the claims' budget) (not supported on "
+            "runs of 40 epochs: the verdict depends on the training length)") in first
 
 
 def test_why_the_budget_says_when_it_compares_fewer_seeds_than_table_1(tmp_path):
@@ -459,7 +470,7 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
         assert (tmp_path / name).is_file() and f"({name})" in text
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     assert set(summary.verdict) <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
-    sentences = claims_page.summary_sentences(claims.CLAIMS, results,
+    sentences = claims_intro.summary_sentences(claims.CLAIMS, results,
                                               rankings.rankings(runs, REPORTED, scale="smoke",
                                                                 n_boot=100), scale="smoke")
     assert len(sentences) == 3
@@ -479,7 +490,7 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     # the introduction counts the claim's four lengths, not only those with runs
     results = {c.id: rows if c.id == "dsah-adsh" else pd.DataFrame(columns=rows.columns)
                for c in claims.CLAIMS}
-    text = claims_page.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
+    text = claims_intro.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
     assert "at 0 of 4 code lengths (4 without an interval yet)" in text
 
 

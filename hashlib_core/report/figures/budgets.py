@@ -83,9 +83,6 @@ def budget_points(root: str | Path, scale: str) -> pd.DataFrame:
 def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
     """The figure of :func:`budget_points`, one panel per claim, with a caption whose first
     sentence says, claim by claim, the verdict at each budget."""
-    from hashlib_core.report.claims import metric_name
-    from hashlib_core.report.names import display_name
-
     pts = budget_points(root, scale)
     what = (f"**Each claim's difference against the training budget** (scale `{scale}`, at "
             "the code length each verdict turns on)")
@@ -99,50 +96,8 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols + 0.3, 2.5 * nrows),
                              squeeze=False, layout="constrained")
     all_epochs = sorted(pts.epochs.unique())
-    takes = []
-    for ax, cid in zip(axes.flat, claims):
-        g = pts[pts.claim == cid].sort_values("epochs")
-        first = g.iloc[0]
-        name = f"{display_name(first.method)} − {display_name(first.against)}"
-        metric = metric_name(first.metric)
-        lo = np.nanmin(np.r_[g.low.to_numpy(), g.difference.to_numpy(), 0.0])
-        hi = np.nanmax(np.r_[g.high.to_numpy(), g.difference.to_numpy(), 0.0])
-        pad = 0.12 * max(hi - lo, 0.01)
-        lo, hi = lo - pad, hi + pad
-        # the paper's side of zero, shaded
-        if first.higher_is_better:
-            ax.axhspan(0, hi, color=OKABE_ITO["bluish green"], alpha=0.08, linewidth=0)
-        else:
-            ax.axhspan(lo, 0, color=OKABE_ITO["bluish green"], alpha=0.08, linewidth=0)
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.plot(g.epochs, g.difference, color=GREY, linewidth=1.0, zorder=1)
-        for r in g.itertuples():
-            colour = _VERDICT_COLOURS.get(r.verdict, "#555555")
-            has_iv = np.isfinite(r.low) and np.isfinite(r.high)
-            if has_iv:
-                ax.errorbar([r.epochs], [r.difference],
-                            yerr=[[r.difference - r.low], [r.high - r.difference]],
-                            fmt="o", color=colour, markersize=4.5, capsize=3, linewidth=1.4,
-                            zorder=3)
-            else:
-                ax.plot([r.epochs], [r.difference], "o", markerfacecolor="white",
-                        markeredgecolor=colour, markersize=4.5, zorder=3)
-            seeds = (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
-                     else f"{r.seeds_method}/{r.seeds_against}")
-            ax.annotate(f"n={seeds}", (r.epochs, r.high if has_iv else r.difference),
-                        textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(all_epochs, [str(e) for e in all_epochs])
-        ax.minorticks_off()
-        ax.set_xlim(all_epochs[0] / 1.3, all_epochs[-1] * 1.3)
-        ax.set_ylim(lo, hi)
-        ax.set_title(f"{name}, {first.n_bits} bits\n{metric} ({first.protocol})", fontsize=8)
-        ax.set_xlabel("training epochs", fontsize=7)
-        ax.set_ylabel(f"difference in {metric}", fontsize=7)
-        ax.tick_params(labelsize=6)
-        ax.grid(alpha=0.3)
-        takes.append(f"{name} ({first.n_bits} bits, {metric}): "
-                     + ", ".join(f"{r.verdict} at {r.epochs}" for r in g.itertuples()))
+    takes = [_panel(ax, pts[pts.claim == cid].sort_values("epochs"), all_epochs)
+             for ax, cid in zip(axes.flat, claims)]
     for ax in list(axes.flat)[len(claims):]:
         ax.axis("off")
     from matplotlib.lines import Line2D
@@ -164,3 +119,50 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
     alt = (f"{len(claims)} panels of a difference with error bars against training epochs "
            f"({', '.join(str(e) for e in all_epochs)}). {take}")
     return Drawn(fig, cap, alt)
+
+
+def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
+    """One claim's panel (its rows of :func:`budget_points`, by epochs); returns the
+    take-away of the panel: the verdict at each budget."""
+    from hashlib_core.report.claims import metric_name
+    from hashlib_core.report.names import display_name
+
+    first = g.iloc[0]
+    name = f"{display_name(first.method)} − {display_name(first.against)}"
+    metric = metric_name(first.metric)
+    lo = np.nanmin(np.r_[g.low.to_numpy(), g.difference.to_numpy(), 0.0])
+    hi = np.nanmax(np.r_[g.high.to_numpy(), g.difference.to_numpy(), 0.0])
+    pad = 0.12 * max(hi - lo, 0.01)
+    lo, hi = lo - pad, hi + pad
+    # the paper's side of zero, shaded
+    ax.axhspan(*((0, hi) if first.higher_is_better else (lo, 0)),
+               color=OKABE_ITO["bluish green"], alpha=0.08, linewidth=0)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.plot(g.epochs, g.difference, color=GREY, linewidth=1.0, zorder=1)
+    for r in g.itertuples():
+        colour = _VERDICT_COLOURS.get(r.verdict, "#555555")
+        has_iv = np.isfinite(r.low) and np.isfinite(r.high)
+        if has_iv:
+            ax.errorbar([r.epochs], [r.difference],
+                        yerr=[[r.difference - r.low], [r.high - r.difference]],
+                        fmt="o", color=colour, markersize=4.5, capsize=3, linewidth=1.4,
+                        zorder=3)
+        else:
+            ax.plot([r.epochs], [r.difference], "o", markerfacecolor="white",
+                    markeredgecolor=colour, markersize=4.5, zorder=3)
+        seeds = (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
+                 else f"{r.seeds_method}/{r.seeds_against}")
+        ax.annotate(f"n={seeds}", (r.epochs, r.high if has_iv else r.difference),
+                    textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(all_epochs, [str(e) for e in all_epochs])
+    ax.minorticks_off()
+    ax.set_xlim(all_epochs[0] / 1.3, all_epochs[-1] * 1.3)
+    ax.set_ylim(lo, hi)
+    ax.set_title(f"{name}, {first.n_bits} bits\n{metric} ({first.protocol})", fontsize=8)
+    ax.set_xlabel("training epochs", fontsize=7)
+    ax.set_ylabel(f"difference in {metric}", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(alpha=0.3)
+    return (f"{name} ({first.n_bits} bits, {metric}): "
+            + ", ".join(f"{r.verdict} at {r.epochs}" for r in g.itertuples()))
