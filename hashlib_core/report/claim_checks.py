@@ -125,15 +125,18 @@ def coverage_text(coverage: dict) -> str:
     return (f"The interval's coverage was measured when this page was built, for each of the "
             f"{n} compared pairs the verdicts rest on (a claim's two methods at one of its "
             f"code lengths, in its metric): {coverage['n_claims']:,} simulated claims of two "
-            "equal methods, with that pair's own seed spread σ, run-by-query noise η and "
-            "method-by-query spread τ estimated from its stored runs"
+            "equal methods, with that pair's own seed spread σ (on the metric's scale), "
+            "run-by-query noise η and method-by-query spread ω (of one query's value) "
+            "estimated from its stored runs"
             + (" (mAC, a statistic of the codes with one value per run, has σ alone)"
                if (~coverage["table"].metric.isin(COVERAGE_METRICS)).any() else "")
             + ". The 95% interval "
             f"covered the true difference {t3[0]:.1%} to {t3[1]:.1%} of the time with 3 seeds "
             f"per method and {t5[0]:.1%} to {t5[1]:.1%} with 5; a percentile bootstrap over 3 "
             f"seeds (the interval of earlier versions of this book) covered {boot[0]:.1%} to "
-            f"{boot[1]:.1%}.")
+            f"{boot[1]:.1%}. The simulation draws from the normal model the interval assumes, "
+            "with the spreads estimated from the runs: it checks the interval at these "
+            "spreads and seed counts, not the model itself.")
 
 
 def coverage_markdown(coverage: dict) -> pd.DataFrame:
@@ -145,7 +148,7 @@ def coverage_markdown(coverage: dict) -> pd.DataFrame:
         "pair, bits (seeds)": [f"{display_name(a)} vs {display_name(b)}, {n} ({s})"
                                for a, b, n, s in zip(t.method, t.against, t.n_bits, t.seeds)],
         "metric (protocol)": [f"{metric_name(m)} (`{p}`)" for m, p in zip(t.metric, t.protocol)],
-        "σ / η / τ": [f"{a:.4f} / {b:.3f} / {c:.4f}" if m in COVERAGE_METRICS
+        "σ / η / ω": [f"{a:.4f} / {b:.3f} / {c:.4f}" if m in COVERAGE_METRICS
                       else f"{a:.4f} / — / —"
                       for a, b, c, m in zip(t.sigma, t.eta, t.tau, t.metric)],
         "t, 3 seeds": t.t3.map("{:.1%}".format), "t, 5 seeds": t.t5.map("{:.1%}".format),
@@ -273,7 +276,7 @@ def _verdict_change(row: dict) -> str:
 
 
 HEAD_ROW = "SHNet with CSQ's parallel head, same rate and seeds"
-CLAIM_ROW = "CSQ at its own tuned rate (the claim)"
+CLAIM_ROW = "CSQ at its own tuned rate (the claim's comparison, at the same budget)"
 
 
 def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
@@ -450,7 +453,8 @@ def robustness_lengths(rob: pd.DataFrame) -> str:
 
 def _claim_names() -> dict[str, str]:
     return {c.id: f"{display_name(c.method)} vs {display_name(c.compared)}"
-            + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
+            + {"mac": " (mAC)", "precision_top5000": " (precision)"}.get(c.metric, "")
+            for c in CLAIMS}
 
 
 def budget_reason(why: pd.DataFrame) -> str:
@@ -470,9 +474,12 @@ def budget_reason(why: pd.DataFrame) -> str:
                if len(moved) else f"{twice} changed no verdict")
     return (f"At the length each verdict turns on, {changed}, so the pairwise claims are "
             f"judged on runs of {long} epochs: five seeds of both methods at every length a "
-            f"claim rests on, tuned as before (the 40-epoch verdicts are given beside them "
-            f"in Table 1). The results tables and the rankings stay at {short} epochs, the "
-            "same for every method.")
+            f"claim rests on, tuned as before (the {short}-epoch verdicts are given beside "
+            f"them in Table 1). This budget was not fixed before the first runs: the rule "
+            f"that a verdict changed by twice the epochs moves the claims' budget was stated "
+            f"before the {long}-epoch runs existed, and the check at twice this budget below "
+            f"follows the same rule. The results tables and the rankings stay at {short} "
+            "epochs, the same for every method.")
 
 
 def budget_conclusion(rob: pd.DataFrame) -> str:

@@ -80,7 +80,9 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
             r = dm[dm.n_bits == 32].iloc[0]
             s += (f", and the claim that its bits are less correlated is "
                   f"**{claim_verdict(by_id['dsah-mac'], dm)}** (mAC {r['mean']:.3f} against "
-                  f"ADSH's {r.against_mean:.3f} at {r.n_bits} bits){also('dsah-mac')}")
+                  f"ADSH's {r.against_mean:.3f} at {r.n_bits} bits"
+                  + (", higher rather than lower" if r["mean"] > r.against_mean else "")
+                  + f"){also('dsah-mac')}")
         out.append(s + ".")
     else:
         out.append(f"DSAH and ADSH have no runs of the same code length under ADSH's "

@@ -65,6 +65,8 @@ from hashlib_core.runner.grids import (
     BOOK_PROTOCOLS,
     DHEH_CSDH_BASELINE,
     ROBUST_EPOCHS,
+    TUNE_BITS,
+    TUNE_SEED,
     claim_variant,
 )
 
@@ -196,7 +198,11 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
                        "this scale, so the claim is not tested yet.")
     short = seeds_short(claim, rows)
     tail = ("The interval is a t interval over " + "; ".join(sorted(set(rows.basis) - {"none"}))
-            + " (Welch's degrees of freedom)." if set(rows.basis) - {"none"} else "")
+            + " (Welch–Satterthwaite degrees of freedom)." if set(rows.basis) - {"none"} else "")
+    if "adj_low" in rows and rows.adj_low.notna().any() and len(rows) > 1:
+        tail += (" The stricter interval (Bonferroni over the lengths) decides \"not "
+                 "supported\" only; \"supported\" needs the 95% interval on the paper's side "
+                 "at every length.")
     if (rows.basis == "none").any():
         tail += (" Rows without an interval have a single run of a compared method: no "
                  "spread is borrowed from other methods, so they stay inconclusive.")
@@ -243,7 +249,8 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
     sel = ""
     if len(selection):
         sel = (" The DHEH and CSDH claims' baseline, re-derived from the tuning runs' "
-               "validation mAP: " + ", ".join(f"{display_name(r.method)} {r.val_map:.3f}"
+               f"validation mAP ({TUNE_BITS} bits, seed {TUNE_SEED}, each method's winning "
+               "setting): " + ", ".join(f"{display_name(r.method)} {r.val_map:.3f}"
                                              for r in selection.itertuples())
                + f" (chosen: {display_name(DHEH_CSDH_BASELINE)}"
                + ("" if selection.chosen.iloc[0] else "; NOTE: no longer the best") + ").")
@@ -265,14 +272,16 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
                f"seeds) changes its verdict at the length the verdict turns on{lengths}. "
                f"{conclusion}")
     st = ("\n\n" + st.strip()) if st.strip() else ""
-    return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
-            "over the seed means with Welch's degrees of freedom, widened by the share of "
-            "the chosen queries (the paired per-query differences, less the run noise the "
-            "seeds already carry); a method with one run gets no interval and borrows no "
-            "other method's spread." + cov + "\n\nA claim made for several code lengths is "
-            "supported when it is supported at every one of them, and not supported when, "
-            "at one of its k lengths, the interval at level 1 − 0.05/k (Bonferroni) lies on "
-            "the other side of zero. What each claim compares was fixed before the query "
+    return ("**How the verdicts are drawn.** The variance of a difference adds each "
+            "method's seed variance of its mean and the variance another set of queries "
+            "would add (from the paired per-query differences, less the run noise the seeds "
+            "already carry); the t quantile takes the Welch–Satterthwaite degrees of freedom "
+            "of that sum. A method with one run gets no interval and borrows no other "
+            "method's spread." + cov + "\n\nA claim made for several code lengths is "
+            "supported when it is supported at every one of them (each length must pass on "
+            "its own, which needs no correction), and not supported when, at one of its k "
+            "lengths, the interval at level 1 − 0.05/k (Bonferroni) lies on the other side "
+            "of zero. What each claim compares was fixed before the query "
             "numbers were read: the compared method comes from the paper, and a baseline "
             "picked from a list is picked on validation mAP." + sel + st)
 

@@ -718,7 +718,7 @@ def test_each_claim_is_checked_at_its_decisive_length(tmp_path):
     assert got == {("shnet-csq", 32), ("dheh-short", 16), ("csdh-short", 16),
                    ("dsah-mac", 32), ("dsah-adsh", 48)}
     text = claim_checks.robustness_lengths(rob)
-    assert "DSAH vs ADSH: 48 bits" in text and "DSAH vs ADSH (mAC): 32 bits" in text
+    assert "DSAH vs ADSH (precision): 48 bits" in text and "DSAH vs ADSH (mAC): 32 bits" in text
     assert claim_checks.robustness_lengths(pd.DataFrame()) == ""
 
 
