@@ -199,7 +199,7 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
     short = seeds_short(claim, rows)
     tail = ("The interval is a t interval over " + "; ".join(sorted(set(rows.basis) - {"none"}))
             + " (Welch–Satterthwaite degrees of freedom)." if set(rows.basis) - {"none"} else "")
-    if "adj_low" in rows and rows.adj_low.notna().any() and len(rows) > 1:
+    if len(verdict_lengths(claim, rows.n_bits)) > 1:  # the table shows the stricter interval
         tail += (" The stricter interval (Bonferroni over the lengths) decides \"not "
                  "supported\" only; \"supported\" needs the 95% interval on the paper's side "
                  "at every length.")
