@@ -254,7 +254,9 @@ def what_holds_criterion(scale: str) -> str:
         f"on the other side (with a Bonferroni correction over the lengths); "
         f"**{claims.INCONCLUSIVE}** otherwise, where the runs cannot tell the methods "
         f"apart. A paper's ranking of the methods holds when Kendall's τ between its "
-        f"values and ours is above zero with a {level} interval at every code length. "
+        f"values and ours is above zero with a {level} interval at every code length, "
+        f"over its deep methods where it also ranks shallow ones (a deep method above a "
+        f"shallow one agrees at any scale). "
         f"The verdicts are about the `{scale}` scale's setting, not the papers' own, and "
         f"for SHNet, CSDH, DHEH and DSAH about this project's reconstruction of each "
         f"method (see above).")

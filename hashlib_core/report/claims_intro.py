@@ -22,7 +22,7 @@ from hashlib_core.report.claims import (
 )
 from hashlib_core.report.claims_page import _judged_runs, _num
 from hashlib_core.report.rankings import N_BOOT, rankings
-from hashlib_core.report.rankings_page import deep_caveat, ranking_verdict
+from hashlib_core.report.rankings_page import ranking_verdict
 from hashlib_core.results import stale_sentences
 from hashlib_core.runner.grids import CLAIM_EPOCHS, claim_variant
 
@@ -93,10 +93,14 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
              for c in short]
     if len(ranks):
         for source, sub in ranks.groupby("source", sort=False):
+            deep = (sub.judged_on == "deep methods").any() if "judged_on" in sub else False
+            tau = sub.tau_deep if deep else sub.tau
             parts.append(f"the ranking of the {'SHNet' if source.startswith('shnet') else 'DSAH'}"
                          f" paper's table **{ranking_verdict(sub)}** (Kendall's τ "
-                         f"{sub.tau.min():+.2f} to {sub.tau.max():+.2f}; supported means a "
-                         "95% interval above 0 at every code length" + deep_caveat(sub) + ")")
+                         + ("over its deep methods, as deep and shallow methods agree at "
+                            "any scale, " if deep else "")
+                         + f"{tau.min():+.2f} to {tau.max():+.2f}; supported means a "
+                         "95% interval above 0 at every code length)")
     out.append(("The remaining claims: " + "; ".join(parts) + ".") if parts else
                "No other claim can be tested at this scale.")
     return out

@@ -158,12 +158,15 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
             out[-1][col] = claim_verdict(c, shorter[c.id])
     for source, sub in ranks.groupby("source", sort=False):
         paper = "SHNet" if source.startswith("shnet") else "DSAH"
+        deep = (sub.judged_on == "deep methods").any() if "judged_on" in sub else False
         out.append({"paper": paper,
-                    "claim": f"The ranking of the methods in the {SOURCES[source]} holds.",
+                    "claim": (f"The ranking of the {'deep ' if deep else ''}methods in the "
+                              f"{SOURCES[source]} holds."),
                     "verdict": f"**{ranking_verdict(sub)}**",
-                    "evidence": "; ".join(f"{r.n_bits} bits: τ = {_num(r.tau)} "
-                                          f"{interval_text(r.low, r.high)}"
-                                          for r in sub.itertuples())})
+                    "evidence": "; ".join(
+                        f"{r.n_bits} bits: τ = {_num(r.tau_deep if deep else r.tau)} "
+                        + interval_text(*((r.deep_low, r.deep_high) if deep else (r.low, r.high)))
+                        for r in sub.itertuples())})
         if col:
             out[-1][col] = f"(the ranking is at {epochs[0]} epochs)"
     return pd.DataFrame(out, columns=["paper", "claim", "verdict", "evidence"]

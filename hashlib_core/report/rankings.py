@@ -108,15 +108,18 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
     drawn from its mean with its seeds' standard error and a t distribution, or, for a
     single run, the protocol's robust pooled seed spread) and a verdict (supported: the
     interval is above 0). ``protocols`` maps a method to the protocol its runs come from
-    (default: the scale's CIFAR-10 protocol). ``tau_deep`` is τ over the deep methods only
-    (pairs of a deep and a shallow method agree at any scale).
+    (default: the scale's CIFAR-10 protocol). ``tau_deep`` is τ over the deep methods only:
+    pairs of a deep and a shallow method agree at any scale, so where a table has shallow
+    methods the verdict uses the deep methods' τ (``judged_on``; :func:`ranking_coverage`
+    measures why: over every method, "deep above shallow" alone is called supported).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``source, n_bits, protocol, n_methods, tau, low, high, tau_deep, deep_low,
-        deep_high, basis, verdict, paper_order, our_order, n_runs, commits`` (``deep_low``
-        and ``deep_high``: τ_deep's interval, when the table has shallow methods too).
+        deep_high, judged_on, basis, verdict, paper_order, our_order, n_runs, commits``
+        (``deep_low`` and ``deep_high``: τ_deep's interval, when the table has shallow
+        methods too; ``judged_on``: "deep methods" then, else "every method").
     """
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     protocols = protocols or {}
@@ -153,12 +156,15 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
                                                 np.stack([draws[i][1] for i in deep]), rng)
         all_runs = [r for m in names for r in have[m][1]]
         used = sorted({protocols.get(m, book) for m in names})
+        deep_only = len(deep) < len(names)  # shallow methods too: judged on the deep ones
+        judged = (deep_low, deep_high) if deep_only else (low, high)
         rows.append({
             "source": source, "n_bits": n_bits, "protocol": " and ".join(used),
             "n_methods": len(names), "tau": tau, "low": low, "high": high,
             "tau_deep": tau_deep, "deep_low": deep_low, "deep_high": deep_high,
+            "judged_on": "deep methods" if deep_only else "every method",
             "basis": basis,
-            "verdict": verdict(low, high, randomness=spread),
+            "verdict": verdict(*judged, randomness=spread),
             "paper_order": " > ".join(display_name(names[i]) for i in np.argsort(-paper,
                                                                                  kind="stable")),
             "our_order": " > ".join(display_name(names[i]) for i in np.argsort(-ours,
@@ -167,14 +173,15 @@ def rank_agreement(runs: list[Run], reported: pd.DataFrame, *, scale: str, sourc
         })
     return pd.DataFrame(rows, columns=["source", "n_bits", "protocol", "n_methods", "tau",
                                        "low", "high", "tau_deep", "deep_low", "deep_high",
-                                       "basis", "verdict",
+                                       "judged_on", "basis", "verdict",
                                        "paper_order", "our_order", "n_runs", "commits"])
 
 
 def ranking_coverage(runs: list[Run], reported: pd.DataFrame, *, scale: str,
                      n_sims: int = 1000, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """The coverage of :func:`rank_agreement`'s interval, measured by simulation for each
-    ranked table and code length, with the stored runs' own means, spreads and seed counts.
+    ranked table and code length, with the stored runs' own means, spreads and seed counts,
+    over the methods the verdict uses (the deep ones where the table has shallow ones).
 
     Each simulated claim draws every method's runs afresh (its true mean: the stored mean;
     its seed spread: its own sample standard deviation, or the protocol's robust pooled
@@ -183,19 +190,26 @@ def ranking_coverage(runs: list[Run], reported: pd.DataFrame, *, scale: str,
     against the true means). ``false_support``: the share that lie above 0 when the true
     means are the same values dealt to the methods in an order unrelated to the paper's
     (the permutation with τ closest to 0 from below, ``null_tau``): how often the page
-    would call such a ranking supported at that length.
+    would call such a ranking supported at that length. ``group_support``: the share of
+    intervals over every method above 0 when every deep method keeps a deep method's value
+    and every shallow one a shallow one's, in orders unrelated to the paper's within each
+    group (``group_tau``, the τ of that arrangement over every method; NaN for a table of
+    deep methods only): how often τ over every method would call a ranking supported that
+    agrees with the paper in "deep above shallow" alone, the reason the verdict uses the
+    deep methods.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``source, n_bits, n_methods, tau, coverage, null_tau, false_support``.
+        Columns ``source, n_bits, n_methods, tau, coverage, null_tau, false_support,
+        group_tau, group_support``.
     """
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     rows = []
     for source, metric, methods, bits in RANKINGS:
         protocols = ranking_protocols(runs, source, scale)
         for n_bits in bits:
-            paper, means, sds, ns, pooled = [], [], [], [], []
+            paper, means, sds, ns, pooled, shallow = [], [], [], [], [], []
             for m in methods:
                 p = _reported(reported, source, m, metric, n_bits)
                 g = _runs_of(runs, protocols.get(m, book), m, n_bits)
@@ -211,24 +225,39 @@ def ranking_coverage(runs: list[Run], reported: pd.DataFrame, *, scale: str,
                 sds.append(sd)
                 ns.append(len(vals))
                 pooled.append(pool)
+                shallow.append(m in SHALLOW)
             else:
-                if len(paper) < 3:
+                # the verdict's methods: the deep ones where the table has shallow ones
+                judged = [i for i, s in enumerate(shallow) if not s or not any(shallow)]
+                if len(judged) < 3:
                     continue
                 paper_a, mu = np.array(paper), np.array(means)
                 rng = np.random.default_rng([seed, n_bits, len(rows)])
+                grouped = _grouped_order(paper_a, mu, np.array(shallow), rng)
+                every = (paper_a, mu, sds, ns, pooled)
+                paper_a, mu = paper_a[judged], mu[judged]
+                sds, ns, pooled = ([x[i] for i in judged] for x in (sds, ns, pooled))
                 null = _unrelated_order(paper_a, mu, rng)
-                out = {"source": source, "n_bits": n_bits, "n_methods": len(paper),
+                out = {"source": source, "n_bits": n_bits, "n_methods": len(judged),
                        "tau": float(kendall_tau_b(paper_a, mu)),
-                       "null_tau": float(kendall_tau_b(paper_a, null))}
-                hits = above = 0
+                       "null_tau": float(kendall_tau_b(paper_a, null)),
+                       "group_tau": (float(kendall_tau_b(every[0], grouped))
+                                     if grouped is not None else float("nan"))}
+                hits = above = group = 0
                 for _ in range(n_sims):
                     lo, hi = _simulated_interval(paper_a, mu, sds, ns, pooled, rng, n_boot)
                     hits += lo - 1e-12 <= out["tau"] <= hi + 1e-12
                     lo, _ = _simulated_interval(paper_a, null, sds, ns, pooled, rng, n_boot)
                     above += lo > 0
-                rows.append(out | {"coverage": hits / n_sims, "false_support": above / n_sims})
+                    if grouped is not None:  # over every method, as before the rule
+                        lo, _ = _simulated_interval(every[0], grouped, *every[2:], rng, n_boot)
+                        group += lo > 0
+                rows.append(out | {"coverage": hits / n_sims, "false_support": above / n_sims,
+                                   "group_support": (group / n_sims if grouped is not None
+                                                     else float("nan"))})
     return pd.DataFrame(rows, columns=["source", "n_bits", "n_methods", "tau", "coverage",
-                                       "null_tau", "false_support"])
+                                       "null_tau", "false_support", "group_tau",
+                                       "group_support"])
 
 
 def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
@@ -246,13 +275,25 @@ def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
 
     wide = (" (it is conservative: it resamples the methods as well as the seeds)"
             if cov.coverage.min() > 1 - (1 - LEVEL) / 2 else "")
-    return (f" The interval's coverage was measured when this page was built: for each "
+    text = (f" The verdict's interval was measured when this page was built: for each "
             f"table and code length, {n_sims:,} simulated rankings with the stored runs' "
             f"means, seed spreads and numbers of seeds. It held the true τ in "
             f"{span('coverage', '.1%')} of them{every('coverage')}{wide}. With the same "
             f"values dealt to the methods in an order unrelated to the paper's (true τ "
             f"{span('null_tau', '+.2f')}), it lay above 0, a false \"supported\", in "
             f"{span('false_support', '.1%')} of them{every('false_support')}.")
+    grouped = cov[np.isfinite(cov.group_support)] if "group_support" in cov else cov.iloc[:0]
+    if len(grouped):
+        sub = grouped
+        text += (f" Why the deep methods: with the deep methods' values kept above the "
+                 f"shallow ones' but dealt within each group in an order unrelated to the "
+                 f"paper's (true τ over every method {sub.group_tau.min():+.2f} to "
+                 f"{sub.group_tau.max():+.2f}), the interval over every method lay above 0 in "
+                 f"{sub.group_support.min():.1%} to {sub.group_support.max():.1%} of them: "
+                 "over every method the verdict cannot tell the paper's order from \"deep "
+                 "above shallow\", which holds at any scale. (Earlier versions of this book "
+                 "judged the DSAH table over every method; this measurement changed the rule.)")
+    return text
 
 
 def _unrelated_order(paper: np.ndarray, means: np.ndarray, rng: np.random.Generator,
@@ -263,6 +304,24 @@ def _unrelated_order(paper: np.ndarray, means: np.ndarray, rng: np.random.Genera
     taus = kendall_tau_b(np.broadcast_to(paper, perms.shape), means[perms])
     score = np.where(taus <= 0, -taus, np.inf)
     return means[perms[int(np.argmin(score))]]
+
+
+def _grouped_order(paper: np.ndarray, means: np.ndarray, shallow: np.ndarray,
+                   rng: np.random.Generator, tries: int = 2000) -> np.ndarray | None:
+    """``means`` dealt again within each group, deep among deep and shallow among
+    shallow, each group in the order (:func:`_unrelated_order`) whose τ against the paper
+    within the group is closest to 0 from below. None unless the table has both groups
+    (and 3 deep methods), or when its deep methods are not all above its shallow ones in
+    our values (then "deep above shallow" is not what the values show)."""
+    deep = np.flatnonzero(~shallow)
+    flat = np.flatnonzero(shallow)
+    if len(deep) < 3 or not len(flat) or means[deep].min() <= means[flat].max():
+        return None
+    out = means.copy()
+    for group in (deep, flat):
+        if len(group) >= 2:
+            out[group] = _unrelated_order(paper[group], means[group], rng, tries)
+    return out
 
 
 def _simulated_interval(paper: np.ndarray, mu: np.ndarray, sds: list[float], ns: list[int],

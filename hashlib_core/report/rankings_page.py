@@ -32,47 +32,37 @@ def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
     of both would not fit the page)."""
     from hashlib_core.report.reported import SOURCES
 
-    cols = ["paper's table", "bits", "methods", "protocol", "Kendall τ (95% interval)",
-            "τ, deep methods only", "verdict"]
+    cols = ["paper's table", "bits", "methods", "protocol",
+            "Kendall τ, every method (95% interval)", "τ, deep methods (95% interval)",
+            "verdict (judged on)"]
     return pd.DataFrame([{
         "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
         "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
-        "Kendall τ (95% interval)": f"{format_value(r.tau, signed=True)} {interval_text(r.low, r.high)}",
-        "τ, deep methods only": format_value(r.tau_deep, signed=True) + (
+        "Kendall τ, every method (95% interval)":
+            f"{format_value(r.tau, signed=True)} {interval_text(r.low, r.high)}",
+        "τ, deep methods (95% interval)": format_value(r.tau_deep, signed=True) + (
             f" {interval_text(r.deep_low, r.deep_high)}"
-            if np.isfinite(getattr(r, "deep_low", np.nan)) else ""),
-        "verdict": f"**{r.verdict}**",
+            if np.isfinite(getattr(r, "deep_low", np.nan)) else " (every method is deep)"),
+        "verdict (judged on)": f"**{r.verdict}** ({getattr(r, 'judged_on', 'every method')})",
     } for r in ranks.itertuples()], columns=cols)
 
 
 def deep_only_text(ranks: pd.DataFrame) -> str:
-    """A sentence naming the tables and lengths where τ over the deep methods alone has an
-    interval that is not above 0 (context: the verdict uses every method), "" if none."""
+    """A sentence naming the tables and lengths where τ over every method has an interval
+    above 0 but τ over the deep methods (the verdict's) does not, "" if none."""
     from hashlib_core.report.reported import SOURCES
 
     if "deep_low" not in ranks:
         return ""
-    weak = ranks[np.isfinite(ranks.deep_low) & (ranks.deep_low <= 0)]
+    weak = ranks[np.isfinite(ranks.deep_low) & (ranks.deep_low <= 0) & (ranks.low > 0)]
     if weak.empty:
         return ""
     parts = [f"{SOURCES.get(src, src).split(' (')[0]}, at "
              + _and([str(b) for b in sub.n_bits]) + " bits"
              for src, sub in weak.groupby("source", sort=False)]
-    return (" Over the deep methods alone the interval is not above 0 for "
-            + "; ".join(parts) + ": at those lengths the support comes from the pairs of a "
-            "deep and a shallow method.")
-
-
-def deep_caveat(sub: pd.DataFrame) -> str:
-    """For the summary: the lengths of one ranked table where τ over the deep methods alone
-    has an interval not above 0, "" if none."""
-    if "deep_low" not in sub:
-        return ""
-    weak = sub[np.isfinite(sub.deep_low) & (sub.deep_low <= 0)]
-    if weak.empty:
-        return ""
-    return ("; over the deep methods alone the interval is not above 0 at "
-            + _and([str(b) for b in weak.n_bits]) + " bits")
+    return (" Over every method the interval is above 0, but over the deep methods it is "
+            "not, for " + "; ".join(parts) + ": at those lengths the agreement comes from "
+            "the pairs of a deep and a shallow method.")
 
 
 def _and(items: list[str]) -> str:
@@ -125,9 +115,9 @@ def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
         "its standard error; a method with one run: the protocol's median-based seed "
         "spread). The DSAH table takes DSAH and ADSH from ADSH's protocol, as the DSAH "
         "paper does, and its other methods from protocol I (shown in the DSAH results "
-        "tables); pairs of a deep and a shallow method agree at any scale, so τ over "
-        "the deep methods alone is given beside it, with its interval (context: the "
-        "verdict uses every method). Supported: the interval lies above "
+        "tables). Pairs of a deep and a shallow method agree at any scale, so where a "
+        "table has shallow methods the verdict uses τ over its deep methods, and τ over "
+        "every method is context. Supported: the verdict's interval lies above "
         f"0 at every code length.{deep_only_text(ranks)}{coverage}{left_out} From "
         f"{runs_line(ranks)}. "
         f"Download: [CSV]({name}).\n\n"
@@ -138,5 +128,5 @@ def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
     ]
 
 
-__all__ = ["deep_caveat", "deep_only_text", "ranked_left_out", "ranking_blocks",
+__all__ = ["deep_only_text", "ranked_left_out", "ranking_blocks",
            "ranking_orders", "ranking_table", "ranking_verdict"]
