@@ -152,8 +152,10 @@ def coverage_markdown(coverage: dict) -> pd.DataFrame:
         "bootstrap, 3 seeds": t.bootstrap3.map("{:.1%}".format)})
 
 
-def training_status(root: str | Path, scale: str) -> dict[str, int]:
-    """Whether training had finished, over the default deep runs: how many there are, how
+def training_status(root: str | Path, scale: str, *,
+                    variant: str | None = None) -> dict[str, int]:
+    """Whether training had finished, over the default deep runs (or those of
+    ``variant``): how many there are, how
     many still rose by 0.005 validation mAP or more over their last 20% of epochs
     (:func:`hashlib_core.runner.tuning.late_gain`), and how many had their best validation epoch
     at the last evaluated epoch."""
@@ -162,7 +164,7 @@ def training_status(root: str | Path, scale: str) -> dict[str, int]:
 
     n = rising = at_end = 0
     for rec in iter_records(root, scale=scale):
-        if rec["key"]["variant"] is not None or rec["key"]["method"] not in DEEP:
+        if rec["key"]["variant"] != variant or rec["key"]["method"] not in DEEP:
             continue
         hist = rec.get("history") or []
         evals = [h["epoch"] for h in hist if h.get("val_map") is not None]
@@ -174,31 +176,39 @@ def training_status(root: str | Path, scale: str) -> dict[str, int]:
     return {"runs": n, "rising": rising, "best_at_end": at_end}
 
 
-def _variant_runs(root: str | Path, scale: str, variant: str) -> list[Run]:
+def _variant_runs(root: str | Path, scale: str, variant: str | None) -> list[Run]:
     return [Run(rec, None) for rec in iter_records(root, scale=scale)
             if rec["key"]["variant"] == variant]
 
 
-def budget_robustness(root: str | Path, scale: str) -> pd.DataFrame:
+def budget_robustness(root: str | Path, scale: str, *, main: str | None | bool = True,
+                      long: str | None = None) -> pd.DataFrame:
     """For each claim's decisive length (:data:`hashlib_core.runner.grids.ROBUSTNESS`), the
-    claim's difference at the main budget and at :data:`~hashlib_core.runner.grids.ROBUST_EPOCHS`
-    epochs, on the same seeds (those with a run at both), with intervals, verdicts and
-    whether the verdict changes (``"pending"`` until both sides have two seeds). Empty at
-    a scale whose grid has no such runs."""
-    from hashlib_core.runner.grids import grid
+    claim's difference at the main budget and at a longer one, on the same seeds (those
+    with a run at both), with intervals, verdicts and whether the verdict changes
+    (``"pending"`` until both sides have two seeds). ``main``: the variant of the main
+    runs (True: the claims' runs, :func:`hashlib_core.runner.grids.claim_variant`; None:
+    the default runs); ``long``: the variant of the longer runs (None: twice the claims'
+    budget, :data:`~hashlib_core.runner.grids.ROBUST_EPOCHS`). Empty at a scale whose grid
+    has no such runs."""
+    from hashlib_core.runner.grids import claim_variant, grid
 
-    planned = {(c.protocol, c.n_bits) for c in grid(scale)
-               if c.variant == budget_variant(ROBUST_EPOCHS)}
-    main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
-                         if rec["key"]["variant"] is None], root, scale)
-    long = current_runs(_variant_runs(root, scale, budget_variant(ROBUST_EPOCHS)), root, scale)
+    main = claim_variant(scale) if main is True else main
+    long = budget_variant(ROBUST_EPOCHS) if long is None else long
+    if long == main:
+        return pd.DataFrame()
+    planned = {(c.protocol, c.n_bits) for c in grid(scale) if c.variant == long}
+    main_runs = current_runs(_variant_runs(root, scale, main), root, scale)
+    long_runs = current_runs(_variant_runs(root, scale, long), root, scale)
+    epochs = int(long.removeprefix("budget-epochs"))
     rows = []
     for proto, methods, n_bits in ROBUSTNESS:
         if (proto, n_bits) not in planned:  # not part of this scale's grid
             continue
         for claim in CLAIMS:
             if claim.method in methods and claim.compared in methods:
-                rows.append(_budget_row(claim, proto, n_bits, main, long))
+                rows.append({**_budget_row(claim, proto, n_bits, main_runs, long_runs),
+                             "long_epochs": epochs})
     # a claim with longer runs at one of its own lengths shows those alone; runs at
     # another length (made for another claim of the same two methods) are its context
     # only when it has none of its own
@@ -290,6 +300,7 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
                          "other": float(np.mean([r.value("map") for r in b])),
                          "lr_shnet": a[0].record["config"].get("lr"),
                          "lr_other": b[0].record["config"].get("lr"),
+                         "epochs": a[0].record["config"].get("epochs"),
                          "difference": iv.difference, "low": iv.low, "high": iv.high,
                          "verdict": verdict(iv.low, iv.high),
                          "codes_as_csq": label == HEAD_ROW and _same_codes(b, csq)})
@@ -383,8 +394,9 @@ def _signed(x: float) -> str:
     return f"{x:+.3f}" if np.isfinite(x) else "—"
 
 
-def robustness_text(rob: pd.DataFrame) -> str:
-    """Sentences on budget robustness, one per row of :func:`budget_robustness`."""
+def robustness_text(rob: pd.DataFrame, *, why: bool = False) -> str:
+    """Sentences on budget robustness, one per row of :func:`budget_robustness`; ``why``:
+    the rows of the grid's budget against the claims' (why the claims use the longer)."""
     parts = []
     for r in rob.itertuples():
         what = (f"{display_name(r.method)} minus {display_name(r.against)} at {r.n_bits} bits "
@@ -395,10 +407,12 @@ def robustness_text(rob: pd.DataFrame) -> str:
                      "two methods)")
         main_epochs = getattr(r, "main_epochs", None)
         main_epochs = int(main_epochs) if main_epochs == main_epochs and main_epochs else 40
+        long_epochs = int(getattr(r, "long_epochs", ROBUST_EPOCHS))
+        lead = (f"Why {long_epochs} epochs: {what}" if why
+                else f"Budget robustness of {what} at twice the claims' budget")
         if r.changes == "pending":
-            parts.append(f"Budget robustness of {what}: the {ROBUST_EPOCHS}-epoch runs are "
-                         f"not complete ({r.seeds} of 3 seeds of both methods), so it is "
-                         "pending.")
+            parts.append(f"{lead}: the {long_epochs}-epoch runs are not complete "
+                         f"({r.seeds} of 3 seeds of both methods), so it is pending.")
             continue
         change = {"yes": "changes with the longer schedule",
                   "no": "does not change",
@@ -406,10 +420,10 @@ def robustness_text(rob: pd.DataFrame) -> str:
                                   "of zero (a loss of precision, not a change of direction)"
                   }[r.changes]
         parts.append(
-            f"Budget robustness of {what}, same {r.seeds} seeds: {_signed(r.main_difference)} "
+            f"{lead}, same {r.seeds} seeds: {_signed(r.main_difference)} "
             f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "
             f"{_signed(r.long_difference)} {interval_text(r.long_low, r.long_high)} "
-            f"({r.long_verdict}) at {ROBUST_EPOCHS}: the verdict {change}. The difference moved "
+            f"({r.long_verdict}) at {long_epochs}: the verdict {change}. The difference moved "
             f"by {_signed(r.shift)} {interval_text(r.shift_low, r.shift_high)} (paired by "
             f"seed); {display_name(r.method)}: {r.main_method_mean:.3f} → "
             f"{r.long_method_mean:.3f}, {display_name(r.against)}: {r.main_against_mean:.3f} → "
@@ -433,29 +447,52 @@ def _claim_names() -> dict[str, str]:
             + (" (mAC)" if c.metric == "mac" else "") for c in CLAIMS}
 
 
+def budget_reason(why: pd.DataFrame) -> str:
+    """Why the claims are judged at the claims' budget, from :func:`budget_robustness` of
+    the default runs against the claims' runs: the claims whose verdict changed with twice
+    the grid's epochs; "" without rows."""
+    if why.empty:
+        return ""
+    why = why[why.in_claim] if "in_claim" in why else why
+    moved = why[why.changes == "yes"]
+    names = _claim_names()
+    short, long = int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
+    lo, hi = int(why.seeds.min()), int(why.seeds.max())
+    seeds = f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
+    twice = f"twice the grid's {short} epochs ({long}, {seeds} of both methods)"
+    changed = (f"{twice} changed the verdict of " + ", ".join(names[c] for c in moved.claim)
+               if len(moved) else f"{twice} changed no verdict")
+    return (f"At the length each verdict turns on, {changed}, so the pairwise claims are "
+            f"judged on runs of {long} epochs: five seeds of both methods at every length a "
+            f"claim rests on, tuned as before (the 40-epoch verdicts are given beside them "
+            f"in Table 1). The results tables and the rankings stay at {short} epochs, the "
+            "same for every method.")
+
+
 def budget_conclusion(rob: pd.DataFrame) -> str:
-    """One sentence on whether the main budget holds, from :func:`budget_robustness`: the
-    claims whose verdict changes with twice the epochs (then the main budget is too short
+    """One sentence on whether the claims' budget holds, from :func:`budget_robustness`:
+    the claims whose verdict changes with twice the epochs (then the budget is too short
     for them), else which are done and unchanged or only less certain, and what is pending."""
     if rob.empty:
         return ""
     rob = rob[rob.in_claim] if "in_claim" in rob else rob
     done = rob[rob.changes != "pending"]
     names = _claim_names()
+    long = int(rob.long_epochs.iloc[0]) if "long_epochs" in rob else ROBUST_EPOCHS
     pending = ", ".join(names[c] for c in rob[rob.changes == "pending"].claim)
     tail = f" Pending: {pending}." if pending else ""
     if done.empty:
-        return "No claim has its longer runs complete yet." + tail
+        return f"No claim has its {long}-epoch runs complete yet." + tail
     moved = done[done.changes == "yes"]
     if len(moved):
-        return ("With twice the epochs the verdict changes for "
+        return (f"With twice the epochs ({long}) the verdict changes for "
                 + ", ".join(names[c] for c in moved.claim)
-                + ": the main budget is too short for these claims." + tail)
+                + ": the budget is still too short for these claims." + tail)
     still = all(r.shift_low <= 0 <= r.shift_high for r in done.itertuples()
                 if np.isfinite(r.shift_low))
-    return ("With twice the epochs no verdict changes direction ("
+    return (f"With twice the epochs ({long}) no verdict changes direction ("
             + ", ".join(f"{names[r.claim]}: {'unchanged' if r.changes == 'no' else r.changes}"
                         for r in done.itertuples()) + ")"
             + (" and the change of each difference has a 95% interval (paired by seed) "
                "that contains zero" if still else "")
-            + f", so the main budget stays at {int(done.main_epochs.iloc[0])} epochs." + tail)
+            + f", so the budget stays at {int(done.main_epochs.iloc[0])} epochs." + tail)

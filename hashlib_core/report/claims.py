@@ -30,8 +30,11 @@ supported when, at one of its k lengths, the interval at level 1 - 0.05/k (Bonfe
 lies on the other side. The papers' rankings are checked in
 :mod:`hashlib_core.report.rankings`.
 
-Only default runs count: ablation variants, tuning, budget, diagnosis and alternative runs
-are left out. Everything is computed from the records when the book is built.
+At the cpu scale the pairwise claims are judged on the runs of the claims' budget
+(:func:`claim_runs`: 80 epochs, twice the grid's 40, which changed three verdicts); the
+rankings on the default runs, the same 40 epochs for every method. Ablation variants,
+tuning, diagnosis and alternative runs are left out. Everything is computed from the
+records when the book is built.
 """
 
 from __future__ import annotations
@@ -258,12 +261,25 @@ class Run:
 
 
 def default_runs(root: str | Path, scale: str, *, artifacts: str | Path | None = None,
-                 stale: list[str] | None = None) -> list[Run]:
-    """Every default run of a scale (no ablation variant, no ``tune-*`` run); ``stale``
-    receives the runs left out as made before their method's current revision."""
+                 stale: list[str] | None = None, variant: str | None = None) -> list[Run]:
+    """Every default run of a scale (no ablation variant, no ``tune-*`` run), or with
+    ``variant`` every run of that variant; ``stale`` receives the runs left out as made
+    before their method's current revision."""
     arts = Path(artifacts) if artifacts is not None else None
     return [Run(rec, arts) for rec in iter_records(root, scale=scale, stale=stale)
-            if rec["key"]["variant"] is None]
+            if rec["key"]["variant"] == variant]
+
+
+def claim_runs(root: str | Path, scale: str, *, artifacts: str | Path | None = None,
+               stale: list[str] | None = None) -> list[Run]:
+    """The runs the pairwise claims are judged on: at the cpu scale those trained for the
+    claims' budget (:data:`hashlib_core.runner.grids.CLAIM_EPOCHS`, twice the grid's 40
+    epochs, which changed three verdicts), elsewhere the default runs
+    (:func:`hashlib_core.runner.grids.claim_variant`)."""
+    from hashlib_core.runner.grids import claim_variant
+
+    return default_runs(root, scale, artifacts=artifacts, stale=stale,
+                        variant=claim_variant(scale))
 
 
 def _runs_of(runs: list[Run], protocol: str, method: str, n_bits: int) -> list[Run]:
@@ -484,6 +500,6 @@ def metric_name(metric: str) -> str:
     return metric_label("map") if metric == "map" else METRIC_NAMES.get(metric, metric)
 
 
-__all__ = ["CLAIMS", "Claim", "SOURCE_METHODS", "claim_protocol", "claim_verdict", "compare",
-           "default_runs", "evaluate_claim", "evaluate_claims", "seeds_short", "untested_lengths",
+__all__ = ["CLAIMS", "Claim", "SOURCE_METHODS", "claim_protocol", "claim_runs", "claim_verdict",
+           "compare", "default_runs", "evaluate_claim", "evaluate_claims", "seeds_short", "untested_lengths",
            "verdict", "verdict_lengths"]

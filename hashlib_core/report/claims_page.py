@@ -14,6 +14,7 @@ import pandas as pd
 from hashlib_core.report.claim_checks import (
     baseline_selection,
     budget_conclusion,
+    budget_reason,
     budget_robustness,
     confound,
     confound_sentence,
@@ -36,12 +37,14 @@ from hashlib_core.report.claims import (
     Claim,
     Run,
     claim_protocol,
+    claim_runs,
     claim_verdict,
     default_runs,
     evaluate_claim,
     evaluate_claims,
     metric_name,
     seeds_short,
+    untested_lengths,
     verdict_lengths,
 )
 from hashlib_core.report.names import display_name
@@ -60,7 +63,13 @@ from hashlib_core.report.rankings_page import (
     ranking_verdict,
 )
 from hashlib_core.results import stale_sentences
-from hashlib_core.runner.grids import BOOK_PROTOCOLS, DHEH_CSDH_BASELINE, ROBUST_EPOCHS
+from hashlib_core.runner.grids import (
+    BOOK_PROTOCOLS,
+    CLAIM_EPOCHS,
+    DHEH_CSDH_BASELINE,
+    ROBUST_EPOCHS,
+    claim_variant,
+)
 
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
                   INCONCLUSIVE: "inconclusive"}
@@ -131,17 +140,23 @@ def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
 
 
 def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
-                  ranks: pd.DataFrame) -> pd.DataFrame:
+                  ranks: pd.DataFrame, *, shorter: dict[str, pd.DataFrame] | None = None,
+                  epochs: tuple[int, int] | None = None) -> pd.DataFrame:
     """One row per claim (and per ranked table): the paper, the claim, the verdict and
-    the evidence it rests on."""
+    the evidence it rests on; with ``shorter`` (the claims evaluated on the grid's
+    default runs) and ``epochs`` (the grid's and the claims' budgets) also the verdict at
+    the grid's budget (a ranking has one budget: "same")."""
     from hashlib_core.report.reported import SOURCES
 
     out = []
+    col = f"verdict at {epochs[0]} epochs" if shorter is not None and epochs else None
     for c in claims:
         rows = results[c.id]
         out.append({"paper": c.paper, "claim": c.statement,
                     "verdict": f"**{claim_verdict(c, rows)}**",
                     "evidence": _claim_evidence(c, rows)})
+        if col:
+            out[-1][col] = claim_verdict(c, shorter[c.id])
     for source, sub in ranks.groupby("source", sort=False):
         paper = "SHNet" if source.startswith("shnet") else "DSAH"
         out.append({"paper": paper,
@@ -150,20 +165,27 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
                     "evidence": "; ".join(f"{r.n_bits} bits: τ = {_num(r.tau)} "
                                           f"{interval_text(r.low, r.high)}"
                                           for r in sub.itertuples())})
-    return pd.DataFrame(out, columns=["paper", "claim", "verdict", "evidence"])
+        if col:
+            out[-1][col] = f"(the ranking is at {epochs[0]} epochs)"
+    return pd.DataFrame(out, columns=["paper", "claim", "verdict", "evidence"]
+                        + ([col] if col else []))
 
 
 def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
                 csv: str | None = None, context: dict[str, pd.DataFrame] | None = None,
-                robustness: pd.DataFrame | None = None) -> str:
+                robustness: pd.DataFrame | None = None, why: pd.DataFrame | None = None,
+                epochs: int | None = None) -> str:
     """Markdown of one claim: the statement, its verdict, what is compared and why, the
-    table, the same comparison in its context metrics, its budget robustness."""
+    table, the same comparison in its context metrics, why its budget (``why``: the
+    grid's budget against the claims') and its budget robustness; ``epochs``: the
+    claims' budget, said in the heading."""
     from hashlib_core.report.markdown import markdown_table
 
     head = (f"**{claim.paper}: {claim.statement}** Verdict: **{claim_verdict(claim, rows)}**."
             f" Metric: {metric_name(claim.metric)}")
     if len(rows):
-        head += f", protocol `{rows.protocol.iloc[0]}`; from {runs_line(rows)}"
+        head += (f", protocol `{rows.protocol.iloc[0]}`"
+                 + (f", {epochs} epochs" if epochs else "") + f"; from {runs_line(rows)}")
     head += "."
     if claim.comparison:
         head += f" Compared (pre-specified): {claim.comparison}."
@@ -190,8 +212,10 @@ def claim_block(claim: Claim, rows: pd.DataFrame, *, protocol_note: str = "",
             out += (f"\n\nThe same comparison in {metric_name(metric)} (context, no verdict "
                     "of its own):\n\n" + markdown_table(
                         claim_table(claim, ctx).drop(columns=["verdict"])))
+    if why is not None and len(why):
+        out += "\n\n" + robustness_text(why, why=True)
     if robustness is not None and len(robustness):
-        out += "\n\n" + robustness_text(robustness)
+        out += ("\n\n" if why is None or not len(why) else " ") + robustness_text(robustness)
     return out
 
 
@@ -208,7 +232,8 @@ def claims_csv(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
                       ranks: pd.DataFrame, *, scale: str,
-                      left_out: list[str] | tuple[str, ...] = ()) -> list[str]:
+                      left_out: list[str] | tuple[str, ...] = (),
+                      epochs: int | None = None) -> list[str]:
     """Three sentences for the introduction: SHNet against CSQ, DSAH against ADSH, and the
     rest (CSDH/DHEH and the rankings), each computed from the claim rows; ``left_out``:
     the sentences on runs left out as made by older code (:func:`stale_sentences`)."""
@@ -222,7 +247,8 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     sc = results.get("shnet-csq", pd.DataFrame())
     if "shnet-csq" in by_id and len(sc):
         out.append(f"The SHNet paper's headline, SHNet above CSQ in mAP@ALL on CIFAR-10, is "
-                   f"**{claim_verdict(by_id['shnet-csq'], sc)}** at the `{scale}` scale: "
+                   f"**{claim_verdict(by_id['shnet-csq'], sc)}** at the `{scale}` scale"
+                   + (f" (runs of {epochs} epochs, the claims' budget)" if epochs else "") + ": "
                    f"SHNet minus CSQ is {diffs(sc)} (95% intervals), where the paper has "
                    + ", ".join(f"{_num(r.paper_difference, True)}" for r in sc.itertuples())
                    + ".")
@@ -235,9 +261,12 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     da, dm = results.get("dsah-adsh", pd.DataFrame()), results.get("dsah-mac", pd.DataFrame())
     if "dsah-adsh" in by_id and len(da):
         n_sup = int((da.verdict == SUPPORTED).sum())
+        k = len(verdict_lengths(by_id["dsah-adsh"], da.n_bits))
+        untested = untested_lengths(by_id["dsah-adsh"], da)
         s = (f"DSAH's precision of the top 5,000 is above ADSH's with a 95% interval above "
-             f"zero at {n_sup} of {len(da)} code lengths (claim "
-             f"**{claim_verdict(by_id['dsah-adsh'], da)}**)")
+             f"zero at {n_sup} of {k} code lengths"
+             + (f" ({len(untested)} without an interval yet)" if untested else "")
+             + f" (claim **{claim_verdict(by_id['dsah-adsh'], da)}**)")
         if len(dm) and (dm.n_bits == 32).any():
             r = dm[dm.n_bits == 32].iloc[0]
             s += (f", and the claim that its bits are less correlated is "
@@ -263,7 +292,8 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
 
 
 def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
-                    budget: str = "", lengths: str = "") -> str:
+                    budget: str = "", lengths: str = "", judged: dict | None = None,
+                    conclusion: str = "") -> str:
     """The page's statement of method: interval, coverage, multiplicity, comparisons,
     seeds, tuning, training status."""
     from hashlib_core.report.markdown import markdown_table
@@ -283,12 +313,22 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
                + ("" if selection.chosen.iloc[0] else "; NOTE: no longer the best") + ").")
     st = ""
     if status.get("runs"):
-        st = (f"\n\n**Training had not finished.** Of the {status['runs']} default deep runs, "
+        st = (f"**Training had not finished.** Of the {status['runs']} default deep runs, "
               f"{status['rising']} were still raising their validation mAP by 0.005 or more "
               f"over their last 20% of epochs, and {status['best_at_end']} had their best "
-              f"validation mAP at the last evaluation. Each claim below says whether twice "
-              f"the epochs ({ROBUST_EPOCHS}, three seeds) changes its verdict at the length "
-              f"the verdict turns on{lengths}. {budget}").rstrip()
+              "validation mAP at the last evaluation.")
+    st += f" {budget}" if budget else ""
+    if judged and judged.get("runs"):
+        st += (f" Of the {judged['runs']} runs of the claims' budget so far, "
+               f"{judged['rising']} were still rising by that bar and "
+               f"{judged['best_at_end']} had their best validation mAP at the last "
+               "evaluation.")
+    if lengths:
+        st += (f" Each claim below says whether twice the epochs it is judged at "
+               f"({ROBUST_EPOCHS if judged is not None else 'twice the preset'}, three "
+               f"seeds) changes its verdict at the length the verdict turns on{lengths}. "
+               f"{conclusion}")
+    st = ("\n\n" + st.strip()) if st.strip() else ""
     return ("**How the verdicts are drawn.** The interval of a difference is a t interval "
             "over the seed means with Welch's degrees of freedom, widened by the share of "
             "the chosen queries (the paired per-query differences, less the run noise the "
@@ -343,59 +383,111 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     every = default_runs(root, scale, artifacts=artifacts, stale=remade)
     stale = stale_settings(every, root, scale)
     runs = current_runs(every, root, scale)
-    results = evaluate_claims(runs, reported, scale=scale)
+    judged = _judged_runs(root, scale, artifacts, runs)
+    results = evaluate_claims(judged, reported, scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     rob = budget_robustness(root, scale)
+    why = (budget_robustness(root, scale, main=None, long=claim_variant(scale))
+           if claim_variant(scale) else pd.DataFrame())
     out_dir = Path(out_dir)
-    coverage = coverage_check(runs, scale=scale)
-    blocks = _opening_blocks(runs, stale, coverage, budget_conclusion(rob), root=root,
-                             scale=scale, lengths=robustness_lengths(rob))
+    coverage = coverage_check(judged, scale=scale)
+    blocks = _opening_blocks(runs, judged, stale, coverage, budget_reason(why),
+                             root=root, scale=scale, lengths=robustness_lengths(rob),
+                             conclusion=budget_conclusion(rob))
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
-    blocks.append(_summary_block(results, ranks, out_dir=out_dir, page=page))
+    budgets = _budgets(why)
+    blocks.append(_summary_block(
+        results, ranks, out_dir=out_dir, page=page, epochs=budgets,
+        shorter=evaluate_claims(runs, reported, scale=scale) if budgets else None))
     n = 1
     for claim in CLAIMS:
-        claim_blocks = _claim_blocks(claim, results[claim.id], runs, reported, rob, root=root,
-                                     scale=scale, out_dir=out_dir, page=page, first=n + 1)
+        claim_blocks = _claim_blocks(claim, results[claim.id], judged, reported, rob,
+                                     why=why, epochs=budgets[1] if budgets else None,
+                                     root=root, scale=scale, out_dir=out_dir, page=page,
+                                     first=n + 1)
         n += len(claim_blocks)
         blocks += claim_blocks
     cov = ranking_coverage(runs, reported, scale=scale, n_sims=n_sims)
     return blocks + ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
                                     left_out=ranked_left_out(ranks, remade),
-                                    coverage=ranking_coverage_text(cov, n_sims))
+                                    coverage=ranking_coverage_text(cov, n_sims),
+                                    budget=(f"Every method at the grid's {budgets[0]} epochs "
+                                            "(a ranking compares them all at one budget). "
+                                            if budgets else ""))
 
 
-def _opening_blocks(runs: list[Run], stale: pd.DataFrame, coverage: dict, budget: str, *,
-                    root: str | Path, scale: str, lengths: str = "") -> list[str]:
+def _judged_runs(root: str | Path, scale: str, artifacts: str | Path | None,
+                 runs: list[Run]) -> list[Run]:
+    """The runs the pairwise claims are judged on (:func:`claim_runs`): ``runs`` itself
+    at a scale without a claims' budget. Its stale records are not gathered again: the
+    :func:`default_runs` call that made ``runs`` read every record of the scale, whatever
+    its variant."""
+    if claim_variant(scale) is None:
+        return runs
+    return current_runs(claim_runs(root, scale, artifacts=artifacts), root, scale)
+
+
+def _budgets(why: pd.DataFrame) -> tuple[int, int] | None:
+    """(the grid's epochs, the claims' epochs) from the rows of the grid's budget against
+    the claims' (:func:`budget_robustness`), None without them."""
+    if why.empty or why.main_epochs.dropna().empty:
+        return None
+    return int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
+
+
+def _opening_blocks(runs: list[Run], judged: list[Run], stale: pd.DataFrame, coverage: dict,
+                    budget: str, *, root: str | Path, scale: str,
+                    lengths: str = "", conclusion: str = "") -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
     deviate from the papers' settings), and how the verdicts are drawn (with the measured
     coverage, :func:`coverage_check`)."""
-    protocols = sorted({r.key["protocol"] for r in runs})
+    def where(rs: list[Run]) -> str:
+        return ", ".join(f"`{p}`" for p in sorted({r.key["protocol"] for r in rs})) or "none"
+
+    if judged is runs:
+        opening = (f"At the `{scale}` scale: {len(runs)} runs with the default settings of "
+                   f"their method on protocol(s) {where(runs)} (ablation variants, tuning, "
+                   "budget, diagnosis and alternative runs left out).")
+    else:
+        epochs = sorted({int(r.record["config"]["epochs"]) for r in judged})
+        opening = (f"At the `{scale}` scale the pairwise claims rest on {len(judged)} runs "
+                   f"trained for {', '.join(map(str, epochs))} epochs, the claims' budget, "
+                   f"on protocol(s) {where(judged)}; the rankings and the grid-budget "
+                   f"verdicts beside them on {len(runs)} runs with the default settings of "
+                   f"their method on protocol(s) {where(runs)} (ablation variants, tuning, "
+                   "diagnosis and alternative runs left out).")
     return [
-        f"At the `{scale}` scale: {len(runs)} runs with the default settings of their method on "
-        f"protocol(s) {', '.join(f'`{p}`' for p in protocols) or 'none'} (ablation variants, "
-        f"tuning, budget, diagnosis and alternative runs left out)." + _deviations(runs),
+        opening + _deviations(judged if judged is runs else judged + runs),
         _method_section(coverage, training_status(root, scale),
-                        baseline_selection(root, scale), budget, lengths)
+                        baseline_selection(root, scale), budget, lengths, conclusion=conclusion,
+                        judged=(training_status(root, scale, variant=claim_variant(scale))
+                                if judged is not runs else None))
         + _stale_text(stale),
     ]
 
 
 def _summary_block(results: dict[str, pd.DataFrame], ranks: pd.DataFrame, *, out_dir: Path,
-                   page: str) -> str:
+                   page: str, shorter: dict[str, pd.DataFrame] | None = None,
+                   epochs: tuple[int, int] | None = None) -> str:
     """Table 1, the claims and their verdicts (written as ``<page>_summary.csv``)."""
     from hashlib_core.report.markdown import markdown_table, write_csv
 
-    summary = summary_table(CLAIMS, results, ranks)
+    summary = summary_table(CLAIMS, results, ranks, shorter=shorter, epochs=epochs)
     write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),
               out_dir / f"{page}_summary.csv")
+    budget = (f" The pairwise claims are judged on runs of {epochs[1]} epochs; the last "
+              f"column gives their verdict on the grid's {epochs[0]}-epoch runs (why the "
+              "budget changed: the method above and each claim's table)."
+              if epochs and shorter is not None else "")
     return ("**Table 1. The claims and their verdicts.** One row per claim; the "
-            "evidence column gives the verdict at each code length it rests on. "
-            f"Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
+            "evidence column gives the verdict at each code length it rests on." + budget
+            + f" Download: [CSV]({page}_summary.csv).\n\n" + markdown_table(summary))
 
 
 def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: pd.DataFrame,
                   rob: pd.DataFrame, *, root: str | Path, scale: str, out_dir: Path,
-                  page: str, first: int) -> list[str]:
+                  page: str, first: int, why: pd.DataFrame | None = None,
+                  epochs: int | None = None) -> list[str]:
     """The numbered tables of one claim, from Table ``first`` on: its own (rows and context
     metrics written as ``<page>_<claim>.csv``), then, for SHNet against CSQ, the
     comparison without the learning-rate confound and, for a claim on mAC, the code health
@@ -410,8 +502,9 @@ def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: p
                                             for m, c in context.items()}})
               if len(rows) else rows, out_dir / name)
     blocks = [f"**Table {first}.** " + claim_block(
-        claim, rows, protocol_note=note, csv=name, context=context,
-        robustness=rob[rob.claim == claim.id] if len(rob) else None)]
+        claim, rows, protocol_note=note, csv=name, context=context, epochs=epochs,
+        robustness=rob[rob.claim == claim.id] if len(rob) else None,
+        why=why[why.claim == claim.id] if why is not None and len(why) else None)]
     if claim.id == "shnet-csq":
         conf = confound(root, scale)
         if len(conf):
@@ -437,7 +530,9 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
     return (
         f"**Table {n}. SHNet's serial head against CSQ's parallel head, at one learning "
         "rate** "
-        f"(32 bits, protocol `{book}`, scale `{scale}`). SHNet with CSQ's parallel head "
+        f"(32 bits, protocol `{book}`, scale `{scale}`"
+        + (f", {int(conf.epochs.iloc[0])} epochs: the same-rate twin was run at the grid's "
+           "budget" if "epochs" in conf else "") + "). SHNet with CSQ's parallel head "
         "is CSQ trained at SHNet's tuned rate, with the same seeds, so its row compares "
         "the heads alone, whatever rate CSQ's own tuning chose. "
         + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
@@ -480,10 +575,12 @@ def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
     remade: list[str] = []
     runs = current_runs(default_runs(root, scale, artifacts=artifacts, stale=remade),
                         root, scale)
-    results = evaluate_claims(runs, reported, scale=scale)
+    results = evaluate_claims(_judged_runs(root, scale, artifacts, runs), reported,
+                              scale=scale)
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     return summary_sentences(CLAIMS, results, ranks, scale=scale,
-                             left_out=stale_sentences(remade))
+                             left_out=stale_sentences(remade),
+                             epochs=CLAIM_EPOCHS if claim_variant(scale) else None)
 
 
 __all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "intro_summary",

@@ -106,7 +106,7 @@ def ranked_left_out(ranks: pd.DataFrame, remade: list[str]) -> str:
 
 
 def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
-                    left_out: str = "", coverage: str = "") -> list[str]:
+                    left_out: str = "", coverage: str = "", budget: str = "") -> list[str]:
     """Tables ``first`` and ``first + 1``: the rank agreement and the orders behind it
     (written as ``<page>_rankings.csv``), or a sentence when no ranked method has runs;
     ``left_out``: :func:`_ranked_left_out`."""
@@ -118,7 +118,7 @@ def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
         return ["No method of the papers' ranked tables has a run at this scale, so "
                 "the rankings are not tested."]
     return [
-        f"**Table {first}. Do the papers' rankings hold?** Kendall's τ between "
+        f"**Table {first}. Do the papers' rankings hold?** {budget}Kendall's τ between "
         "the values the paper printed and ours, over the methods that have both (1 = "
         "the same order, 0 = unrelated, −1 = reversed); the interval resamples the "
         "methods and draws each method's value from its seeds (a t distribution with "

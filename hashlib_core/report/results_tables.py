@@ -20,7 +20,7 @@ from hashlib_core.report.names import (
 )
 from hashlib_core.report.provenance import deviation_note, deviations_of, provenance
 from hashlib_core.report.run_list import RUNS_PAGE
-from hashlib_core.runner.grids import REPORTED_PROTOCOLS
+from hashlib_core.runner.grids import CLAIM_BUDGET_SCALES, CLAIM_EPOCHS, REPORTED_PROTOCOLS
 
 
 @dataclass
@@ -258,6 +258,10 @@ def _length_caption(sub: pd.DataFrame, runs: pd.DataFrame, *, dataset: str, scal
                  f"{MISSING}." if missing else "")
         + ("".join(f" {n}" for n in dict.fromkeys(notes)))
         + deviation_note(runs)
+        + (f" Every method here has the grid's budget; the [claims page](claims) judges "
+           f"the pairwise claims on runs of the compared methods trained for "
+           f"{CLAIM_EPOCHS} epochs, so its values differ from these."
+           if scale in CLAIM_BUDGET_SCALES and len(runs) else "")
         + f" Every run behind the table: [run list]({RUNS_PAGE}).")
 
 

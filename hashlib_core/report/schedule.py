@@ -133,8 +133,8 @@ def budget_intro_text(check: pd.DataFrame, *, scale: str) -> str:
         f"evaluation to the next. The budget check measures it: {names} at {TUNE_BITS} "
         f"bits, seed {TUNE_SEED}, with their tuned settings, trained for {long_n} "
         f"epochs{instead} ({source}), then evaluated on the queries like every other "
-        f"run; they are the seed-{TUNE_SEED} runs of the {long_n}-epoch budget robustness "
-        "runs of the [claims page](claims).")
+        f"run; they are the seed-{TUNE_SEED} runs of the {long_n}-epoch runs on which the "
+        "[claims page](claims) judges its pairwise claims.")
     if schedule == {"cosine"}:
         text += (
             f" At the `{scale}` scale every run's learning rate follows a cosine schedule "

@@ -23,7 +23,10 @@ have a record, so a table can say "12 of 14 runs exist".
      training set) at 12/24/36/48 bits, three seeds; the symmetric and shallow methods of
      that table at 12/24/36/48 bits on protocol I, whose 5,000 training images are the
      ones ADSH's paper gives its symmetric baselines;
-  4. the SHNet ablation at 32 bits, three seeds.
+  4. the SHNet ablation at 32 bits, three seeds;
+  5. issue 23: five seeds of every compared method at its claim's lengths, and the claims'
+     budget: the same cells trained for :data:`CLAIM_EPOCHS` (80) epochs, on which the
+     pairwise claims are judged, with twice that at each claim's decisive length.
 * ``paper``: the papers' protocols on all four datasets (CIFAR-10, ImageNet-100, NUS-WIDE,
   MS-COCO) at 16/32/64 bits, and the DSAH table's 12/24/36/48 bits on CIFAR-10. The
   shallow methods run on CIFAR-10 only (:data:`PAPER_SHALLOW_DATASETS`): on the other
@@ -94,6 +97,9 @@ TUNE_TIES: dict[str, tuple[tuple[str, float], ...]] = {
 #: every compared method at every length its claim rests on, five seeds. The results
 #: tables and the rankings stay at the grid's 40 epochs, the same for every method.
 CLAIM_EPOCHS = 80
+#: the scales whose pairwise claims are judged at :data:`CLAIM_EPOCHS` (elsewhere: the
+#: default runs, at their preset's or the papers' epochs)
+CLAIM_BUDGET_SCALES = ("cpu",)
 #: issue 23's budget robustness: for each claim's decisive length, the two compared
 #: methods at twice the claims' budget, three seeds: (protocol, methods, n_bits).
 #: The decisive length is the one the claim's verdict turns on: SHNet vs CSQ, 32 bits (the
@@ -170,6 +176,13 @@ def diagnosis_variant(name: str) -> str:
 def budget_variant(epochs: int) -> str:
     """The variant name of a budget-check run, e.g. ``"budget-epochs60"``."""
     return f"budget-epochs{epochs}"
+
+
+def claim_variant(scale: str) -> str | None:
+    """The variant of the runs a scale's pairwise claims are judged on:
+    ``"budget-epochs80"`` at a scale of :data:`CLAIM_BUDGET_SCALES`, else None (the
+    default runs)."""
+    return budget_variant(CLAIM_EPOCHS) if scale in CLAIM_BUDGET_SCALES else None
 
 
 def tune_variant(optimizer: str, lr: float) -> str:

@@ -23,6 +23,7 @@ from hashlib_core.report.claims import (
 )
 from hashlib_core.report.reported import load_reported
 from hashlib_core.results import save_run
+from hashlib_core.runner import grids
 
 PROTOCOL = "cifar10-smoke"
 
@@ -287,7 +288,7 @@ def _codes(rng, labels, n_bits, quality):
     return np.where(rng.random(codes.shape) > quality, -codes, codes).astype(np.int8)
 
 
-def _store(root, artifacts, runs, protocol=PROTOCOL):
+def _store(root, artifacts, runs, protocol=PROTOCOL, scale="smoke"):
     """Real records (real evaluation of synthetic codes), database codes in ``artifacts``."""
     ql = np.random.default_rng(99).integers(0, 10, 80)  # the same queries for every run
     for method, n_bits, seed, quality, variant in runs:
@@ -295,9 +296,11 @@ def _store(root, artifacts, runs, protocol=PROTOCOL):
         dl = np.random.default_rng(7).integers(0, 10, 400)
         q, d = _codes(rng, ql, n_bits, quality), _codes(rng, dl, n_bits, quality)
         qh, dh = np.eye(10, dtype=np.uint8)[ql], np.eye(10, dtype=np.uint8)[dl]
-        cfg = RunConfig.from_scale("smoke", method=method, n_bits=n_bits, seed=seed,
+        cfg = RunConfig.from_scale(scale, method=method, n_bits=n_bits, seed=seed,
                                    variant=variant).to_dict()
         cfg["protocol"] = protocol  # a protocol name this checkout may not register yet
+        if variant and variant.startswith("budget-epochs"):
+            cfg["epochs"] = int(variant.removeprefix("budget-epochs"))
         res = RunResult(cfg, q, d, qh, dh, evaluate(q, d, qh, dh), timings={"total_s": 1.0},
                         manifest={"protocol": protocol}, manifest_sha256="c" * 64)
         save_run(res, root=root, artifacts=artifacts)
@@ -318,6 +321,34 @@ def test_default_runs_leave_out_tuning_and_ablation(store):
     root, _ = store
     runs = claims.default_runs(root, "smoke")
     assert len(runs) == 6 and all(r.key["variant"] is None for r in runs)
+
+
+def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
+    """At the cpu scale the pairwise claims use the runs of the claims' budget (80 epochs)
+    and say why, with the 40-epoch verdict beside each; elsewhere the default runs."""
+    assert grids.claim_variant("cpu") == grids.budget_variant(grids.CLAIM_EPOCHS)
+    assert grids.claim_variant("smoke") is None and grids.claim_variant("paper") is None
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    long = grids.claim_variant("cpu")
+    # 40 epochs: SHNet below CSQ; 80 epochs: SHNet above it
+    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
+                             for s in range(3)]
+           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)],
+           protocol="cifar10-i", scale="cpu")
+    runs = claims.claim_runs(root, "cpu")
+    assert len(runs) == 6 and {r.key["variant"] for r in runs} == {long}
+    assert {int(r.record["config"]["epochs"]) for r in runs} == {grids.CLAIM_EPOCHS}
+    assert claims.claim_runs(root, "smoke") == []
+    blocks = claims_page.claims_page(root, scale="cpu", artifacts=artifacts, out_dir=tmp_path,
+                                     n_boot=100, n_sims=20)
+    text = "\n".join(blocks)
+    summary = pd.read_csv(tmp_path / "claims_summary.csv")
+    row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
+    assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
+    assert "32 bits: supported" in row.evidence
+    assert "Why 80 epochs: SHNet minus CSQ at 32 bits" in text
+    assert "changed the verdict of SHNet vs CSQ" in text
+    assert "the 160-epoch runs are not complete (0 of 3 seeds" in text
 
 
 def test_per_query_values_from_the_record_or_recomputed_from_the_codes(store, tmp_path):
@@ -395,6 +426,11 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     assert claims.claim_protocol(claim, runs, "smoke") == ("cifar10-adsh", "")
     rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
     assert set(rows.protocol) == {"cifar10-adsh"}
+    # the introduction counts the claim's four lengths, not only those with runs
+    results = {c.id: rows if c.id == "dsah-adsh" else pd.DataFrame(columns=rows.columns)
+               for c in claims.CLAIMS}
+    text = claims_page.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
+    assert "at 0 of 4 code lengths (4 without an interval yet)" in text
 
 
 def test_summary_says_when_the_claimed_length_was_not_run():
@@ -487,7 +523,8 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
     assert "Bonferroni" in text and "supported at every one of them" in text
     # the coverage of every compared pair, each with its own spreads, from the runs the
     # verdicts use: within [0.93, 0.97] for ours, below for the old bootstrap
-    runs = claim_checks.current_runs(claims.default_runs(root, "cpu"), root, "cpu")
+    runs = claim_checks.current_runs(claims.claim_runs(root, "cpu"), root, "cpu")
+    assert {int(r.record["config"]["epochs"]) for r in runs} == {grids.CLAIM_EPOCHS}
     cov = claim_checks.coverage_check(runs, scale="cpu")
     table = cov["table"]
     assert {"shnet-csq", "dheh-short", "csdh-short", "dsah-adsh", "dsah-mac"} <= set(table.claim)
@@ -507,6 +544,15 @@ def test_claims_page_states_what_each_verdict_rests_on(tmp_path):
         rob = claim_checks.budget_robustness(root, "cpu")
         if claim.id in set(rob.claim) and "not tested" not in block:
             assert "Budget robustness of" in block
+        # why the claims' budget: the grid's 40 epochs against it, at the decisive length
+        why = claim_checks.budget_robustness(root, "cpu", main=None,
+                                             long=grids.claim_variant("cpu"))
+        if claim.id in set(why.claim) and "not tested" not in block:
+            assert f"Why {grids.CLAIM_EPOCHS} epochs: " in block
+            assert f"{grids.CLAIM_EPOCHS} epochs; from " in block
+    summary = next(b for b in blocks if b.startswith("**Table 1."))
+    assert "| verdict at 40 epochs |" in summary
+    assert claim_checks.budget_reason(why) in text
     dsah = next(b for b in blocks if b.startswith("**Table") and "**DSAH: DSAH has a higher precision" in b)
     assert "The same comparison in mAP@ALL" in dsah and "which the verdict uses" in dsah
     rows = pd.read_csv(tmp_path / "claims_shnet-csq.csv")
@@ -627,7 +673,7 @@ def test_the_ranking_caption_names_methods_with_left_out_runs():
 
 
 def _budget(claim_id, main_v, long_v, main_d, long_d, shift=(0.0, -0.01, 0.01)):
-    return {"claim": claim_id, "in_claim": True, "main_epochs": 40, "main_verdict": main_v,
+    return {"claim": claim_id, "in_claim": True, "main_epochs": 40, "seeds": 3, "main_verdict": main_v,
             "long_verdict": long_v, "main_difference": main_d, "long_difference": long_d,
             "shift": shift[0], "shift_low": shift[1], "shift_high": shift[2]}
 
@@ -650,7 +696,14 @@ def test_budget_verdict_changes_are_told_apart():
     rows.append(_budget("csdh-short", INCONCLUSIVE, SUPPORTED, 0.001, 0.02, (0.02, 0.01, 0.03)))
     rob = pd.DataFrame([{**r, "changes": change(r)} for r in rows])
     text = claim_checks.budget_conclusion(rob)
-    assert "changes for CSDH vs CNNH: the main budget is too short" in text
+    assert "(160) the verdict changes for CSDH vs CNNH: the budget is still too short" in text
+    # why the claims' budget: the claims whose verdict the longer runs changed, by name
+    why = rob.assign(main_epochs=40, long_epochs=80)
+    reason = claim_checks.budget_reason(why)
+    assert reason.startswith("At the length each verdict turns on, twice the grid's 40 epochs "
+                             "(80, 3 seeds of both methods) changed the verdict of CSDH vs CNNH, so")
+    assert "judged on runs of 80 epochs" in reason
+    assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])
     # the real runs: the SHNet/CSQ row carries each method's means and the paired shift
     rob = claim_checks.budget_robustness(Path(__file__).resolve().parents[2] / "results", "cpu")
     row = rob.set_index("claim").loc["shnet-csq"]
