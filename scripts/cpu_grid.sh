@@ -40,20 +40,25 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   echo "shnet revision 2: 16 bits seeds 0-2|--methods shnet --kinds main --datasets cifar10-i --bits 16 --seeds 0 1 2"
   # issue 23's claims budget (grids.CLAIM_EPOCHS): twice the epochs changed three verdicts,
   # so the pairwise claims are judged on 80-epoch runs, five seeds at every length they
-  # rest on; the quick claims first, the DSAH/ADSH chunks (about 13 min a run) listed twice
-  # so that both workers share them, then twice that budget at each decisive length
-  # (grids.ROBUST_EPOCHS), then the context lengths of the DHEH and CSDH claims
+  # rest on; the quick claims first, then twice that budget (grids.ROBUST_EPOCHS) at the
+  # quick claims' decisive lengths, the DSAH/ADSH chunks (about 13 min a run) listed twice
+  # so that both workers share them, their 160-epoch checks, then the context lengths of
+  # the DHEH and CSDH claims
   C80="--kinds budget --variants budget-epochs80"
   C160="--kinds budget --variants budget-epochs160"
   echo "claims budget: cnnh dheh csdh 80 epochs, 16 bits|--methods cnnh dheh csdh $C80 --bits 16"
   echo "claims budget: shnet csq 80 epochs|--methods shnet csq $C80"
   echo "claims budget: shnet csq 80 epochs (second worker)|--methods shnet csq $C80"
+  # the 160-epoch check of the quick cifar10-i claims before the long DSAH/ADSH cells: it
+  # decides whether their budget must move again (the rule fixed before these runs exist)
+  for c in "shnet csq" "cnnh dheh csdh"; do
+    echo "budget robustness: $c 160 epochs|--methods $c $C160"
+    echo "budget robustness: $c 160 epochs (second worker)|--methods $c $C160"
+  done
   for b in "48 32" 12 24 36; do
     echo "claims budget: dsah adsh 80 epochs, $b bits|--methods dsah adsh $C80 --bits $b"
     echo "claims budget: dsah adsh 80 epochs, $b bits (second worker)|--methods dsah adsh $C80 --bits $b"
   done
-  echo "budget robustness: shnet csq 160 epochs|--methods shnet csq $C160"
-  echo "budget robustness: cnnh dheh csdh 160 epochs|--methods cnnh dheh csdh $C160"
   for b in 48 32; do
     echo "budget robustness: dsah adsh 160 epochs, $b bits|--methods dsah adsh $C160 --bits $b"
     echo "budget robustness: dsah adsh 160 epochs, $b bits (second worker)|--methods dsah adsh $C160 --bits $b"
