@@ -425,9 +425,9 @@ def robustness_text(rob: pd.DataFrame, *, why: bool = False) -> str:
                   }[r.changes]
         seeds = f"same {r.seeds} seeds"
         main_seeds = getattr(r, "main_seeds", r.seeds)
-        if why and r.seeds < main_seeds:
-            seeds += (f" (those both budgets have so far; Table 1's verdict at {main_epochs} "
-                      f"epochs uses {main_seeds})")
+        if r.seeds < main_seeds:
+            seeds += (f" (those with runs at both budgets; the verdict at {main_epochs} epochs "
+                      f"in {'Table 1' if why else 'the table above'} uses {main_seeds})")
         parts.append(
             f"{lead}, {seeds}: {_signed(r.main_difference)} "
             f"{interval_text(r.main_low, r.main_high)} ({r.main_verdict}) at {main_epochs} epochs, "

@@ -390,7 +390,7 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     assert "Why 80 epochs: SHNet minus CSQ at 32 bits" in text
     assert "changed the verdict of SHNet vs CSQ" in text
     assert "the 160-epoch runs are not complete (0 of 3 seeds" in text
-    assert "those both budgets have so far" not in text  # the same 3 seeds at both
+    assert "those with runs at both budgets" not in text  # the same 3 seeds at both
     # the introduction names the shorter budget's verdict where it differs
     first = claims_intro.intro_summary(root, scale="cpu", artifacts=artifacts)[0]
     assert ("at the `cpu` scale (runs of 80 epochs, the claims' budget) (not supported on "
@@ -410,8 +410,8 @@ def test_why_the_budget_says_when_it_compares_fewer_seeds_than_table_1(tmp_path)
     row = why[why.claim == "shnet-csq"].iloc[0]
     assert (row.seeds, row.main_seeds) == (3, 5)
     text = claim_checks.robustness_text(why[why.claim == "shnet-csq"], why=True)
-    assert ("same 3 seeds (those both budgets have so far; Table 1's verdict at 40 epochs "
-            "uses 5)") in text
+    assert ("same 3 seeds (those with runs at both budgets; the verdict at 40 epochs in "
+            "Table 1 uses 5)") in text
 
 
 def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
