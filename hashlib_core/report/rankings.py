@@ -209,55 +209,64 @@ def ranking_coverage(runs: list[Run], reported: pd.DataFrame, *, scale: str,
     for source, metric, methods, bits in RANKINGS:
         protocols = ranking_protocols(runs, source, scale)
         for n_bits in bits:
-            paper, means, sds, ns, pooled, shallow = [], [], [], [], [], []
-            for m in methods:
-                p = _reported(reported, source, m, metric, n_bits)
-                g = _runs_of(runs, protocols.get(m, book), m, n_bits)
-                if not (np.isfinite(p) and g):
-                    continue
-                vals = np.array([r.value(metric) for r in g], dtype=float)
-                pool = pooled_seed_std(runs, protocols.get(m, book), metric)
-                sd = vals.std(ddof=1) if len(vals) >= 2 else pool[0]
-                if not np.isfinite(sd):
-                    break  # a single run without a pooled spread: no interval to measure
-                paper.append(p)
-                means.append(vals.mean())
-                sds.append(sd)
-                ns.append(len(vals))
-                pooled.append(pool)
-                shallow.append(m in SHALLOW)
-            else:
-                # the verdict's methods: the deep ones where the table has shallow ones
-                judged = [i for i, s in enumerate(shallow) if not s or not any(shallow)]
-                if len(judged) < 3:
-                    continue
-                paper_a, mu = np.array(paper), np.array(means)
-                rng = np.random.default_rng([seed, n_bits, len(rows)])
-                grouped = _grouped_order(paper_a, mu, np.array(shallow), rng)
-                every = (paper_a, mu, sds, ns, pooled)
-                paper_a, mu = paper_a[judged], mu[judged]
-                sds, ns, pooled = ([x[i] for i in judged] for x in (sds, ns, pooled))
-                null = _unrelated_order(paper_a, mu, rng)
-                out = {"source": source, "n_bits": n_bits, "n_methods": len(judged),
-                       "tau": float(kendall_tau_b(paper_a, mu)),
-                       "null_tau": float(kendall_tau_b(paper_a, null)),
-                       "group_tau": (float(kendall_tau_b(every[0], grouped))
-                                     if grouped is not None else float("nan"))}
-                hits = above = group = 0
-                for _ in range(n_sims):
-                    lo, hi = _simulated_interval(paper_a, mu, sds, ns, pooled, rng, n_boot)
-                    hits += lo - 1e-12 <= out["tau"] <= hi + 1e-12
-                    lo, _ = _simulated_interval(paper_a, null, sds, ns, pooled, rng, n_boot)
-                    above += lo > 0
-                    if grouped is not None:  # over every method, as before the rule
-                        lo, _ = _simulated_interval(every[0], grouped, *every[2:], rng, n_boot)
-                        group += lo > 0
-                rows.append(out | {"coverage": hits / n_sims, "false_support": above / n_sims,
-                                   "group_support": (group / n_sims if grouped is not None
-                                                     else float("nan"))})
+            table = _table_spreads(runs, reported, source, metric, methods, n_bits,
+                                   protocols, book)
+            if table is None:
+                continue
+            paper, means, sds, ns, pooled, shallow = table
+            # the verdict's methods: the deep ones where the table has shallow ones
+            judged = [i for i, s in enumerate(shallow) if not s or not any(shallow)]
+            if len(judged) < 3:
+                continue
+            paper_a, mu = np.array(paper), np.array(means)
+            rng = np.random.default_rng([seed, n_bits, len(rows)])
+            grouped = _grouped_order(paper_a, mu, np.array(shallow), rng)
+            every = (paper_a, mu, sds, ns, pooled)
+            paper_a, mu = paper_a[judged], mu[judged]
+            sds, ns, pooled = ([x[i] for i in judged] for x in (sds, ns, pooled))
+            null = _unrelated_order(paper_a, mu, rng)
+            out = {"source": source, "n_bits": n_bits, "n_methods": len(judged),
+                   "tau": float(kendall_tau_b(paper_a, mu)),
+                   "null_tau": float(kendall_tau_b(paper_a, null)),
+                   "group_tau": (float(kendall_tau_b(every[0], grouped))
+                                 if grouped is not None else float("nan"))}
+            hits = above = group = 0
+            for _ in range(n_sims):
+                lo, hi = _simulated_interval(paper_a, mu, sds, ns, pooled, rng, n_boot)
+                hits += lo - 1e-12 <= out["tau"] <= hi + 1e-12
+                lo, _ = _simulated_interval(paper_a, null, sds, ns, pooled, rng, n_boot)
+                above += lo > 0
+                if grouped is not None:  # over every method, as before the rule
+                    lo, _ = _simulated_interval(every[0], grouped, *every[2:], rng, n_boot)
+                    group += lo > 0
+            rows.append(out | {"coverage": hits / n_sims, "false_support": above / n_sims,
+                               "group_support": (group / n_sims if grouped is not None
+                                                 else float("nan"))})
     return pd.DataFrame(rows, columns=["source", "n_bits", "n_methods", "tau", "coverage",
                                        "null_tau", "false_support", "group_tau",
                                        "group_support"])
+
+
+def _table_spreads(runs: list[Run], reported: pd.DataFrame, source: str, metric: str,
+                   methods, n_bits: int, protocols: dict[str, str], book: str):
+    """For :func:`ranking_coverage`: the paper's values, our means, seed spreads (own, or
+    the protocol's pooled one for a single run), seed counts, pooled spreads and shallow
+    flags of the table's methods that have both values; None when a single run has no
+    pooled spread (no interval to measure)."""
+    cols: tuple[list, ...] = ([], [], [], [], [], [])
+    for m in methods:
+        p = _reported(reported, source, m, metric, n_bits)
+        g = _runs_of(runs, protocols.get(m, book), m, n_bits)
+        if not (np.isfinite(p) and g):
+            continue
+        vals = np.array([r.value(metric) for r in g], dtype=float)
+        pool = pooled_seed_std(runs, protocols.get(m, book), metric)
+        sd = vals.std(ddof=1) if len(vals) >= 2 else pool[0]
+        if not np.isfinite(sd):
+            return None
+        for col, v in zip(cols, (p, vals.mean(), sd, len(vals), pool, m in SHALLOW)):
+            col.append(v)
+    return cols
 
 
 def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
