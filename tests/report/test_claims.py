@@ -442,6 +442,7 @@ def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
     assert drawn.fig is not None
     assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40, supported at 80, "
             "inconclusive at 160") in drawn.caption
+    assert "Fewer seeds give a wider interval" in drawn.caption  # 3 seeds, then 1
     # a scale with one budget only: no figure, a caption that says so
     assert claim_budget_figure(tmp_path / "none", scale="cpu").fig is None
 

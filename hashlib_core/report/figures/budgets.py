@@ -115,7 +115,10 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
            "that budget: n = seeds of each method), at each number of epochs both methods "
            "were trained for; the green band is the side of zero the paper claims; an open "
            "circle has no interval (fewer than two seeds of a method). A verdict that "
-           "changes along a panel depends on the training length at this scale.")
+           "changes along a panel depends on the training length at this scale."
+           + (" Fewer seeds give a wider interval: where a panel's budgets have different "
+              "numbers of seeds, the budget sentences under each claim compare the same "
+              "seeds at both budgets." if _uneven(pts) else ""))
     alt = (f"{len(claims)} panels of a difference with error bars against training epochs "
            f"({', '.join(str(e) for e in all_epochs)}). {take}")
     return Drawn(fig, cap, alt)
@@ -166,3 +169,9 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
     ax.grid(alpha=0.3)
     return (f"{name} ({first.n_bits} bits, {metric}): "
             + ", ".join(f"{r.verdict} at {r.epochs}" for r in g.itertuples()))
+
+
+def _uneven(pts: pd.DataFrame) -> bool:
+    """Whether some claim's budgets have different numbers of seeds."""
+    return bool((pts.groupby("claim")[["seeds_method", "seeds_against"]].nunique() > 1)
+                .any(axis=None))
