@@ -1,6 +1,6 @@
 """The papers' rankings on the claims page: the rank-agreement table (Kendall's τ with its
-interval, and over the deep methods alone), the orders behind it, and the sentences that
-go with them. The numbers come from :mod:`hashlib_core.report.rankings`."""
+interval over every method, and over the deep methods, on which a table with shallow
+methods is judged), the orders behind it, and the sentences that go with them. The numbers come from :mod:`hashlib_core.report.rankings`."""
 
 from __future__ import annotations
 
