@@ -5,6 +5,7 @@ verdict, that one too."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
     """Three sentences for the introduction: SHNet against CSQ, DSAH against ADSH, and the
     rest (CSDH/DHEH and the rankings), each computed from the claim rows; ``left_out``:
     the sentences on runs left out as made by older code (:func:`stale_sentences`);
-    ``shorter``: (epochs, claim rows) of the grid's shorter budget, whose verdict is named
+    ``shorter``: (epochs, claim rows) of the grid's shorter budget (its runs' usual epochs), whose verdict is named
     where it differs (a verdict that depends on the training length says so)."""
     by_id = {c.id: c for c in claims}
 
@@ -120,9 +121,8 @@ def intro_summary(root: str | Path, *, scale: str, artifacts: str | Path | None,
     ranks = rankings(runs, reported, scale=scale, n_boot=n_boot)
     shorter = None
     if judged is not runs:
-        grid_epochs = sorted({int(r.record["config"]["epochs"]) for r in runs})
-        shorter = (grid_epochs[0] if len(grid_epochs) == 1 else "the grid's",
-                   evaluate_claims(runs, reported, scale=scale))
+        grid_epochs = Counter(int(r.record["config"]["epochs"]) for r in runs)
+        shorter = (grid_epochs.most_common(1)[0][0], evaluate_claims(runs, reported, scale=scale))
     return summary_sentences(CLAIMS, results, ranks, scale=scale,
                              left_out=stale_sentences(remade),
                              epochs=CLAIM_EPOCHS if claim_variant(scale) else None,

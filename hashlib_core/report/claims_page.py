@@ -70,6 +70,10 @@ from hashlib_core.runner.grids import (
     claim_variant,
 )
 
+#: the page's first blocks: which runs, how the verdicts are drawn, Table 1 (the page's
+#: notebook shows the budget figure after them)
+OPENING_BLOCKS = 3
+
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
                   INCONCLUSIVE: "inconclusive"}
 
@@ -514,5 +518,5 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
             + markdown_table(ch.health_markdown_table(health)))
 
 
-__all__ = ["claim_block", "claim_table", "claims_csv", "claims_page", "ranking_table",
+__all__ = ["OPENING_BLOCKS", "claim_block", "claim_table", "claims_csv", "claims_page", "ranking_table",
            "ranking_verdict", "summary_table"]

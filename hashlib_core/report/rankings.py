@@ -291,9 +291,8 @@ def ranking_coverage_text(cov: pd.DataFrame, n_sims: int) -> str:
             f"values dealt to the methods in an order unrelated to the paper's (true τ "
             f"{span('null_tau', '+.2f')}), it lay above 0, a false \"supported\", in "
             f"{span('false_support', '.1%')} of them{every('false_support')}.")
-    grouped = cov[np.isfinite(cov.group_support)] if "group_support" in cov else cov.iloc[:0]
-    if len(grouped):
-        sub = grouped
+    sub = cov[np.isfinite(cov.group_support)] if "group_support" in cov else cov.iloc[:0]
+    if len(sub):
         text += (f" Why the deep methods: with the deep methods' values kept above the "
                  f"shallow ones' but dealt within each group in an order unrelated to the "
                  f"paper's (true τ over every method {sub.group_tau.min():+.2f} to "

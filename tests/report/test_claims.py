@@ -364,18 +364,26 @@ def test_default_runs_leave_out_tuning_and_ablation(store):
     assert len(runs) == 6 and all(r.key["variant"] is None for r in runs)
 
 
+def _budget_store(tmp_path, seeds_40, seeds_80, seeds_160=0):
+    """SHNet below CSQ at the grid's 40 epochs and above it at the claims' 80 (and at 160),
+    with the given numbers of seeds per budget, on protocol I at the cpu scale."""
+    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    budgets = ((None, seeds_40, (0.70, 0.85)),
+               (grids.claim_variant("cpu"), seeds_80, (0.9, 0.75)),
+               (grids.budget_variant(grids.ROBUST_EPOCHS), seeds_160, (0.9, 0.75)))
+    _store(root, artifacts, [(m, 32, s, q, v) for v, n, qs in budgets
+                             for m, q in zip(("shnet", "csq"), qs) for s in range(n)],
+           protocol="cifar10-i", scale="cpu")
+    return root, artifacts
+
+
 def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     """At the cpu scale the pairwise claims use the runs of the claims' budget (80 epochs)
     and say why, with the 40-epoch verdict beside each; elsewhere the default runs."""
     assert grids.claim_variant("cpu") == grids.budget_variant(grids.CLAIM_EPOCHS)
     assert grids.claim_variant("smoke") is None and grids.claim_variant("paper") is None
-    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
     long = grids.claim_variant("cpu")
-    # 40 epochs: SHNet below CSQ; 80 epochs: SHNet above it
-    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
-                             for s in range(3)]
-           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)],
-           protocol="cifar10-i", scale="cpu")
+    root, artifacts = _budget_store(tmp_path, 3, 3)  # SHNet below CSQ at 40, above at 80
     runs = claims.claim_runs(root, "cpu")
     assert len(runs) == 6 and {r.key["variant"] for r in runs} == {long}
     assert {int(r.record["config"]["epochs"]) for r in runs} == {grids.CLAIM_EPOCHS}
@@ -383,6 +391,8 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     blocks = claims_page.claims_page(root, scale="cpu", artifacts=artifacts, out_dir=tmp_path,
                                      n_boot=100, n_sims=20)
     text = "\n".join(blocks)
+    # the notebook shows the budget figure right after Table 1
+    assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**Table 1.")
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
     assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
@@ -400,13 +410,8 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
 def test_why_the_budget_says_when_it_compares_fewer_seeds_than_table_1(tmp_path):
     """While the claims' budget has fewer seeds than the grid's, "Why 80 epochs" compares
     the seeds both have and says that Table 1's 40-epoch verdict uses more of them."""
-    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
-    long = grids.claim_variant("cpu")
-    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
-                             for s in range(5)]
-           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)],
-           protocol="cifar10-i", scale="cpu")
-    why = claim_checks.budget_robustness(root, "cpu", main=None, long=long)
+    root, _ = _budget_store(tmp_path, 5, 3)
+    why = claim_checks.budget_robustness(root, "cpu", main=None, long=grids.claim_variant("cpu"))
     row = why[why.claim == "shnet-csq"].iloc[0]
     assert (row.seeds, row.main_seeds) == (3, 5)
     text = claim_checks.robustness_text(why[why.claim == "shnet-csq"], why=True)
@@ -420,13 +425,7 @@ def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
     single seed, and a take-away that names the verdict at each budget."""
     from hashlib_core.report.figures.budgets import budget_points, claim_budget_figure
 
-    root, artifacts = tmp_path / "results", tmp_path / "artifacts"
-    long, longer = grids.claim_variant("cpu"), grids.budget_variant(grids.ROBUST_EPOCHS)
-    _store(root, artifacts, [(m, 32, s, q, None) for m, q in (("shnet", 0.70), ("csq", 0.85))
-                             for s in range(3)]
-           + [(m, 32, s, q, long) for m, q in (("shnet", 0.9), ("csq", 0.75)) for s in range(3)]
-           + [(m, 32, 0, q, longer) for m, q in (("shnet", 0.9), ("csq", 0.75))],
-           protocol="cifar10-i", scale="cpu")
+    root, _ = _budget_store(tmp_path, 3, 3, 1)
     pts = budget_points(root, "cpu").set_index("epochs")
     assert list(pts.index) == [40, grids.CLAIM_EPOCHS, grids.ROBUST_EPOCHS]
     assert set(pts.claim) == {"shnet-csq"}

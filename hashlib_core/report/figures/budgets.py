@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hashlib_core.report.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from hashlib_core.report.figures.style import GREY, OKABE_ITO, Drawn
 
 #: the colour of a point by its verdict (the claims page's words)
-_VERDICT_COLOURS = {"supported": OKABE_ITO["bluish green"],
-                    "not supported": OKABE_ITO["vermillion"],
-                    "inconclusive": "#555555"}
+_VERDICT_COLOURS = {SUPPORTED: OKABE_ITO["bluish green"], NOT_SUPPORTED: OKABE_ITO["vermillion"],
+                    INCONCLUSIVE: "#555555"}
 
 
 def budget_points(root: str | Path, scale: str) -> pd.DataFrame:
@@ -31,14 +31,7 @@ def budget_points(root: str | Path, scale: str) -> pd.DataFrame:
     verdict. Budgets are the default runs and the ``budget-epochs<N>`` variants; runs of a
     superseded tuning winner are left out, as on the claims page."""
     from hashlib_core.report.claim_checks import current_runs
-    from hashlib_core.report.claims import (
-        CLAIMS,
-        INCONCLUSIVE,
-        Run,
-        compare,
-        verdict,
-        verdict_lengths,
-    )
+    from hashlib_core.report.claims import CLAIMS, Run, compare, verdict, verdict_lengths
     from hashlib_core.results import iter_records
     from hashlib_core.runner.grids import ROBUSTNESS
 
@@ -143,7 +136,7 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
     ax.axhline(0, color="black", linewidth=0.8)
     ax.plot(g.epochs, g.difference, color=GREY, linewidth=1.0, zorder=1)
     for r in g.itertuples():
-        colour = _VERDICT_COLOURS.get(r.verdict, "#555555")
+        colour = _VERDICT_COLOURS[r.verdict]
         has_iv = np.isfinite(r.low) and np.isfinite(r.high)
         if has_iv:
             ax.errorbar([r.epochs], [r.difference],
