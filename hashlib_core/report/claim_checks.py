@@ -472,7 +472,7 @@ def budget_reason(why: pd.DataFrame) -> str:
     twice = f"twice the grid's {short} epochs ({long}, {seeds} of both methods)"
     changed = (f"{twice} changed the verdict of " + ", ".join(names[c] for c in moved.claim)
                if len(moved) else f"{twice} changed no verdict")
-    return (f"At the length each verdict turns on, {changed}, so the pairwise claims are "
+    return (f"At one code length per claim (named below), {changed}, so the pairwise claims are "
             f"judged on runs of {long} epochs: five seeds of both methods at every length a "
             f"claim rests on, tuned as before (the {short}-epoch verdicts are given beside "
             f"them in Table 1). This budget was not fixed before the first runs: the rule "

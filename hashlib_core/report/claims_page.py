@@ -276,7 +276,7 @@ def _method_section(coverage: dict, status: dict, selection: pd.DataFrame,
     if lengths:
         st += (f" Each claim below says whether twice the epochs it is judged at "
                f"({ROBUST_EPOCHS if judged is not None else 'twice the preset'}, three "
-               f"seeds) changes its verdict at the length the verdict turns on{lengths}. "
+               f"seeds) changes its verdict at one code length per claim{lengths}. "
                f"{conclusion}")
     st = ("\n\n" + st.strip()) if st.strip() else ""
     return ("**How the verdicts are drawn.** The variance of a difference adds each "
@@ -345,7 +345,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     coverage = coverage_check(judged, scale=scale)
     blocks = _opening_blocks(runs, judged, stale, coverage, budget_reason(why),
                              root=root, scale=scale, lengths=robustness_lengths(rob),
-                             conclusion=budget_conclusion(rob))
+                             conclusion=budget_conclusion(rob),
+                             n_ranked=int(ranks.n_runs.sum()) if len(ranks) else 0)
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     budgets = _budgets(why)
     blocks.append(_summary_block(
@@ -389,25 +390,33 @@ def _budgets(why: pd.DataFrame) -> tuple[int, int] | None:
 
 def _opening_blocks(runs: list[Run], judged: list[Run], stale: pd.DataFrame, coverage: dict,
                     budget: str, *, root: str | Path, scale: str,
-                    lengths: str = "", conclusion: str = "") -> list[str]:
+                    lengths: str = "", conclusion: str = "", n_ranked: int = 0) -> list[str]:
     """The page's first two blocks: which runs the verdicts rest on (and which of them
     deviate from the papers' settings), and how the verdicts are drawn (with the measured
     coverage, :func:`coverage_check`)."""
+    from hashlib_core.runner.grids import DEEP
+
     def where(rs: list[Run]) -> str:
         return ", ".join(f"`{p}`" for p in sorted({r.key["protocol"] for r in rs})) or "none"
 
+    deep = sum(r.key["method"] in DEEP for r in runs)
+    parts = (f"{deep} of them deep" + (f" and {len(runs) - deep} shallow" if deep < len(runs)
+                                       else "")
+             + (f"; the rankings use the {n_ranked} of them at the methods and code lengths "
+                "of the papers' ranked tables" if n_ranked else ""))
+
     if judged is runs:
         opening = (f"At the `{scale}` scale: {len(runs)} runs with the default settings of "
-                   f"their method on protocol(s) {where(runs)} (ablation variants, tuning, "
-                   "budget, diagnosis and alternative runs left out).")
+                   f"their method on protocol(s) {where(runs)} ({parts}; ablation variants, "
+                   "tuning, budget, diagnosis and alternative runs left out).")
     else:
         epochs = sorted({int(r.record["config"]["epochs"]) for r in judged})
         opening = (f"At the `{scale}` scale the pairwise claims rest on {len(judged)} runs "
                    f"trained for {', '.join(map(str, epochs))} epochs, the claims' budget, "
                    f"on protocol(s) {where(judged)}; the rankings and the grid-budget "
                    f"verdicts beside them on {len(runs)} runs with the default settings of "
-                   f"their method on protocol(s) {where(runs)} (ablation variants, tuning, "
-                   "diagnosis and alternative runs left out).")
+                   f"their method on protocol(s) {where(runs)} ({parts}; ablation "
+                   "variants, tuning, diagnosis and alternative runs left out).")
     return [
         opening + _deviations(judged if judged is runs else judged + runs),
         _method_section(coverage, training_status(root, scale),

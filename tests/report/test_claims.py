@@ -279,6 +279,13 @@ def test_a_table_with_shallow_methods_is_judged_on_its_deep_methods():
     text = rankings_page.deep_only_text(out.assign(deep_low=-0.1, low=0.1))
     assert "at 12 bits" in text and "deep and a shallow" in text
     assert rankings_page.deep_only_text(out.assign(deep_low=0.2, low=0.1)) == ""
+    # an interval of no width (every resample kept one order) is marked and explained
+    # (here every resample kept the reversed deep order)
+    assert table["τ, deep methods (95% interval)"].iloc[0] == "-1.000 [-1.000, -1.000] †"
+    assert "no width" in rankings_page.zero_width_text(out)
+    wide = out.assign(deep_low=-1.0, deep_high=-0.2)
+    assert "†" not in "".join(rankings_page.ranking_table(wide).iloc[0])
+    assert rankings_page.zero_width_text(wide) == ""
     # a table of deep methods only is judged on every method
     shnet = rankings.rank_agreement(
         [_scalar_run(m, 32, s, 0.5 + 0.01 * i) for i, m in enumerate(grids.SHNET_TABLE)
@@ -499,6 +506,10 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
                                 n_boot=200)
     text = "\n".join(blocks)
     assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
+    # the opening reconciles its run counts: default runs, the deep ones, the ranked ones
+    deep = sum(r.key["method"] in grids.DEEP for r in runs)
+    assert f"{len(runs)} runs with the default settings" in blocks[0]
+    assert f"({deep} of them deep" in blocks[0]
     assert "[SHNet](../methods/shnet.md)" in text
     for name in ("claims_summary.csv", "claims_shnet-csq.csv", "claims_rankings.csv"):
         assert (tmp_path / name).is_file() and f"({name})" in text
@@ -795,7 +806,7 @@ def test_budget_verdict_changes_are_told_apart():
     # why the claims' budget: the claims whose verdict the longer runs changed, by name
     why = rob.assign(main_epochs=40, long_epochs=80)
     reason = claim_checks.budget_reason(why)
-    assert reason.startswith("At the length each verdict turns on, twice the grid's 40 epochs "
+    assert reason.startswith("At one code length per claim (named below), twice the grid's 40 epochs "
                              "(80, 3 seeds of both methods) changed the verdict of CSDH vs CNNH, so")
     assert "judged on runs of 80 epochs" in reason
     assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])

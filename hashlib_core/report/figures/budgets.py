@@ -78,7 +78,7 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
     sentence says, claim by claim, the verdict at each budget."""
     pts = budget_points(root, scale)
     what = (f"**Each claim's difference against the training budget** (scale `{scale}`, at "
-            "the code length each verdict turns on)")
+            "one code length per claim, named in each panel's title)")
     if pts.empty or pts.groupby("claim").epochs.nunique().max() < 2:
         return Drawn(None, f"{what}: no claim has runs at two budgets yet.")
     import matplotlib.pyplot as plt
