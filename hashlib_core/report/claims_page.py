@@ -124,7 +124,7 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
+def _claim_evidence(claim: Claim, rows: pd.DataFrame, epochs: int | None = None) -> str:
     if rows.empty:
         return "no run of both methods at this scale"
     lengths = verdict_lengths(claim, rows.n_bits)
@@ -132,7 +132,8 @@ def _claim_evidence(claim: Claim, rows: pd.DataFrame) -> str:
              + (f" ({display_name(claim.compared)} not run yet)" if r.missing else "")
              for r in rows.itertuples() if r.n_bits in lengths}
     if parts:  # a length the claim is stated for without runs is said, not dropped
-        parts.update({b: f"{b} bits: no current run of {display_name(claim.method)} yet"
+        at = f" at {epochs} epochs" if epochs else ""
+        parts.update({b: f"{b} bits: no run of {display_name(claim.method)}{at} yet"
                       for b in lengths if b not in parts})
     text = "; ".join(parts[b] for b in sorted(parts))
     if not text:
@@ -157,7 +158,7 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
         rows = results[c.id]
         out.append({"paper": c.paper, "claim": c.statement,
                     "verdict": f"**{claim_verdict(c, rows)}**",
-                    "evidence": _claim_evidence(c, rows)})
+                    "evidence": _claim_evidence(c, rows, epochs[1] if col else None)})
         if col:
             out[-1][col] = claim_verdict(c, shorter[c.id])
     for source, sub in ranks.groupby("source", sort=False):

@@ -197,7 +197,9 @@ def test_a_stated_length_without_runs_counts():
     assert claims.untested_lengths(claim, rows) == [16]
     assert claims.claim_verdict(claim, rows) == INCONCLUSIVE
     evidence = claims_page._claim_evidence(claim, rows)
-    assert "16 bits: no current run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
+    assert "16 bits: no run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
+    assert "16 bits: no run of SHNet at 80 epochs yet" in claims_page._claim_evidence(
+        claim, rows, 80)
     table = claims_page.claim_table(claim, rows)
     assert any("(3 lengths)" in c for c in table.columns)
 
