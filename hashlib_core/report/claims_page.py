@@ -124,7 +124,11 @@ def claim_table(claim: Claim, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _claim_evidence(claim: Claim, rows: pd.DataFrame, epochs: int | None = None) -> str:
+def _claim_evidence(claim: Claim, rows: pd.DataFrame, epochs: tuple[int, int] | None = None,
+                    shorter: pd.DataFrame | None = None) -> str:
+    """Table 1's evidence: the verdict at each length the claim rests on; a length without
+    a run at the claims' budget (``epochs``: the grid's and the claims') says so, with
+    its verdict on the grid's runs (``shorter``) where there is one."""
     if rows.empty:
         return "no run of both methods at this scale"
     lengths = verdict_lengths(claim, rows.n_bits)
@@ -132,8 +136,11 @@ def _claim_evidence(claim: Claim, rows: pd.DataFrame, epochs: int | None = None)
              + (f" ({display_name(claim.compared)} not run yet)" if r.missing else "")
              for r in rows.itertuples() if r.n_bits in lengths}
     if parts:  # a length the claim is stated for without runs is said, not dropped
-        at = f" at {epochs} epochs" if epochs else ""
+        at = f" at {epochs[1]} epochs" if epochs else ""
+        before = ({int(r.n_bits): r.verdict for r in shorter.itertuples()}
+                  if epochs and shorter is not None else {})
         parts.update({b: f"{b} bits: no run of {display_name(claim.method)}{at} yet"
+                      + (f" ({epochs[0]} epochs: {before[b]})" if b in before else "")
                       for b in lengths if b not in parts})
     text = "; ".join(parts[b] for b in sorted(parts))
     if not text:
@@ -158,7 +165,8 @@ def summary_table(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame],
         rows = results[c.id]
         out.append({"paper": c.paper, "claim": c.statement,
                     "verdict": f"**{claim_verdict(c, rows)}**",
-                    "evidence": _claim_evidence(c, rows, epochs[1] if col else None)})
+                    "evidence": _claim_evidence(c, rows, epochs if col else None,
+                                                shorter[c.id] if col else None)})
         if col:
             out[-1][col] = claim_verdict(c, shorter[c.id])
     for source, sub in ranks.groupby("source", sort=False):
@@ -365,7 +373,7 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
     return blocks + ranking_blocks(ranks, first=n + 1, out_dir=out_dir, page=page,
                                     left_out=ranked_left_out(ranks, remade),
                                     coverage=ranking_coverage_text(cov, n_sims),
-                                    budget=(f"Every method at the grid's {budgets[0]} epochs "
+                                    budget=(f"Every method at the default {budgets[0]} epochs "
                                             "(a ranking compares them all at one budget). "
                                             if budgets else ""))
 
@@ -414,7 +422,7 @@ def _opening_blocks(runs: list[Run], judged: list[Run], stale: pd.DataFrame, cov
         epochs = sorted({int(r.record["config"]["epochs"]) for r in judged})
         opening = (f"At the `{scale}` scale the pairwise claims rest on {len(judged)} runs "
                    f"trained for {', '.join(map(str, epochs))} epochs, the claims' budget, "
-                   f"on protocol(s) {where(judged)}; the rankings and the grid-budget "
+                   f"on protocol(s) {where(judged)}; the rankings and the shorter-budget "
                    f"verdicts beside them on {len(runs)} runs with the default settings of "
                    f"their method on protocol(s) {where(runs)} ({parts}; ablation "
                    "variants, tuning, diagnosis and alternative runs left out).")
@@ -438,7 +446,7 @@ def _summary_block(results: dict[str, pd.DataFrame], ranks: pd.DataFrame, *, out
     write_csv(summary.assign(verdict=summary.verdict.str.strip("*")),
               out_dir / f"{page}_summary.csv")
     budget = (f" The pairwise claims are judged on runs of {epochs[1]} epochs; the last "
-              f"column gives their verdict on the grid's {epochs[0]}-epoch runs (why the "
+              f"column gives their verdict on the default {epochs[0]}-epoch runs (why the "
               "budget changed: the method above and each claim's table)."
               if epochs and shorter is not None else "")
     return ("**Table 1. The claims and their verdicts.** One row per claim; the "
@@ -471,7 +479,7 @@ def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: p
         conf = confound(root, scale)
         if len(conf):
             blocks.append(_confound_block(conf, n=first + len(blocks), scale=scale,
-                                          out_dir=out_dir, page=page))
+                                          out_dir=out_dir, page=page, claim_epochs=epochs))
     if claim.metric == "mac" and len(rows):
         health = _health_block(claim, rows, runs, protocol, n=first + len(blocks),
                                scale=scale, out_dir=out_dir, page=page)
@@ -481,30 +489,34 @@ def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: p
 
 
 def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
-                    page: str) -> str:
+                    page: str, claim_epochs: int | None = None) -> str:
     """Table ``n``: SHNet against CSQ at one learning rate (:func:`confound`, written as
-    ``<page>_confound.csv``)."""
+    ``<page>_confound.csv``); ``claim_epochs``: the claims' budget where it is not the
+    default runs' (the table says that its runs are shorter)."""
     from hashlib_core.report.markdown import markdown_table, write_csv
 
     book = BOOK_PROTOCOLS[scale]["cifar10"]
     cname = f"{page}_confound.csv"
     write_csv(conf, out_dir / cname)
+    epochs = f", {int(conf.epochs.iloc[0])} epochs" if "epochs" in conf else ""
+    if epochs and claim_epochs and claim_epochs != int(conf.epochs.iloc[0]):
+        epochs += f": the default runs, while the claim is judged on {claim_epochs}-epoch runs"
     return (
-        f"**Table {n}. SHNet's serial head against CSQ's parallel head, at one learning "
-        "rate** "
-        f"(32 bits, protocol `{book}`, scale `{scale}`"
-        + (f", {int(conf.epochs.iloc[0])} epochs: the same-rate twin was run at the grid's "
-           "budget" if "epochs" in conf else "") + "). SHNet with CSQ's parallel head "
-        "is CSQ trained at SHNet's tuned rate, with the same seeds, so its row compares "
-        "the heads alone, whatever rate CSQ's own tuning chose. "
+        f"**Table {n}. SHNet's code layer against CSQ's parallel head, at one learning "
+        f"rate** (32 bits, protocol `{book}`, scale `{scale}`{epochs}). SHNet with CSQ's "
+        "parallel head is CSQ trained at SHNet's tuned rate, with the same seeds, so its "
+        "row compares the code layers alone, whatever rate CSQ's own tuning chose; SHNet "
+        "with one segment (all bits at once, batch norm kept) splits that difference into "
+        "the serial structure and the batch norm. "
         + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
         + markdown_table(pd.DataFrame([{
-            "SHNet against": r.against, "seeds": r.seeds,
-            "learning rates": f"{r.lr_shnet:g} vs {r.lr_other:g}",
-            "SHNet": _num(r.shnet), "other": _num(r.other),
+            "comparison (first − second)": r.against, "seeds": r.seeds,
+            "learning rates": f"{r.lr_first:g} vs {r.lr_second:g}",
+            "first": _num(r.first), "second": _num(r.second),
             "difference (95% interval)": f"{_num(r.difference, True)} "
                                          f"{interval_text(r.low, r.high)}",
-            "verdict": f"**{r.verdict}**"} for r in conf.itertuples()])))
+            "verdict (first above second?)": f"**{r.verdict}**"}
+            for r in conf.itertuples()])))
 
 
 def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: str, *,

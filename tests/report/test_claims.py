@@ -199,7 +199,12 @@ def test_a_stated_length_without_runs_counts():
     evidence = claims_page._claim_evidence(claim, rows)
     assert "16 bits: no run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
     assert "16 bits: no run of SHNet at 80 epochs yet" in claims_page._claim_evidence(
-        claim, rows, 80)
+        claim, rows, (40, 80))
+    # the grid's verdict at that length, where it has one, and the compared method's seeds
+    shorter = pd.DataFrame({"n_bits": [16], "verdict": [SUPPORTED]})
+    evidence = claims_page._claim_evidence(claim, rows, (40, 80), shorter)
+    assert "no run of SHNet at 80 epochs yet (40 epochs: supported)" in evidence
+    assert "CSQ: 3 of 5 at 16, 32, 64 bits" in evidence
     table = claims_page.claim_table(claim, rows)
     assert any("(3 lengths)" in c for c in table.columns)
 
@@ -448,9 +453,10 @@ def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
     assert (pts.loc[80, "low"], pts.loc[80, "high"]) == pytest.approx((iv.low, iv.high))
     drawn = claim_budget_figure(root, scale="cpu")
     assert drawn.fig is not None
-    assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40, supported at 80, "
-            "inconclusive at 160") in drawn.caption
-    assert "Fewer seeds give a wider interval" in drawn.caption  # 3 seeds, then 1
+    assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40 (3 seeds), supported at "
+            "80 (3 seeds), inconclusive at 160 (1 seed)") in drawn.caption
+    assert "may be the seeds, not the budget" in drawn.caption  # 3 seeds, then 1
+    assert "depends on the training length" not in drawn.caption
     # a scale with one budget only: no figure, a caption that says so
     assert claim_budget_figure(tmp_path / "none", scale="cpu").fig is None
 
@@ -699,9 +705,9 @@ def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
 
 
 def _confound_row(against, lr_other, difference, low, high, verdict):
-    return {"against": against, "seeds": 3, "shnet": 0.55, "other": 0.55 - difference,
-            "lr_shnet": 0.01, "lr_other": lr_other, "difference": difference, "low": low,
-            "high": high, "verdict": verdict}
+    return {"against": against, "seeds": 3, "first": 0.55, "second": 0.55 - difference,
+            "lr_first": 0.01, "lr_second": lr_other, "difference": difference, "low": low,
+            "high": high, "verdict": verdict, "epochs": 40}
 
 
 def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
@@ -710,8 +716,8 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
     claim_only = pd.DataFrame([_confound_row(claim_checks.CLAIM_ROW, 0.01, -0.015, -0.026,
                                              -0.004, claims.NOT_SUPPORTED)])
     text = claim_checks.confound_sentence(claim_only)
-    assert "same rate (0.01)" in text and "-0.015" in text
-    assert "twin (= CSQ) is" not in text and "not compared yet" in text
+    assert "same rate (0.01)" in text and "at 40 epochs, SHNet minus CSQ is -0.015" in text
+    assert "parallel head (= CSQ) is" not in text and "not compared yet" in text
     # both rows, the twin's second: its numbers decide the conclusion
     both = pd.DataFrame([
         _confound_row(claim_checks.CLAIM_ROW, 0.003, -0.015, -0.026, -0.004,
@@ -719,12 +725,22 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
         _confound_row(claim_checks.HEAD_ROW, 0.01, +0.004, -0.003, +0.011,
                       claims.INCONCLUSIVE)])
     text = claim_checks.confound_sentence(both)
-    assert "twin (= CSQ) is +0.004" in text and "no difference" in text
+    assert "parallel head (= CSQ) is +0.004" in text and "no difference" in text
     assert "same rate (" not in text  # the claim's rates differ here
     assert "not compared yet" in claim_checks.confound_sentence(pd.DataFrame())
-    assert "bit for bit" not in text
+    assert "bit for bit" not in text and "Split in two" not in text
     both.loc[1, "codes_as_csq"] = True
     assert "CSQ's, bit for bit" in claim_checks.confound_sentence(both)
+    # the code layer's difference split into its serial structure and its batch norm
+    split = pd.concat([both, pd.DataFrame([
+        _confound_row(claim_checks.SERIAL_ROW, 0.01, +0.003, -0.006, +0.012,
+                      claims.INCONCLUSIVE),
+        _confound_row(claim_checks.BN_ROW, 0.01, -0.020, -0.030, -0.010,
+                      claims.NOT_SUPPORTED)])], ignore_index=True)
+    text = claim_checks.confound_sentence(split)
+    assert "Split in two (3 seeds): the serial structure" in text
+    assert "+0.003 [-0.006, +0.012], no difference these runs can show" in text
+    assert "-0.020 [-0.030, -0.010], which lowers mAP@ALL" in text
 
 
 def test_the_twin_is_csq_when_its_codes_are_csqs():
@@ -808,7 +824,7 @@ def test_budget_verdict_changes_are_told_apart():
     # why the claims' budget: the claims whose verdict the longer runs changed, by name
     why = rob.assign(main_epochs=40, long_epochs=80)
     reason = claim_checks.budget_reason(why)
-    assert reason.startswith("At one code length per claim (named below), twice the grid's 40 epochs "
+    assert reason.startswith("At one code length per claim (named below), twice the default 40 epochs "
                              "(80, 3 seeds of both methods) changed the verdict of CSDH vs CNNH, so")
     assert "judged on runs of 80 epochs" in reason
     assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])

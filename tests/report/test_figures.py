@@ -90,14 +90,14 @@ def test_pair_sentence_counts_wins_and_noise():
     values = {"shnet": {16: (0.5, 0.01), 32: (0.6, 0.01), 64: (0.7, np.nan)},
               "csq": {16: (0.55, 0.01), 32: (0.59, 0.01), 64: (0.6, np.nan)}}
     text = precision._pair_sentence(values, ("shnet", "csq"), [16, 32, 64], "mAP")
-    assert text.startswith("SHNet's mAP is higher than CSQ's at 2 of 3 code lengths, "
+    assert text.startswith("In these runs, SHNet's mAP is higher than CSQ's at 2 of 3 code lengths, "
                            "32 bits and 64 bits (")
     assert "0.500 vs 0.550 at 16 bits" in text
     # 32 bits: |0.6 - 0.59| = 0.01 < 0.01 + 0.01, the seeds' spread; 16 bits is beyond it
     assert "at 32 bits the gap is smaller than" in text
     only = precision._pair_sentence({"shnet": {32: (0.4, np.nan)},
                                      "csq": {32: (0.5, np.nan)}}, ("shnet", "csq"), [32], "mAP")
-    assert only.startswith("SHNet's mAP is lower than CSQ's at 32 bits")
+    assert only.startswith("In these runs, SHNet's mAP is lower than CSQ's at 32 bits")
     assert "no run at a common code length" in precision._pair_sentence(
         {"shnet": {16: (0.4, np.nan)}}, ("shnet", "csq"), [16], "mAP")
 
@@ -126,7 +126,7 @@ def test_pr_figure_highlights_the_pairs(store):
     auc = {m: np.mean([precision._auc(r.pr_recall, r.pr_precision) for r in
                        curves[(curves.method == m) & (curves.n_bits == 32)].itertuples()])
            for m in ("shnet", "csq")}
-    assert d.caption.startswith("SHNet's area under the P-R curve is")
+    assert d.caption.startswith("In these runs, SHNet's area under the P-R curve is")
     assert f"{auc['shnet']:.3f} vs {auc['csq']:.3f} at 32 bits" in d.caption
     assert "ImageNet-100" in d.caption and "CIFAR-10" in d.caption  # the paper's data set
     assert "scale `smoke`" in d.caption and "SHNet 3 seeds" in d.caption
@@ -147,7 +147,7 @@ def test_other_curve_figures(store):
     pn = precision.precision_at_n_figure(curves, bits=[32], **kw)
     # SHNet has three seeds: a band (a PolyCollection) around its mean
     assert any(c.get_paths() for ax in pn.fig.axes for c in ax.collections)
-    assert pn.caption.startswith("SHNet's mean precision over N = 1 .. 1000 is")
+    assert pn.caption.startswith("In these runs, SHNet's mean precision over N = 1 .. 1000 is")
     every = precision.pr_every_method_figure(curves, n_bits=32, **kw)
     titles = [ax.get_title() for ax in every.fig.axes if ax.get_title()]
     assert len(titles) == curves[curves.n_bits == 32].method.nunique()
@@ -395,7 +395,10 @@ def test_retrieval_examples(store, split, monkeypatch):
                                  scale="smoke", protocol=PROTOCOL, n_bits=64,
                                  top10={"shnet": 0.9})
     n_ok = int(ex.correct["shnet"].sum())
-    assert d.caption.startswith(f"On these 3 queries, SHNet returns {n_ok} of 30 correct")
+    # the precision over all queries leads; the counts of the queries shown illustrate it
+    assert d.caption.startswith("Over all queries and the whole database, the precision "
+                                "of the top 10 is SHNet 0.900. As an illustration, on the 3 "
+                                f"queries shown, SHNet returns {n_ok} of 30 correct")
     assert f"{N_DB:,} database images" in d.caption and "SHNet 0.900" in d.caption
     plt.close(d.fig)
 
@@ -485,7 +488,7 @@ def test_ablation_caption_counts_the_variants_and_their_stale_runs():
     table = diagnostics.ablation_table(res, protocol="cifar10-i", n_bits=32, variants={
         "parallel": "parallel", "segments3": "three", "segments4": "four"})
     cap = diagnostics.ablation_caption(table, scale="cpu", protocol="cifar10-i", n_bits=32)
-    assert "1 of the 3 ablation variants has a current run" in cap
+    assert "1 of the 3 ablation variants has a run;" in cap
     assert "4 runs of the variants, made with an earlier version of the loss, are left " \
            "out" in cap
     assert "The other rows, SHNet (default) from 3 runs and CSQ (for reference) from 3 " \
@@ -503,8 +506,8 @@ def test_ablation_text_says_the_variants_runs_are_stale():
     effects = ablation_effects.ablation_effects(res, protocol="cifar10-i", n_bits=32)
     text = ablation_effects.ablation_text(effects)
     assert effects.empty and text.startswith(
-        f"None of SHNet's {len(ABLATION_DESCRIPTIONS)} ablation variants has a current run "
-        f"at 32 bits")
+        f"None of SHNet's {len(ABLATION_DESCRIPTIONS)} ablation variants has a run of "
+        f"SHNet's current version at 32 bits")
     assert "4 runs of the variants, made with an earlier version of the loss" in text
     prov = ablation_effects.ablation_provenance(res, protocol="cifar10-i", n_bits=32)
     assert prov.startswith("6 runs made at") and \
