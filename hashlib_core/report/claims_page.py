@@ -506,8 +506,9 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
         f"rate** (32 bits, protocol `{book}`, scale `{scale}`{epochs}). SHNet with CSQ's "
         "parallel head is CSQ trained at SHNet's tuned rate, with the same seeds, so its "
         "row compares the code layers alone, whatever rate CSQ's own tuning chose; SHNet "
-        "with one segment (all bits at once, batch norm kept) splits that difference into "
-        "the serial structure and the batch norm. "
+        "with one segment (all bits at once, batch norm kept: an ablation variant planned "
+        "for this split, see the SHNet page) splits that difference into the serial "
+        "structure and the batch norm. "
         + confound_sentence(conf) + f" Download: [CSV]({cname}).\n\n"
         + markdown_table(pd.DataFrame([{
             "comparison (first − second)": r.against, "seeds": r.seeds,

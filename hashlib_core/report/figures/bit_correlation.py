@@ -239,7 +239,7 @@ def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
     text = (f"**Which runs this page draws.** The matrices, the code-health tables and the "
             f"mAC bars use the default runs of protocol `{protocol}` "
             f"({runs_words(mac, run_epochs(pair))} for DSAH and ADSH at {n_bits} bits; the "
-            f"matrices and code health of every method at seed 0). There DSAH's mAC "
+            f"matrices and code health of every method at seed 0). In these runs DSAH's mAC "
             f"(database codes, all bits) is "
             f"{mac['dsah'][0]:.3f} and ADSH's {mac['adsh'][0]:.3f}: DSAH's is "
             f"{_direction(mac)}.")
