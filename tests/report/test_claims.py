@@ -544,7 +544,10 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     results = {c.id: rows if c.id == "dsah-adsh" else pd.DataFrame(columns=rows.columns)
                for c in claims.CLAIMS}
     text = claims_intro.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
-    assert "at 0 of 4 code lengths (4 without an interval yet)" in text
+    assert "at 0 of 4 code lengths (12, 24, 36, 48 bits: no interval yet)" in text
+    text = claims_intro.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke",
+                                         epochs=80)[1]
+    assert "(12, 24, 36, 48 bits: no interval from 80-epoch runs yet)" in text
 
 
 def test_summary_says_when_the_claimed_length_was_not_run():
