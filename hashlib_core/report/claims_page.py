@@ -70,8 +70,8 @@ from hashlib_core.runner.grids import (
     claim_variant,
 )
 
-#: the page's first blocks: which runs, how the verdicts are drawn, Table 1 (the page's
-#: notebook shows the budget figure after them)
+#: the page's first blocks: which runs, Table 1, how the verdicts are drawn (ending on the
+#: training budget; the page's notebook shows the budget figure after them)
 OPENING_BLOCKS = 3
 
 _VERDICT_WORDS = {SUPPORTED: "supported", NOT_SUPPORTED: "not supported",
@@ -358,7 +358,8 @@ def claims_page(root: str | Path, *, scale: str, artifacts: str | Path | None,
                              n_ranked=int(ranks.n_runs.sum()) if len(ranks) else 0)
     blocks[0] += "".join(" " + sentence for sentence in stale_sentences(remade))
     budgets = _budgets(why)
-    blocks.append(_summary_block(
+    # Table 1 right after the opening sentence: the verdicts before how they are drawn
+    blocks.insert(1, _summary_block(
         results, ranks, out_dir=out_dir, page=page, epochs=budgets,
         shorter=evaluate_claims(runs, reported, scale=scale) if budgets else None))
     n = 1
@@ -447,7 +448,7 @@ def _summary_block(results: dict[str, pd.DataFrame], ranks: pd.DataFrame, *, out
               out_dir / f"{page}_summary.csv")
     budget = (f" The pairwise claims are judged on runs of {epochs[1]} epochs; the last "
               f"column gives their verdict on the default {epochs[0]}-epoch runs (why the "
-              "budget changed: the method above and each claim's table)."
+              "budget changed: *Training had not finished* below, and each claim's table)."
               if epochs and shorter is not None else "")
     return ("**Table 1. The claims and their verdicts.** One row per claim; the "
             "evidence column gives the verdict at each code length it rests on." + budget

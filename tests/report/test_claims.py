@@ -406,7 +406,9 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
                                      n_boot=100, n_sims=20)
     text = "\n".join(blocks)
     # the notebook shows the budget figure right after Table 1
-    assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**Table 1.")
+    assert blocks[1].startswith("**Table 1.")  # the verdicts first, then how they are drawn
+    assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**How the verdicts are drawn.")
+    assert "so the pairwise claims are judged on runs of 80" in blocks[claims_page.OPENING_BLOCKS - 1]
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
     assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
