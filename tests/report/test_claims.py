@@ -409,6 +409,8 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     assert blocks[1].startswith("**Table 1.")  # the verdicts first, then how they are drawn
     assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**How the verdicts are drawn.")
     assert "so the pairwise claims are judged on runs of 80" in blocks[claims_page.OPENING_BLOCKS - 1]
+    assert "no correction across the page's 5 pairwise claims" in text
+    assert "up to 23% of the time" in text  # 1 - 0.95^5
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
     assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
