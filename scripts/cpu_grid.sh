@@ -64,6 +64,9 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
     echo "budget robustness: dsah adsh 160 epochs, $b bits (second worker)|--methods dsah adsh $C160 --bits $b"
   done
   echo "claims budget: cnnh dheh csdh 80 epochs, 32 and 64 bits (context)|--methods cnnh dheh csdh $C80 --bits 32 64"
+  # the one-segment layer (batch norm kept) at five seeds: it splits SHNet's difference from
+  # CSQ into serial structure and batch norm on the claims page (two runs of minutes)
+  echo "shnet one segment: seeds 3-4|--methods shnet --kinds ablation --variants parallelbn"
   # issue 23, in the order the claims page needs them: the five-seed cells of SHNet vs CSQ,
   # the DSAH mAC claim's 32-bit cells, the same-rate ablation (the confound), DSAH vs
   # ADSH's seeds 3-4, the budget robustness, then the DSAH table's baselines
