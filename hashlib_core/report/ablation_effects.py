@@ -40,12 +40,11 @@ def ablation(results: pd.DataFrame, *, protocol: str, n_bits: int, method: str =
 
 
 def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
-                     method: str = "shnet", baseline: str = "csq") -> pd.DataFrame:
+                     method: str = "shnet") -> pd.DataFrame:
     """How much each ablation variant of ``method`` moves mAP from the default, with a 95%
     t interval on the difference of the two means over their own seeds (Welch:
     :func:`hashlib_core.report.intervals.difference_interval`; each side its own spread,
-    none borrowed). A change is shown when its interval excludes 0. ``baseline`` is kept
-    for the callers' signature (the page's reference row).
+    none borrowed). A change is shown when its interval excludes 0.
 
     Returns
     -------
@@ -91,20 +90,19 @@ def ablation_effects(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
 
 
 def ablation_provenance(results: pd.DataFrame, *, protocol: str, n_bits: int = 32,
-                        method: str = "shnet", baseline: str = "csq") -> str:
+                        method: str = "shnet") -> str:
     """:func:`hashlib_core.report.provenance.provenance` of exactly the runs
-    :func:`ablation_effects` reads (``method``'s and ``baseline``'s default runs and
-    ``method``'s ablation variants at ``n_bits``), saying how many are of each kind."""
+    :func:`ablation_effects` reads (``method``'s default runs and its ablation variants at
+    ``n_bits``), saying how many are of each kind."""
     from hashlib_core.report.provenance import provenance
     from hashlib_core.runner.grids import ABLATION_DESCRIPTIONS
 
     if results.empty:
         return provenance(results)
     sel = results[(results.protocol == protocol) & (results.n_bits == n_bits)]
-    dflt = sel[sel.method.isin([method, baseline]) & sel.variant.isna()]
+    dflt = sel[(sel.method == method) & sel.variant.isna()]
     var = sel[(sel.method == method) & sel.variant.isin(list(ABLATION_DESCRIPTIONS))]
-    kinds = (f"{len(dflt)} default run{'s' * (len(dflt) != 1)} of {display_name(method)} "
-             f"and {display_name(baseline)}, "
+    kinds = (f"{len(dflt)} default run{'s' * (len(dflt) != 1)} of {display_name(method)}, "
              + (f"{len(var)} of the ablation variants" if len(var) else
                 "none of an ablation variant"))
     return f"{provenance(pd.concat([dflt, var]))}: {kinds}"
@@ -130,8 +128,8 @@ def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
             f"remakes {'them' if stale != 1 else 'it'}." if stale else "")
     if effects.empty:
         return ((f"None of SHNet's {n_var} ablation variants" if n_var else
-                 "No SHNet ablation variant") + f" has a run of SHNet's current version at {n_bits} bits, so "
-                f"which reconstructed choice matters is open.{left}")
+                 "No SHNet ablation variant") + " has a run of SHNet's current version at "
+                f"{n_bits} bits, so which reconstructed choice matters is open.{left}")
     top = effects.iloc[0]
     of = f" of {n_var}" if n_var else ""
     out = [f"Across the {len(effects)}{of} variants with a run at {n_bits} bits "
@@ -151,9 +149,14 @@ def ablation_text(effects: pd.DataFrame, *, n_bits: int = 32) -> str:
         out.append("A 95% interval over the seeds of both means (Welch) excludes zero for: "
                    + "; ".join(said(r) for r in shown.itertuples()) + ".")
     rest = measured[~measured.shown.astype(bool)]
+    unmeasured = len(effects) - len(measured)
     if len(rest):
-        out.append(("Every change has" if shown.empty else "The other changes have")
+        every = "Every change" if unmeasured == 0 else "Every change with an interval"
+        out.append((f"{every} has" if shown.empty else "The other changes with one have")
                    + " an interval that contains zero"
                    + (": at this scale none of these reconstructed choices measurably "
-                      "matters." if shown.empty else "."))
+                      "matters." if shown.empty and not unmeasured else "."))
+    if unmeasured:
+        out.append(f"{unmeasured} variant{'s' * (unmeasured != 1)} with fewer than two seeds "
+                   f"{'have' if unmeasured != 1 else 'has'} no interval yet.")
     return " ".join(out)

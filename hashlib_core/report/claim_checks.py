@@ -348,11 +348,11 @@ def _split_sentence(table: pd.DataFrame) -> str:
                          "head)", BN_ROW)):
         r = parts[label].iloc[0]
         effect = _effect(r.verdict)
-        said.append(f"{what} {r.difference:+.3f} {interval_text(r.low, r.high)}, "
+        said.append(f"{what} {r.difference:+.3f} {interval_text(r.low, r.high)} "
+                    f"({int(r.seeds)} seeds), "
                     + (f"which {effect} mAP@ALL" if effect
                        else "no difference these runs can show"))
-    seeds = min(int(p.iloc[0].seeds) for p in parts.values())
-    return f" Split in two ({seeds} seeds): " + "; ".join(said) + "."
+    return " Split in two: " + "; ".join(said) + "."
 
 
 def confound_sentence(table: pd.DataFrame, n_bits: int = 32) -> str:
@@ -489,21 +489,32 @@ def _claim_names() -> dict[str, str]:
             for c in CLAIMS}
 
 
+def budget_change(why: pd.DataFrame) -> tuple[int, int, list[str]] | None:
+    """(the default epochs, the claims' epochs, the names of the claims whose verdict the
+    longer runs changed) from :func:`budget_robustness` of the default runs against the
+    claims' runs (its in-claim rows); None without such rows."""
+    why = why[why.in_claim] if "in_claim" in why else why
+    if why.empty or why.main_epochs.dropna().empty:
+        return None
+    names = _claim_names()
+    return (int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0]),
+            [names[c] for c in why[why.changes == "yes"].claim])
+
+
 def budget_reason(why: pd.DataFrame) -> str:
     """Why the claims are judged at the claims' budget, from :func:`budget_robustness` of
     the default runs against the claims' runs: the claims whose verdict changed with twice
-    the grid's epochs; "" without rows."""
-    if why.empty:
+    the default epochs (:func:`budget_change`); "" without rows."""
+    change = budget_change(why)
+    if change is None:
         return ""
     why = why[why.in_claim] if "in_claim" in why else why
-    moved = why[why.changes == "yes"]
-    names = _claim_names()
-    short, long = int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
+    short, long, moved = change
     lo, hi = int(why.seeds.min()), int(why.seeds.max())
     seeds = f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
     twice = f"twice the default {short} epochs ({long}, {seeds} of both methods)"
-    changed = (f"{twice} changed the verdict of " + ", ".join(names[c] for c in moved.claim)
-               if len(moved) else f"{twice} changed no verdict")
+    changed = (f"{twice} changed the verdict of " + ", ".join(moved)
+               if moved else f"{twice} changed no verdict")
     return (f"At one code length per claim (named below), {changed}, so the pairwise claims are "
             f"judged on runs of {long} epochs: five seeds of both methods at every length a "
             f"claim rests on, tuned as before (the {short}-epoch verdicts are given beside "

@@ -437,7 +437,7 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
     # the compared method's seeds at a stated length without a row (the claim's method has
     # no run there yet), for :func:`seeds_short`
     out.attrs["compared_seeds"] = {int(b): len(_runs_of(runs, protocol, other, b))
-                                   for b in (claim.bits or ()) if b not in lengths}
+                                   for b in verdict_lengths(claim) if b not in lengths}
     return out
 
 

@@ -59,9 +59,10 @@ def zero_width_text(ranks: pd.DataFrame) -> str:
     if not any((lo == hi).any() for lo, hi in zip(lows, highs)):
         return ""
     return (" † An interval of no width: in every resample (of the methods and of each "
-            "method's value from its seeds) the order was the paper's, so τ was the same "
-            "each time. Few methods make τ coarse (with 5 methods it moves in steps of "
-            "0.2), and the simulation below measures how often such an interval misleads.")
+            "method's value from its seeds) the order was the same (the paper's at τ = +1, "
+            "its reverse at τ = −1), so τ was the same each time. Few methods make τ coarse "
+            "(over n methods it moves in steps of 4/(n(n − 1)): 0.2 for 5), and the "
+            "simulation below measures how often such an interval misleads.")
 
 
 def deep_only_text(ranks: pd.DataFrame) -> str:

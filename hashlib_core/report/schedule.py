@@ -229,17 +229,16 @@ def claims_budget_text(root: str, *, scale: str) -> str:
     :func:`hashlib_core.report.claim_checks.budget_robustness`, the claims page's Table 1),
     and that the pairwise claims are therefore judged at the claims' epochs; "" at a scale
     whose claims are judged on the default runs, or without those runs."""
-    from hashlib_core.report.claim_checks import _claim_names, budget_robustness
+    from hashlib_core.report.claim_checks import budget_change, budget_robustness
     from hashlib_core.runner.grids import claim_variant
 
     if claim_variant(scale) is None:
         return ""
-    why = budget_robustness(root, scale, main=None, long=claim_variant(scale))
-    if why.empty or why.main_epochs.dropna().empty:
+    change = budget_change(budget_robustness(root, scale, main=None,
+                                             long=claim_variant(scale)))
+    if change is None:
         return ""
-    why = why[why.in_claim] if "in_claim" in why else why
-    short, long = int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
-    moved = [_claim_names()[c] for c in why[why.changes == "yes"].claim]
+    short, long, moved = change
     names = ", ".join(moved[:-1]) + " and " + moved[-1] if len(moved) > 1 else "".join(moved)
     changed = (f"changed the verdict{'s' if len(moved) > 1 else ''} of {names}" if moved
                else "changed no pairwise verdict")

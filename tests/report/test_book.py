@@ -181,7 +181,14 @@ def test_ablation_effects_and_cost(store):
     assert eff3.loc["segments4", "low"] < 0 < eff3.loc["segments4", "high"]
     assert not eff3.loc["segments4", "shown"]
     text = ablation_effects.ablation_text(eff3)
-    assert "excludes zero for: three segments" in text and "other changes have" in text
+    assert "excludes zero for: three segments" in text and "other changes with one have" in text
+    # a variant with one seed has no interval, and the text does not speak for it
+    one = pd.concat([many, row.assign(map=0.40, variant="checkfeat")])
+    one.attrs = results.attrs
+    text = ablation_effects.ablation_text(
+        ablation_effects.ablation_effects(one, protocol=PROTOCOL, n_bits=32))
+    assert "1 variant with fewer than two seeds has no interval yet" in text
+    assert "none of these reconstructed choices" not in text
     cost = grid_status.grid_cost(results, protocol=PROTOCOL)
     assert cost.runs.sum() == len(results) and cost.loc["CSQ", "runs"] == 4
     assert cost.total_min.sum() == pytest.approx(results.wall_time_s.sum() / 60)

@@ -409,8 +409,14 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
     assert blocks[1].startswith("**Table 1.")  # the verdicts first, then how they are drawn
     assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**How the verdicts are drawn.")
     assert "so the pairwise claims are judged on runs of 80" in blocks[claims_page.OPENING_BLOCKS - 1]
+    # the discussion's sentence on the claims' budget reads the same rows
+    from hashlib_core.report import schedule
+    assert ("twice the default 40 epochs (80) changed the verdict of SHNet vs CSQ, so the "
+            "pairwise claims are judged on 80-epoch runs") in schedule.claims_budget_text(
+                root, scale="cpu")
+    assert schedule.claims_budget_text(root, scale="smoke") == ""
     assert "no correction across the page's 5 pairwise claims" in text
-    assert "up to 23% of the time" in text  # 1 - 0.95^5
+    assert "at most 25% of the time (about 23% if the claims were independent" in text
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
     assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
@@ -745,9 +751,9 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
         _confound_row(claim_checks.BN_ROW, 0.01, -0.020, -0.030, -0.010,
                       claims.NOT_SUPPORTED)])], ignore_index=True)
     text = claim_checks.confound_sentence(split)
-    assert "Split in two (3 seeds): the serial structure" in text
-    assert "+0.003 [-0.006, +0.012], no difference these runs can show" in text
-    assert "-0.020 [-0.030, -0.010], which lowers mAP@ALL" in text
+    assert "Split in two: the serial structure" in text
+    assert "+0.003 [-0.006, +0.012] (3 seeds), no difference these runs can show" in text
+    assert "-0.020 [-0.030, -0.010] (3 seeds), which lowers mAP@ALL" in text
 
 
 def test_the_twin_is_csq_when_its_codes_are_csqs():

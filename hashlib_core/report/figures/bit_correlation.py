@@ -230,11 +230,11 @@ def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
     pair = here[here.method.isin(["dsah", "adsh"]) & (here.n_bits == n_bits)]
 
     def runs_words(m: dict, epochs: list[int]) -> str:
-        e = "/".join(map(str, epochs)) or "?"
+        e = "/".join(map(str, epochs))
         seeds = ("one seed each" if m["dsah"][1] == m["adsh"][1] == 1 else
                  f"{m['dsah'][1]} seeds each" if m["dsah"][1] == m["adsh"][1]
                  else f"DSAH {m['dsah'][1]} seeds, ADSH {m['adsh'][1]}")
-        return f"{e} epochs, {seeds}"
+        return f"{e} epochs, {seeds}" if e else seeds
 
     text = (f"**Which runs this page draws.** The matrices, the code-health tables and the "
             f"mAC bars use the default runs of protocol `{protocol}` "

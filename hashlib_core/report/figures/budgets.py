@@ -149,9 +149,7 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
         else:
             ax.plot([r.epochs], [r.difference], "o", markerfacecolor="white",
                     markeredgecolor=colour, markersize=4.5, zorder=3)
-        seeds = (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
-                 else f"{r.seeds_method}/{r.seeds_against}")
-        ax.annotate(f"n={seeds}", (r.epochs, r.high if has_iv else r.difference),
+        ax.annotate(f"n={_seeds(r)}", (r.epochs, r.high if has_iv else r.difference),
                     textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6)
     ax.set_xscale("log", base=2)
     ax.set_xticks(all_epochs, [str(e) for e in all_epochs])
@@ -163,13 +161,15 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
     ax.set_ylabel(f"difference in {metric}", fontsize=7)
     ax.tick_params(labelsize=6)
     ax.grid(alpha=0.3)
-    def seeds(r) -> str:
-        n = (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
-             else f"{r.seeds_method}/{r.seeds_against}")
-        return f"{n} seed{'s' * (n != '1')}"
-
     return (f"{name} ({first.n_bits} bits, {metric}): "
-            + ", ".join(f"{r.verdict} at {r.epochs} ({seeds(r)})" for r in g.itertuples()))
+            + ", ".join(f"{r.verdict} at {r.epochs} ({_seeds(r)} seed"
+                        f"{'s' * (_seeds(r) != '1')})" for r in g.itertuples()))
+
+
+def _seeds(r) -> str:
+    """A point's seeds: "3", or "3/5" where the two methods have different numbers."""
+    return (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
+            else f"{r.seeds_method}/{r.seeds_against}")
 
 
 def _uneven(pts: pd.DataFrame) -> bool:

@@ -40,7 +40,7 @@ def runs_drawn_text(results: pd.DataFrame, *, scale: str, protocol: str) -> str:
     :func:`hashlib_core.runner.grids.claim_variant`), the verdicts left to the claims page."""
     from hashlib_core.report.claims import CLAIMS
     from hashlib_core.report.provenance import run_epochs
-    from hashlib_core.runner.grids import CLAIM_EPOCHS, claim_variant
+    from hashlib_core.runner.grids import BOOK_PROTOCOLS, CLAIM_EPOCHS, claim_variant
 
     sel = (results[(results.protocol == protocol) & results.variant.isna()]
            if len(results) else results)
@@ -64,7 +64,8 @@ def runs_drawn_text(results: pd.DataFrame, *, scale: str, protocol: str) -> str:
             at = (f"{CLAIM_EPOCHS} epochs" if claim_variant(scale)
                   else "the default runs' epochs")
             judged.append(f"{display_name(a)} against {display_name(b)} on protocol "
-                          + " and ".join(f"`{p or protocol}`" for p in protos) + f" at {at}")
+                          + " and ".join(f"`{p or BOOK_PROTOCOLS[scale]['cifar10']}`"
+                                         for p in protos) + f" at {at}")
     return (f"**Which runs are drawn.** Every figure here draws the default runs of protocol "
             f"`{protocol}`{trained} ({seeds}{rest}; a method with one seed has no band). What a caption says of a pair "
             "describes these runs. The papers' claims about the pairs are judged on other "
