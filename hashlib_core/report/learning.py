@@ -154,7 +154,8 @@ def format_learning(check: pd.DataFrame) -> pd.DataFrame:
     out["misses"] = check.fails.replace("", "—")
     return out.rename(index=method_link).rename(columns={
         "map": "mAP@ALL", "seeds": "seeds", "bits": "bits: distinct / effective",
-        "mac": "mAC (query codes, all bits, worst seed)", "late_gain": f"rise, last {late_fraction():.0%} (largest over seeds)"})
+        "mac": "mAC, query codes (worst seed)",
+        "late_gain": f"rise, last {late_fraction():.0%} (max over seeds)"})
 
 
 def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:

@@ -188,6 +188,11 @@ def test_ablation_effects_and_cost(store):
     text = ablation_effects.ablation_text(
         ablation_effects.ablation_effects(one, protocol=PROTOCOL, n_bits=32))
     assert "1 variant with fewer than two seeds has no interval yet" in text
+    table = ablation_effects.effects_table(
+        ablation_effects.ablation_effects(one, protocol=PROTOCOL, n_bits=32))
+    col = table["change from default (95% interval)"]
+    assert col.str.startswith("+0.0500 [+0.0").sum() == 1  # three segments, with its interval
+    assert col.str.endswith("(no interval)").sum() == 1  # the one-seed variant
     assert "none of these reconstructed choices" not in text
     cost = grid_status.grid_cost(results, protocol=PROTOCOL)
     assert cost.runs.sum() == len(results) and cost.loc["CSQ", "runs"] == 4
@@ -536,7 +541,7 @@ def test_learning_bars_and_captions_come_from_the_constants(monkeypatch):
                           "map_ok": [True], "bits_ok": [True], "mac_ok": [True],
                           "eff_ok": [True], "flat_ok": [False], "fails": ["still rising"]},
                          index=["csq"])
-    assert "rise, last 20% (largest over seeds)" in learning.format_learning(check).columns
+    assert "rise, last 20% (max over seeds)" in learning.format_learning(check).columns
     conv = pd.DataFrame({"epochs": [40], "val_first": [0.2], "val_last": [0.7],
                          "gain_last": [0.018], "still_rising": [True]}, index=["CSQ"])
     assert "rise over the last 20% of epochs (seed 0)" in schedule.format_convergence(conv).columns
