@@ -604,3 +604,23 @@ def test_book_pages_type_no_reported_number_and_no_runner_jargon():
     nb = nbformat.read(repo / "notebooks" / "bit_correlation.ipynb", as_version=4)
     md = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "labelled variant" not in md and "not kept" not in md
+
+
+def test_the_claims_mac_leaves_out_runs_of_a_superseded_winner(monkeypatch):
+    """The bit-correlation page quotes the mAC claim's runs as the claims page judges them:
+    runs made with another learning rate than their method's current winner are left out."""
+    from pathlib import Path
+
+    from hashlib_core.runner import tuning
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    if not (root / "cpu" / "cifar10-adsh").is_dir():
+        pytest.skip("no committed cpu results in this checkout")
+    text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
+    assert "protocol `cifar10-adsh` at 32 bits (80 epochs" in text
+    won = tuning.tuned_settings
+    monkeypatch.setattr(tuning, "tuned_settings", lambda m, r, scale="cpu": (
+        {"optimizer": "sgd", "lr": 123.0} if m == "dsah" else won(m, r, scale)))
+    text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
+    assert "cifar10-adsh" not in text
+    assert text.endswith("judged on other runs, on the [claims page](claims).")

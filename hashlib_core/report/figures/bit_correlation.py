@@ -5,6 +5,8 @@ the mean absolute correlation (mAC) of every method, read beside the code health
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -211,6 +213,20 @@ def _direction(mac: dict[str, tuple[float, int]]) -> str:
     return "lower" if a < b else "higher" if a > b else "equal"
 
 
+def _current(runs: pd.DataFrame, root, scale: str) -> pd.DataFrame:
+    """``runs`` (claims' runs from :func:`hashlib_core.results.load_results`) without those
+    made with a superseded tuning winner, as the claims page leaves them out
+    (:func:`hashlib_core.report.claim_checks.current_runs`)."""
+    from hashlib_core.report.claim_checks import current_runs
+    from hashlib_core.report.claims import claim_runs
+
+    if not len(runs):
+        return runs
+    keep = {str(Path(r.record["_path"]).resolve()) for r in
+            current_runs(claim_runs(root, scale), root, scale)}
+    return runs[[str(Path(p).resolve()) in keep for p in runs.path]]
+
+
 def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
     """Which runs this page draws for DSAH and ADSH (protocol, epochs, seeds) and their
     mAC there, against the runs the claims page judges the mAC claim on (the claim's
@@ -245,7 +261,8 @@ def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
             f"{_direction(mac)}.")
     c_proto = claim.protocols[0] if claim.protocols else protocol
     c_bits = claim.focus_bits[0] if claim.focus_bits else n_bits
-    judged = load_results(scale, root=root, protocol=c_proto, variant=claim_variant(scale))
+    judged = _current(load_results(scale, root=root, protocol=c_proto,
+                                   variant=claim_variant(scale)), root, scale)
     c_mac = _pair_mac(judged, c_bits) if len(judged) else {}
     if len(c_mac) < 2:
         return text + (" The claim that DSAH's bits are less correlated than ADSH's is "
