@@ -2,8 +2,9 @@
 # The cpu-scale grid (issue 13), in resumable chunks, the cells the book's verdicts need
 # first. Each chunk is one `python -m hashlib_core.reproduce` call: cells that already have
 # a record are skipped, so re-running this script resumes where it stopped. After every
-# chunk the new records under results/cpu are committed (nothing is lost when a session
-# ends).
+# chunk, and every minute while it runs, the finished records under results/cpu are
+# committed (a session that ends loses at most the runs in progress, and those resume from
+# their last epoch's checkpoint).
 #
 # Usage: nohup setsid scripts/cpu_grid.sh [N_WORKERS] > runs/cpu_grid.log 2>&1 &
 # N_WORKERS (default 2) processes take chunks from the list below in order, each chunk
@@ -64,6 +65,9 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
     echo "budget robustness: dsah adsh 160 epochs, $b bits (second worker)|--methods dsah adsh $C160 --bits $b"
   done
   echo "claims budget: cnnh dheh csdh 80 epochs, 32 and 64 bits (context)|--methods cnnh dheh csdh $C80 --bits 32 64"
+  # the one-segment layer (batch norm kept) at five seeds: it splits SHNet's difference from
+  # CSQ into serial structure and batch norm on the claims page (two runs of minutes)
+  echo "shnet one segment: seeds 3-4|--methods shnet --kinds ablation --variants parallelbn"
   # issue 23, in the order the claims page needs them: the five-seed cells of SHNet vs CSQ,
   # the DSAH mAC claim's 32-bit cells, the same-rate ablation (the confound), DSAH vs
   # ADSH's seeds 3-4, the budget robustness, then the DSAH table's baselines
@@ -106,13 +110,26 @@ chunks() {  # one line per chunk: "<description>|<reproduce args>"
   echo "diagnoses|--kinds diagnosis"
 }
 
-commit() {
+finished() {  # the record folders that are complete (record.json is written last) and new
+  git ls-files --others --exclude-standard -- results/cpu | grep '/record\.json$' |
+    xargs -r -n1 dirname
+}
+
+commit() {  # commit MESSAGE [all]: the finished new record folders; with "all" everything
+  # under results/cpu (a rerun record, removed stale codes, manifests), once the chunk ended
   for _ in 1 2 3 4 5 6; do
-    git add results/cpu 2>/dev/null
+    finished | xargs -r git add -- 2>/dev/null
+    if [ "${2:-}" = all ]; then git add -- results/cpu 2>/dev/null; fi
     git diff --cached --quiet -- results/cpu && return 0
-    git commit -q -m "cpu grid: $1" -- results/cpu && return 0
+    git commit -q -m "cpu grid: $1" && return 0
     sleep $((RANDOM % 10 + 3))
   done
+}
+
+wait_for() {  # wait_for PID SECONDS: true once PID has exited, false after SECONDS
+  local i
+  for ((i = 0; i < $2; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done
+  ! kill -0 "$1" 2>/dev/null
 }
 
 worker() {
@@ -122,8 +139,11 @@ worker() {
     mkdir "$CLAIMS/$n" 2>/dev/null || continue  # another worker has it
     echo "== $(date -u +%H:%M:%S) worker $1 chunk: $what"
     # shellcheck disable=SC2086
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $PY -m hashlib_core.reproduce --scale cpu --no-book $args
-    commit "$what"
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $PY -m hashlib_core.reproduce --scale cpu --no-book $args &
+    local run=$!
+    # every finished run is committed within a minute, not only at the chunk's end
+    while ! wait_for "$run" 60; do commit "$what (so far)"; done
+    commit "$what" all
   done < <(chunks)
 }
 
@@ -134,5 +154,5 @@ rm -rf "$CLAIMS"
 # on one cell would share its checkpoint folder)
 echo "== $(date -u +%H:%M:%S) remaining cells"
 $PY -m hashlib_core.reproduce --scale cpu --no-book
-commit "remaining cells"
+commit "remaining cells" all
 echo "== $(date -u +%H:%M:%S) grid done"

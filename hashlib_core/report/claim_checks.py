@@ -275,35 +275,45 @@ def _verdict_change(row: dict) -> str:
     return "yes"
 
 
-HEAD_ROW = "SHNet with CSQ's parallel head, same rate and seeds"
-CLAIM_ROW = "CSQ at its own tuned rate (the claim's comparison, at the same budget)"
+HEAD_ROW = "SHNet − SHNet with CSQ's parallel head (= CSQ at SHNet's rate): the code layer"
+SERIAL_ROW = "SHNet − SHNet with one segment (batch norm kept): the serial structure"
+BN_ROW = "SHNet with one segment − CSQ's parallel head: the batch norm"
+CLAIM_ROW = "SHNet − CSQ at its own tuned rate (the claim's comparison, at the same budget)"
 
 
 def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
-    """SHNet against CSQ without the learning-rate confound: SHNet with its serial head
-    against SHNet with CSQ's parallel head (ablation variant ``parallel``, which is CSQ
-    trained at SHNet's tuned rate), same rate and same seeds (row :data:`HEAD_ROW`);
-    beside SHNet against CSQ at CSQ's own tuned rate (row :data:`CLAIM_ROW`). One row each
-    that has two seeds or more on both sides, with interval and verdict; runs made with a
-    superseded tuning winner are left out (:func:`current_runs`)."""
+    """SHNet against CSQ without the learning-rate confound, one row per comparison at the
+    same rate and seeds: SHNet against SHNet with CSQ's parallel head (ablation variant
+    ``parallel``, which is CSQ trained at SHNet's tuned rate; row :data:`HEAD_ROW`), that
+    difference split into the serial structure (SHNet against its one-segment variant
+    ``parallelbn``, which keeps batch norm; :data:`SERIAL_ROW`) and the batch norm (the
+    one-segment variant against the parallel head; :data:`BN_ROW`); beside SHNet against
+    CSQ at CSQ's own tuned rate (:data:`CLAIM_ROW`). A row needs two matched seeds or more
+    on both sides; runs made with a superseded tuning winner are left out
+    (:func:`current_runs`)."""
     main = current_runs([Run(rec, None) for rec in iter_records(root, scale=scale)
                          if rec["key"]["variant"] is None], root, scale)
-    par = current_runs(_variant_runs(root, scale, "parallel"), root, scale)
     proto = BOOK_PROTOCOLS[scale]["cifar10"]
-    shnet = _runs_of(main, proto, "shnet", n_bits)
+
+    def variant(name: str) -> list[Run]:
+        return _runs_of(current_runs(_variant_runs(root, scale, name), root, scale),
+                        proto, "shnet", n_bits)
+
+    shnet, csq = _runs_of(main, proto, "shnet", n_bits), _runs_of(main, proto, "csq", n_bits)
+    twin, one = variant("parallel"), variant("parallelbn")
     rows = []
-    twin, csq = _runs_of(par, proto, "shnet", n_bits), _runs_of(main, proto, "csq", n_bits)
-    for label, other in ((HEAD_ROW, twin), (CLAIM_ROW, csq)):
-        seeds = {r.seed for r in shnet} & {r.seed for r in other}
-        a = [r for r in shnet if r.seed in seeds]
-        b = [r for r in other if r.seed in seeds]
+    for label, first, second in ((HEAD_ROW, shnet, twin), (SERIAL_ROW, shnet, one),
+                                 (BN_ROW, one, twin), (CLAIM_ROW, shnet, csq)):
+        seeds = {r.seed for r in first} & {r.seed for r in second}
+        a = [r for r in first if r.seed in seeds]
+        b = [r for r in second if r.seed in seeds]
         if len(a) >= 2 and len(b) >= 2:
             iv = compare(a, b, "map")
             rows.append({"against": label, "seeds": len(seeds),
-                         "shnet": float(np.mean([r.value("map") for r in a])),
-                         "other": float(np.mean([r.value("map") for r in b])),
-                         "lr_shnet": a[0].record["config"].get("lr"),
-                         "lr_other": b[0].record["config"].get("lr"),
+                         "first": float(np.mean([r.value("map") for r in a])),
+                         "second": float(np.mean([r.value("map") for r in b])),
+                         "lr_first": a[0].record["config"].get("lr"),
+                         "lr_second": b[0].record["config"].get("lr"),
                          "epochs": a[0].record["config"].get("epochs"),
                          "difference": iv.difference, "low": iv.low, "high": iv.high,
                          "verdict": verdict(iv.low, iv.high),
@@ -313,7 +323,7 @@ def confound(root: str | Path, scale: str, *, n_bits: int = 32) -> pd.DataFrame:
 
 def _same_codes(runs: list[Run], others: list[Run]) -> bool:
     """Whether every run of ``runs`` stored the same query codes (sha256) as the run of
-    ``others`` with its seed (SHNet's parallel-head twin against CSQ at one rate)."""
+    ``others`` with its seed (SHNet with CSQ's parallel head against CSQ at one rate)."""
     def sha(r: Run) -> str | None:
         return ((r.record.get("files") or {}).get("query_codes") or {}).get("sha256")
 
@@ -325,33 +335,55 @@ def _effect(verdict_: str) -> str:
     return {SUPPORTED: "raises", NOT_SUPPORTED: "lowers"}.get(verdict_, "")
 
 
+def _split_sentence(table: pd.DataFrame) -> str:
+    """Where the code layer's effect comes from: the serial structure and the batch norm
+    rows of :func:`confound`, "" without both."""
+    parts = {label: table[table.against == label] for label in (SERIAL_ROW, BN_ROW)}
+    if any(p.empty for p in parts.values()):
+        return ""
+    said = []
+    for what, label in (("the serial structure (SHNet minus its one-segment variant, "
+                         "which keeps batch norm)", SERIAL_ROW),
+                        ("the batch norm (the one-segment variant minus CSQ's parallel "
+                         "head)", BN_ROW)):
+        r = parts[label].iloc[0]
+        effect = _effect(r.verdict)
+        said.append(f"{what} {r.difference:+.3f} {interval_text(r.low, r.high)} "
+                    f"({int(r.seeds)} seeds), "
+                    + (f"which {effect} mAP@ALL" if effect
+                       else "no difference these runs can show"))
+    return " Split in two: " + "; ".join(said) + "."
+
+
 def confound_sentence(table: pd.DataFrame, n_bits: int = 32) -> str:
-    """The ablation's conclusion on the serial head in one sentence (two when the claim's
-    own comparison is already at one rate): read from the row of the parallel-head twin,
-    never from the claim's row."""
+    """The ablation's conclusion on SHNet's code layer: read from the row against the
+    parallel head (never from the claim's row), split into its serial structure and its
+    batch norm (:func:`_split_sentence`); first, when the claim's own comparison is
+    already at one rate, that comparison at the table's epochs."""
     head = table[table.against == HEAD_ROW] if len(table) else table
     claim = table[table.against == CLAIM_ROW] if len(table) else table
     same_rate = ""
-    if len(claim) and claim.iloc[0].lr_shnet == claim.iloc[0].lr_other:
+    if len(claim) and claim.iloc[0].lr_first == claim.iloc[0].lr_second:
         c = claim.iloc[0]
-        same_rate = (f"Both methods' tuning chose the same rate ({c.lr_shnet:g}), so the "
-                     f"claim itself compares them at one rate: SHNet minus CSQ is "
+        at = f"at {int(c.epochs)} epochs, " if pd.notna(c.get("epochs")) else ""
+        same_rate = (f"Both methods' tuning chose the same rate ({c.lr_first:g}), so the "
+                     f"claim compares them at one rate: {at}SHNet minus CSQ is "
                      f"{c.difference:+.3f} {interval_text(c.low, c.high)} ({c.seeds} seeds). ")
     if not len(head):
-        return same_rate + ("SHNet's serial head against its parallel-head twin at the same "
-                            "rate has fewer than two matched seeds yet, so the heads alone "
+        return same_rate + ("SHNet against SHNet with CSQ's parallel head at the same rate "
+                            "has fewer than two matched seeds yet, so the code layers alone "
                             "are not compared yet.")
     r = head.iloc[0]
     effect = _effect(r.verdict)
-    what = (f"the serial head itself {effect} mAP@ALL" if effect
-            else "the serial head makes no difference that these runs can show")
-    same = (" The twin's query codes are CSQ's, bit for bit, at every seed (the same "
-            "sha256), so SHNet's code differs from CSQ's in its serial head alone."
+    what = (f"SHNet's code layer (serial segments, each with batch norm) {effect} mAP@ALL"
+            if effect else "SHNet's code layer makes no difference that these runs can show")
+    same = (" With CSQ's parallel head, SHNet's query codes are CSQ's, bit for bit, at "
+            "every seed (the same sha256), so the two differ in the code layer alone."
             if bool(getattr(r, "codes_as_csq", False)) else "")
     return same_rate + (f"At the same learning rate and seeds ({r.seeds} of them), SHNet "
-                        f"minus its parallel-head twin (= CSQ) is {r.difference:+.3f} "
-                        f"{interval_text(r.low, r.high)} mAP@ALL at {n_bits} bits: {what}."
-                        + same)
+                        f"minus SHNet with CSQ's parallel head (= CSQ) is "
+                        f"{r.difference:+.3f} {interval_text(r.low, r.high)} mAP@ALL at "
+                        f"{n_bits} bits: {what}." + same + _split_sentence(table))
 
 
 def stale_settings(runs: list[Run], root: str | Path, scale: str) -> pd.DataFrame:
@@ -457,22 +489,33 @@ def _claim_names() -> dict[str, str]:
             for c in CLAIMS}
 
 
+def budget_change(why: pd.DataFrame) -> tuple[int, int, list[str]] | None:
+    """(the default epochs, the claims' epochs, the names of the claims whose verdict the
+    longer runs changed) from :func:`budget_robustness` of the default runs against the
+    claims' runs (its in-claim rows); None without such rows."""
+    why = why[why.in_claim] if "in_claim" in why else why
+    if why.empty or why.main_epochs.dropna().empty:
+        return None
+    names = _claim_names()
+    return (int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0]),
+            [names[c] for c in why[why.changes == "yes"].claim])
+
+
 def budget_reason(why: pd.DataFrame) -> str:
     """Why the claims are judged at the claims' budget, from :func:`budget_robustness` of
     the default runs against the claims' runs: the claims whose verdict changed with twice
-    the grid's epochs; "" without rows."""
-    if why.empty:
+    the default epochs (:func:`budget_change`); "" without rows."""
+    change = budget_change(why)
+    if change is None:
         return ""
     why = why[why.in_claim] if "in_claim" in why else why
-    moved = why[why.changes == "yes"]
-    names = _claim_names()
-    short, long = int(why.main_epochs.dropna().iloc[0]), int(why.long_epochs.iloc[0])
+    short, long, moved = change
     lo, hi = int(why.seeds.min()), int(why.seeds.max())
     seeds = f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
-    twice = f"twice the grid's {short} epochs ({long}, {seeds} of both methods)"
-    changed = (f"{twice} changed the verdict of " + ", ".join(names[c] for c in moved.claim)
-               if len(moved) else f"{twice} changed no verdict")
-    return (f"At the length each verdict turns on, {changed}, so the pairwise claims are "
+    twice = f"twice the default {short} epochs ({long}, {seeds} of both methods)"
+    changed = (f"{twice} changed the verdict of " + ", ".join(moved)
+               if moved else f"{twice} changed no verdict")
+    return (f"At one code length per claim (named below), {changed}, so the pairwise claims are "
             f"judged on runs of {long} epochs: five seeds of both methods at every length a "
             f"claim rests on, tuned as before (the {short}-epoch verdicts are given beside "
             f"them in Table 1). This budget was not fixed before the first runs: the rule "

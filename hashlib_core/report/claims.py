@@ -107,14 +107,17 @@ class Claim:
         return self.baseline or self.against[0]
 
 
-#: the baselines DHEH was compared with (its paper's list), among the methods run here;
-#: DSDH and DQN are not in this project. CSDH's list is illegible in the scan: it names
-#: five shallow and six deep baselines, the counts of DHEH's list, whose journal extension
-#: it reads as, so DHEH's list stands for it.
+#: the hashing methods DHEH's paper cites (METHODS.md; which of them its experiments
+#: compare is not legible beyond the abstract), among the methods run here; DSDH and DQN
+#: are not in this project. Only CSDH's abstract is available: it counts five shallow and
+#: six deep baselines, the counts of DHEH's list, whose journal extension it reads as, so
+#: DHEH's list stands for it.
 DHEH_BASELINES = ("sh", "itq", "ksh", "sdh", "fasth", "cnnh", "dpsh", "dtsh", "dhn")
 _SHORT_NOTE = ("The paper's numbers for {m} are not in the reported table; the verdict "
                "rests on the shortest length, 16 bits (32 and 64 bits are context).")
-_BASELINE_WORDS = ("the paper's baselines run here ({names}); judged against {best}, the "
+_BASELINE_WORDS = ("the hashing methods DHEH's paper cites, among those run here ({names}; "
+                   "which of them its experiments compare is not legible beyond the "
+                   "abstract); judged against {best}, the "
                    "deep one with the best validation mAP in the tuning runs (fixed before "
                    "the query numbers were read; the shallow ones have no validation curve "
                    "and score far lower)")
@@ -157,8 +160,8 @@ CLAIMS: tuple[Claim, ...] = (
           comparison=_BASELINE_WORDS.format(names=", ".join(display_name(m) for m in
                                                             DHEH_BASELINES),
                                             best=display_name(DHEH_CSDH_BASELINE))
-          + "; CSDH's own list is illegible in the scan (five shallow and six deep "
-            "baselines, the counts of DHEH's list), so DHEH's stands for it",
+          + "; only CSDH's abstract is available, which counts five shallow and six "
+            "deep baselines, the counts of DHEH's list, so DHEH's stands for it",
           note=_SHORT_NOTE.format(m="CSDH")),
 )
 
@@ -430,7 +433,12 @@ def evaluate_claim(claim: Claim, runs: list[Run], reported: pd.DataFrame, *, sca
             "missing": () if theirs else (other,),
             "n_runs": len(all_runs), "commits": tuple(sorted({r.commit for r in all_runs})),
         })
-    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+    out = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    # the compared method's seeds at a stated length without a row (the claim's method has
+    # no run there yet), for :func:`seeds_short`
+    out.attrs["compared_seeds"] = {int(b): len(_runs_of(runs, protocol, other, b))
+                                   for b in verdict_lengths(claim) if b not in lengths}
+    return out
 
 
 def _std(values: np.ndarray) -> float:
@@ -480,20 +488,30 @@ def evaluate_claims(runs: list[Run], reported: pd.DataFrame, *, scale: str,
 
 
 def seeds_short(claim: Claim, rows: pd.DataFrame, want: int = len(CLAIM_SEEDS)) -> list[str]:
-    """Where a claim's compared methods have fewer than ``want`` seeds at its lengths, as
-    "CNNH: 1 of 5 at 16, 32 bits" phrases, one per method and count (empty when complete);
-    a length of :func:`verdict_lengths` without a row counts as 0 seeds of the claim's
-    method (rows exist only where it has runs)."""
-    short: dict[tuple[str, int], list[int]] = {}
+    """Where a claim's compared methods have fewer than ``want`` seeds at its lengths, one
+    phrase per method, e.g. "DSAH: 0 of 5 at 12, 24 bits and 3 of 5 at 48 bits" (empty
+    when complete); a length of :func:`verdict_lengths` without a row counts as 0 seeds of
+    the claim's method (rows exist only where it has runs), and the compared method's
+    seeds there come from ``rows.attrs["compared_seeds"]`` (:func:`evaluate_claim`)."""
+    short: dict[str, dict[int, list[int]]] = {}
+
+    def add(method: str, n: int, bits: int) -> None:
+        if n < want:
+            short.setdefault(method, {}).setdefault(int(n), []).append(int(bits))
+
+    compared = rows.attrs.get("compared_seeds") or {}
     for b in verdict_lengths(claim, rows.n_bits):
         if b not in set(rows.n_bits):
-            short.setdefault((claim.method, 0), []).append(int(b))
+            add(claim.method, 0, b)
+            if b in compared:
+                add(claim.compared, compared[b], b)
     for r in rows.itertuples():
-        for m, n in ((r.method, r.n_seeds), (r.against, r.against_n_seeds)):
-            if n < want:
-                short.setdefault((m, int(n)), []).append(int(r.n_bits))
-    return [f"{display_name(m)}: {n} of {want} at {', '.join(map(str, bits))} bits"
-            for (m, n), bits in short.items()]
+        add(r.method, r.n_seeds, r.n_bits)
+        add(r.against, r.against_n_seeds, r.n_bits)
+    return [f"{display_name(m)}: " + " and ".join(
+                f"{n} of {want} at {', '.join(map(str, sorted(bits)))} bits"
+                for n, bits in sorted(by_n.items()))
+            for m, by_n in short.items()]
 
 
 def metric_name(metric: str) -> str:

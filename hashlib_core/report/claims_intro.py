@@ -75,7 +75,8 @@ def summary_sentences(claims: tuple[Claim, ...], results: dict[str, pd.DataFrame
         untested = untested_lengths(by_id["dsah-adsh"], da)
         s = (f"DSAH's precision of the top 5,000 is above ADSH's with a 95% interval above "
              f"zero at {n_sup} of {k} code lengths"
-             + (f" ({len(untested)} without an interval yet)" if untested else "")
+             + (f" ({', '.join(map(str, untested))} bits: no interval"
+                + (f" from {epochs}-epoch runs" if epochs else "") + " yet)" if untested else "")
              + f" (claim **{claim_verdict(by_id['dsah-adsh'], da)}**{also('dsah-adsh')})")
         if len(dm) and (dm.n_bits == 32).any():
             r = dm[dm.n_bits == 32].iloc[0]

@@ -59,7 +59,7 @@ def ablation_table(results: pd.DataFrame, *, protocol: str, n_bits: int,
 
 def ablation_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: int) -> str:
     """Caption of :func:`ablation_table`: how many of the ablation variants (the default
-    and the baseline rows not counted) have a current run, and the runs left out as made
+    and the baseline rows not counted) have a run, and the runs left out as made
     with an earlier version of the method."""
     variants = [d for d in table.attrs.get("variant_rows", list(table.index[1:-1]))
                 if d in table.index]
@@ -78,5 +78,5 @@ def ablation_caption(table: pd.DataFrame, *, scale: str, protocol: str, n_bits: 
             f"of each variant, mean ± standard deviation over seeds where there are several "
             f"({multi} rows), the value of the one seed otherwise; *seeds* = number of "
             f"runs ({MISSING} = none). {have} of the {len(variants)} ablation variants "
-            f"ha{'s' if have == 1 else 've'} a current run{left}. The other rows, {ref}, "
+            f"ha{'s' if have == 1 else 've'} a run{left}. The other rows, {ref}, "
             f"are what the variants are compared with.")

@@ -349,7 +349,8 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
     class as the query) or red (another class).
 
     ``images`` is the data set in standard order, (n, H, W, 3) uint8. ``top10``
-    (optional): each method's precision of the top 10 over all queries, for the caption.
+    (optional): each method's precision of the top ``k`` over all queries, which leads
+    the caption (the counts of the queries shown follow, as an illustration).
     """
     import matplotlib.pyplot as plt
 
@@ -388,10 +389,12 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
                                   labelpad=6)
     counts = {m: int(ex.correct[m].sum()) for m in methods}
     total = n_q * k
-    take = (f"On these {n_q} queries, "
-            + " and ".join(f"{display_name(m)} returns {counts[m]} of {total} correct images"
-                           for m in methods) + " in its top "
-            + f"{k}.")
+    shown = (" and ".join(f"{display_name(m)} returns {counts[m]} of {total} correct images"
+                          for m in methods) + f" in its top {k}.")
+    take = (f"Over all queries and the whole database, the precision of the top {k} is "
+            + ", ".join(f"{display_name(m)} {v:.3f}" for m, v in top10.items())
+            + f". As an illustration, on the {n_q} queries shown, {shown}" if top10
+            else f"On the {n_q} queries shown, {shown}")
     where = (f"the {ex.n_db:,} database images of protocol `{protocol}` (their codes are "
              f"stored with the run, bit-packed: {ex.n_db * n_bits / 8 / 1024:.0f} KiB per "
              f"method)"
@@ -408,9 +411,6 @@ def examples_figure(ex: Examples, images: np.ndarray, *, class_names, scale: str
            f"first, ties by index; an image of the query's class has {FRAMES[True][2]}, "
            f"an image of another class {FRAMES[False][2]}; the count of correct images "
            f"is at the left of each row.")
-    if top10:
-        cap += (" Over all queries and the whole database, the precision of the top 10 is "
-                + ", ".join(f"{display_name(m)} {v:.3f}" for m, v in top10.items()) + ".")
     alt = (f"A grid of small images: for each of {n_q} query images ("
            + ", ".join(class_names[c] for c in ex.query_class)
            + f"), the {k} images returned by "

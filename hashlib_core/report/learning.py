@@ -44,7 +44,9 @@ def bars_text(*, n_bits: int = 32) -> str:
         f"effective bits ({FLAG_SHARE:.0%} of the length; the number of principal "
         f"components that explain {EFFECTIVE_VARIANCE:.0%} of the codes' variance: bits "
         "that nearly copy one another count once) and a mean absolute correlation between "
-        f"bits (mAC) of at most {MAX_MAC:.2f}, and end its schedule with a flat "
+        f"bits of at most {MAX_MAC:.2f} (this bar's mAC is over all bits of the query "
+        "codes, the worst seed's; the bit-correlation page's matrices and the claims page "
+        "use the database codes' mAC), and end its schedule with a flat "
         f"validation curve (a rise below {MAX_LATE_GAIN} over the last "
         f"{late_fraction():.0%} of its epochs). DPSH and DHN share the pairwise "
         f"likelihood, so they should land within {MAX_DPSH_DHN_GAP} of each other. A "
@@ -152,7 +154,8 @@ def format_learning(check: pd.DataFrame) -> pd.DataFrame:
     out["misses"] = check.fails.replace("", "—")
     return out.rename(index=method_link).rename(columns={
         "map": "mAP@ALL", "seeds": "seeds", "bits": "bits: distinct / effective",
-        "mac": "mAC (query codes, all bits, worst seed)", "late_gain": f"rise, last {late_fraction():.0%} (largest over seeds)"})
+        "mac": "mAC, query codes (worst seed)",
+        "late_gain": f"rise, last {late_fraction():.0%} (max over seeds)"})
 
 
 def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
@@ -172,8 +175,8 @@ def learning_text(check: pd.DataFrame, *, n_bits: int = 32) -> str:
     out = [f"{len(learns)} of the {len(check)} deep methods with a {n_bits}-bit run reach "
            f"mAP@ALL {MIN_MAP:.2f} or more with healthy codes (at least "
            f"{int(np.ceil(MIN_DISTINCT_SHARE * n_bits - 1e-9))} distinct bits, at least "
-           f"{int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} effective bits, mAC at most "
-           f"{MAX_MAC:.2f}); {len(passing)} also end with a flat validation curve (a rise "
+           f"{int(np.ceil(FLAG_SHARE * n_bits - 1e-9))} effective bits, query-code mAC at "
+           f"most {MAX_MAC:.2f}); {len(passing)} also end with a flat validation curve (a rise "
            f"below {MAX_LATE_GAIN} over the last {late_fraction():.0%} of their epochs)."]
     if few:
         out.append("Flagged, fewer effective bits than half the length: " + "; ".join(

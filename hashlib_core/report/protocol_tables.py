@@ -42,6 +42,30 @@ def metric_conventions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["function", "option", "default"])
 
 
+def pn_cutoffs_text(cutoffs=None) -> str:
+    """The cut-offs N of the P@N curve in words, read from
+    :data:`hashlib_core.evaluation.DEFAULT_PN_CUTOFFS` (or ``cutoffs``): each run of equal
+    steps as "a, b, …, z", a change of step after such a run as ", then ", e.g.
+    ``"1, 5, 10, 20, …, 1,000, then 1,500, 2,000, …, 5,000"``."""
+    from hashlib_core.evaluation import DEFAULT_PN_CUTOFFS
+
+    c = [int(x) for x in (DEFAULT_PN_CUTOFFS if cutoffs is None else cutoffs)]
+    groups, i = [], 0
+    while i < len(c):
+        j = i + 1
+        while j + 1 < len(c) and c[j + 1] - c[j] == c[i + 1] - c[i]:
+            j += 1
+        groups.append(c[i:j + 1])
+        i = j + 1
+    out = ""
+    for k, g in enumerate(groups):
+        words = ([f"{g[0]:,}", f"{g[1]:,}", "…", f"{g[-1]:,}"] if len(g) > 3
+                 else [f"{n:,}" for n in g])
+        sep = "" if not k else ", then " if len(groups[k - 1]) > 3 else ", "
+        out += sep + ", ".join(words)
+    return out
+
+
 #: what each evaluation option decides, and what its value means (for the reader)
 _OPTION_MEANING: dict[str, tuple[str, dict[Any, str]]] = {
     "topk": ("how deep the ranking is read for mAP",
@@ -55,7 +79,7 @@ _OPTION_MEANING: dict[str, tuple[str, dict[Any, str]]] = {
                     {"retrieved": "the relevant items within the top K",
                      "all": "all relevant items"}),
     "radius": ("the Hamming radius of the lookup precision", {}),
-    "pn_cutoffs": ("the N of the P@N curve", {None: "1, 5, 10, 20, …, 1,000, then 1,500, …, 5,000"}),
+    "pn_cutoffs": ("the N of the P@N curve", {None: pn_cutoffs_text()}),
     "average": ("how the P-R curve pools queries",
                 {"micro": "pools (query, item) pairs over all queries",
                  "macro": "averages the per-query curves"}),
@@ -156,5 +180,6 @@ def book_protocols_text(results: pd.DataFrame, scale: str) -> str:
                        for d in grids.DATASETS if d != "cifar10")
     return (f"This book shows the `{scale}` scale. On CIFAR-10, the mAP tables, the "
             f"radius-2 tables and every figure use protocol `{p}` ({n(p)}); the DSAH "
-            f"paper's table (precision of the top 5,000) runs {dsah}. The other datasets' "
+            f"paper's table (precision of the top 5,000, our reading of the poster's "
+            f"\"Top-5K\") runs {dsah}. The other datasets' "
             f"protocols: {others}.")

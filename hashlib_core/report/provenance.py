@@ -116,6 +116,36 @@ def deviation_note(runs: pd.DataFrame) -> str:
             f"{shown}{more}.")
 
 
+def run_epochs(runs: pd.DataFrame) -> list[int]:
+    """The distinct numbers of epochs (``config.epochs`` of each record) the runs of
+    ``runs`` (a slice of :func:`hashlib_core.results.load_results`) were trained for."""
+    import json
+
+    out = set()
+    if runs is None or not len(runs) or "path" not in runs.columns:
+        return []
+    for path in runs.path:
+        try:
+            epochs = (json.loads((Path(path) / "record.json").read_text())
+                      .get("config") or {}).get("epochs")
+        except (OSError, ValueError):
+            continue
+        if epochs:
+            out.add(int(epochs))
+    return sorted(out)
+
+
+def epochs_sentence(runs: pd.DataFrame, what: str = "Every method here") -> str:
+    """" Every method here is trained for 40 epochs." from :func:`run_epochs` (a range
+    where the runs differ), "" without a readable record."""
+    epochs = run_epochs(runs)
+    if not epochs:
+        return ""
+    if len(epochs) == 1:
+        return f" {what} is trained for {epochs[0]} epochs."
+    return f" The runs here are trained for {epochs[0]} to {epochs[-1]} epochs (see the run list)."
+
+
 def runs_line(rows: pd.DataFrame) -> str:
     """"N runs made at K commits (`abc1234`, ... and M more)" from rows with ``n_runs``
     and ``commits`` (tuples of commit hashes), "no run" without rows."""

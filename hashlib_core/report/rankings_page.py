@@ -35,16 +35,34 @@ def ranking_table(ranks: pd.DataFrame) -> pd.DataFrame:
     cols = ["paper's table", "bits", "methods", "protocol",
             "Kendall τ, every method (95% interval)", "τ, deep methods (95% interval)",
             "verdict (judged on)"]
+    def tau(value: float, low: float, high: float) -> str:
+        mark = " †" if low == high else ""
+        return f"{format_value(value, signed=True)} {interval_text(low, high)}{mark}"
+
     return pd.DataFrame([{
         "paper's table": SOURCES.get(r.source, r.source).split(" (")[0],
         "bits": str(r.n_bits), "methods": str(r.n_methods), "protocol": r.protocol,
-        "Kendall τ, every method (95% interval)":
-            f"{format_value(r.tau, signed=True)} {interval_text(r.low, r.high)}",
-        "τ, deep methods (95% interval)": format_value(r.tau_deep, signed=True) + (
-            f" {interval_text(r.deep_low, r.deep_high)}"
-            if np.isfinite(getattr(r, "deep_low", np.nan)) else " (every method is deep)"),
+        "Kendall τ, every method (95% interval)": tau(r.tau, r.low, r.high),
+        "τ, deep methods (95% interval)": (
+            tau(r.tau_deep, r.deep_low, r.deep_high)
+            if np.isfinite(getattr(r, "deep_low", np.nan))
+            else format_value(r.tau_deep, signed=True) + " (every method is deep)"),
         "verdict (judged on)": f"**{r.verdict}** ({getattr(r, 'judged_on', 'every method')})",
     } for r in ranks.itertuples()], columns=cols)
+
+
+def zero_width_text(ranks: pd.DataFrame) -> str:
+    """A sentence on the intervals of no width (marked † by :func:`ranking_table`), ""
+    if none: every resample kept the paper's order, so the interval is one point."""
+    lows = [ranks.low] + ([ranks.deep_low] if "deep_low" in ranks else [])
+    highs = [ranks.high] + ([ranks.deep_high] if "deep_high" in ranks else [])
+    if not any((lo == hi).any() for lo, hi in zip(lows, highs)):
+        return ""
+    return (" † An interval of no width: in every resample (of the methods and of each "
+            "method's value from its seeds) the order was the same (the paper's at τ = +1, "
+            "its reverse at τ = −1), so τ was the same each time. Few methods make τ coarse "
+            "(over n methods it moves in steps of 4/(n(n − 1)): 0.2 for 5), and the "
+            "simulation below measures how often such an interval misleads.")
 
 
 def deep_only_text(ranks: pd.DataFrame) -> str:
@@ -118,8 +136,10 @@ def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
         "tables). Pairs of a deep and a shallow method agree at any scale, so where a "
         "table has shallow methods the verdict uses τ over its deep methods, and τ over "
         "every method is context. Supported: the verdict's interval lies above "
-        f"0 at every code length.{deep_only_text(ranks)}{coverage}{left_out} From "
-        f"{runs_line(ranks)}. "
+        f"0 at every code length.{zero_width_text(ranks)}{deep_only_text(ranks)}"
+        f"{coverage}{left_out} From "
+        f"{runs_line(ranks)}: the runs of the methods and code lengths in the papers' "
+        "ranked tables. "
         f"Download: [CSV]({name}).\n\n"
         + markdown_table(ranking_table(ranks)),
         f"**Table {first + 1}. The orders behind Table {first}**: the methods from "
@@ -129,4 +149,4 @@ def ranking_blocks(ranks: pd.DataFrame, *, first: int, out_dir: Path, page: str,
 
 
 __all__ = ["deep_only_text", "ranked_left_out", "ranking_blocks",
-           "ranking_orders", "ranking_table", "ranking_verdict"]
+           "ranking_orders", "ranking_table", "ranking_verdict", "zero_width_text"]

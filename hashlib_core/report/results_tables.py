@@ -18,7 +18,12 @@ from hashlib_core.report.names import (
     metric_label,
     results_order,
 )
-from hashlib_core.report.provenance import deviation_note, deviations_of, provenance
+from hashlib_core.report.provenance import (
+    deviation_note,
+    deviations_of,
+    epochs_sentence,
+    provenance,
+)
 from hashlib_core.report.run_list import RUNS_PAGE
 from hashlib_core.runner.grids import CLAIM_BUDGET_SCALES, CLAIM_EPOCHS, REPORTED_PROTOCOLS
 
@@ -234,7 +239,7 @@ def _length_caption(sub: pd.DataFrame, runs: pd.DataFrame, *, dataset: str, scal
     if source:
         paper_part = f"Paper: {SOURCES[source]}" + (
             f", protocol `{rep_protocol}`" if source != "dsah_table1" else
-            " (its CIFAR-10 setting: ADSH's protocol for the asymmetric methods)")
+            ", in its CIFAR-10 setting (ADSH's protocol for the asymmetric methods)")
     else:
         paper_part = ("Paper: none of the source papers prints this metric as a "
                       "table (the SHNet paper draws it against code length on "
@@ -258,9 +263,9 @@ def _length_caption(sub: pd.DataFrame, runs: pd.DataFrame, *, dataset: str, scal
                  f"{MISSING}." if missing else "")
         + ("".join(f" {n}" for n in dict.fromkeys(notes)))
         + deviation_note(runs)
-        + (f" Every method here has the grid's budget; the [claims page](claims) judges "
-           f"the pairwise claims on runs of the compared methods trained for "
-           f"{CLAIM_EPOCHS} epochs, so its values differ from these."
+        + epochs_sentence(runs)
+        + (f" The [claims page](claims) judges the pairwise claims on runs of the compared "
+           f"methods trained for {CLAIM_EPOCHS} epochs, so its values differ from these."
            if scale in CLAIM_BUDGET_SCALES and len(runs) else "")
         + f" Every run behind the table: [run list]({RUNS_PAGE}).")
 

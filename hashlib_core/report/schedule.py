@@ -221,3 +221,27 @@ def budget_text(check: pd.DataFrame) -> str:
                    f"{r.val_long:.3f}; rise over the last 20% of the epochs "
                    f"{r.late_gain:.3f} → {r.late_gain_long:.3f}.")
     return " ".join(out)
+
+
+def claims_budget_text(root: str, *, scale: str) -> str:
+    """One sentence on what twice the default epochs changed on the [claims page](claims):
+    the pairwise verdicts it changed (the rows of the default runs against the claims' of
+    :func:`hashlib_core.report.claim_checks.budget_robustness`, the claims page's Table 1),
+    and that the pairwise claims are therefore judged at the claims' epochs; "" at a scale
+    whose claims are judged on the default runs, or without those runs."""
+    from hashlib_core.report.claim_checks import budget_change, budget_robustness
+    from hashlib_core.runner.grids import claim_variant
+
+    if claim_variant(scale) is None:
+        return ""
+    change = budget_change(budget_robustness(root, scale, main=None,
+                                             long=claim_variant(scale)))
+    if change is None:
+        return ""
+    short, long, moved = change
+    names = ", ".join(moved[:-1]) + " and " + moved[-1] if len(moved) > 1 else "".join(moved)
+    changed = (f"changed the verdict{'s' if len(moved) > 1 else ''} of {names}" if moved
+               else "changed no pairwise verdict")
+    return (f"On the [claims page](claims), twice the default {short} epochs ({long}) "
+            f"{changed}, so the pairwise claims are judged on {long}-epoch runs; the "
+            f"results tables, figures and rankings stay at {short} epochs.")

@@ -105,10 +105,6 @@ def save_run(
     if variant is not None:
         _check_name("variant", variant)
         key["variant"] = variant
-    key = _config_key(result.config)
-    if variant is not None:
-        _check_name("variant", variant)
-        key["variant"] = variant
     folder = record_dir(root, **key)
     folder.mkdir(parents=True, exist_ok=True)
     manifest_sha, manifest_name = _store_manifest(result, folder)

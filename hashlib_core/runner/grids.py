@@ -330,7 +330,8 @@ def _cpu() -> list[GridCell]:
 
 def _cpu_verdicts(p: str) -> list[GridCell]:
     """Issue 23's cells, after the first grid's: seeds 3 and 4 of every compared method at
-    its claim's lengths, SHNet's parallel head (its same-rate twin of CSQ) at five seeds,
+    its claim's lengths, SHNet's parallel head (its same-rate twin of CSQ) and its
+    one-segment layer at five seeds,
     the budget-robustness runs, and the alternatives (issue 24)."""
     new = [s for s in CLAIM_SEEDS if s not in FIRST_SEEDS]
     cells = [GridCell(m, p, b, s, tuned=True) for m in CLAIM_METHODS_I
@@ -338,8 +339,10 @@ def _cpu_verdicts(p: str) -> list[GridCell]:
     cells += [GridCell(m, "cifar10-adsh", b, s, tuned=True) for m in ADSH_PROTOCOL_METHODS
               for s in CLAIM_SEEDS for b in ADSH_PROTOCOL_BITS
               if s in new or b not in DSAH_BITS]
-    cells += [GridCell("shnet", p, 32, s, "parallel", dict(SHNET_ABLATION["parallel"]),
-                       tuned=True) for s in new]
+    # SHNet's parallel head (= CSQ) and its one-segment layer with batch norm at five seeds:
+    # the claims page splits SHNet's difference from CSQ into serial structure and batch norm
+    cells += [GridCell("shnet", p, 32, s, v, dict(SHNET_ABLATION[v]), tuned=True)
+              for v in ("parallel", "parallelbn") for s in new]
     cells += [GridCell(m, proto, b, s, budget_variant(CLAIM_EPOCHS),
                        settings={"epochs": CLAIM_EPOCHS}, tuned=True)
               for proto, methods, b in ROBUSTNESS for m in methods for s in FIRST_SEEDS]

@@ -8,6 +8,7 @@ import json
 import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
 from hashlib_core.engine import RunConfig, RunResult
@@ -164,17 +165,35 @@ def test_ablation_effects_and_cost(store):
     shnet32 = results.query("method == 'shnet' and n_bits == 32 and variant.isna()")["map"]
     seg3 = results.query("variant == 'segments3'")["map"]
     assert eff.loc["segments3", "delta"] == pytest.approx(seg3.iloc[0] - shnet32.iloc[0])
-    # one seed each of SHNet and CSQ at 32 bits: no noise estimate, no verdict
-    assert np.isnan(eff.noise.iloc[0]) and eff.beyond_noise.iloc[0] is None
-    assert "not measured" in ablation_effects.ablation_text(eff)
-    # at 64 bits CSQ has three seeds: the noise is their standard deviation
-    csq64 = results.query("method == 'csq' and n_bits == 64")["map"].std(ddof=1)
-    results64 = results.copy()
-    results64.loc[results64.variant == "segments3", "n_bits"] = 64
-    eff64 = ablation_effects.ablation_effects(results64, protocol=PROTOCOL, n_bits=64)
-    assert eff64.noise.iloc[0] == pytest.approx(csq64)
-    assert eff64.beyond_noise.iloc[0] == (abs(eff64.delta.iloc[0]) > 2 * csq64)
-    assert "seed noise (2 x" in ablation_effects.ablation_text(eff64, n_bits=64)
+    # one seed of SHNet's default at 32 bits: no interval, no verdict
+    assert np.isnan(eff.low.iloc[0]) and eff.shown.iloc[0] is None
+    assert "no change has an interval" in ablation_effects.ablation_text(eff)
+    # with seeds on both sides: a Welch interval on the difference of the means
+    row = results.query("variant == 'segments3'").iloc[[0]]
+    dflt = results.query("method == 'shnet' and n_bits == 32 and variant.isna()").iloc[[0]]
+    many = pd.concat([dflt.assign(map=v) for v in (0.50, 0.51, 0.52)]
+                     + [row.assign(map=v) for v in (0.55, 0.56, 0.57)]
+                     + [row.assign(map=v, variant="segments4") for v in (0.49, 0.52, 0.53)])
+    many.attrs = results.attrs
+    eff3 = ablation_effects.ablation_effects(many, protocol=PROTOCOL, n_bits=32)
+    seg3 = eff3.loc["segments3"]
+    assert seg3.delta == pytest.approx(0.05) and seg3.low > 0 and seg3.shown
+    assert eff3.loc["segments4", "low"] < 0 < eff3.loc["segments4", "high"]
+    assert not eff3.loc["segments4", "shown"]
+    text = ablation_effects.ablation_text(eff3)
+    assert "excludes zero for: three segments" in text and "other changes with one have" in text
+    # a variant with one seed has no interval, and the text does not speak for it
+    one = pd.concat([many, row.assign(map=0.40, variant="checkfeat")])
+    one.attrs = results.attrs
+    text = ablation_effects.ablation_text(
+        ablation_effects.ablation_effects(one, protocol=PROTOCOL, n_bits=32))
+    assert "1 variant with fewer than two seeds has no interval yet" in text
+    table = ablation_effects.effects_table(
+        ablation_effects.ablation_effects(one, protocol=PROTOCOL, n_bits=32))
+    col = table["change from default (95% interval)"]
+    assert col.str.startswith("+0.0500 [+0.0").sum() == 1  # three segments, with its interval
+    assert col.str.endswith("(no interval)").sum() == 1  # the one-seed variant
+    assert "none of these reconstructed choices" not in text
     cost = grid_status.grid_cost(results, protocol=PROTOCOL)
     assert cost.runs.sum() == len(results) and cost.loc["CSQ", "runs"] == 4
     assert cost.total_min.sum() == pytest.approx(results.wall_time_s.sum() / 60)
@@ -522,7 +541,7 @@ def test_learning_bars_and_captions_come_from_the_constants(monkeypatch):
                           "map_ok": [True], "bits_ok": [True], "mac_ok": [True],
                           "eff_ok": [True], "flat_ok": [False], "fails": ["still rising"]},
                          index=["csq"])
-    assert "rise, last 20% (largest over seeds)" in learning.format_learning(check).columns
+    assert "rise, last 20% (max over seeds)" in learning.format_learning(check).columns
     conv = pd.DataFrame({"epochs": [40], "val_first": [0.2], "val_last": [0.7],
                          "gain_last": [0.018], "still_rising": [True]}, index=["CSQ"])
     assert "rise over the last 20% of epochs (seed 0)" in schedule.format_convergence(conv).columns

@@ -373,3 +373,24 @@ def test_executed_protocols_page_states_what_the_records_hold(tmp_path):
         row = next(ln for ln in text.splitlines() if ln.startswith(f"| `{p}`"))
         assert "`cpu`" not in row.split("|")[2] and "`smoke`" not in row.split("|")[2]
     assert "its CIFAR-10 pages use protocol" not in text
+
+
+def test_static_pages_state_the_learning_checks_bar_and_who_misses_it():
+    """rerun.md and DNNH's method page state the learning check's bar in prose: it is
+    :data:`hashlib_core.report.learning.MIN_MAP`, and DNNH is the one deep method of the
+    committed cpu records whose 32-bit mAP@ALL on protocol I stays below it."""
+    import re
+
+    from hashlib_core.report.learning import MIN_MAP
+    from hashlib_core.results import load_results
+    from hashlib_core.runner.grids import SHALLOW
+
+    for page in ("book/rerun.md", "book/methods/dnnh.md"):
+        bars = re.findall(r"(\d\.\d\d) (?:mAP@ALL )?bar", (REPO / page).read_text())
+        assert bars and {float(b) for b in bars} == {MIN_MAP}, page
+    if not (REPO / "results" / "cpu" / "cifar10-i").is_dir():
+        pytest.skip("no committed cpu results in this checkout")
+    runs = load_results("cpu", root=REPO / "results", protocol="cifar10-i", variant=None)
+    deep = runs[(runs.n_bits == 32) & ~runs.method.isin(SHALLOW)]
+    below = deep.groupby("method").map.mean()
+    assert list(below[below < MIN_MAP].index) == ["dnnh"]

@@ -197,7 +197,14 @@ def test_a_stated_length_without_runs_counts():
     assert claims.untested_lengths(claim, rows) == [16]
     assert claims.claim_verdict(claim, rows) == INCONCLUSIVE
     evidence = claims_page._claim_evidence(claim, rows)
-    assert "16 bits: no current run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
+    assert "16 bits: no run of SHNet yet" in evidence and "SHNet: 0 of 5 at 16 bits" in evidence
+    assert "16 bits: no run of SHNet at 80 epochs yet" in claims_page._claim_evidence(
+        claim, rows, (40, 80))
+    # the grid's verdict at that length, where it has one, and the compared method's seeds
+    shorter = pd.DataFrame({"n_bits": [16], "verdict": [SUPPORTED]})
+    evidence = claims_page._claim_evidence(claim, rows, (40, 80), shorter)
+    assert "no run of SHNet at 80 epochs yet (40 epochs: supported)" in evidence
+    assert "CSQ: 3 of 5 at 16, 32, 64 bits" in evidence
     table = claims_page.claim_table(claim, rows)
     assert any("(3 lengths)" in c for c in table.columns)
 
@@ -279,6 +286,13 @@ def test_a_table_with_shallow_methods_is_judged_on_its_deep_methods():
     text = rankings_page.deep_only_text(out.assign(deep_low=-0.1, low=0.1))
     assert "at 12 bits" in text and "deep and a shallow" in text
     assert rankings_page.deep_only_text(out.assign(deep_low=0.2, low=0.1)) == ""
+    # an interval of no width (every resample kept one order) is marked and explained
+    # (here every resample kept the reversed deep order)
+    assert table["τ, deep methods (95% interval)"].iloc[0] == "-1.000 [-1.000, -1.000] †"
+    assert "no width" in rankings_page.zero_width_text(out)
+    wide = out.assign(deep_low=-1.0, deep_high=-0.2)
+    assert "†" not in "".join(rankings_page.ranking_table(wide).iloc[0])
+    assert rankings_page.zero_width_text(wide) == ""
     # a table of deep methods only is judged on every method
     shnet = rankings.rank_agreement(
         [_scalar_run(m, 32, s, 0.5 + 0.01 * i) for i, m in enumerate(grids.SHNET_TABLE)
@@ -392,7 +406,17 @@ def test_claims_are_judged_on_the_runs_of_the_claims_budget(tmp_path):
                                      n_boot=100, n_sims=20)
     text = "\n".join(blocks)
     # the notebook shows the budget figure right after Table 1
-    assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**Table 1.")
+    assert blocks[1].startswith("**Table 1.")  # the verdicts first, then how they are drawn
+    assert blocks[claims_page.OPENING_BLOCKS - 1].startswith("**How the verdicts are drawn.")
+    assert "so the pairwise claims are judged on runs of 80" in blocks[claims_page.OPENING_BLOCKS - 1]
+    # the discussion's sentence on the claims' budget reads the same rows
+    from hashlib_core.report import schedule
+    assert ("twice the default 40 epochs (80) changed the verdict of SHNet vs CSQ, so the "
+            "pairwise claims are judged on 80-epoch runs") in schedule.claims_budget_text(
+                root, scale="cpu")
+    assert schedule.claims_budget_text(root, scale="smoke") == ""
+    assert "no correction across the page's 5 pairwise claims" in text
+    assert "at most 25% of the time (about 23% if the claims were independent" in text
     summary = pd.read_csv(tmp_path / "claims_summary.csv")
     row = summary[summary.claim.str.startswith("SHNet has a higher")].iloc[0]
     assert row["verdict at 40 epochs"] == NOT_SUPPORTED and row.verdict != NOT_SUPPORTED
@@ -439,9 +463,10 @@ def test_budget_figure_draws_each_budget_with_the_pages_interval(tmp_path):
     assert (pts.loc[80, "low"], pts.loc[80, "high"]) == pytest.approx((iv.low, iv.high))
     drawn = claim_budget_figure(root, scale="cpu")
     assert drawn.fig is not None
-    assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40, supported at 80, "
-            "inconclusive at 160") in drawn.caption
-    assert "Fewer seeds give a wider interval" in drawn.caption  # 3 seeds, then 1
+    assert ("SHNet − CSQ (32 bits, mAP@ALL): not supported at 40 (3 seeds), supported at "
+            "80 (3 seeds), inconclusive at 160 (1 seed)") in drawn.caption
+    assert "may be the seeds, not the budget" in drawn.caption  # 3 seeds, then 1
+    assert "depends on the training length" not in drawn.caption
     # a scale with one budget only: no figure, a caption that says so
     assert claim_budget_figure(tmp_path / "none", scale="cpu").fig is None
 
@@ -499,6 +524,10 @@ def test_claims_on_stored_runs_and_page(store, tmp_path):
                                 n_boot=200)
     text = "\n".join(blocks)
     assert "Table 1." in text and "| paper | claim | verdict | evidence |" in text
+    # the opening reconciles its run counts: default runs, the deep ones, the ranked ones
+    deep = sum(r.key["method"] in grids.DEEP for r in runs)
+    assert f"{len(runs)} runs with the default settings" in blocks[0]
+    assert f"({deep} of them deep" in blocks[0]
     assert "[SHNet](../methods/shnet.md)" in text
     for name in ("claims_summary.csv", "claims_shnet-csq.csv", "claims_rankings.csv"):
         assert (tmp_path / name).is_file() and f"({name})" in text
@@ -525,7 +554,10 @@ def test_claims_protocol_prefers_adsh_protocol(tmp_path):
     results = {c.id: rows if c.id == "dsah-adsh" else pd.DataFrame(columns=rows.columns)
                for c in claims.CLAIMS}
     text = claims_intro.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke")[1]
-    assert "at 0 of 4 code lengths (4 without an interval yet)" in text
+    assert "at 0 of 4 code lengths (12, 24, 36, 48 bits: no interval yet)" in text
+    text = claims_intro.summary_sentences(claims.CLAIMS, results, pd.DataFrame(), scale="smoke",
+                                         epochs=80)[1]
+    assert "(12, 24, 36, 48 bits: no interval from 80-epoch runs yet)" in text
 
 
 def test_summary_says_when_the_claimed_length_was_not_run():
@@ -686,9 +718,9 @@ def test_runs_made_with_a_superseded_winner_are_named(monkeypatch):
 
 
 def _confound_row(against, lr_other, difference, low, high, verdict):
-    return {"against": against, "seeds": 3, "shnet": 0.55, "other": 0.55 - difference,
-            "lr_shnet": 0.01, "lr_other": lr_other, "difference": difference, "low": low,
-            "high": high, "verdict": verdict}
+    return {"against": against, "seeds": 3, "first": 0.55, "second": 0.55 - difference,
+            "lr_first": 0.01, "lr_second": lr_other, "difference": difference, "low": low,
+            "high": high, "verdict": verdict, "epochs": 40}
 
 
 def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
@@ -697,8 +729,8 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
     claim_only = pd.DataFrame([_confound_row(claim_checks.CLAIM_ROW, 0.01, -0.015, -0.026,
                                              -0.004, claims.NOT_SUPPORTED)])
     text = claim_checks.confound_sentence(claim_only)
-    assert "same rate (0.01)" in text and "-0.015" in text
-    assert "twin (= CSQ) is" not in text and "not compared yet" in text
+    assert "same rate (0.01)" in text and "at 40 epochs, SHNet minus CSQ is -0.015" in text
+    assert "parallel head (= CSQ) is" not in text and "not compared yet" in text
     # both rows, the twin's second: its numbers decide the conclusion
     both = pd.DataFrame([
         _confound_row(claim_checks.CLAIM_ROW, 0.003, -0.015, -0.026, -0.004,
@@ -706,12 +738,22 @@ def test_confound_sentence_reads_the_twin_row_never_the_claim_row():
         _confound_row(claim_checks.HEAD_ROW, 0.01, +0.004, -0.003, +0.011,
                       claims.INCONCLUSIVE)])
     text = claim_checks.confound_sentence(both)
-    assert "twin (= CSQ) is +0.004" in text and "no difference" in text
+    assert "parallel head (= CSQ) is +0.004" in text and "no difference" in text
     assert "same rate (" not in text  # the claim's rates differ here
     assert "not compared yet" in claim_checks.confound_sentence(pd.DataFrame())
-    assert "bit for bit" not in text
+    assert "bit for bit" not in text and "Split in two" not in text
     both.loc[1, "codes_as_csq"] = True
     assert "CSQ's, bit for bit" in claim_checks.confound_sentence(both)
+    # the code layer's difference split into its serial structure and its batch norm
+    split = pd.concat([both, pd.DataFrame([
+        _confound_row(claim_checks.SERIAL_ROW, 0.01, +0.003, -0.006, +0.012,
+                      claims.INCONCLUSIVE),
+        _confound_row(claim_checks.BN_ROW, 0.01, -0.020, -0.030, -0.010,
+                      claims.NOT_SUPPORTED)])], ignore_index=True)
+    text = claim_checks.confound_sentence(split)
+    assert "Split in two: the serial structure" in text
+    assert "+0.003 [-0.006, +0.012] (3 seeds), no difference these runs can show" in text
+    assert "-0.020 [-0.030, -0.010] (3 seeds), which lowers mAP@ALL" in text
 
 
 def test_the_twin_is_csq_when_its_codes_are_csqs():
@@ -795,7 +837,7 @@ def test_budget_verdict_changes_are_told_apart():
     # why the claims' budget: the claims whose verdict the longer runs changed, by name
     why = rob.assign(main_epochs=40, long_epochs=80)
     reason = claim_checks.budget_reason(why)
-    assert reason.startswith("At the length each verdict turns on, twice the grid's 40 epochs "
+    assert reason.startswith("At one code length per claim (named below), twice the default 40 epochs "
                              "(80, 3 seeds of both methods) changed the verdict of CSDH vs CNNH, so")
     assert "judged on runs of 80 epochs" in reason
     assert "changed no verdict" in claim_checks.budget_reason(why.iloc[:2])

@@ -90,16 +90,37 @@ def test_pair_sentence_counts_wins_and_noise():
     values = {"shnet": {16: (0.5, 0.01), 32: (0.6, 0.01), 64: (0.7, np.nan)},
               "csq": {16: (0.55, 0.01), 32: (0.59, 0.01), 64: (0.6, np.nan)}}
     text = precision._pair_sentence(values, ("shnet", "csq"), [16, 32, 64], "mAP")
-    assert text.startswith("SHNet's mAP is higher than CSQ's at 2 of 3 code lengths, "
+    assert text.startswith("In these runs, SHNet's mAP is higher than CSQ's at 2 of 3 code lengths, "
                            "32 bits and 64 bits (")
     assert "0.500 vs 0.550 at 16 bits" in text
     # 32 bits: |0.6 - 0.59| = 0.01 < 0.01 + 0.01, the seeds' spread; 16 bits is beyond it
     assert "at 32 bits the gap is smaller than" in text
     only = precision._pair_sentence({"shnet": {32: (0.4, np.nan)},
                                      "csq": {32: (0.5, np.nan)}}, ("shnet", "csq"), [32], "mAP")
-    assert only.startswith("SHNet's mAP is lower than CSQ's at 32 bits")
+    assert only.startswith("In these runs, SHNet's mAP is lower than CSQ's at 32 bits")
     assert "no run at a common code length" in precision._pair_sentence(
         {"shnet": {16: (0.4, np.nan)}}, ("shnet", "csq"), [16], "mAP")
+
+
+def test_the_pages_say_which_runs_they_draw(store):
+    """The curves and bit-correlation pages name the protocol, epochs and seeds of the
+    runs they draw, and send the verdicts to the claims page (judged on other runs)."""
+    from hashlib_core.report.provenance import epochs_sentence, run_epochs
+
+    root, _ = store
+    results = load_results("smoke", root=root)
+    text = precision.runs_drawn_text(results, scale="smoke", protocol=PROTOCOL)
+    epochs = run_epochs(results[results.method == "shnet"])
+    assert epochs and f"`{PROTOCOL}`, trained for {epochs[0]} epochs (SHNet 3 seeds" in text
+    assert "DSAH one seed" in text and "[claims page](claims)" in text
+    assert precision.runs_drawn_text(results.iloc[:0], scale="smoke", protocol=PROTOCOL) == ""
+    assert epochs_sentence(results) == f" Every method here is trained for {epochs[0]} epochs."
+    mac = bit_correlation.claim_mac_text(root, scale="smoke", protocol=PROTOCOL)
+    assert mac.startswith("**Which runs this page draws.** The matrices") and (
+        "one seed each for DSAH and ADSH at 32 bits" in mac)
+    assert "In these runs DSAH's mAC (database codes, all bits) is" in mac
+    assert mac.endswith("judged on other runs, on the [claims page](claims).")
+    assert bit_correlation.claim_mac_text(root, scale="smoke", protocol="cifar10-i") == ""
 
 
 def test_auc_of_a_pr_curve():
@@ -126,7 +147,7 @@ def test_pr_figure_highlights_the_pairs(store):
     auc = {m: np.mean([precision._auc(r.pr_recall, r.pr_precision) for r in
                        curves[(curves.method == m) & (curves.n_bits == 32)].itertuples()])
            for m in ("shnet", "csq")}
-    assert d.caption.startswith("SHNet's area under the P-R curve is")
+    assert d.caption.startswith("In these runs, SHNet's area under the P-R curve is")
     assert f"{auc['shnet']:.3f} vs {auc['csq']:.3f} at 32 bits" in d.caption
     assert "ImageNet-100" in d.caption and "CIFAR-10" in d.caption  # the paper's data set
     assert "scale `smoke`" in d.caption and "SHNet 3 seeds" in d.caption
@@ -147,7 +168,7 @@ def test_other_curve_figures(store):
     pn = precision.precision_at_n_figure(curves, bits=[32], **kw)
     # SHNet has three seeds: a band (a PolyCollection) around its mean
     assert any(c.get_paths() for ax in pn.fig.axes for c in ax.collections)
-    assert pn.caption.startswith("SHNet's mean precision over N = 1 .. 1000 is")
+    assert pn.caption.startswith("In these runs, SHNet's mean precision over N = 1 .. 1000 is")
     every = precision.pr_every_method_figure(curves, n_bits=32, **kw)
     titles = [ax.get_title() for ax in every.fig.axes if ax.get_title()]
     assert len(titles) == curves[curves.n_bits == 32].method.nunique()
@@ -395,7 +416,10 @@ def test_retrieval_examples(store, split, monkeypatch):
                                  scale="smoke", protocol=PROTOCOL, n_bits=64,
                                  top10={"shnet": 0.9})
     n_ok = int(ex.correct["shnet"].sum())
-    assert d.caption.startswith(f"On these 3 queries, SHNet returns {n_ok} of 30 correct")
+    # the precision over all queries leads; the counts of the queries shown illustrate it
+    assert d.caption.startswith("Over all queries and the whole database, the precision "
+                                "of the top 10 is SHNet 0.900. As an illustration, on the 3 "
+                                f"queries shown, SHNet returns {n_ok} of 30 correct")
     assert f"{N_DB:,} database images" in d.caption and "SHNet 0.900" in d.caption
     plt.close(d.fig)
 
@@ -485,7 +509,7 @@ def test_ablation_caption_counts_the_variants_and_their_stale_runs():
     table = diagnostics.ablation_table(res, protocol="cifar10-i", n_bits=32, variants={
         "parallel": "parallel", "segments3": "three", "segments4": "four"})
     cap = diagnostics.ablation_caption(table, scale="cpu", protocol="cifar10-i", n_bits=32)
-    assert "1 of the 3 ablation variants has a current run" in cap
+    assert "1 of the 3 ablation variants has a run;" in cap
     assert "4 runs of the variants, made with an earlier version of the loss, are left " \
            "out" in cap
     assert "The other rows, SHNet (default) from 3 runs and CSQ (for reference) from 3 " \
@@ -503,12 +527,12 @@ def test_ablation_text_says_the_variants_runs_are_stale():
     effects = ablation_effects.ablation_effects(res, protocol="cifar10-i", n_bits=32)
     text = ablation_effects.ablation_text(effects)
     assert effects.empty and text.startswith(
-        f"None of SHNet's {len(ABLATION_DESCRIPTIONS)} ablation variants has a current run "
-        f"at 32 bits")
+        f"None of SHNet's {len(ABLATION_DESCRIPTIONS)} ablation variants has a run of "
+        f"SHNet's current version at 32 bits")
     assert "4 runs of the variants, made with an earlier version of the loss" in text
     prov = ablation_effects.ablation_provenance(res, protocol="cifar10-i", n_bits=32)
-    assert prov.startswith("6 runs made at") and \
-        "6 default runs of SHNet and CSQ, none of an ablation variant" in prov
+    assert prov.startswith("3 runs made at") and \
+        "3 default runs of SHNet, none of an ablation variant" in prov
 
 
 def test_protocols_table_writes_markdown_code_not_rst():
@@ -580,3 +604,23 @@ def test_book_pages_type_no_reported_number_and_no_runner_jargon():
     nb = nbformat.read(repo / "notebooks" / "bit_correlation.ipynb", as_version=4)
     md = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert "labelled variant" not in md and "not kept" not in md
+
+
+def test_the_claims_mac_leaves_out_runs_of_a_superseded_winner(monkeypatch):
+    """The bit-correlation page quotes the mAC claim's runs as the claims page judges them:
+    runs made with another learning rate than their method's current winner are left out."""
+    from pathlib import Path
+
+    from hashlib_core.runner import tuning
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    if not (root / "cpu" / "cifar10-adsh").is_dir():
+        pytest.skip("no committed cpu results in this checkout")
+    text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
+    assert "protocol `cifar10-adsh` at 32 bits (80 epochs" in text
+    won = tuning.tuned_settings
+    monkeypatch.setattr(tuning, "tuned_settings", lambda m, r, scale="cpu": (
+        {"optimizer": "sgd", "lr": 123.0} if m == "dsah" else won(m, r, scale)))
+    text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
+    assert "cifar10-adsh" not in text
+    assert text.endswith("judged on other runs, on the [claims page](claims).")

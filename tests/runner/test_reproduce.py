@@ -38,9 +38,10 @@ def test_grid_definitions():
     n_diag = sum(len(v) for v in grids.DIAGNOSES.values())
     n_first = (n_tune + n_main + n_dsah + 3 * len(grids.SHNET_ABLATION) + n_budget + n_diag)
     # issue 23: seeds 3-4 of the claims' methods (CNNH, the pre-specified baseline: 1-4),
-    # DSAH/ADSH at 32 bits (5 seeds) and seeds 3-4 of their table, the same-rate twin,
-    # the budget robustness, the alternatives and the DSAH table's baselines at 5 seeds
-    n_verdict = (4 * 2 * 3 + 4 * 3 + 2 * (5 + 2 * 4) + 2
+    # DSAH/ADSH at 32 bits (5 seeds) and seeds 3-4 of their table, the same-rate twin and
+    # the one-segment layer (seeds 3-4 of each), the budget robustness, the alternatives
+    # and the DSAH table's baselines at 5 seeds
+    n_verdict = (4 * 2 * 3 + 4 * 3 + 2 * (5 + 2 * 4) + 2 * 2
                  + 3 * sum(len(m) for _, m, _ in grids.ROBUSTNESS) + 2 * 2 * 3
                  + (len(grids.DSAH_TABLE) - 2) * 4 * 4
                  + sum(len(t) for t in grids.TUNE_TIES.values()))  # the tie rule's seed 1
@@ -59,6 +60,8 @@ def test_grid_definitions():
     assert {(c.method, c.n_bits, c.seed) for c in cpu
             if c.variant == grids.budget_variant(grids.ROBUST_EPOCHS)} == {
         (m, b, s) for _, ms, b in grids.ROBUSTNESS for m in ms for s in range(3)}
+    for v in ("parallel", "parallelbn"):  # the claims page's split of SHNet against CSQ
+        assert sorted(c.seed for c in cpu if c.variant == v) == [0, 1, 2, 3, 4]
     assert {c.protocol for c in cpu} == {"cifar10-i", "cifar10-adsh"}
     assert {c.method for c in cpu if c.protocol == "cifar10-adsh"} == {"adsh", "dsah"}
     assert sorted({c.seed for c in cpu if c.method == "shnet" and not c.variant}) == [0, 1, 2, 3, 4]

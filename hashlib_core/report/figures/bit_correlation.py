@@ -5,6 +5,8 @@ the mean absolute correlation (mAC) of every method, read beside the code health
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -133,8 +135,8 @@ def correlation_figure(curves: pd.DataFrame, *, n_bits: int, scale: str, protoco
            "copies another a bright off-diagonal entry." if health is not None else "")
     cap = (f"{take} **Bit-correlation matrices, {n_bits} bits** ({protocol}, scale "
            f"`{scale}`): absolute Pearson correlation between every pair of bits of the "
-           f"database codes (the diagonal is 1), seed 0; mAC = mean off-diagonal value, "
-           f"where a constant bit counts as uncorrelated.{eff} The DSAH poster shows such "
+           f"database codes (the diagonal is 1), seed 0; mAC (database codes, all bits) = mean "
+           f"off-diagonal value, where a constant bit counts as uncorrelated.{eff} The DSAH poster shows such "
            f"matrices at 32 bits without saying on which data set.")
     alt = (f"{len(present)} heat maps of the absolute correlation between the {n_bits} bits "
            f"of each method's database codes, one per method "
@@ -184,7 +186,8 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
                             n_bits=n_bits, health=health, basis=basis)
     cap = (f"{take} **Mean absolute correlation between bits (mAC), {n_bits} bits** "
            f"({protocol}, scale `{scale}`): the mean of the off-diagonal entries of the "
-           f"correlation matrix of the database codes; lower = less redundant bits; "
+           f"correlation matrix of the database codes, over all bits (a constant bit counts "
+           f"as uncorrelated); lower = less redundant bits; "
            f"DSAH and ADSH in colour, error bars = std over seeds where several, hatched "
            f"bars = collapsed codes"
            + (" or codes with constant or near-duplicate bits (query codes, seed 0)"
@@ -192,3 +195,84 @@ def mac_figure(results: pd.DataFrame, *, n_bits: int, scale: str, protocol: str,
     alt = (f"Bar chart of the mAC of {len(order)} methods at {n_bits} bits, sorted from "
            f"least to most correlated, DSAH and ADSH in colour. {take}")
     return Drawn(fig, cap, alt)
+
+
+def _pair_mac(runs: pd.DataFrame, n_bits: int) -> dict[str, tuple[float, int]]:
+    """``{method: (mean mAC, seeds)}`` of DSAH's and ADSH's runs of ``runs`` at ``n_bits``."""
+    out = {}
+    for m in ("dsah", "adsh"):
+        v = runs[(runs.method == m) & (runs.n_bits == n_bits)]
+        v = v.mac.dropna() if "mac" in v else v.seed.iloc[:0]
+        if len(v):
+            out[m] = (float(v.mean()), len(v))
+    return out
+
+
+def _direction(mac: dict[str, tuple[float, int]]) -> str:
+    a, b = mac["dsah"][0], mac["adsh"][0]
+    return "lower" if a < b else "higher" if a > b else "equal"
+
+
+def _current(runs: pd.DataFrame, root, scale: str) -> pd.DataFrame:
+    """``runs`` (claims' runs from :func:`hashlib_core.results.load_results`) without those
+    made with a superseded tuning winner, as the claims page leaves them out
+    (:func:`hashlib_core.report.claim_checks.current_runs`)."""
+    from hashlib_core.report.claim_checks import current_runs
+    from hashlib_core.report.claims import claim_runs
+
+    if not len(runs):
+        return runs
+    keep = {str(Path(r.record["_path"]).resolve()) for r in
+            current_runs(claim_runs(root, scale), root, scale)}
+    return runs[[str(Path(p).resolve()) in keep for p in runs.path]]
+
+
+def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
+    """Which runs this page draws for DSAH and ADSH (protocol, epochs, seeds) and their
+    mAC there, against the runs the claims page judges the mAC claim on (the claim's
+    protocol and length, :func:`hashlib_core.runner.grids.claim_variant`'s runs) and
+    whether the two point the same way; the verdict itself is left to the claims page.
+    "" without runs of both methods on this page."""
+    from hashlib_core.report.claims import CLAIMS
+    from hashlib_core.report.provenance import run_epochs
+    from hashlib_core.results import load_results
+    from hashlib_core.runner.grids import claim_variant
+
+    claim = next(c for c in CLAIMS if c.metric == "mac")
+    here = load_results(scale, root=root, protocol=protocol, variant=None)
+    mac = _pair_mac(here, n_bits) if len(here) else {}
+    if len(mac) < 2:
+        return ""
+    pair = here[here.method.isin(["dsah", "adsh"]) & (here.n_bits == n_bits)]
+
+    def runs_words(m: dict, epochs: list[int]) -> str:
+        e = "/".join(map(str, epochs))
+        seeds = ("one seed each" if m["dsah"][1] == m["adsh"][1] == 1 else
+                 f"{m['dsah'][1]} seeds each" if m["dsah"][1] == m["adsh"][1]
+                 else f"DSAH {m['dsah'][1]} seeds, ADSH {m['adsh'][1]}")
+        return f"{e} epochs, {seeds}" if e else seeds
+
+    text = (f"**Which runs this page draws.** The matrices, the code-health tables and the "
+            f"mAC bars use the default runs of protocol `{protocol}` "
+            f"({runs_words(mac, run_epochs(pair))} for DSAH and ADSH at {n_bits} bits; the "
+            f"matrices and code health of every method at seed 0). In these runs DSAH's mAC "
+            f"(database codes, all bits) is "
+            f"{mac['dsah'][0]:.3f} and ADSH's {mac['adsh'][0]:.3f}: DSAH's is "
+            f"{_direction(mac)}.")
+    c_proto = claim.protocols[0] if claim.protocols else protocol
+    c_bits = claim.focus_bits[0] if claim.focus_bits else n_bits
+    judged = _current(load_results(scale, root=root, protocol=c_proto,
+                                   variant=claim_variant(scale)), root, scale)
+    c_mac = _pair_mac(judged, c_bits) if len(judged) else {}
+    if len(c_mac) < 2:
+        return text + (" The claim that DSAH's bits are less correlated than ADSH's is "
+                       "judged on other runs, on the [claims page](claims).")
+    c_pair = judged[judged.method.isin(["dsah", "adsh"]) & (judged.n_bits == c_bits)]
+    same = _direction(c_mac) == _direction(mac)
+    return text + (
+        f" The claim that DSAH's bits are less correlated than ADSH's is judged on other "
+        f"runs: protocol `{c_proto}` at {c_bits} bits ({runs_words(c_mac, run_epochs(c_pair))}"
+        f"), where DSAH's mean mAC is {c_mac['dsah'][0]:.3f} and ADSH's "
+        f"{c_mac['adsh'][0]:.3f}: DSAH's is {_direction(c_mac)}, "
+        + ("the same direction as here" if same else "the other direction from here")
+        + ". The verdict, with its interval over seeds, is on the [claims page](claims).")

@@ -1,7 +1,7 @@
 """Each pairwise claim's difference against the training budget: does the verdict depend
 on how long the networks were trained?
 
-At the length each verdict turns on (:data:`hashlib_core.runner.grids.ROBUSTNESS`), the
+At one code length per claim (:data:`hashlib_core.runner.grids.ROBUSTNESS`), the
 claim's difference (the method minus the one it is compared with, in the claim's metric)
 with its 95% interval at every budget stored for both methods: the grid's epochs, the
 claims' budget and twice it. One panel per claim, the budgets on a log axis (each is
@@ -78,7 +78,7 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
     sentence says, claim by claim, the verdict at each budget."""
     pts = budget_points(root, scale)
     what = (f"**Each claim's difference against the training budget** (scale `{scale}`, at "
-            "the code length each verdict turns on)")
+            "one code length per claim, named in each panel's title)")
     if pts.empty or pts.groupby("claim").epochs.nunique().max() < 2:
         return Drawn(None, f"{what}: no claim has runs at two budgets yet.")
     import matplotlib.pyplot as plt
@@ -107,11 +107,14 @@ def claim_budget_figure(root: str | Path = "results", *, scale: str) -> Drawn:
            "with its 95% interval (the claims page's interval, over every seed stored at "
            "that budget: n = seeds of each method), at each number of epochs both methods "
            "were trained for; the green band is the side of zero the paper claims; an open "
-           "circle has no interval (fewer than two seeds of a method). A verdict that "
-           "changes along a panel depends on the training length at this scale."
-           + (" Fewer seeds give a wider interval: where a panel's budgets have different "
-              "numbers of seeds, the budget sentences under each claim compare the same "
-              "seeds at both budgets." if _uneven(pts) else ""))
+           "circle has no interval (fewer than two seeds of a method)."
+           + (" Fewer seeds give a wider interval, so where a panel's budgets have "
+              "different numbers of seeds, a verdict that changes along it may be the "
+              "seeds, not the budget: the budget sentences under each claim compare the "
+              "same seeds at both budgets, and they decide whether the training length "
+              "changes a verdict." if _uneven(pts) else
+              " A verdict that changes along a panel depends on the training length at "
+              "this scale."))
     alt = (f"{len(claims)} panels of a difference with error bars against training epochs "
            f"({', '.join(str(e) for e in all_epochs)}). {take}")
     return Drawn(fig, cap, alt)
@@ -146,9 +149,7 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
         else:
             ax.plot([r.epochs], [r.difference], "o", markerfacecolor="white",
                     markeredgecolor=colour, markersize=4.5, zorder=3)
-        seeds = (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
-                 else f"{r.seeds_method}/{r.seeds_against}")
-        ax.annotate(f"n={seeds}", (r.epochs, r.high if has_iv else r.difference),
+        ax.annotate(f"n={_seeds(r)}", (r.epochs, r.high if has_iv else r.difference),
                     textcoords="offset points", xytext=(0, 4), ha="center", fontsize=6)
     ax.set_xscale("log", base=2)
     ax.set_xticks(all_epochs, [str(e) for e in all_epochs])
@@ -161,7 +162,14 @@ def _panel(ax, g: pd.DataFrame, all_epochs: list[int]) -> str:
     ax.tick_params(labelsize=6)
     ax.grid(alpha=0.3)
     return (f"{name} ({first.n_bits} bits, {metric}): "
-            + ", ".join(f"{r.verdict} at {r.epochs}" for r in g.itertuples()))
+            + ", ".join(f"{r.verdict} at {r.epochs} ({_seeds(r)} seed"
+                        f"{'s' * (_seeds(r) != '1')})" for r in g.itertuples()))
+
+
+def _seeds(r) -> str:
+    """A point's seeds: "3", or "3/5" where the two methods have different numbers."""
+    return (f"{r.seeds_method}" if r.seeds_method == r.seeds_against
+            else f"{r.seeds_method}/{r.seeds_against}")
 
 
 def _uneven(pts: pd.DataFrame) -> bool:

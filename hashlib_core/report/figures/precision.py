@@ -27,10 +27,57 @@ from hashlib_core.report.figures.style import (
 )
 from hashlib_core.report.names import display_name
 
+#: the caption sentence of a figure that compares the pairs: what it shows is these runs
+_JUDGED_ELSEWHERE = (" The default runs of this protocol are drawn; the papers' claims about "
+                     "the pairs are judged on other runs, with intervals over seeds, on the "
+                     "claims page.")
+
+
+def runs_drawn_text(results: pd.DataFrame, *, scale: str, protocol: str) -> str:
+    """The curves page's note on the runs it draws: the protocol, the epochs (from the
+    records) and each pair method's seeds; then, for each pair, the protocol and epochs
+    of the runs its claims are judged on (:data:`hashlib_core.report.claims.CLAIMS`,
+    :func:`hashlib_core.runner.grids.claim_variant`), the verdicts left to the claims page."""
+    from hashlib_core.report.claims import CLAIMS
+    from hashlib_core.report.provenance import run_epochs
+    from hashlib_core.runner.grids import BOOK_PROTOCOLS, CLAIM_EPOCHS, claim_variant
+
+    sel = (results[(results.protocol == protocol) & results.variant.isna()]
+           if len(results) else results)
+    if sel.empty:
+        return ""
+    epochs = run_epochs(sel[sel.method.isin([m for p in PAIRS for m in p])])
+    trained = f", trained for {'/'.join(map(str, epochs))} epochs" if epochs else ""
+    n = seeds_per_method(sel, [m for p in PAIRS for m in p])
+    seeds = ", ".join(f"{display_name(m)} {'one seed' if k == 1 else f'{k} seeds'}"
+                      for m, k in n.items() if k)
+    others = sel[~sel.method.isin(list(n))].groupby("method").seed.nunique()
+    lo, hi = (int(others.min()), int(others.max())) if len(others) else (0, 0)
+    rest = ("" if others.empty else "; every other method one seed" if hi == 1
+            else f"; every other method {lo} to {hi} seeds" if lo < hi
+            else f"; every other method {hi} seeds")
+    judged = []
+    for a, b in PAIRS:
+        protos = sorted({p for c in CLAIMS if c.method == a and b in (c.baseline, *c.against)
+                         for p in (c.protocols or (None,))}, key=str)
+        if protos:
+            at = (f"{CLAIM_EPOCHS} epochs" if claim_variant(scale)
+                  else "the default runs' epochs")
+            judged.append(f"{display_name(a)} against {display_name(b)} on protocol "
+                          + " and ".join(f"`{p or BOOK_PROTOCOLS[scale]['cifar10']}`"
+                                         for p in protos) + f" at {at}")
+    return (f"**Which runs are drawn.** Every figure here draws the default runs of protocol "
+            f"`{protocol}`{trained} ({seeds}{rest}; a method with one seed has no band). What a caption says of a pair "
+            "describes these runs. The papers' claims about the pairs are judged on other "
+            "runs, with intervals over seeds, on the [claims page](claims)"
+            + (": " + "; ".join(judged) if judged else "") + ". The verdicts are there.")
+
 
 def _pair_sentence(values: dict[str, dict[int, tuple[float, float]]], pair: tuple[str, str],
                    bits: list[int], what: str, *, higher_is: str = "higher") -> str:
-    """The take-away of one pair: where ``pair[0]`` beats ``pair[1]`` on ``what``.
+    """The take-away of one pair: where ``pair[0]`` beats ``pair[1]`` on ``what``, in the
+    runs drawn ("In these runs, ...": the verdicts on the papers' claims are the claims
+    page's, on the runs it judges them on).
 
     ``values[method][n_bits] = (mean, std)`` (std NaN for one seed).
     """
@@ -57,7 +104,8 @@ def _pair_sentence(values: dict[str, dict[int, tuple[float, float]]], pair: tupl
              and abs(values[a][n][0] - values[b][n][0]) < values[a][n][1] + values[b][n][1]]
     tail = (f"; at {', '.join(f'{n}' for n in noisy)} bits the gap is smaller than the two "
             f"standard deviations over seeds added" if noisy else "")
-    return f"{head} ({detail}){tail}.".replace(",,", ",").replace(", (", " (")
+    # a description of the runs drawn, not a verdict (the claims page judges the claims)
+    return f"In these runs, {head} ({detail}){tail}.".replace(",,", ",").replace(", (", " (")
 
 
 def _mean_curve(rows: pd.DataFrame, x: str, y: str) -> tuple[np.ndarray, np.ndarray,
@@ -148,7 +196,7 @@ def _curve_grid(curves: pd.DataFrame, *, bits: list[int], x: str, y: str, kind: 
     take = " ".join(_pair_sentence(values, p, have, what) for p in pairs)
     seeds = seeds_text(seeds_per_method(curves, pair_methods))
     cap = (f"{take} **{title}** ({protocol}, scale `{scale}`, {len(have)} code lengths): "
-           f"{description}; {seeds}; every other method in grey."
+           f"{description}; {seeds}; every other method in grey.{_JUDGED_ELSEWHERE}"
            f"{paper_note(kind, dataset)}")
     alt = (f"A grid of {len(pairs) * len(have)} line charts of {ylabel} against {xlabel}: "
            f"rows compare {'; '.join(' with '.join(map(display_name, p)) for p in pairs)}, "
@@ -291,7 +339,7 @@ def radius2_figure(results: pd.DataFrame, *, scale: str, protocol: str,
     cap = (f"{take} **Precision within Hamming radius 2 against code length** ({protocol}, "
            f"scale `{scale}`): a query that retrieves nothing within radius 2 counts as "
            f"precision 0; {seeds_text(seeds_per_method(sel, pair_methods))}; every other "
-           f"method in grey.{paper_note('r2', dataset)}")
+           f"method in grey.{_JUDGED_ELSEWHERE}{paper_note('r2', dataset)}")
     alt = (f"{len(pairs)} line charts of precision within Hamming radius 2 against code "
            f"length ({', '.join(map(str, bits))} bits), highlighting "
            f"{'; '.join(' and '.join(map(display_name, p)) for p in pairs)} over the other "

@@ -24,10 +24,18 @@ def _knn_agreement(xy: np.ndarray, y: np.ndarray, k: int = 10) -> float:
     return float((y[nn] == y[:, None]).mean())
 
 
+def _runs_phrase(run_seed: int | None, epochs) -> str:
+    """", the 40-epoch runs of seed 0" for the caption ("" when neither is known)."""
+    trained = f"{'/'.join(map(str, epochs))}-epoch " if len(epochs) else ""
+    if run_seed is not None:
+        return f", the {trained}runs of seed {run_seed}"
+    return f", {trained}runs" if trained else ""
+
+
 def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int, scale: str,
                 protocol: str, dataset: str = "cifar10", class_names=CIFAR10_CLASSES,
                 max_points: int = 1000, seed: int = 0, missing: list[str] = (),
-                run_seed: int | None = None) -> Drawn:
+                run_seed: int | None = None, epochs=()) -> Drawn:
     """t-SNE maps of query codes, side by side.
 
     Parameters
@@ -36,8 +44,8 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         ``codes`` (n, n_bits) in {-1,+1}; ``labels`` (n, n_classes) multi-hot or (n,) int.
     missing : list of str
         Methods asked for that have no stored run (named in the caption).
-    seed, run_seed : int
-        The random state of the subsample and of t-SNE; the runs' seed (for the caption).
+    seed, run_seed, epochs : int, int, list of int
+        The random state of the subsample and of t-SNE; the runs' seed and epochs (caption).
     """
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
@@ -92,7 +100,7 @@ def tsne_figure(panels: list[tuple[str, np.ndarray, np.ndarray]], *, n_bits: int
         take = f"In this map {which}: {share}{proj}."
     else:
         take = f"In this map, {share}{proj}."
-    runs = "" if run_seed is None else f", the runs of seed {run_seed}"
+    runs = _runs_phrase(run_seed, epochs)
     cap = (f"{take} **t-SNE of {n_bits}-bit query codes** of {names} ({protocol}, scale "
            f"`{scale}`{runs}; t-SNE random state {seed}): each point is a query image's "
            f"binary code embedded in 2-D by t-SNE (Euclidean distance on ±1 codes, i.e. "
