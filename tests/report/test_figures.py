@@ -618,9 +618,24 @@ def test_the_claims_mac_leaves_out_runs_of_a_superseded_winner(monkeypatch):
         pytest.skip("no committed cpu results in this checkout")
     text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
     assert "protocol `cifar10-adsh` at 32 bits (80 epochs" in text
+    ref = bit_correlation.class_codes_mac(10, 32)
+    assert f"have an mAC of {ref:.3f} at 32 bits on average; DSAH's and ADSH's are" in text
     won = tuning.tuned_settings
     monkeypatch.setattr(tuning, "tuned_settings", lambda m, r, scale="cpu": (
         {"optimizer": "sgd", "lr": 123.0} if m == "dsah" else won(m, r, scale)))
     text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
     assert "cifar10-adsh" not in text
     assert text.endswith("judged on other runs, on the [claims page](claims).")
+
+
+def test_the_mac_of_codes_that_carry_only_the_class():
+    """Two classes: a bit is constant (correlation 0) with probability 1/2, and two varying
+    bits over two codes are perfectly correlated, so the mean mAC is 1/4; more classes give
+    less correlation by chance."""
+    assert bit_correlation.class_codes_mac(2, 8, draws=4000) == pytest.approx(0.25, abs=0.01)
+    assert bit_correlation.class_codes_mac(100, 32, draws=20) < 0.1
+    assert (bit_correlation._reference_sentence({"dsah": (0.2, 5), "adsh": (0.3, 5)},
+                                                "cifar10-adsh", 32)
+            .endswith("DSAH's and ADSH's are one on each side of it."))
+    assert bit_correlation._reference_sentence({"dsah": (0.2, 5), "adsh": (0.3, 5)},
+                                               "unknown", 32) == ""

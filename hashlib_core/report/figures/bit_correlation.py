@@ -5,6 +5,7 @@ the mean absolute correlation (mAC) of every method, read beside the code health
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -213,6 +214,42 @@ def _direction(mac: dict[str, tuple[float, int]]) -> str:
     return "lower" if a < b else "higher" if a > b else "equal"
 
 
+def class_codes_mac(n_classes: int, n_bits: int, *, draws: int = 200, seed: int = 0) -> float:
+    """The mean mAC of codes that carry the class and nothing else: one code per class, its
+    bits drawn as fair coin flips, shared by every item of the class (equal class sizes, so
+    the rows of the class codes stand for the items: a correlation does not change when
+    every row is repeated equally often). A reference for a learned code's mAC on a
+    single-label dataset: a method that spreads its classes without caring for the
+    correlation of its bits lands about here.
+
+    >>> round(class_codes_mac(10, 32), 2)
+    0.27
+    """
+    from hashlib_core.metrics import mean_absolute_correlation
+
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():  # a draw can give a constant bit (correlation 0)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.mean([mean_absolute_correlation(rng.choice([-1, 1], (n_classes, n_bits)))
+                              for _ in range(draws)]))
+
+
+def _reference_sentence(mac: dict[str, tuple[float, int]], protocol: str, n_bits: int) -> str:
+    """" For scale: ..." the mAC of class-only codes (:func:`class_codes_mac`) for the
+    protocol's classes, and where both methods' mean mAC lies against it."""
+    from hashlib_core.data.protocols import PAPER_SIZES
+
+    n_classes = PAPER_SIZES.get(protocol, {}).get("n_classes")
+    if not n_classes:
+        return ""
+    ref = class_codes_mac(n_classes, n_bits)
+    side = {(True, True): "both below it", (False, False): "both above it"}.get(
+        (mac["dsah"][0] < ref, mac["adsh"][0] < ref), "one on each side of it")
+    return (f" For scale: codes that carry the class and nothing else (each of the "
+            f"{n_classes} classes gets one code of random bits, shared by all its items) have "
+            f"an mAC of {ref:.3f} at {n_bits} bits on average; DSAH's and ADSH's are {side}.")
+
+
 def _current(runs: pd.DataFrame, root, scale: str) -> pd.DataFrame:
     """``runs`` (claims' runs from :func:`hashlib_core.results.load_results`) without those
     made with a superseded tuning winner, as the claims page leaves them out
@@ -275,4 +312,5 @@ def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
         f"), where DSAH's mean mAC is {c_mac['dsah'][0]:.3f} and ADSH's "
         f"{c_mac['adsh'][0]:.3f}: DSAH's is {_direction(c_mac)}, "
         + ("the same direction as here" if same else "the other direction from here")
-        + ". The verdict, with its interval over seeds, is on the [claims page](claims).")
+        + "." + _reference_sentence(c_mac, c_proto, c_bits)
+        + " The verdict, with its interval over seeds, is on the [claims page](claims).")
