@@ -542,22 +542,35 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
             for r in conf.itertuples()])))
 
 
+def _epochs(runs: list[Run]) -> str:
+    """"80 epochs, " when every run of ``runs`` was trained that long, else ""."""
+    epochs = {r.record.get("config", {}).get("epochs") for r in runs}
+    return f"{epochs.pop()} epochs, " if len(epochs) == 1 and None not in epochs else ""
+
+
 def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: str, *,
                   n: int, scale: str, out_dir: Path, page: str) -> str:
     """Table ``n``: how much of the code the two methods of a claim on mAC use (written as
     ``<page>_<claim>_health.csv``); "" when their runs have no stored codes."""
     from hashlib_core.report import code_health as ch
+    from hashlib_core.report.figures.bit_correlation import class_codes_reference
     from hashlib_core.report.markdown import markdown_table, write_csv
+    from hashlib_core.runner.grids import claim_variant
 
     bits = (claim.focus_bits or tuple(rows.n_bits))[0]
-    health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits)
+    health = ch.runs_health(runs, protocol, (claim.method, claim.compared), bits,
+                            variant=claim_variant(scale))
     if not len(health):
         return ""
     name = f"{page}_{claim.id}_health.csv"
     write_csv(health.rename_axis("method").reset_index(), out_dir / name)
+    at = rows[rows.n_bits == bits]
+    scale_of = (class_codes_reference({claim.method: float(at["mean"].iloc[0]),
+                                       claim.compared: float(at.against_mean.iloc[0])},
+                                      protocol, bits).strip() + " " if len(at) else "")
     return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
-            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, protocol "
-            f"`{protocol}`, scale `{scale}`). " + ch.health_text(health, bits)
+            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, {_epochs(runs)}protocol "
+            f"`{protocol}`, scale `{scale}`). " + scale_of + ch.health_text(health, bits)
             + " Computed from the stored query codes (see the bit-correlation page "
             f"for the measures). Download: [CSV]({name}).\n\n"
             + markdown_table(ch.health_markdown_table(health)))

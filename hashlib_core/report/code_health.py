@@ -151,16 +151,17 @@ def health_table(root: str | Path = "results", *, scale: str, protocol: str, n_b
 
 
 def runs_health(runs: Iterable[Any], protocol: str, methods: tuple[str, ...] | list[str],
-                n_bits: int, *, seed: int = 0) -> pd.DataFrame:
+                n_bits: int, *, seed: int = 0, variant: str | None = None) -> pd.DataFrame:
     """:func:`health_from_records` for objects with a ``record`` attribute (e.g.
-    ``hashlib_core.report.claims.Run``): each method's default run at ``n_bits`` and ``seed`` on
-    ``protocol``, indexed by method in ``methods`` order (methods without one left out).
-    The drop-in for the claims page's code-health table."""
+    ``hashlib_core.report.claims.Run``): each method's run of ``variant`` (None: the
+    default run; the claims' runs have theirs) at ``n_bits`` and ``seed`` on ``protocol``,
+    indexed by method in ``methods`` order (methods without one left out). The drop-in for
+    the claims page's code-health table."""
     recs = {}
     for run in runs:
         k = run.record["key"]
         if (k["protocol"], k["n_bits"], k["seed"], k["variant"]) == (protocol, n_bits, seed,
-                                                                     None):
+                                                                     variant):
             recs.setdefault(k["method"], run.record)
     order = [m for m in methods if m in recs]
     return health_from_records([recs[m] for m in order]).set_index("method")

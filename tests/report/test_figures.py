@@ -619,7 +619,7 @@ def test_the_claims_mac_leaves_out_runs_of_a_superseded_winner(monkeypatch):
     text = bit_correlation.claim_mac_text(root, scale="cpu", protocol="cifar10-i")
     assert "protocol `cifar10-adsh` at 32 bits (80 epochs" in text
     ref = bit_correlation.class_codes_mac(10, 32)
-    assert f"have an mAC of {ref:.3f} at 32 bits on average; DSAH's and ADSH's are" in text
+    assert f"have an mAC of {ref:.3f} at 32 bits on average; DSAH's mean mAC (0." in text
     won = tuning.tuned_settings
     monkeypatch.setattr(tuning, "tuned_settings", lambda m, r, scale="cpu": (
         {"optimizer": "sgd", "lr": 123.0} if m == "dsah" else won(m, r, scale)))
@@ -634,8 +634,8 @@ def test_the_mac_of_codes_that_carry_only_the_class():
     less correlation by chance."""
     assert bit_correlation.class_codes_mac(2, 8, draws=4000) == pytest.approx(0.25, abs=0.01)
     assert bit_correlation.class_codes_mac(100, 32, draws=20) < 0.1
-    assert (bit_correlation._reference_sentence({"dsah": (0.2, 5), "adsh": (0.3, 5)},
+    assert (bit_correlation.class_codes_reference({"dsah": 0.2, "adsh": 0.3},
                                                 "cifar10-adsh", 32)
-            .endswith("DSAH's and ADSH's are one on each side of it."))
-    assert bit_correlation._reference_sentence({"dsah": (0.2, 5), "adsh": (0.3, 5)},
+            .endswith("DSAH's mean mAC (0.200) and ADSH's (0.300) are on either side of it."))
+    assert bit_correlation.class_codes_reference({"dsah": 0.2, "adsh": 0.3},
                                                "unknown", 32) == ""

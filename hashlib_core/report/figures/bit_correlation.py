@@ -234,20 +234,26 @@ def class_codes_mac(n_classes: int, n_bits: int, *, draws: int = 200, seed: int 
                               for _ in range(draws)]))
 
 
-def _reference_sentence(mac: dict[str, tuple[float, int]], protocol: str, n_bits: int) -> str:
+def class_codes_reference(means: dict[str, float], protocol: str, n_bits: int) -> str:
     """" For scale: ..." the mAC of class-only codes (:func:`class_codes_mac`) for the
-    protocol's classes, and where both methods' mean mAC lies against it."""
+    protocol's classes, and where each method's mean mAC (``means``: method name to value)
+    lies against it; "" for a protocol of unknown classes."""
     from hashlib_core.data.protocols import PAPER_SIZES
 
     n_classes = PAPER_SIZES.get(protocol, {}).get("n_classes")
-    if not n_classes:
+    if not n_classes or not means:
         return ""
     ref = class_codes_mac(n_classes, n_bits)
-    side = {(True, True): "both below it", (False, False): "both above it"}.get(
-        (mac["dsah"][0] < ref, mac["adsh"][0] < ref), "one on each side of it")
+    below = {m: v < ref for m, v in means.items()}
+    side = ("both below it" if all(below.values()) else "both above it"
+            if not any(below.values()) else "on either side of it")
+    if len(means) != 2:
+        side = side.replace("both ", "all ")
+    names = " and ".join(f"{display_name(m)}'s{' mean mAC' if i == 0 else ''} ({v:.3f})"
+                         for i, (m, v) in enumerate(means.items()))
     return (f" For scale: codes that carry the class and nothing else (each of the "
             f"{n_classes} classes gets one code of random bits, shared by all its items) have "
-            f"an mAC of {ref:.3f} at {n_bits} bits on average; DSAH's and ADSH's are {side}.")
+            f"an mAC of {ref:.3f} at {n_bits} bits on average; {names} are {side}.")
 
 
 def _current(runs: pd.DataFrame, root, scale: str) -> pd.DataFrame:
@@ -312,5 +318,6 @@ def claim_mac_text(root, *, scale: str, protocol: str, n_bits: int = 32) -> str:
         f"), where DSAH's mean mAC is {c_mac['dsah'][0]:.3f} and ADSH's "
         f"{c_mac['adsh'][0]:.3f}: DSAH's is {_direction(c_mac)}, "
         + ("the same direction as here" if same else "the other direction from here")
-        + "." + _reference_sentence(c_mac, c_proto, c_bits)
+        + "." + class_codes_reference({m: c_mac[m][0] for m in ("dsah", "adsh")}, c_proto,
+                                      c_bits)
         + " The verdict, with its interval over seeds, is on the [claims page](claims).")
