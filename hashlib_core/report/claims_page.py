@@ -567,7 +567,8 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
     at = rows[rows.n_bits == bits]
     scale_of = (class_codes_reference({claim.method: float(at["mean"].iloc[0]),
                                        claim.compared: float(at.against_mean.iloc[0])},
-                                      protocol, bits).strip() + " " if len(at) else "")
+                                      protocol, bits, of=f" over its database codes in Table {n - 1}")
+                .strip() + " " if len(at) else "")
     return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
             f"{display_name(claim.compared)} use** ({bits} bits, seed 0, {_epochs(runs)}protocol "
             f"`{protocol}`, scale `{scale}`). " + scale_of + ch.health_text(health, bits)

@@ -234,10 +234,12 @@ def class_codes_mac(n_classes: int, n_bits: int, *, draws: int = 200, seed: int 
                               for _ in range(draws)]))
 
 
-def class_codes_reference(means: dict[str, float], protocol: str, n_bits: int) -> str:
+def class_codes_reference(means: dict[str, float], protocol: str, n_bits: int, *,
+                          of: str = "") -> str:
     """" For scale: ..." the mAC of class-only codes (:func:`class_codes_mac`) for the
-    protocol's classes, and where each method's mean mAC (``means``: method name to value)
-    lies against it; "" for a protocol of unknown classes."""
+    protocol's classes, and where each method's mean mAC (``means``: method name to value;
+    ``of`` says of what, e.g. " over its database codes") lies against it; "" for a
+    protocol of unknown classes."""
     from hashlib_core.data.protocols import PAPER_SIZES
 
     n_classes = PAPER_SIZES.get(protocol, {}).get("n_classes")
@@ -249,7 +251,7 @@ def class_codes_reference(means: dict[str, float], protocol: str, n_bits: int) -
             if not any(below.values()) else "on either side of it")
     if len(means) != 2:
         side = side.replace("both ", "all ")
-    names = " and ".join(f"{display_name(m)}'s{' mean mAC' if i == 0 else ''} ({v:.3f})"
+    names = " and ".join(f"{display_name(m)}'s{' mean mAC' + of if i == 0 else ''} ({v:.3f})"
                          for i, (m, v) in enumerate(means.items()))
     return (f" For scale: codes that carry the class and nothing else (each of the "
             f"{n_classes} classes gets one code of random bits, shared by all its items) have "
