@@ -503,7 +503,7 @@ def _claim_blocks(claim: Claim, rows: pd.DataFrame, runs: list[Run], reported: p
                                           out_dir=out_dir, page=page, claim_epochs=epochs))
     if claim.metric == "mac" and len(rows):
         health = _health_block(claim, rows, runs, protocol, n=first + len(blocks),
-                               scale=scale, out_dir=out_dir, page=page)
+                               scale=scale, out_dir=out_dir, page=page, epochs=epochs)
         if health:
             blocks.append(health)
     return blocks
@@ -542,14 +542,9 @@ def _confound_block(conf: pd.DataFrame, *, n: int, scale: str, out_dir: Path,
             for r in conf.itertuples()])))
 
 
-def _epochs(runs: list[Run]) -> str:
-    """"80 epochs, " when every run of ``runs`` was trained that long, else ""."""
-    epochs = {r.record.get("config", {}).get("epochs") for r in runs}
-    return f"{epochs.pop()} epochs, " if len(epochs) == 1 and None not in epochs else ""
-
-
 def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: str, *,
-                  n: int, scale: str, out_dir: Path, page: str) -> str:
+                  n: int, scale: str, out_dir: Path, page: str,
+                  epochs: int | None = None) -> str:
     """Table ``n``: how much of the code the two methods of a claim on mAC use (written as
     ``<page>_<claim>_health.csv``); "" when their runs have no stored codes."""
     from hashlib_core.report import code_health as ch
@@ -570,7 +565,8 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
                                       protocol, bits, of=f" over its database codes in Table {n - 1}")
                 .strip() + " " if len(at) else "")
     return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
-            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, {_epochs(runs)}protocol "
+            f"{display_name(claim.compared)} use** ({bits} bits, seed 0, "
+            + (f"{epochs} epochs, " if epochs else "") + f"protocol "
             f"`{protocol}`, scale `{scale}`). " + scale_of + ch.health_text(health, bits)
             + " Computed from the stored query codes (see the bit-correlation page "
             f"for the measures). Download: [CSV]({name}).\n\n"

@@ -238,19 +238,17 @@ def class_codes_reference(means: dict[str, float], protocol: str, n_bits: int, *
                           of: str = "") -> str:
     """" For scale: ..." the mAC of class-only codes (:func:`class_codes_mac`) for the
     protocol's classes, and where each method's mean mAC (``means``: method name to value;
-    ``of`` says of what, e.g. " over its database codes") lies against it; "" for a
-    protocol of unknown classes."""
+    ``of`` says of what, e.g. " over its database codes"), two methods, lies against it;
+    "" for a protocol of unknown classes."""
     from hashlib_core.data.protocols import PAPER_SIZES
 
     n_classes = PAPER_SIZES.get(protocol, {}).get("n_classes")
     if not n_classes or not means:
         return ""
     ref = class_codes_mac(n_classes, n_bits)
-    below = {m: v < ref for m, v in means.items()}
-    side = ("both below it" if all(below.values()) else "both above it"
-            if not any(below.values()) else "on either side of it")
-    if len(means) != 2:
-        side = side.replace("both ", "all ")
+    below = [v < ref for v in means.values()]
+    side = ("both below it" if all(below) else "both above it" if not any(below)
+            else "on either side of it")
     names = " and ".join(f"{display_name(m)}'s{' mean mAC' + of if i == 0 else ''} ({v:.3f})"
                          for i, (m, v) in enumerate(means.items()))
     return (f" For scale: codes that carry the class and nothing else (each of the "
