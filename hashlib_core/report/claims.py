@@ -488,7 +488,8 @@ def evaluate_claims(runs: list[Run], reported: pd.DataFrame, *, scale: str,
 
 
 def seeds_short(claim: Claim, rows: pd.DataFrame, want: int = len(CLAIM_SEEDS)) -> list[str]:
-    """Where a claim's compared methods have fewer than ``want`` seeds at its lengths, one
+    """Where a claim's compared methods have fewer than ``want`` seeds at the lengths its
+    verdict rests on (:func:`verdict_lengths`; a context length's seeds show in its row), one
     phrase per method, e.g. "DSAH: 0 of 5 at 12, 24 bits and 3 of 5 at 48 bits" (empty
     when complete); a length of :func:`verdict_lengths` without a row counts as 0 seeds of
     the claim's method (rows exist only where it has runs), and the compared method's
@@ -500,12 +501,13 @@ def seeds_short(claim: Claim, rows: pd.DataFrame, want: int = len(CLAIM_SEEDS)) 
             short.setdefault(method, {}).setdefault(int(n), []).append(int(bits))
 
     compared = rows.attrs.get("compared_seeds") or {}
-    for b in verdict_lengths(claim, rows.n_bits):
+    lengths = verdict_lengths(claim, rows.n_bits)
+    for b in lengths:
         if b not in set(rows.n_bits):
             add(claim.method, 0, b)
             if b in compared:
                 add(claim.compared, compared[b], b)
-    for r in rows.itertuples():
+    for r in rows[rows.n_bits.isin(lengths)].itertuples():  # context lengths: table only
         add(r.method, r.n_seeds, r.n_bits)
         add(r.against, r.against_n_seeds, r.n_bits)
     return [f"{display_name(m)}: " + " and ".join(

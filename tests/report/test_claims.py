@@ -145,6 +145,19 @@ def test_the_compared_baseline_is_pre_specified_and_lower_is_better():
     assert r.against == "dpsh" and r.verdict == SUPPORTED  # 0.50 is below 0.60
 
 
+def test_missing_seeds_are_counted_at_the_verdicts_lengths_only():
+    """A context length with one run (the grid filling it in) shows its seed count in its
+    row; the sentence on missing seeds speaks of the lengths the verdict rests on."""
+    claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
+    runs = [_scalar_run(m, 16, s, 0.5 + 0.01 * s) for m in ("shnet", "csq") for s in range(5)]
+    runs.append(_scalar_run("shnet", 32, 0, 0.6))
+    rows = claims.evaluate_claim(claim, runs, REPORTED, scale="smoke")
+    assert set(rows.n_bits) == {16, 32} and claims.seeds_short(claim, rows) == []
+    rows = claims.evaluate_claim(claim, runs[1:] + [_scalar_run("csq", 32, 0, 0.5)],
+                                 REPORTED, scale="smoke")
+    assert claims.seeds_short(claim, rows) == ["SHNet: 4 of 5 at 16 bits"]
+
+
 def test_claim_verdict_rests_on_focus_bits():
     claim = Claim("x", "X", "x", "shnet", ("csq",), "map", focus_bits=(16,))
     rows = pd.DataFrame({"n_bits": [16, 32], "verdict": [SUPPORTED, NOT_SUPPORTED]})
