@@ -151,7 +151,7 @@ def _claim_evidence(claim: Claim, rows: pd.DataFrame, epochs: tuple[int, int] | 
     if not text:
         return ("no run at " + ", ".join(str(b) for b in claim.focus_bits)
                 + " bits, the length the claim is about")
-    short = seeds_short(claim, rows[rows.n_bits.isin(claim.focus_bits or rows.n_bits)])
+    short = seeds_short(claim, rows)
     return text + (f" (seeds so far: {'; '.join(short)})" if short else "")
 
 
@@ -566,8 +566,8 @@ def _health_block(claim: Claim, rows: pd.DataFrame, runs: list[Run], protocol: s
                 .strip() + " " if len(at) else "")
     return (f"**Table {n}. How much of the code {display_name(claim.method)} and "
             f"{display_name(claim.compared)} use** ({bits} bits, seed 0, "
-            + (f"{epochs} epochs, " if epochs else "") + f"protocol "
-            f"`{protocol}`, scale `{scale}`). " + scale_of + ch.health_text(health, bits)
+            + (f"{epochs} epochs, " if epochs else "")
+            + f"protocol `{protocol}`, scale `{scale}`). " + scale_of + ch.health_text(health, bits)
             + " Computed from the stored query codes (see the bit-correlation page "
             f"for the measures). Download: [CSV]({name}).\n\n"
             + markdown_table(ch.health_markdown_table(health)))
